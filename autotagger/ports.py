@@ -1,0 +1,121 @@
+"""Ports: the interfaces the core talks to. Each has one adapter per backend.
+
+| port          | AWS adapter                  | local adapter                         |
+|---------------|------------------------------|---------------------------------------|
+| Labeler       | Rekognition (boto3)          | onnxruntime labeler                   |
+| ObjectStore   | S3 (boto3)                   | bucket on disk (autotagger.local)     |
+| RecordStream  | Kinesis                      | durable SQLite stream                 |
+| DeadLetters   | SQS                          | durable SQLite queue                  |
+| ImageIndex    | OpenSearch (opensearch-py)   | SQLite                                |
+
+Everything crossing a port is plain data (dicts, bytes, dataclasses), so the domain can be tested
+with in-memory fakes and the local runtime can swap any adapter for the AWS one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Labeler(Protocol):
+    """Detects labels in an image; answers exactly like Rekognition's DetectLabels.
+
+    The response is `{"Labels": [{"Name", "Confidence", "Instances": [{"BoundingBox": {"Width",
+    "Height", "Left", "Top"}, "Confidence"}], "Parents": [{"Name"}], "Aliases": [{"Name"}],
+    "Categories": [{"Name"}]}], "LabelModelVersion": str}`. Errors are `autotagger.errors`
+    Rekognition errors (InvalidImageFormatException, ImageTooLargeException, ...).
+    """
+
+    def detect_labels(self, image_bytes: bytes, max_labels: int = 100, min_confidence: float = 55.0) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """Metadata S3 reports for an object (and puts in its EventBridge events)."""
+
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    sequencer: str
+    last_modified: str  # ISO 8601, UTC
+    content_type: str = "application/octet-stream"
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """A bucket. Keys are opaque data (any UTF-8 string up to 1024 bytes), never file paths."""
+
+    name: str
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject: ...
+
+    def get(self, key: str) -> bytes: ...  # raises KeyError when absent
+
+    def head(self, key: str) -> StoredObject | None: ...
+
+    def delete(self, key: str) -> StoredObject | None: ...  # metadata of the delete (new sequencer), None if absent
+
+    def list(self, prefix: str = "") -> Iterable[StoredObject]: ...
+
+
+@runtime_checkable
+class RecordStream(Protocol):
+    """Kinesis-like: records are ordered per partition key."""
+
+    def put_record(self, data: bytes, partition_key: str) -> dict[str, str]: ...  # {"SequenceNumber", "ShardId"}
+
+
+@dataclass
+class DeadLetter:
+    message_id: str
+    body: str  # JSON text, as sent
+    sent_at: str
+    queue: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class DeadLetters(Protocol):
+    """SQS-like dead-letter queue you can list and redrive."""
+
+    def send(self, body: str, attributes: dict[str, str] | None = None) -> str: ...  # message id
+
+    def list(self, limit: int = 100) -> list[DeadLetter]: ...
+
+    def remove(self, message_id: str) -> bool: ...
+
+
+@runtime_checkable
+class ImageIndex(Protocol):
+    """Where image documents live and are searched (OpenSearch on AWS, SQLite locally).
+
+    Writes are conditional on the S3 sequencer: an older event never replaces a newer one.
+    """
+
+    def apply(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Applies upserts/deletes ({"action": "upsert"|"delete", "document"|"id", "sequencer"}).
+
+        Returns one result per action: {"id", "status": "applied"|"stale"|"error", "error"?}.
+        An "error" result is retryable; "stale" is a no-op the caller must not retry.
+        """
+        ...
+
+    def get(self, doc_id: str) -> dict[str, Any] | None: ...
+
+    def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
+               offset: int = 0, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        """{"total": int, "images": [document, ...]} newest first; all tags must match."""
+        ...
+
+    def tag_counts(self, top: int = 20, min_confidence: float = 0.0, since: str | None = None,
+                   until: str | None = None) -> list[dict[str, Any]]:
+        """[{"tag", "count"}] most frequent first."""
+        ...
+
+    def image_counts(self, interval: str = "day", since: str | None = None, until: str | None = None,
+                     min_confidence: float = 0.0) -> list[dict[str, Any]]:
+        """[{"time": ISO start of bucket, "count"}] oldest first; interval is hour|day|week|month."""
+        ...
