@@ -1,0 +1,1 @@
+"""Lambda handlers. Each is thin: it adapts the AWS event to autotagger core code."""

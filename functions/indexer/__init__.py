@@ -1,0 +1,1 @@
+"""The indexer Lambda: Kinesis records -> index documents (see handler.py)."""
