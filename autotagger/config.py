@@ -1,0 +1,110 @@
+"""Settings of a local run, shared by `autotagger serve`, the pipeline commands and the tests.
+
+One place decides the defaults (bucket `image-vaults`, data dir `./.data`, 20 labels at 55 %
+confidence) so the server and the CLI commands, which open the same data directory from
+different processes, agree on where everything lives.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autotagger.errors import UserError
+
+DEFAULT_BUCKET = "image-vaults"
+DEFAULT_DATA_DIR = Path(".data")
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+API_KEY_ENV = "AUTOTAGGER_API_KEY"
+LABELERS = ("local", "rekognition")
+
+# Account and region the local events and ARNs carry; LocalStack's conventional values, so they
+# are recognisably not a real account.
+LOCAL_ACCOUNT = "000000000000"
+LOCAL_REGION = "us-east-1"
+
+STATE_MACHINE_NAME = "image-tagging"
+STREAM_NAME = "image-tagging-records"
+WORKFLOW_DLQ_NAME = "image-tagging-dlq"
+INDEXER_DLQ_NAME = "image-indexer-dlq"
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    bucket: str = DEFAULT_BUCKET
+    labeler: str = "local"
+    index: str | None = None  # None: SQLite in the data dir; else a SQLite path or an OpenSearch URL
+    workers: int = field(default_factory=_default_workers)
+    max_labels: int = 20
+    min_confidence: float = 55.0
+    region: str = LOCAL_REGION
+    account: str = LOCAL_ACCOUNT
+    rules_path: Path | None = None  # labeler rules override (see autotagger.labeler)
+
+    def __post_init__(self) -> None:
+        if self.labeler not in LABELERS:
+            raise UserError(f"unknown labeler {self.labeler!r}: choose one of {', '.join(LABELERS)}")
+        if self.workers < 1:
+            raise UserError(f"--workers must be at least 1, not {self.workers}")
+        if not 1 <= self.max_labels <= 1000:
+            raise UserError(f"max labels must be between 1 and 1000, not {self.max_labels}")
+        if not 0 <= self.min_confidence <= 100:
+            raise UserError(f"min confidence must be between 0 and 100, not {self.min_confidence}")
+        if not self.bucket or "/" in self.bucket:
+            raise UserError(f"invalid bucket name {self.bucket!r}")
+
+    @property
+    def index_target(self) -> str:
+        """What `autotagger.index.open_index` opens: the OpenSearch URL or the SQLite file."""
+        return self.index or str(self.data_dir / "index.db")
+
+    @property
+    def state_machine_arn(self) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{STATE_MACHINE_NAME}"
+
+    @property
+    def dead_letter_queue_url(self) -> str:
+        return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{WORKFLOW_DLQ_NAME}"
+
+    def substitutions(self) -> dict[str, str]:
+        """The DefinitionSubstitutions CDK passes to Step Functions, with the local values."""
+        return {
+            "MaxLabels": str(self.max_labels),
+            "MinConfidence": _json_number(self.min_confidence),
+            "StreamName": STREAM_NAME,
+            "DeadLetterQueueUrl": self.dead_letter_queue_url,
+        }
+
+
+def _json_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_api_key(host: str, api_key: str | None) -> str | None:
+    """The key every request must carry, or None; refuses to expose the API without one."""
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+    if key is not None and len(key) < 16:
+        raise UserError("the API key must be at least 16 characters long")
+    if key is None and not is_loopback(host):
+        raise UserError(
+            f"binding {host} exposes the API beyond this machine: pass --api-key or set {API_KEY_ENV}"
+        )
+    return key

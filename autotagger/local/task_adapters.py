@@ -1,0 +1,91 @@
+"""The local stand-ins behind the workflow's Task resource ARNs.
+
+Each adapter takes the task's resolved `Parameters` and answers with the response shape of the
+AWS API the ARN names (so `ResultSelector` paths in the ASL work unchanged), raising
+`autotagger.errors.ServiceError`s named like the AWS errors the ASL's Retry/Catch match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable
+
+from autotagger.errors import InvalidParameterException, InvalidS3ObjectException, ServiceError
+from autotagger.ports import DeadLetters, Labeler, ObjectStore, RecordStream
+
+DETECT_LABELS_ARN = "arn:aws:states:::aws-sdk:rekognition:detectLabels"
+PUT_RECORD_ARN = "arn:aws:states:::aws-sdk:kinesis:putRecord"
+SEND_MESSAGE_ARN = "arn:aws:states:::sqs:sendMessage"
+
+TaskAdapter = Callable[[dict[str, Any]], dict[str, Any]]
+
+# Rekognition's own words when it cannot read the S3 object.
+_UNREADABLE_S3_OBJECT = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
+
+
+def detect_labels_adapter(bucket: ObjectStore, labeler: Labeler) -> TaskAdapter:
+    """Rekognition DetectLabels with `Image.S3Object` read from the local bucket."""
+
+    def detect_labels(parameters: dict[str, Any]) -> dict[str, Any]:
+        s3_object = (parameters.get("Image") or {}).get("S3Object") or {}
+        name = s3_object.get("Name")
+        if not isinstance(name, str) or not name:
+            raise InvalidParameterException("Image.S3Object.Name must be a non-empty string")
+        if s3_object.get("Bucket") != bucket.name:
+            raise InvalidS3ObjectException(f"{_UNREADABLE_S3_OBJECT} (bucket {s3_object.get('Bucket')!r})")
+        try:
+            image = bucket.get(name)
+        except KeyError:
+            raise InvalidS3ObjectException(f"{_UNREADABLE_S3_OBJECT} (no object {name!r})") from None
+        except ValueError as exc:
+            raise InvalidS3ObjectException(f"{_UNREADABLE_S3_OBJECT} ({exc})") from None
+        return labeler.detect_labels(
+            image,
+            max_labels=_number(parameters, "MaxLabels", int, 100),
+            min_confidence=_number(parameters, "MinConfidence", float, 55.0),
+        )
+
+    return detect_labels
+
+
+def put_record_adapter(stream: RecordStream, stream_name: str) -> TaskAdapter:
+    """Kinesis PutRecord; `Data` arrives as the JSON text the workflow built and is stored as UTF-8."""
+
+    def put_record(parameters: dict[str, Any]) -> dict[str, Any]:
+        if parameters.get("StreamName") != stream_name:
+            raise ServiceError(f"Stream {parameters.get('StreamName')!r} not found", service="Kinesis",
+                               code="ResourceNotFoundException")
+        data = parameters.get("Data")
+        partition_key = parameters.get("PartitionKey")
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if not isinstance(data, bytes) or not data:
+            raise ServiceError("Data must be a non-empty string or blob", service="Kinesis", code="ValidationException")
+        if not isinstance(partition_key, str) or not 1 <= len(partition_key) <= 256:
+            raise ServiceError("PartitionKey must be 1 to 256 characters", service="Kinesis", code="ValidationException")
+        return dict(stream.put_record(data, partition_key))
+
+    return put_record
+
+
+def send_message_adapter(queue: DeadLetters, queue_url: str) -> TaskAdapter:
+    """SQS SendMessage to the workflow's dead-letter queue."""
+
+    def send_message(parameters: dict[str, Any]) -> dict[str, Any]:
+        if parameters.get("QueueUrl") != queue_url:
+            raise ServiceError(f"The specified queue {parameters.get('QueueUrl')!r} does not exist", service="SQS",
+                               code="QueueDoesNotExist")
+        body = parameters.get("MessageBody")
+        if not isinstance(body, str) or not body:
+            raise ServiceError("MessageBody must be a non-empty string", service="SQS", code="InvalidParameterValue")
+        message_id = queue.send(body)
+        return {"MessageId": message_id, "MD5OfMessageBody": hashlib.md5(body.encode("utf-8")).hexdigest()}
+
+    return send_message
+
+
+def _number(parameters: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+    value = parameters.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidParameterException(f"{name} must be a number, not {value!r}")
+    return kind(value)
