@@ -17,6 +17,7 @@ from autotagger.errors import UserError
 COMMAND_MODULES = [
     "autotagger.cli.models_cmd",
     "autotagger.cli.labels_cmd",
+    "autotagger.cli.dashboards_cmd",
 ]
 
 

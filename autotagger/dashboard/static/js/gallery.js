@@ -1,0 +1,78 @@
+// Gallery: search images by one or more tags; thumbnails open the image viewer.
+import { api } from "./api.js";
+import { $, clear, el } from "./dom.js";
+
+const PAGE = 24;
+
+export function parseTags(text, knownTags = []) {
+  const byLower = new Map(knownTags.map((tag) => [tag.toLowerCase(), tag]));
+  const tags = text.split(",").map((t) => t.trim()).filter(Boolean);
+  return [...new Set(tags.map((t) => byLower.get(t.toLowerCase()) ?? t))];
+}
+
+export function createGallery({ onOpen, getFilters }) {
+  const form = $("#gallery-search");
+  const input = $("#tag-search");
+  const list = $("#gallery-list");
+  const summary = $("#gallery-summary");
+  const more = $("#gallery-more");
+  let knownTags = [];
+  let shown = 0;
+  let generation = 0;
+
+  function thumbnail(doc) {
+    const tags = (doc.tags ?? []).slice(0, 4);
+    return el("li", { class: "thumb" },
+      el("button", { type: "button", class: "thumb-button", onclick: () => onOpen(doc.id), "aria-label": `Open ${doc.key}${tags.length ? ` (tags: ${tags.join(", ")})` : ""}` },
+        el("img", { src: api.imageContentUrl(doc.id), alt: "", loading: "lazy", decoding: "async" }),
+        el("span", { class: "thumb-key", text: doc.key }),
+        el("span", { class: "thumb-tags", text: tags.join(" · ") || "no tags above the threshold" })));
+  }
+
+  async function load({ append = false } = {}) {
+    const current = ++generation;
+    const tags = parseTags(input.value, knownTags);
+    const filters = getFilters();
+    const offset = append ? shown : 0;
+    const page = await api.images({ tag: tags, limit: PAGE, offset, since: filters.since, min_confidence: filters.min_confidence });
+    if (current !== generation) return;
+    if (!append) {
+      clear(list);
+      shown = 0;
+    }
+    list.append(...page.images.map(thumbnail));
+    shown += page.images.length;
+    const what = tags.length ? `tagged ${tags.join(" and ")}` : "";
+    summary.textContent = page.total === 0
+      ? `No images ${what || "yet: upload some below"}.`
+      : `${page.total} ${page.total === 1 ? "image" : "images"} ${what}${shown < page.total ? ` (showing ${shown})` : ""}.`.replace(" .", ".");
+    more.hidden = shown >= page.total;
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    load();
+  });
+  $("#tag-search-clear").addEventListener("click", () => {
+    input.value = "";
+    load();
+    input.focus();
+  });
+  more.addEventListener("click", () => load({ append: true }));
+
+  return {
+    refresh: () => load(),
+    setKnownTags(tags) {
+      knownTags = tags.map((t) => t.tag);
+      clear($("#known-tags")).append(...knownTags.map((tag) => el("option", { value: tag })));
+    },
+    // Adds a tag (from the cloud or a chart) to the search and shows the gallery.
+    addTag(tag) {
+      const tags = parseTags(input.value, knownTags);
+      if (!tags.includes(tag)) tags.push(tag);
+      input.value = tags.join(", ");
+      load();
+      $("#gallery").scrollIntoView({ behavior: "smooth", block: "start" });
+    },
+  };
+}
