@@ -1,0 +1,160 @@
+"""Task adapters that call real AWS services (or moto) through boto3, named as Step Functions names them.
+
+`arn:aws:states:::aws-sdk:<service>:<action>` calls `<action>` (camelCase → the boto3 snake_case
+method) with the PascalCase parameters as given; a service error becomes `<Service>.<Code>`
+(`Rekognition.InvalidS3ObjectException`), with `Exception` appended to codes that lack it as the
+Java SDK class names Step Functions uses do (`S3.NoSuchKeyException`). Errors raised before the
+request reaches the service (bad parameters, no connection) are `<Service>.SdkClientException`.
+`arn:aws:states:::sqs:sendMessage` is the optimized SQS integration (errors
+`SQS.AmazonSQSException`).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import json
+import threading
+from decimal import Decimal
+from typing import Any, Callable, Iterable
+
+from autotagger.errors import ServiceError
+
+from .registry import TaskRegistry
+
+AWS_SDK_PREFIX = "arn:aws:states:::aws-sdk:"
+SQS_SEND_MESSAGE = "arn:aws:states:::sqs:sendMessage"
+
+# aws-sdk service names whose boto3 client name differs
+_BOTO3_NAMES = {"sfn": "stepfunctions", "cloudwatchlogs": "logs", "apigateway": "apigateway"}
+# the service prefix Step Functions gives errors where it is not the botocore service id
+_ERROR_PREFIXES = {"dynamodb": "DynamoDb", "sfn": "Sfn"}
+
+ClientFactory = Callable[[str], Any]
+
+
+def _default_client_factory(region: str | None = None, endpoint_url: str | None = None) -> ClientFactory:
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    clients: dict[str, Any] = {}
+    lock = threading.Lock()  # boto3 clients are thread-safe, creating them from a session is not
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            with lock:
+                if service not in clients:
+                    clients[service] = session.client(service, endpoint_url=endpoint_url)
+        return clients[service]
+
+    return client
+
+
+def _json_safe(value: Any) -> Any:
+    """boto3 answers with datetimes, bytes and Decimals; a task result must be JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if hasattr(value, "read"):  # StreamingBody
+        return _json_safe(value.read())
+    return value
+
+
+class AwsSdkTask:
+    """`arn:aws:states:::aws-sdk:<service>:<action>` as a boto3 call."""
+
+    def __init__(self, resource: str, clients: ClientFactory):
+        if not resource.startswith(AWS_SDK_PREFIX):
+            raise ValueError(f"{resource} is not an aws-sdk integration ARN")
+        service, _, action = resource[len(AWS_SDK_PREFIX):].partition(":")
+        if not service or not action or "." in action:
+            raise ValueError(f"{resource}: expected arn:aws:states:::aws-sdk:<service>:<action> (no .sync/.waitForTaskToken)")
+        from botocore import xform_name
+
+        self.service = service
+        self.action = action
+        self.method = xform_name(action[0].upper() + action[1:])
+        self._clients = clients
+        self._prefix: str | None = _ERROR_PREFIXES.get(service)
+
+    def _error_prefix(self, client: Any) -> str:
+        if self._prefix is None:
+            self._prefix = client.meta.service_model.service_id.replace(" ", "")
+        return self._prefix
+
+    def __call__(self, parameters: dict) -> dict:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = self._clients(_BOTO3_NAMES.get(self.service, self.service))
+        prefix = self._error_prefix(client)
+        try:
+            method = getattr(client, self.method)
+        except AttributeError:
+            raise ServiceError(f"{self.service} has no action {self.action}", service=prefix, code="SdkClientException") from None
+        try:
+            response = method(**parameters)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = error.get("Code") or "UnknownError"
+            if not code.endswith("Exception"):
+                code += "Exception"
+            meta = exc.response.get("ResponseMetadata", {})
+            cause = f"{error.get('Message', '')} (Service: {prefix}, Status Code: {meta.get('HTTPStatusCode')}, Request ID: {meta.get('RequestId')})"
+            raise ServiceError(cause, service=prefix, code=code) from None
+        except (BotoCoreError, TypeError, ValueError) as exc:
+            raise ServiceError(str(exc), service=prefix, code="SdkClientException") from None
+        return _json_safe(response)
+
+
+class SqsSendMessageTask:
+    """The optimized `sqs:sendMessage` integration: a JSON MessageBody is sent as its JSON text."""
+
+    _FIELDS = {"QueueUrl", "MessageBody", "DelaySeconds", "MessageAttributes", "MessageDeduplicationId", "MessageGroupId"}
+
+    def __init__(self, clients: ClientFactory):
+        self._clients = clients
+
+    def __call__(self, parameters: dict) -> dict:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        unknown = set(parameters) - self._FIELDS
+        if unknown:
+            raise ServiceError(f"unsupported sendMessage parameter(s) {sorted(unknown)}", service="SQS", code="SdkClientException")
+        request = dict(parameters)
+        if not isinstance(request.get("MessageBody"), str):
+            request["MessageBody"] = json.dumps(request.get("MessageBody"), separators=(",", ":"), ensure_ascii=False)
+        try:
+            response = self._clients("sqs").send_message(**request)
+        except ClientError as exc:
+            raise ServiceError(exc.response.get("Error", {}).get("Message", str(exc)), service="SQS", code="AmazonSQSException") from None
+        except (BotoCoreError, TypeError, ValueError) as exc:
+            raise ServiceError(str(exc), service="SQS", code="SdkClientException") from None
+        return {k: v for k, v in _json_safe(response).items() if k in ("MD5OfMessageBody", "MD5OfMessageAttributes", "MessageId", "SequenceNumber")}
+
+
+def adapter_for(resource: str, clients: ClientFactory) -> Callable[[dict], dict]:
+    if resource == SQS_SEND_MESSAGE:
+        return SqsSendMessageTask(clients)
+    if resource.startswith(AWS_SDK_PREFIX):
+        return AwsSdkTask(resource, clients)
+    raise ValueError(f"no AWS adapter for {resource}: only aws-sdk:<service>:<action> and sqs:sendMessage are supported")
+
+
+def aws_registry(resources: Iterable[str], *, clients: ClientFactory | None = None, region: str | None = None,
+                 endpoint_url: str | None = None, registry: TaskRegistry | None = None) -> TaskRegistry:
+    """Registers AWS adapters for `resources` (e.g. `StateMachine.resources`) and returns the registry.
+
+    Pass `registry` to add them to one that already holds local adapters (hybrid runs).
+    """
+    clients = clients or _default_client_factory(region, endpoint_url)
+    registry = registry if registry is not None else TaskRegistry()
+    for resource in sorted(resources):
+        registry.register(resource, adapter_for(resource, clients))
+    return registry

@@ -1,0 +1,66 @@
+"""Execution history events shaped like Step Functions' GetExecutionHistory.
+
+Each event is `{"id", "previousEventId", "timestamp", "type", "<detailsKey>": {...}}`; inputs and
+outputs inside details are JSON text, as the API returns them, and timestamps are timezone-aware
+UTC datetimes, as boto3 returns them. State events share `stateEnteredEventDetails` /
+`stateExitedEventDetails`, as in the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Callable, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class ExecutionListener(Protocol):
+    def on_event(self, execution: Any, event: dict) -> None: ...
+
+
+@lru_cache(maxsize=None)
+def details_key(event_type: str) -> str:
+    if event_type.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if event_type.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    return event_type[0].lower() + event_type[1:] + "EventDetails"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso_millis(moment: datetime) -> str:
+    """`2026-11-25T12:00:00.123Z`, the format of `$$.Execution.StartTime` and `$$.State.EnteredTime`."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class History:
+    """Appends events for one execution (thread-safe: Parallel and Map branches add concurrently)."""
+
+    def __init__(self, execution: Any, listener: ExecutionListener | None, clock: Callable[[], datetime]):
+        self.events: list[dict] = []
+        self._execution = execution
+        self._listener = listener
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def add(self, event_type: str, details: dict | None, previous: int, *, raise_listener_errors: bool = False) -> int:
+        with self._lock:
+            event_id = len(self.events) + 1
+            event = {"id": event_id, "previousEventId": previous, "timestamp": self._clock(), "type": event_type}
+            if details is not None:
+                event[details_key(event_type)] = details
+            self.events.append(event)
+        if self._listener is not None:
+            try:
+                self._listener.on_event(self._execution, event)
+            except Exception:
+                if raise_listener_errors:
+                    raise
+                log.exception("execution listener failed on %s event %d of %s", event_type, event_id, getattr(self._execution, "arn", "?"))
+        return event_id

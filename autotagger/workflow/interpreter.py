@@ -1,0 +1,133 @@
+"""The per-execution runtime: walks a graph of states, holding what every state needs.
+
+`Run` carries the registry, the injectable sleeper/random/clock, the history and the execution's
+own deadline; `Branch` is one line of control (the main flow, a Parallel branch or a Map
+iteration) with the id of its last event, for `previousEventId`, and a cancel flag.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from typing import Any, Callable
+
+from .failures import ExecutionCancelled, ExecutionTimedOut
+from .history import History, iso_millis
+from .registry import TaskRegistry
+from .intrinsics import json_text
+from .states import Graph, check_size
+from .task_runner import TaskRunner
+
+
+class Branch:
+    __slots__ = ("previous", "_cancelled", "_parent", "_last_value", "_last_text")
+
+    def __init__(self, previous: int, parent: "Branch | None" = None):
+        self.previous = previous
+        self._cancelled = False
+        self._parent = parent
+        self._last_value: Any = None
+        self._last_text: str | None = None
+
+    def text(self, value: Any, state: str, what: str) -> str:
+        """JSON text of a state input/output for the history, size-checked.
+
+        One state's output is usually the very object the next state gets as input (and a Choice
+        passes its input through), so the last serialization is reused when the object is the
+        same; values are never mutated, which makes identity a safe key.
+        """
+        if value is self._last_value and self._last_text is not None:
+            return self._last_text
+        text = check_size(json_text(value), state, what)
+        self._last_value, self._last_text = value, text
+        return text
+
+    def child(self) -> "Branch":
+        return Branch(self.previous, self)
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    @property
+    def cancelled(self) -> bool:
+        branch: Branch | None = self
+        while branch is not None:
+            if branch._cancelled:
+                return True
+            branch = branch._parent
+        return False
+
+
+class LazyContext:
+    """Calling it gives the context object; most states never read `$$`, so it is built on demand."""
+
+    __slots__ = ("_run", "_state", "_retries", "_map_item", "_entered", "_value")
+
+    def __init__(self, run: "Run", state: str, retries: int, map_item: dict | None, entered: datetime):
+        self._run, self._state, self._retries, self._map_item, self._entered = run, state, retries, map_item, entered
+        self._value: dict | None = None
+
+    def __call__(self) -> dict:
+        if self._value is None:
+            value = {
+                "Execution": self._run._execution_context,
+                "StateMachine": self._run._state_machine_context,
+                "State": {"Name": self._state, "EnteredTime": iso_millis(self._entered), "RetryCount": self._retries},
+                "Task": {},
+            }
+            if self._map_item is not None:
+                value["Map"] = {"Item": self._map_item}
+            self._value = value
+        return self._value
+
+
+class Run:
+    def __init__(self, *, registry: TaskRegistry, history: History, execution_context: dict, state_machine_context: dict,
+                 sleeper: Callable[[float], Any], rng: Any, clock: Callable[[], datetime], runner: TaskRunner,
+                 timeout_seconds: float | None, region: str):
+        self.registry = registry
+        self.history = history
+        self.sleeper = sleeper
+        self.rng = rng
+        self.clock = clock
+        self.runner = runner
+        self.region = region
+        self._execution_context = execution_context
+        self._state_machine_context = state_machine_context
+        self._timeout_seconds = timeout_seconds
+        self._deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+        self._sleep_lock = threading.Lock()
+
+    def context(self, branch: Branch, state: str, retries: int = 0, map_item: dict | None = None) -> "LazyContext":
+        """The context object `$$` as a state sees it, built only if a path asks for it."""
+        return LazyContext(self, state, retries, map_item, self.clock())
+
+    def remaining(self) -> float | None:
+        return None if self._deadline is None else self._deadline - time.monotonic()
+
+    def check(self, branch: Branch) -> None:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise ExecutionTimedOut(self._timeout_seconds or 0)
+        if branch.cancelled:
+            raise ExecutionCancelled()
+
+    def sleep(self, seconds: float, branch: Branch) -> None:
+        """Waits (Wait state, Retry interval) through the injected sleeper, never past the execution's deadline."""
+        remaining = self.remaining()
+        if remaining is not None and seconds >= remaining:
+            self.sleeper(max(remaining, 0.0))
+            raise ExecutionTimedOut(self._timeout_seconds or 0)
+        if seconds > 0:
+            self.sleeper(seconds)
+        self.check(branch)
+
+    def run_graph(self, graph: Graph, data: Any, branch: Branch) -> Any:
+        """Runs states from StartAt until one ends the graph; returns its output."""
+        states = graph.states
+        name: str | None = graph.start_at
+        while True:
+            self.check(branch)
+            name, data = states[name].run(self, branch, data)  # type: ignore[index]
+            if name is None:
+                return data

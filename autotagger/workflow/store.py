@@ -1,0 +1,155 @@
+"""Execution histories in SQLite, written by an execution listener.
+
+ExecutionStarted is committed before the listener returns — so before any task runs — and a
+process that crashes mid-execution leaves that execution RUNNING: `running()` lists them so the
+restarted process can mark them aborted and run them again. The other events of an execution are
+buffered in memory and written in one transaction when it ends (one commit per execution rather
+than per event); `get` merges the buffer, so a running execution shows its history so far.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    state_machine_arn TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT NOT NULL,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    start_date TEXT NOT NULL,
+    stop_date TEXT
+);
+CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, start_date);
+CREATE INDEX IF NOT EXISTS executions_by_start ON executions (start_date);
+CREATE TABLE IF NOT EXISTS execution_events (
+    arn TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (arn, id)
+);
+"""
+
+_TERMINAL = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionTimedOut": "TIMED_OUT", "ExecutionAborted": "ABORTED"}
+
+
+def _iso(moment: datetime | str | None) -> str | None:
+    if moment is None or isinstance(moment, str):
+        return moment
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _event_json(event: dict) -> str:
+    return json.dumps({**event, "timestamp": _iso(event["timestamp"])}, separators=(",", ":"), ensure_ascii=False)
+
+
+class ExecutionStore:
+    """Thread-safe (one connection behind a lock), WAL-journaled SQLite store of executions."""
+
+    def __init__(self, sqlite_path: str | Path):
+        self.path = str(sqlite_path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[dict]] = {}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- listener
+    def on_event(self, execution: Any, event: dict) -> None:
+        kind = event["type"]
+        if kind == "ExecutionStarted":
+            with self._lock, self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(
+                    "INSERT INTO executions (arn, name, state_machine_arn, status, input, start_date) VALUES (?, ?, ?, 'RUNNING', ?, ?)",
+                    (execution.arn, execution.name, execution.state_machine_arn, event["executionStartedEventDetails"]["input"], _iso(execution.start_date)),
+                )
+                self._db.execute("INSERT INTO execution_events (arn, id, event) VALUES (?, ?, ?)", (execution.arn, event["id"], _event_json(event)))
+                self._pending[execution.arn] = []
+            return
+        with self._lock:
+            pending = self._pending.setdefault(execution.arn, [])
+            pending.append(event)
+            if kind not in _TERMINAL:
+                return
+            details = event.get(kind[0].lower() + kind[1:] + "EventDetails", {})
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("INSERT OR REPLACE INTO execution_events (arn, id, event) VALUES (?, ?, ?)",
+                                     [(execution.arn, e["id"], _event_json(e)) for e in pending])
+                self._db.execute(
+                    "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, stop_date = ? WHERE arn = ?",
+                    (_TERMINAL[kind], details.get("output"), details.get("error"), details.get("cause"), _iso(event["timestamp"]), execution.arn),
+                )
+            del self._pending[execution.arn]
+
+    # -- queries
+    @staticmethod
+    def _summary(row: tuple) -> dict:
+        arn, name, machine, status, input_text, output, error, cause, start, stop = row
+        return {"executionArn": arn, "name": name, "stateMachineArn": machine, "status": status, "input": input_text,
+                "output": output, "error": error, "cause": cause, "startDate": start, "stopDate": stop}
+
+    _COLUMNS = "arn, name, state_machine_arn, status, input, output, error, cause, start_date, stop_date"
+
+    def list(self, status: str | None = None, limit: int = 50) -> list[dict]:
+        """Newest first; `status` filters (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)."""
+        query = f"SELECT {self._COLUMNS} FROM executions"
+        args: list[Any] = []
+        if status is not None:
+            query += " WHERE status = ?"
+            args.append(status)
+        query += " ORDER BY start_date DESC, rowid DESC LIMIT ?"
+        args.append(int(limit))
+        with self._lock:
+            rows = self._db.execute(query, args).fetchall()
+        return [self._summary(row) for row in rows]
+
+    def get(self, execution_arn: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {self._COLUMNS} FROM executions WHERE arn = ?", (execution_arn,)).fetchone()
+            if row is None:
+                return None
+            events = [json.loads(text) for (text,) in self._db.execute("SELECT event FROM execution_events WHERE arn = ? ORDER BY id", (execution_arn,))]
+            stored = {e["id"] for e in events}
+            events += [json.loads(_event_json(e)) for e in self._pending.get(execution_arn, []) if e["id"] not in stored]
+        return {**self._summary(row), "history": events}
+
+    def running(self) -> list[tuple[str, Any]]:
+        """(arn, input) of executions still RUNNING — after a restart, those the crash interrupted."""
+        with self._lock:
+            rows = self._db.execute("SELECT arn, input FROM executions WHERE status = 'RUNNING' ORDER BY start_date").fetchall()
+        return [(arn, json.loads(text)) for arn, text in rows]
+
+    def mark_aborted(self, execution_arn: str, reason: str) -> bool:
+        """Marks a RUNNING execution ABORTED with an ExecutionAborted event; False if it was not running."""
+        now = datetime.now(timezone.utc)
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            changed = self._db.execute(
+                "UPDATE executions SET status = 'ABORTED', error = 'States.Aborted', cause = ?, stop_date = ? WHERE arn = ? AND status = 'RUNNING'",
+                (reason, _iso(now), execution_arn),
+            ).rowcount
+            if changed:
+                last = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM execution_events WHERE arn = ?", (execution_arn,)).fetchone()[0]
+                event = {"id": last + 1, "previousEventId": last, "timestamp": now, "type": "ExecutionAborted",
+                         "executionAbortedEventDetails": {"error": "States.Aborted", "cause": reason}}
+                self._db.execute("INSERT INTO execution_events (arn, id, event) VALUES (?, ?, ?)", (execution_arn, event["id"], _event_json(event)))
+            self._pending.pop(execution_arn, None)
+        return bool(changed)
