@@ -1,0 +1,141 @@
+"""Deployment settings, read from the `autotagger:*` context keys of cdk.json (or `-c key=value`).
+
+Every knob has its default here and the same value in cdk.json, where a user looks first; a test
+keeps the two equal. Nothing secret belongs in context: context ends up in cdk.out and in git.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from autotagger.config import Settings
+
+CONTEXT_PREFIX = "autotagger:"
+"""Every setting is a context key `autotagger:<name>`, so `cdk deploy -c autotagger:profile=prod`
+overrides one value without repeating the others."""
+
+PROFILES = ("dev", "prod")
+STREAM_MODES = ("on-demand", "provisioned")
+
+_LOCAL_DEFAULTS = Settings()
+
+DEFAULTS: dict[str, Any] = {
+    # "dev": one small OpenSearch node in one AZ; "prod": two AZs, zone awareness, dedicated masters.
+    "profile": "dev",
+    # true: `cdk destroy` deletes the buckets (and their objects), queues, stream and domain.
+    # false: they are retained, so a mistaken destroy loses no images or index.
+    "destroyOnRemoval": False,
+    # true: Express workflows (cheaper at high volume, no redrive, logs instead of history).
+    "expressWorkflow": False,
+    # Only keys under this prefix start the workflow ("" = every key of the image bucket).
+    "keyPrefix": "",
+    # DetectLabels parameters, shared with the local runtime (autotagger.config.Settings).
+    "maxLabels": _LOCAL_DEFAULTS.max_labels,
+    "minConfidence": _LOCAL_DEFAULTS.min_confidence,
+    # Kinesis capacity mode; "provisioned" uses `streamShards` shards (cheaper when idle).
+    "streamMode": "on-demand",
+    "streamShards": 1,
+    # Upload API usage plan: steady requests per second and burst, per API key.
+    "apiRateLimit": 10,
+    "apiBurstLimit": 20,
+    # Alarm notifications go to an SNS topic; an address here subscribes it by e-mail.
+    "alarmEmail": "",
+    # The OpenSearch data node type of each profile (check availability in your region with
+    # `aws opensearch list-instance-type-details --engine-version OpenSearch_3.3`).
+    "devInstanceType": "t3.small.search",
+    "prodInstanceType": "r7g.large.search",
+    "prodMasterInstanceType": "m7g.large.search",
+    "volumeSizeGiB": 10,
+    # A t4g.nano with no inbound ports, for SSM port forwarding to OpenSearch Dashboards.
+    "bastion": True,
+}
+
+
+class ConfigError(ValueError):
+    """A context value that would synthesize a broken or insecure stack."""
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    profile: str
+    destroy_on_removal: bool
+    express_workflow: bool
+    key_prefix: str
+    max_labels: int
+    min_confidence: float
+    stream_mode: str
+    stream_shards: int
+    api_rate_limit: int
+    api_burst_limit: int
+    alarm_email: str
+    dev_instance_type: str
+    prod_instance_type: str
+    prod_master_instance_type: str
+    volume_size_gib: int
+    bastion: bool
+
+    @property
+    def is_prod(self) -> bool:
+        return self.profile == "prod"
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> "DeploymentConfig":
+        """`context` is the whole CDK context; only the `autotagger:` keys are read, and a
+        misspelt one is an error rather than a silently ignored setting."""
+        ours = {k[len(CONTEXT_PREFIX):]: v for k, v in context.items() if k.startswith(CONTEXT_PREFIX)}
+        unknown = set(ours) - set(DEFAULTS)
+        if unknown:
+            names = ", ".join(CONTEXT_PREFIX + name for name in sorted(unknown))
+            raise ConfigError(f"unknown context keys: {names}")
+        values = {**DEFAULTS, **ours}
+        config = cls(
+            profile=str(values["profile"]),
+            destroy_on_removal=_flag(values, "destroyOnRemoval"),
+            express_workflow=_flag(values, "expressWorkflow"),
+            key_prefix=str(values["keyPrefix"]),
+            max_labels=int(values["maxLabels"]),
+            min_confidence=float(values["minConfidence"]),
+            stream_mode=str(values["streamMode"]),
+            stream_shards=int(values["streamShards"]),
+            api_rate_limit=int(values["apiRateLimit"]),
+            api_burst_limit=int(values["apiBurstLimit"]),
+            alarm_email=str(values["alarmEmail"]),
+            dev_instance_type=str(values["devInstanceType"]),
+            prod_instance_type=str(values["prodInstanceType"]),
+            prod_master_instance_type=str(values["prodMasterInstanceType"]),
+            volume_size_gib=int(values["volumeSizeGiB"]),
+            bastion=_flag(values, "bastion"),
+        )
+        config._validate()
+        return config
+
+    def _validate(self) -> None:
+        if self.profile not in PROFILES:
+            raise ConfigError(f"profile must be one of {PROFILES}, not {self.profile!r}")
+        if self.stream_mode not in STREAM_MODES:
+            raise ConfigError(f"streamMode must be one of {STREAM_MODES}, not {self.stream_mode!r}")
+        # Rekognition's own bounds for DetectLabels.
+        if not 1 <= self.max_labels <= 1000:
+            raise ConfigError(f"maxLabels must be between 1 and 1000, not {self.max_labels}")
+        if not 0 <= self.min_confidence <= 100:
+            raise ConfigError(f"minConfidence must be between 0 and 100, not {self.min_confidence}")
+        if self.api_rate_limit < 1 or self.api_burst_limit < self.api_rate_limit:
+            raise ConfigError("apiRateLimit must be >= 1 and apiBurstLimit >= apiRateLimit")
+        if self.stream_shards < 1:
+            raise ConfigError("streamShards must be at least 1")
+        if self.key_prefix.startswith("/"):
+            raise ConfigError("keyPrefix is an S3 key prefix and never starts with '/'")
+
+
+def _flag(values: Mapping[str, Any], key: str) -> bool:
+    """Context from `-c key=false` arrives as the string "false": read it as the boolean meant."""
+    value = values[key]
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no", ""):
+        return False
+    raise ConfigError(f"{key} must be true or false, not {value!r}")

@@ -1,0 +1,1 @@
+"""One construct per concern; `cdk.stack` wires them together."""

@@ -1,0 +1,163 @@
+"""`PUT /v1/{bucket}/{object}`: API Gateway writes the request body straight to S3 (no Lambda).
+
+Why each guard is where it is:
+- Content types: only `BINARY_MEDIA_TYPES` have a request template and the integration never
+  passes unmapped types through, so anything else is answered 415 by API Gateway itself.
+- Buckets: the sample let `{bucket}` name any bucket the API's role could reach. Here the
+  integration role may `s3:PutObject` into the image bucket (under the configured key prefix)
+  and nowhere else, so S3 denies any other `{bucket}` and the 403 is passed on to the caller:
+  the refusal rests on IAM, which cannot be bypassed by a crafted path, not on a template.
+- Callers: an API key in a usage plan (rate and burst limits), stage throttling, access logs.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk.config import DeploymentConfig
+from cdk.removal import removal_policy
+
+STAGE_NAME = "v1"
+"""The stage is the API version: the invoke URL ends in /v1/, so uploads go to
+`<invoke URL>{bucket}/{object}`, the same path as the local server's `/v1/{bucket}/{object}`."""
+
+BUCKET_PARAM = "bucket"
+OBJECT_PARAM = "object"
+UPLOAD_METHOD = "PUT"
+
+BINARY_MEDIA_TYPES = ("image/jpeg", "image/png", "application/octet-stream")
+"""The only request content types accepted; API Gateway passes their bodies through as bytes."""
+
+UNSUPPORTED_MEDIA_TYPE_STATUS = "415"
+REFUSED_BUCKET_STATUS = "403"
+LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+INTEGRATION_TIMEOUT = Duration.seconds(29)
+
+
+class UploadApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=LOG_RETENTION, removal_policy=removal_policy(config)
+        )
+        self.api = apigw.RestApi(
+            self, "Api",
+            description="Uploads images to the autotagger image bucket (direct S3 integration).",
+            binary_media_types=list(BINARY_MEDIA_TYPES),
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Execution logs need the account-level API Gateway CloudWatch role.
+            cloud_watch_role=True,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True, http_method=True, ip=True, protocol=True, request_time=True,
+                    resource_path=True, response_length=True, status=True, user=True,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # would log request bodies: the images
+                metrics_enabled=True,
+                tracing_enabled=True,
+                throttling_rate_limit=config.api_rate_limit,
+                throttling_burst_limit=config.api_burst_limit,
+            ),
+        )
+        self.integration_role = iam.Role(
+            self, "IntegrationRole",
+            assumed_by=iam.ServicePrincipal(
+                "apigateway.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            ),
+            description="Lets the upload API put objects into the image bucket, and nothing else.",
+        )
+        self.integration_role.add_to_policy(iam.PolicyStatement(
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{config.key_prefix}*")],
+        ))
+
+        response_parameters = {"method.response.header.Content-Type": "integration.response.header.Content-Type"}
+        integration = apigw.AwsIntegration(
+            service="s3",
+            integration_http_method=UPLOAD_METHOD,
+            path=f"{{{BUCKET_PARAM}}}/{config.key_prefix}{{{OBJECT_PARAM}}}",
+            options=apigw.IntegrationOptions(
+                credentials_role=self.integration_role,
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                content_handling=apigw.ContentHandling.CONVERT_TO_BINARY,
+                timeout=INTEGRATION_TIMEOUT,
+                request_parameters={
+                    f"integration.request.path.{BUCKET_PARAM}": f"method.request.path.{BUCKET_PARAM}",
+                    f"integration.request.path.{OBJECT_PARAM}": f"method.request.path.{OBJECT_PARAM}",
+                    "integration.request.header.Content-Type": "method.request.header.Content-Type",
+                },
+                request_templates={media_type: "$input.body" for media_type in BINARY_MEDIA_TYPES},
+                integration_responses=[
+                    apigw.IntegrationResponse(status_code="200", response_parameters=response_parameters),
+                    apigw.IntegrationResponse(
+                        selection_pattern=REFUSED_BUCKET_STATUS, status_code=REFUSED_BUCKET_STATUS,
+                        response_templates={"application/json": json.dumps(
+                            {"message": "uploads are accepted into the image bucket only"})},
+                    ),
+                    apigw.IntegrationResponse(selection_pattern=r"4\d{2}", status_code="400"),
+                    apigw.IntegrationResponse(selection_pattern=r"5\d{2}", status_code="502"),
+                ],
+            ),
+        )
+        resource = self.api.root.add_resource(f"{{{BUCKET_PARAM}}}").add_resource(f"{{{OBJECT_PARAM}}}")
+        self.method = resource.add_method(
+            UPLOAD_METHOD,
+            integration,
+            api_key_required=True,
+            request_parameters={
+                f"method.request.path.{BUCKET_PARAM}": True,
+                f"method.request.path.{OBJECT_PARAM}": True,
+                "method.request.header.Content-Type": True,
+            },
+            request_validator=self.api.add_request_validator(
+                "RequireParameters", validate_request_parameters=True, validate_request_body=False,
+            ),
+            method_responses=[
+                apigw.MethodResponse(status_code=code, response_parameters=(
+                    {"method.response.header.Content-Type": True} if code == "200" else None))
+                for code in ("200", "400", REFUSED_BUCKET_STATUS, "502")
+            ],
+        )
+        self.api.add_gateway_response(
+            "UnsupportedMediaType",
+            type=apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+            status_code=UNSUPPORTED_MEDIA_TYPE_STATUS,
+            templates={"application/json": json.dumps(
+                {"message": f"Content-Type must be one of {', '.join(BINARY_MEDIA_TYPES)}"})},
+        )
+
+        self.api_key = apigw.ApiKey(
+            self, "ApiKey",
+            description="Key for uploading images; read its value with `aws apigateway get-api-key --include-value`.",
+        )
+        self.usage_plan = self.api.add_usage_plan(
+            "UsagePlan",
+            description="Rate and burst limits for image uploads.",
+            throttle=apigw.ThrottleSettings(
+                rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit
+            ),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
+        )
+        self.usage_plan.add_api_key(self.api_key)
+
+    @property
+    def url(self) -> str:
+        return self.api.url

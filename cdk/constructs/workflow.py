@@ -1,0 +1,130 @@
+"""The tagging workflow: the ASL file deployed as-is, and the EventBridge rule that starts it.
+
+The state machine is not rebuilt from CDK constructs: `statemachine/image_tagging.asl.json` is
+the single source of truth, also run by the local engine, and only its `${...}` placeholders
+are filled in here (DefinitionSubstitutions). Because CDK cannot see what a file-based definition
+calls, the role is written by hand: exactly the four integrations the file uses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk.config import DeploymentConfig
+from cdk.removal import removal_policy
+
+ASL_FILE = Path(__file__).resolve().parents[2] / "statemachine" / "image_tagging.asl.json"
+
+EVENT_SOURCE = "aws.s3"
+DETAIL_TYPES = ("Object Created", "Object Deleted")
+"""What the ASL file's RouteEvent state handles; anything else would only become a dead letter."""
+
+RULE_RETRY_ATTEMPTS = 8
+RULE_MAX_EVENT_AGE = Duration.hours(6)
+"""EventBridge retries StartExecution (throttling, outages) this long, then dead-letters the event."""
+
+LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+
+
+def definition_substitutions(
+    config: DeploymentConfig, stream: kinesis.IStream, dead_letters: sqs.IQueue
+) -> dict[str, str]:
+    """Values for the ASL placeholders. MaxLabels/MinConfidence are JSON numbers because the file
+    reads them with States.StringToJson (a placeholder can only be a string)."""
+    return {
+        "MaxLabels": json.dumps(config.max_labels),
+        "MinConfidence": json.dumps(
+            int(config.min_confidence) if config.min_confidence.is_integer() else config.min_confidence
+        ),
+        "StreamName": stream.stream_name,
+        "DeadLetterQueueUrl": dead_letters.queue_url,
+    }
+
+
+class TaggingWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        bucket: s3.IBucket,
+        stream: kinesis.IStream,
+        dead_letters: sqs.IQueue,
+        rule_dead_letters: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=LOG_RETENTION, removal_policy=removal_policy(config)
+        )
+        self.role = iam.Role(
+            self, "Role",
+            assumed_by=iam.ServicePrincipal(
+                "states.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            ),
+            description="The tagging workflow: DetectLabels on the image bucket, one stream, one queue.",
+        )
+        # DetectLabels has no resource-level permissions: "*" is the only resource it accepts.
+        self.role.add_to_policy(iam.PolicyStatement(actions=["rekognition:DetectLabels"], resources=["*"]))
+        # Rekognition reads the image from S3 with the caller's (this role's) permissions.
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{config.key_prefix}*")]
+        ))
+        self.role.add_to_policy(iam.PolicyStatement(actions=["kinesis:PutRecord"], resources=[stream.stream_arn]))
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dead_letters.queue_arn]))
+        if stream.encryption_key is not None:
+            stream.encryption_key.grant_encrypt(self.role)
+
+        self.state_machine = sfn.StateMachine(
+            self, "StateMachine",
+            comment="Tags one S3 object (statemachine/image_tagging.asl.json).",
+            definition_body=sfn.DefinitionBody.from_file(str(ASL_FILE)),
+            definition_substitutions=definition_substitutions(config, stream, dead_letters),
+            state_machine_type=(
+                sfn.StateMachineType.EXPRESS if config.express_workflow else sfn.StateMachineType.STANDARD
+            ),
+            role=self.role,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+        )
+
+        detail: dict = {"bucket": {"name": [bucket.bucket_name]}}
+        if config.key_prefix:
+            detail["object"] = {"key": [{"prefix": config.key_prefix}]}
+        self.rule = events.Rule(
+            self, "ObjectEvents",
+            description="S3 Object Created/Deleted in the image bucket start the tagging workflow.",
+            event_pattern=events.EventPattern(
+                source=[EVENT_SOURCE], detail_type=list(DETAIL_TYPES), detail=detail
+            ),
+            targets=[
+                targets.SfnStateMachine(
+                    self.state_machine,
+                    dead_letter_queue=rule_dead_letters,
+                    retry_attempts=RULE_RETRY_ATTEMPTS,
+                    max_event_age=RULE_MAX_EVENT_AGE,
+                )
+            ],
+        )
+
+    def console_url(self) -> str:
+        stack = Stack.of(self)
+        return (
+            f"https://{stack.region}.console.aws.amazon.com/states/home?region={stack.region}"
+            f"#/statemachines/view/{self.state_machine.state_machine_arn}"
+        )
