@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "autotagger.cli.models_cmd",
     "autotagger.cli.labels_cmd",
     "autotagger.cli.dashboards_cmd",
+    "autotagger.cli.serve_cmd", "autotagger.cli.pipeline_cmds",
 ]
 
 
