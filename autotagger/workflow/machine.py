@@ -118,7 +118,7 @@ class StateMachine:
             execution_context={"Id": execution.arn, "Name": name, "Input": value, "StartTime": iso_millis(started),
                                "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/local-workflow"},
             state_machine_context={"Id": self.arn, "Name": self.name},
-            sleeper=sleeper or self.sleeper, rng=random if random is not None else self.random, clock=self.clock,
+            sleeper=sleeper if sleeper is not None else self.sleeper, rng=random if random is not None else self.random, clock=self.clock,
             runner=self.runner, timeout_seconds=self.timeout_seconds, region=REGION,
         )
         branch = Branch(1)

@@ -35,7 +35,7 @@ def compile_dynamic(text: Any, where: str, *, intrinsics: bool = True) -> Evalua
         path = compile_path(text[1:] if context_path else text)
     except DefinitionError as exc:
         raise DefinitionError(f"{where}: {exc}") from None
-    field = where.rsplit(".", 1)[-1] if where.endswith(".$") else where
+    field = where[:-2].rsplit(".", 1)[-1] + ".$" if where.endswith(".$") else where
 
     def resolve(data: Any, context: Callable[[], dict], rng: Any, state: str) -> Any:
         value = path.get(context() if context_path else data)
