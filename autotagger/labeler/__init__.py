@@ -1,0 +1,51 @@
+"""Labelers: something that answers like Rekognition's DetectLabels (port: autotagger.ports.Labeler).
+
+`get_labeler("local")` runs EfficientNet-Lite0 + CenterNet on onnxruntime (models from
+`autotagger models build`); `get_labeler("rekognition")` calls AWS. Each is built once per process
+and shared: loading models is the expensive part, and both are safe to call from many threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from autotagger.ports import Labeler
+
+LABELERS = ("local", "rekognition")
+_instances: dict[tuple, Labeler] = {}
+_lock = threading.Lock()
+
+
+def get_labeler(name: str = "local", rules_path: str | Path | None = None) -> Labeler:
+    """The process-wide labeler `name`, with the user rules file at `rules_path` (local only)."""
+    from autotagger.errors import UserError
+
+    if name not in LABELERS:
+        raise UserError(f"unknown labeler {name!r} (choose from {', '.join(LABELERS)})")
+    rules_key = str(Path(rules_path).expanduser().resolve()) if rules_path else None
+    if name == "rekognition" and rules_key:
+        raise UserError("a rules file applies to the local labeler only")
+    key: tuple = (name, rules_key)
+    if name == "local":
+        from autotagger.models import model_dir
+
+        key += (str(model_dir()),)
+    with _lock:
+        if key not in _instances:
+            if name == "local":
+                from autotagger.labeler.local import LocalLabeler
+                from autotagger.labeler.rules import load_rules
+
+                _instances[key] = LocalLabeler(rules=load_rules(rules_key))
+            else:
+                from autotagger.labeler.rekognition import RekognitionLabeler
+
+                _instances[key] = RekognitionLabeler()
+        return _instances[key]
+
+
+def clear_cache() -> None:
+    """Forgets the shared instances (tests; after `models build` in a long-running process)."""
+    with _lock:
+        _instances.clear()

@@ -1,0 +1,121 @@
+"""Turns untrusted upload bytes into an upright RGB picture, or a Rekognition-named error.
+
+Rekognition accepts only JPEG and PNG, at least 80 px and at most 10,000 px on a side; the local
+labeler refuses the same images with the same error names, so a workflow's Retry/Catch behaves
+the same on both. The format is decided by magic bytes, not by what Pillow could read (Pillow
+also reads GIF, WebP, ...), and the size is checked from the header before any pixel is decoded,
+so a decompression bomb costs nothing. JPEGs are decoded at a reduced DCT scale when the models
+need far fewer pixels than the file has (the models see at most 512 px).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from autotagger.errors import ImageTooLargeException, InvalidImageFormatException
+
+MIN_SIDE = 80
+MAX_SIDE = 10_000
+MAX_BYTES = 15 * 1024 * 1024  # Rekognition's limit for an image in S3
+DECODE_AT_LEAST = 512  # the largest model input side; JPEG draft decoding never goes below it
+
+_SIGNATURES = [
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+]
+_OTHER_SIGNATURES = [
+    (b"GIF87a", "GIF"), (b"GIF89a", "GIF"), (b"%PDF", "PDF"), (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"<svg", "SVG"), (b"<?xml", "SVG/XML"),
+]
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    image: Image.Image  # RGB, EXIF orientation applied, possibly reduced for decoding speed
+    width: int  # the upright image's size in the file, in pixels
+    height: int
+    format: str
+
+
+def sniff_format(data: bytes) -> str | None:
+    """'JPEG' or 'PNG' when the bytes start like one, else None."""
+    for signature, name in _SIGNATURES:
+        if data.startswith(signature):
+            return name
+    return None
+
+
+def _describe_other(data: bytes) -> str:
+    head = data[:32]
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head[4:8] == b"ftyp":
+        return "HEIC/AVIF" if head[8:12] in (b"heic", b"heix", b"mif1", b"avif", b"msf1", b"hevc") else "ISO media"
+    stripped = head.lstrip()
+    for signature, name in _OTHER_SIGNATURES:
+        if stripped.startswith(signature):
+            return name
+    return "unrecognised data"
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB on white for transparent images; 16-bit grey scaled, not clipped."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.uint32)
+        peak = 65535 if image.mode.startswith("I;16") or array.max() > 255 else 255
+        image = Image.fromarray((array * 255 // max(peak, 1)).astype(np.uint8), "L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def decode(data: bytes) -> DecodedImage:
+    """The upright RGB image in `data`; raises InvalidImageFormatException or ImageTooLargeException."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InvalidImageFormatException("Image bytes are required.")
+    data = bytes(data)
+    if not data:
+        raise InvalidImageFormatException("The image is empty.")
+    if len(data) > MAX_BYTES:
+        raise ImageTooLargeException(
+            f"The image is {len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // (1024 * 1024)} MB.")
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise InvalidImageFormatException(
+            f"Unsupported image format ({_describe_other(data)}); only JPEG and PNG are accepted.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[fmt])
+            width, height = image.size  # from the header; no pixels decoded yet
+            orientation = image.getexif().get(0x0112, 1) if fmt == "JPEG" else 1
+            if orientation in (5, 6, 7, 8):
+                width, height = height, width
+            if max(width, height) > MAX_SIDE:
+                raise ImageTooLargeException(
+                    f"The image is {width}x{height} px; the maximum is {MAX_SIDE} px on a side.")
+            if min(width, height) < MIN_SIDE:
+                raise InvalidImageFormatException(
+                    f"The image is {width}x{height} px; the minimum is {MIN_SIDE} px on a side.")
+            if fmt == "JPEG":
+                image.draft("RGB", (DECODE_AT_LEAST, DECODE_AT_LEAST))
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            rgb = _to_rgb(image)
+    except (ImageTooLargeException, InvalidImageFormatException):
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLargeException(f"The image has too many pixels to decode safely: {exc}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError) as exc:
+        raise InvalidImageFormatException(f"The {fmt} data is corrupt or truncated: {exc}") from exc
+    return DecodedImage(rgb, width, height, fmt)

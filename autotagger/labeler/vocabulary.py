@@ -1,0 +1,44 @@
+"""The one vocabulary both models' classes are mapped onto (label_map.json, generated data).
+
+`scripts/build_label_map.py` writes label_map.json from WordNet, ImageNet's and COCO's class
+lists and a curated roll-up table; this module only reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+LABEL_MAP = Path(__file__).with_name("label_map.json")
+
+
+@dataclass(frozen=True)
+class LabelInfo:
+    name: str
+    parents: tuple[str, ...]  # most specific first
+    aliases: tuple[str, ...]
+    categories: tuple[str, ...]
+
+
+class Vocabulary:
+    def __init__(self, data: dict):
+        self.labels = {name: LabelInfo(name, tuple(v["parents"]), tuple(v["aliases"]), tuple(v["categories"]))
+                       for name, v in data["labels"].items()}
+        self.imagenet = [entry["label"] for entry in data["imagenet"]]
+        self.coco = [entry["label"] for entry in data["coco"]]
+        if len(self.imagenet) != 1000 or len(self.coco) != 80:
+            raise ValueError("label map must cover 1000 ImageNet and 80 COCO classes")
+        missing = {n for n in self.imagenet + self.coco if n not in self.labels}
+        missing |= {p for info in self.labels.values() for p in info.parents if p not in self.labels}
+        if missing:
+            raise ValueError(f"label map names labels it does not define: {sorted(missing)[:5]}")
+
+    def info(self, name: str) -> LabelInfo:
+        return self.labels.get(name) or LabelInfo(name, (), (), ("Everyday Objects",))
+
+
+@lru_cache(maxsize=1)
+def default_vocabulary() -> Vocabulary:
+    return Vocabulary(json.loads(LABEL_MAP.read_text(encoding="utf-8")))

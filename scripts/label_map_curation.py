@@ -1,0 +1,163 @@
+"""The hand-curated part of the label map: which WordNet concepts become common label names.
+
+ImageNet classes are WordNet synsets, usually very specific ("Alaskan malamute"). Rekognition
+answers with the specific name *and* the everyday names above it ("Dog", "Mammal", "Animal").
+Every synset listed here is such an everyday name; the generator walks each class's WordNet
+hypernyms and keeps, as parents, the ones found below. Edit this file, then rerun
+`python scripts/build_label_map.py` to regenerate autotagger/labeler/label_map.json.
+
+Each entry: label name -> (WordNet lemma, sense number, category or None, extra parents, aliases).
+A category of None inherits the nearest parent's. Extra parents add what WordNet does not say
+(a dog is a pet; a vehicle is transportation).
+"""
+
+ROLLUPS: dict[str, tuple[str, int, str | None, tuple[str, ...], tuple[str, ...]]] = {
+    # people
+    "Person": ("person", 1, "Person Description", (), ("Human",)),
+    # animals
+    "Animal": ("animal", 1, "Animals and Pets", (), ()),
+    "Mammal": ("mammal", 1, None, (), ()),
+    "Canine": ("canine", 2, None, (), ()),
+    "Dog": ("dog", 1, None, ("Pet",), ()),
+    "Wolf": ("wolf", 1, None, ("Wildlife",), ()),
+    "Fox": ("fox", 1, None, ("Wildlife",), ()),
+    "Cat": ("domestic_cat", 1, None, ("Pet",), ("Kitty",)),
+    "Big Cat": ("big_cat", 1, None, ("Wildlife",), ()),
+    "Bear": ("bear", 1, None, ("Wildlife",), ()),
+    "Primate": ("primate", 2, None, (), ()),
+    "Monkey": ("monkey", 1, None, ("Wildlife",), ()),
+    "Ape": ("ape", 1, None, ("Wildlife",), ()),
+    "Horse": ("horse", 1, None, (), ()),
+    "Zebra": ("zebra", 1, None, ("Wildlife",), ()),
+    "Cow": ("cattle", 1, None, ("Livestock",), ("Cattle",)),
+    "Sheep": ("sheep", 1, None, ("Livestock",), ()),
+    "Pig": ("swine", 1, None, (), ("Hog",)),
+    "Elephant": ("elephant", 1, None, ("Wildlife",), ()),
+    "Giraffe": ("giraffe", 1, None, ("Wildlife",), ()),
+    "Rodent": ("rodent", 1, None, (), ()),
+    "Rabbit": ("rabbit", 1, None, (), ("Bunny",)),
+    "Bird": ("bird", 1, None, (), ()),
+    "Fish": ("fish", 1, None, (), ()),
+    "Shark": ("shark", 1, None, (), ()),
+    "Reptile": ("reptile", 1, None, (), ()),
+    "Snake": ("snake", 1, None, (), ()),
+    "Lizard": ("lizard", 1, None, (), ()),
+    "Turtle": ("turtle", 2, None, (), ()),
+    "Amphibian": ("amphibian", 3, None, (), ()),
+    "Frog": ("frog", 1, None, (), ()),
+    "Insect": ("insect", 1, None, (), ()),
+    "Butterfly": ("butterfly", 1, None, (), ()),
+    "Spider": ("spider", 1, None, (), ()),
+    "Crustacean": ("crustacean", 1, None, (), ()),
+    "Sea Life": ("invertebrate", 1, None, (), ()),
+    # vehicles
+    "Vehicle": ("vehicle", 1, "Vehicles and Automotive", ("Transportation",), ()),
+    "Car": ("car", 1, None, (), ("Automobile",)),
+    "Truck": ("truck", 1, None, (), ()),
+    "Bus": ("bus", 1, None, (), ()),
+    "Motorcycle": ("motorcycle", 1, None, (), ("Motorbike",)),
+    "Bicycle": ("bicycle", 1, None, (), ("Bike",)),
+    "Train": ("train", 1, None, (), ()),
+    "Boat": ("boat", 1, None, (), ()),
+    "Ship": ("ship", 1, None, (), ()),
+    "Watercraft": ("vessel", 2, None, (), ()),
+    "Aircraft": ("aircraft", 1, None, (), ()),
+    "Airplane": ("airplane", 1, None, (), ("Aeroplane",)),
+    "Rocket": ("rocket", 1, None, (), ()),
+    "Spacecraft": ("spacecraft", 1, None, (), ()),
+    # food
+    "Food": ("food", 2, "Food and Beverage", (), ()),
+    "Beverage": ("beverage", 1, "Food and Beverage", (), ("Drink",)),
+    "Coffee": ("coffee", 1, None, (), ()),
+    "Fruit": ("edible_fruit", 1, None, (), ()),
+    "Vegetable": ("vegetable", 1, None, (), ()),
+    "Dessert": ("dessert", 1, None, (), ()),
+    "Bread": ("bread", 1, None, (), ()),
+    "Dish": ("dish", 2, None, (), ("Meal",)),
+    # things
+    "Cup": ("cup", 1, "Kitchen and Dining", (), ()),
+    "Tableware": ("tableware", 1, "Kitchen and Dining", (), ()),
+    "Furniture": ("furniture", 1, "Furniture and Furnishings", (), ()),
+    "Chair": ("chair", 1, None, (), ()),
+    "Table": ("table", 2, None, (), ()),
+    "Architecture": ("structure", 1, "Buildings and Architecture", (), ()),
+    "Building": ("building", 1, "Buildings and Architecture", (), ()),
+    "House": ("house", 1, None, (), ()),
+    "Bridge": ("bridge", 1, "Buildings and Architecture", (), ()),
+    "Clothing": ("clothing", 1, "Apparel and Accessories", (), ("Apparel",)),
+    "Hat": ("hat", 1, None, (), ()),
+    "Footwear": ("footwear", 2, "Apparel and Accessories", (), ("Shoe",)),
+    "Musical Instrument": ("musical_instrument", 1, "Hobbies and Interests", (), ()),
+    "Weapon": ("weapon", 1, "Weapons and Military", (), ()),
+    "Tool": ("tool", 1, "Tools and Machinery", (), ()),
+    "Machine": ("machine", 1, "Tools and Machinery", (), ()),
+    "Electronics": ("electronic_equipment", 1, "Technology and Computing", (), ()),
+    "Computer": ("computer", 1, "Technology and Computing", (), ()),
+    "Phone": ("telephone", 1, "Technology and Computing", (), ("Telephone",)),
+    "Camera": ("camera", 1, "Technology and Computing", (), ()),
+    "Appliance": ("home_appliance", 1, "Home and Indoors", (), ()),
+    "Ball": ("ball", 1, "Sports", (), ()),
+    "Sports Equipment": ("sports_equipment", 1, "Sports", (), ()),
+    "Toy": ("toy", 1, "Hobbies and Interests", (), ()),
+    "Plant": ("plant", 2, "Plants and Flowers", (), ()),
+    "Flower": ("flower", 1, None, (), ("Blossom",)),
+    "Tree": ("tree", 1, None, (), ()),
+    "Mushroom": ("mushroom", 2, "Plants and Flowers", (), ("Fungus",)),
+    "Nature": ("geological_formation", 1, "Nature and Outdoors", ("Outdoors",), ()),
+    "Mountain": ("mountain", 1, None, (), ()),
+    "Shoreline": ("shore", 1, None, (), ()),
+    "Bottle": ("bottle", 1, None, (), ()),
+    "Bag": ("bag", 1, None, (), ()),
+}
+
+# Labels that are parents only through `extra parents` above: their own category and parents.
+EXTRA_NODES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Pet": ("Animals and Pets", ("Animal",)),
+    "Wildlife": ("Animals and Pets", ("Animal",)),
+    "Livestock": ("Animals and Pets", ("Animal",)),
+    "Transportation": ("Vehicles and Automotive", ()),
+    "Outdoors": ("Nature and Outdoors", ()),
+}
+
+# COCO class (as named in @vladmandic/human's src/object/labels.ts) -> (label, WordNet lemma, sense).
+COCO: dict[str, tuple[str, str, int]] = {
+    "person": ("Person", "person", 1), "bicycle": ("Bicycle", "bicycle", 1), "car": ("Car", "car", 1),
+    "motorcycle": ("Motorcycle", "motorcycle", 1), "airplane": ("Airplane", "airplane", 1),
+    "bus": ("Bus", "bus", 1), "train": ("Train", "train", 1), "truck": ("Truck", "truck", 1),
+    "boat": ("Boat", "boat", 1), "traffic light": ("Traffic Light", "traffic_light", 1),
+    "fire hydrant": ("Fire Hydrant", "fireplug", 1), "stop sign": ("Stop Sign", "street_sign", 1),
+    "parking meter": ("Parking Meter", "parking_meter", 1), "bench": ("Bench", "bench", 1),
+    "bird": ("Bird", "bird", 1), "cat": ("Cat", "domestic_cat", 1), "dog": ("Dog", "dog", 1),
+    "horse": ("Horse", "horse", 1), "sheep": ("Sheep", "sheep", 1), "cow": ("Cow", "cattle", 1),
+    "elephant": ("Elephant", "elephant", 1), "bear": ("Bear", "bear", 1), "zebra": ("Zebra", "zebra", 1),
+    "giraffe": ("Giraffe", "giraffe", 1), "backpack": ("Backpack", "backpack", 1),
+    "umbrella": ("Umbrella", "umbrella", 1), "handbag": ("Handbag", "bag", 4), "tie": ("Tie", "necktie", 1),
+    "suitcase": ("Suitcase", "bag", 6), "frisbee": ("Frisbee", "frisbee", 1), "skis": ("Ski", "ski", 1),
+    "snowboard": ("Snowboard", "snowboard", 1), "sports ball": ("Ball", "ball", 1),
+    "kite": ("Kite", "kite", 3), "baseball bat": ("Baseball Bat", "baseball_bat", 1),
+    "baseball glove": ("Baseball Glove", "baseball_glove", 1), "skateboard": ("Skateboard", "skateboard", 1),
+    "surfboard": ("Surfboard", "surfboard", 1), "tennis racket": ("Tennis Racket", "tennis_racket", 1),
+    "bottle": ("Bottle", "bottle", 1), "wine glass": ("Wine Glass", "wineglass", 1), "cup": ("Cup", "cup", 1),
+    "fork": ("Fork", "fork", 1), "knife": ("Knife", "knife", 1), "spoon": ("Spoon", "spoon", 1),
+    "bowl": ("Bowl", "bowl", 3), "banana": ("Banana", "banana", 2), "apple": ("Apple", "apple", 1),
+    "sandwich": ("Sandwich", "sandwich", 1), "orange": ("Orange", "orange", 1),
+    "broccoli": ("Broccoli", "broccoli", 2), "carrot": ("Carrot", "carrot", 3),
+    "hot dog": ("Hot Dog", "hotdog", 2), "pizza": ("Pizza", "pizza", 1), "donut": ("Donut", "doughnut", 2),
+    "cake": ("Cake", "cake", 3), "chair": ("Chair", "chair", 1), "couch": ("Couch", "sofa", 1),
+    "potted plant": ("Potted Plant", "pot_plant", 1), "bed": ("Bed", "bed", 1),
+    "dining table": ("Dining Table", "dining_table", 1), "toilet": ("Toilet", "toilet", 2),
+    "tv": ("TV", "television_receiver", 1), "laptop": ("Laptop", "laptop", 1),
+    "mouse": ("Computer Mouse", "mouse", 4), "remote": ("Remote Control", "remote_control", 1),
+    "keyboard": ("Computer Keyboard", "computer_keyboard", 1), "cell phone": ("Mobile Phone", "cellular_telephone", 1),
+    "microwave": ("Microwave", "microwave", 2), "oven": ("Oven", "oven", 1), "toaster": ("Toaster", "toaster", 2),
+    "sink": ("Sink", "sink", 1), "refrigerator": ("Refrigerator", "electric_refrigerator", 1),
+    "book": ("Book", "book", 2), "clock": ("Clock", "clock", 1), "vase": ("Vase", "vase", 1),
+    "scissors": ("Scissors", "scissors", 1), "teddy bear": ("Teddy Bear", "teddy", 1),
+    "hair drier": ("Hair Dryer", "hand_blower", 1), "toothbrush": ("Toothbrush", "toothbrush", 1),
+}
+
+# ImageNet classes whose wnid names a different sense than the pictures show.
+IMAGENET_SYNSET_FIXES: dict[str, tuple[str, int]] = {
+    "n07930864": ("cup", 1),  # ImageNet's "cup" pictures are cups; its wnid is the drink
+    "n04008634": ("missile", 1),  # "projectile, missile": pictures of rockets and missiles, not shells
+}
