@@ -1,0 +1,132 @@
+"""Real uploads to a real `autotagger serve`: tagged and searchable, or dead-lettered with a reason."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+import pytest
+
+from autotagger.domain.documents import document_id
+
+from .conftest import sample_photo, wait_for
+
+pytestmark = pytest.mark.integration
+
+BUCKET = "image-vaults"
+
+
+def _put(http, key: str, body: bytes, content_type: str = "image/png"):
+    return http.put(f"/v1/{BUCKET}/{quote(key, safe='')}", content=body, headers={"Content-Type": content_type})
+
+
+def _document(http, key: str):
+    response = http.get(f"/api/images/{document_id(BUCKET, key)}")
+    return response.json() if response.status_code == 200 else None
+
+
+def _dead_letter_for(http, key: str):
+    for letter in http.get("/api/dlq").json()["workflow"]:
+        if letter["body"]["event"]["detail"]["object"]["key"] == key:
+            return letter
+    return None
+
+
+def test_GIVEN_a_photo_WHEN_put_with_an_encoded_slash_THEN_an_empty_200_and_it_becomes_searchable(http):
+    started = time.monotonic()
+    response = _put(http, "raw-image/chelsea.png", sample_photo("chelsea.png"))
+
+    assert (response.status_code, response.content) == (200, b"")
+    wait_for(lambda: _document(http, "raw-image/chelsea.png"), timeout=30)
+    print(f"upload-to-searchable latency: {time.monotonic() - started:.2f} s")
+    found = http.get("/api/images", params={"tag": "Cat"}).json()
+    assert "raw-image/chelsea.png" in [d["key"] for d in found["images"]]
+
+
+def test_GIVEN_a_tagged_photo_WHEN_getting_its_content_THEN_the_uploaded_bytes_come_back(http):
+    photo = sample_photo("coffee.png")
+    _put(http, "raw-image/coffee.png", photo)
+    document = wait_for(lambda: _document(http, "raw-image/coffee.png"))
+
+    response = http.get(f"/api/images/{document['id']}/content")
+
+    assert (response.content, response.headers["content-type"]) == (photo, "image/png")
+
+
+def test_GIVEN_a_corrupt_jpeg_WHEN_put_THEN_a_dead_letter_gives_the_reason(http):
+    corrupt = sample_photo("rocket.jpg")[:4000]  # a JPEG cut short
+
+    assert _put(http, "raw-image/corrupt.jpg", corrupt, "image/jpeg").status_code == 200
+
+    letter = wait_for(lambda: _dead_letter_for(http, "raw-image/corrupt.jpg"))
+    assert letter["reason"]["error"] == "Rekognition.InvalidImageFormatException"
+    assert letter["reason"]["cause"]
+
+
+def test_GIVEN_a_corrupt_jpeg_WHEN_put_THEN_its_execution_failed_in_the_DetectLabels_state(http):
+    _put(http, "raw-image/corrupt-2.jpg", b"\xff\xd8\xff\xe0 definitely not a picture", "image/jpeg")
+    letter = wait_for(lambda: _dead_letter_for(http, "raw-image/corrupt-2.jpg"))
+
+    execution = http.get(f"/api/executions/{quote(letter['reason']['execution_id'], safe='')}").json()
+
+    assert (execution["status"], execution["failed_state"]) == ("FAILED", "DetectLabels")
+    failed = [e for e in execution["history"] if e["type"] == "TaskFailed"]
+    assert failed and failed[0]["taskFailedEventDetails"]["error"] == "Rekognition.InvalidImageFormatException"
+
+
+@pytest.mark.parametrize("path, headers, body, status", [
+    ("/v1/another-bucket/x.png", {"Content-Type": "image/png"}, b"x", 403),
+    (f"/v1/{BUCKET}/refused-415.png", {"Content-Type": "text/plain"}, b"x", 415),
+    (f"/v1/{BUCKET}/refused-413.png", {"Content-Type": "image/png"}, b"x" * (10 * 1024 * 1024 + 1), 413),
+    (f"/v1/{BUCKET}/refused-400.png", {"Content-Type": "image/png"}, b"", 400),
+    (f"/v1/{BUCKET}/{'k' * 1025}.png", {"Content-Type": "image/png"}, b"x", 400),
+])
+def test_GIVEN_a_request_the_api_refuses_WHEN_put_THEN_the_status_says_why_and_nothing_runs(
+        http, path, headers, body, status):
+    before = http.get("/api/summary").json()["executions"]
+
+    response = http.put(path, content=body, headers=headers)
+
+    assert response.status_code == status and response.json()["detail"]
+    assert http.get("/api/summary").json()["executions"] == before
+
+
+def test_GIVEN_an_indexed_photo_WHEN_deleted_THEN_its_document_leaves_the_index(http):
+    _put(http, "raw-image/astronaut.png", sample_photo("astronaut.png"))
+    wait_for(lambda: _document(http, "raw-image/astronaut.png"))
+
+    assert http.delete(f"/v1/{BUCKET}/raw-image%2Fastronaut.png").status_code == 204
+
+    wait_for(lambda: _document(http, "raw-image/astronaut.png") is None)
+    keys = [d["key"] for d in http.get("/api/images", params={"limit": 500}).json()["images"]]
+    assert "raw-image/astronaut.png" not in keys
+
+
+def test_GIVEN_good_and_bad_uploads_WHEN_all_settled_THEN_each_is_indexed_or_dead_lettered_once(http):
+    good = {f"mix/good-{i}.png": sample_photo(name) for i, name in enumerate(["chelsea.png", "coffee.png"] * 2)}
+    good["mix/good-jpeg.jpg"] = sample_photo("rocket.jpg")
+    bad = {"mix/bad-1.jpg": b"\xff\xd8\xff junk", "mix/bad-2.png": b"\x89PNG\r\n\x1a\n junk",
+           "mix/notes.txt": b"plain text"}
+    for key, body in {**good, **bad}.items():
+        assert _put(http, key, body, "application/octet-stream").status_code == 200
+
+    def settled():
+        images = http.get("/api/images", params={"limit": 500}).json()["images"]
+        indexed = [d["key"] for d in images if d["key"].startswith("mix/")]
+        letters = [m["body"]["event"]["detail"]["object"]["key"] for m in http.get("/api/dlq").json()["workflow"]]
+        dead = [k for k in letters if k.startswith("mix/")]
+        return (indexed, dead) if len(indexed) + len(dead) >= len(good) + len(bad) else None
+
+    indexed, dead = wait_for(settled, timeout=60, interval=0.2)
+    assert sorted(indexed) == sorted(good) and sorted(dead) == sorted(bad)  # each exactly once
+
+
+def test_GIVEN_the_server_WHEN_reading_openapi_THEN_the_upload_route_is_documented(http):
+    assert "/v1/{bucket}/{key}" in http.get("/openapi.json").json()["paths"]
+
+
+def test_GIVEN_the_server_WHEN_anything_is_answered_THEN_hardening_headers_are_present(http):
+    headers = http.get("/healthz").headers
+
+    assert headers["x-content-type-options"] == "nosniff" and "frame-ancestors 'none'" in headers[
+        "content-security-policy"]
