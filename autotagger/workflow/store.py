@@ -91,6 +91,10 @@ class ExecutionStore:
             details = event.get(kind[0].lower() + kind[1:] + "EventDetails", {})
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
+                row = self._db.execute("SELECT status FROM executions WHERE arn = ?", (execution.arn,)).fetchone()
+                if row is None or row[0] != "RUNNING":  # aborted meanwhile (mark_aborted): its end is not recorded
+                    del self._pending[execution.arn]
+                    return
                 self._db.executemany("INSERT OR REPLACE INTO execution_events (arn, id, event) VALUES (?, ?, ?)",
                                      [(execution.arn, e["id"], _event_json(e)) for e in pending])
                 self._db.execute(
