@@ -1,0 +1,298 @@
+"""The embedded ImageIndex: one SQLite file, safe for a server reading while the stream writes.
+
+Documents are stored whole (JSON) next to the columns the queries need. Tags live in a normalised
+table keyed by small integers and indexed by (tag, time, confidence), and two counters are kept in
+the same transaction as every write (live images per tag, per hour), so the dashboard's usual
+questions (top tags, images per day, one tag's images) are answered without scanning 100,000 rows.
+Each thread gets its own connection; WAL lets readers run during a write. A delete keeps a
+tombstone row with its sequencer: tombstones have no tags and are excluded from every query.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from autotagger.domain.documents import format_time, parse_time, sequencer_key, tag_confidences, tombstone_for
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+  doc INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  sequencer_key TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  event_ms INTEGER NOT NULL,
+  hour_ms INTEGER NOT NULL,
+  max_confidence REAL NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_by_time ON documents(deleted, event_ms);
+CREATE INDEX IF NOT EXISTS documents_by_confidence ON documents(deleted, max_confidence, event_ms);
+CREATE TABLE IF NOT EXISTS tag_names (
+  tag_id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  live INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tags (
+  doc INTEGER NOT NULL,
+  tag_id INTEGER NOT NULL,
+  confidence REAL NOT NULL,
+  event_ms INTEGER NOT NULL,
+  tagset TEXT NOT NULL,
+  PRIMARY KEY (doc, tag_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tags_by_time ON tags(tag_id, event_ms, confidence, tagset);
+CREATE INDEX IF NOT EXISTS tags_by_confidence ON tags(tag_id, confidence, event_ms);
+CREATE TABLE IF NOT EXISTS hourly (
+  hour_ms INTEGER PRIMARY KEY,
+  live INTEGER NOT NULL
+);
+"""
+
+HOUR_MS = 3_600_000
+INTERVALS = ("hour", "day", "week", "month")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MIN_MS, _MAX_MS = -(2**62), 2**62
+
+
+def to_ms(value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    return int((parse_time(value) - _EPOCH) // timedelta(milliseconds=1))
+
+
+_BUCKET_SQL = {  # bucket start in ms from a time h in ms (1970-01-05 was a Monday: weeks start there)
+    "hour": "h - h % 3600000",
+    "day": "h - h % 86400000",
+    "week": "h - (h - 345600000) % 604800000",
+    "month": "CAST(strftime('%s', h / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000",
+}
+
+
+def _tagset(tag_ids: list[int]) -> str:
+    """",3,17,42,": every tag of the document on each of its tag rows, so an all-tags search
+    filters candidates with instr() inside one index scan instead of a lookup per candidate."""
+    return "," + ",".join(str(tag_id) for tag_id in sorted(tag_ids)) + ","
+
+
+def _hour(ms: int) -> int:
+    return ms - ms % HOUR_MS
+
+
+class SQLiteIndex:
+    """ImageIndex on a SQLite file (created on first use)."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0):
+        self.path = str(path)
+        self._timeout = timeout
+        self._local = threading.local()
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._connection().executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Closes this thread's connection (others close when their threads end)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def apply(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """All actions in one transaction, each compared with the stored sequencer first."""
+        now = datetime.now(timezone.utc)
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            results = [self._apply_one(conn, action, now) for action in actions]
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [{"id": action.get("id"), "status": "error", "error": f"sqlite: {exc}"} for action in actions]
+        return results
+
+    def _apply_one(self, conn: sqlite3.Connection, action: dict[str, Any], now: datetime) -> dict[str, Any]:
+        doc_id = action.get("id")
+        try:
+            new_key = sequencer_key(action["sequencer"])
+            if action["action"] == "upsert":
+                document = dict(action["document"], id=doc_id)
+            elif action["action"] == "delete":
+                document = tombstone_for(action, now)
+            else:
+                raise ValueError(f"unknown action {action['action']!r}")
+            deleted = bool(document.get("deleted"))
+            event_ms = to_ms(document.get("event_time"), 0)
+            tags = [] if deleted else self._tags(document)
+            body = json.dumps(document, separators=(",", ":"))
+        except (KeyError, TypeError, ValueError) as exc:
+            return {"id": doc_id, "status": "error", "error": f"invalid action: {exc}"}
+        stored = conn.execute("SELECT doc, sequencer_key, deleted, hour_ms FROM documents WHERE id = ?",
+                              (doc_id,)).fetchone()
+        if stored is not None and new_key < stored[1]:
+            return {"id": doc_id, "status": "stale"}
+        if stored is not None:
+            doc, _, was_deleted, old_hour = stored
+            self._forget(conn, doc, was_deleted, old_hour)
+        else:
+            doc = None
+        max_confidence = max((confidence for _, confidence in tags), default=0.0)
+        doc = conn.execute(
+            "INSERT INTO documents (doc, id, sequencer_key, deleted, event_ms, hour_ms, max_confidence, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET sequencer_key = excluded.sequencer_key, "
+            "deleted = excluded.deleted, event_ms = excluded.event_ms, hour_ms = excluded.hour_ms, "
+            "max_confidence = excluded.max_confidence, body = excluded.body RETURNING doc",
+            (doc, doc_id, new_key, int(deleted), event_ms, _hour(event_ms), max_confidence, body)).fetchone()[0]
+        if not deleted:
+            tag_ids = [conn.execute("INSERT INTO tag_names (name, live) VALUES (?, 1) ON CONFLICT(name) "
+                                    "DO UPDATE SET live = live + 1 RETURNING tag_id", (tag,)).fetchone()[0]
+                       for tag, _ in tags]
+            tagset = _tagset(tag_ids)
+            conn.executemany("INSERT INTO tags (doc, tag_id, confidence, event_ms, tagset) VALUES (?, ?, ?, ?, ?)",
+                             [(doc, tag_id, confidence, event_ms, tagset)
+                              for tag_id, (_, confidence) in zip(tag_ids, tags)])
+            conn.execute("INSERT INTO hourly (hour_ms, live) VALUES (?, 1) "
+                         "ON CONFLICT(hour_ms) DO UPDATE SET live = live + 1", (_hour(event_ms),))
+        return {"id": doc_id, "status": "applied"}
+
+    @staticmethod
+    def _forget(conn: sqlite3.Connection, doc: int, was_deleted: int, old_hour: int) -> None:
+        """Takes a replaced document out of the tag table and both counters."""
+        conn.execute("UPDATE tag_names SET live = live - 1 WHERE tag_id IN (SELECT tag_id FROM tags WHERE doc = ?)",
+                     (doc,))
+        conn.execute("DELETE FROM tags WHERE doc = ?", (doc,))
+        if not was_deleted:
+            conn.execute("UPDATE hourly SET live = live - 1 WHERE hour_ms = ?", (old_hour,))
+
+    @staticmethod
+    def _tags(document: dict[str, Any]) -> list[tuple[str, float]]:
+        """The document's tags with their label's confidence (a tag without a label counts as 100)."""
+        confidences = tag_confidences(document.get("labels") or [], threshold=-math.inf)
+        return [(tag, confidences.get(tag, 100.0)) for tag in dict.fromkeys(document.get("tags") or [])]
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        row = self._connection().execute("SELECT body FROM documents WHERE id = ? AND deleted = 0",
+                                          (doc_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def count(self) -> int:
+        """Live (not deleted) images."""
+        return self._live_between(_MIN_MS, _MAX_MS)
+
+    @staticmethod
+    def _live_rows(start: int, end: int, min_confidence: float) -> tuple[str, list[Any]]:
+        """SQL yielding (h, n): n live images at time h, for start <= event_ms < end.
+
+        Whole hours come from the hourly counter, only the partial hours at both ends are counted
+        row by row; a confidence filter has to look at the documents themselves.
+        """
+        if min_confidence > 0:
+            return ("SELECT event_ms AS h, 1 AS n FROM documents WHERE deleted = 0 AND max_confidence >= ? "
+                    "AND event_ms >= ? AND event_ms < ?", [min_confidence, start, end])
+        first, last = _hour(start) + (HOUR_MS if start % HOUR_MS else 0), _hour(end)
+        if first >= last:
+            return ("SELECT event_ms AS h, 1 AS n FROM documents WHERE deleted = 0 AND event_ms >= ? "
+                    "AND event_ms < ?", [start, end])
+        return ("SELECT hour_ms AS h, live AS n FROM hourly WHERE hour_ms >= ? AND hour_ms < ? AND live > 0 "
+                "UNION ALL SELECT event_ms, 1 FROM documents WHERE deleted = 0 AND event_ms >= ? AND event_ms < ? "
+                "UNION ALL SELECT event_ms, 1 FROM documents WHERE deleted = 0 AND event_ms >= ? AND event_ms < ?",
+                [first, last, start, first, last, end])
+
+    def _live_between(self, start: int, end: int, min_confidence: float = 0.0) -> int:
+        sql, params = self._live_rows(start, end, min_confidence)
+        return self._connection().execute(f"SELECT COALESCE(SUM(n), 0) FROM ({sql})", params).fetchone()[0]
+
+    def _tag_ids(self, names: list[str]) -> dict[str, tuple[int, int]] | None:
+        """name -> (tag_id, live count); None when any name was never indexed."""
+        found = {}
+        for name in names:
+            row = self._connection().execute("SELECT tag_id, live FROM tag_names WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            found[name] = (row[0], row[1])
+        return found
+
+    def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
+               offset: int = 0, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        """Newest first; with tags, every tag must be present with at least min_confidence."""
+        start, end = to_ms(since, _MIN_MS), to_ms(until, _MAX_MS)
+        conn = self._connection()
+        wanted = list(dict.fromkeys(tags or []))
+        if not wanted:
+            where = "deleted = 0 AND event_ms >= ? AND event_ms < ? AND max_confidence >= ?"
+            params: list[Any] = [start, end, min_confidence]
+            total = self._live_between(start, end, min_confidence)
+            rows = conn.execute(f"SELECT body FROM documents WHERE {where} ORDER BY event_ms DESC, doc DESC "
+                                "LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
+            return {"total": total, "images": [json.loads(row[0]) for row in rows]}
+        ids = self._tag_ids(wanted)
+        if ids is None:
+            return {"total": 0, "images": []}
+        # Drive the query from the rarest tag; the others are checked per candidate by primary key.
+        driver, *others = sorted(wanted, key=lambda name: ids[name][1])
+        where = "t.tag_id = ? AND t.event_ms >= ? AND t.event_ms < ? AND t.confidence >= ?"
+        params = [ids[driver][0], start, end, min_confidence]
+        for other in others:
+            where += " AND instr(t.tagset, ?) > 0"
+            params.append(f",{ids[other][0]},")
+        if min_confidence > 0:
+            for other in others:
+                where += " AND EXISTS (SELECT 1 FROM tags o WHERE o.doc = t.doc AND o.tag_id = ? AND o.confidence >= ?)"
+                params += [ids[other][0], min_confidence]
+        if not others and min_confidence <= 0 and since is None and until is None:
+            total = ids[driver][1]
+        else:
+            total = conn.execute(f"SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE {where}", params).fetchone()[0]
+        rows = conn.execute(f"SELECT d.body FROM tags t INDEXED BY tags_by_time JOIN documents d ON d.doc = t.doc WHERE {where} "
+                            "ORDER BY t.event_ms DESC, t.doc DESC LIMIT ? OFFSET ?",
+                            [*params, limit, offset]).fetchall()
+        return {"total": total, "images": [json.loads(row[0]) for row in rows]}
+
+    def tag_counts(self, top: int = 20, min_confidence: float = 0.0, since: str | None = None,
+                   until: str | None = None) -> list[dict[str, Any]]:
+        """Images per tag, most frequent first (ties by name)."""
+        conn = self._connection()
+        if min_confidence <= 0 and since is None and until is None:
+            rows = conn.execute("SELECT name, live FROM tag_names WHERE live > 0 ORDER BY live DESC, name LIMIT ?",
+                                (top,)).fetchall()
+        else:
+            # One index range per tag (by time or by confidence, whichever bounds it): the cost follows
+            # the matching rows, not the table.
+            start, end = to_ms(since, _MIN_MS), to_ms(until, _MAX_MS)
+            index = "tags_by_time" if since is not None or until is not None else "tags_by_confidence"
+            rows = conn.execute(
+                f"SELECT n.name, (SELECT COUNT(*) FROM tags t INDEXED BY {index} WHERE t.tag_id = n.tag_id "
+                "AND t.event_ms >= ? AND t.event_ms < ? AND t.confidence >= ?) AS c FROM tag_names n "
+                "WHERE n.live > 0 AND c > 0 ORDER BY c DESC, n.name LIMIT ?",
+                (start, end, min_confidence, top)).fetchall()
+        return [{"tag": tag, "count": count} for tag, count in rows]
+
+    def image_counts(self, interval: str = "day", since: str | None = None, until: str | None = None,
+                     min_confidence: float = 0.0) -> list[dict[str, Any]]:
+        """Images per calendar bucket (UTC), oldest first; buckets without images are left out."""
+        if interval not in INTERVALS:
+            raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
+        start, end = to_ms(since, _MIN_MS), to_ms(until, _MAX_MS)
+        sql, params = self._live_rows(start, end, min_confidence)
+        rows = self._connection().execute(
+            f"SELECT strftime('%Y-%m-%dT%H:%M:%SZ', b / 1000, 'unixepoch'), n FROM "
+            f"(SELECT {_BUCKET_SQL[interval]} AS b, SUM(n) AS n FROM ({sql}) GROUP BY b) ORDER BY b", params).fetchall()
+        return [{"time": time, "count": count} for time, count in rows]

@@ -1,0 +1,221 @@
+"""The SQLite ImageIndex: conditional writes, tombstones and every query of the port."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+import pytest
+
+from autotagger.domain.documents import action_from_record, document_id, parse_record
+from autotagger.index import open_index
+from autotagger.index.sqlite import SQLiteIndex
+from autotagger.ports import ImageIndex
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def upsert(key, sequencer, event_time="2026-11-25T12:00:00Z", labels=(("Dog", 97.0),), bucket="b"):
+    record = {"action": "upsert", "bucket": bucket, "key": key, "size": 1, "etag": "e", "sequencer": sequencer,
+              "event_time": event_time, "labels": [{"Name": n, "Confidence": c} for n, c in labels]}
+    return action_from_record(parse_record(record), NOW)
+
+
+def delete(key, sequencer, event_time="2026-11-25T12:00:00Z", bucket="b"):
+    record = {"action": "delete", "bucket": bucket, "key": key, "sequencer": sequencer, "event_time": event_time}
+    return action_from_record(parse_record(record), NOW)
+
+
+@pytest.fixture
+def index(tmp_path):
+    index = SQLiteIndex(tmp_path / "index.db")
+    yield index
+    index.close()
+
+
+def statuses(results):
+    return [result["status"] for result in results]
+
+
+def test_given_a_sqlite_path_when_opened_then_the_adapter_satisfies_the_port(tmp_path):
+    assert isinstance(open_index(tmp_path / "x.db"), ImageIndex)
+
+
+def test_given_an_upsert_when_applied_then_get_returns_the_document(index):
+    action = upsert("dog.jpg", "10")
+    assert statuses(index.apply([action])) == ["applied"]
+    assert index.get(action["id"]) == action["document"]
+
+
+def test_given_a_reupload_when_applied_then_one_document_holds_the_new_labels(index):
+    index.apply([upsert("dog.jpg", "10")])
+    index.apply([upsert("dog.jpg", "11", labels=(("Cat", 90.0),))])
+    assert index.search()["total"] == 1
+    assert index.get(document_id("b", "dog.jpg"))["tags"] == ["Cat"]
+    assert index.tag_counts() == [{"tag": "Cat", "count": 1}]
+
+
+def test_given_a_newer_document_when_an_older_upsert_arrives_then_it_is_stale_and_changes_nothing(index):
+    index.apply([upsert("dog.jpg", "0B", labels=(("Dog", 97.0),))])
+    assert statuses(index.apply([upsert("dog.jpg", "0A", labels=(("Cat", 90.0),))])) == ["stale"]
+    assert index.get(document_id("b", "dog.jpg"))["tags"] == ["Dog"]
+
+
+def test_given_a_newer_upload_when_an_older_delete_arrives_then_it_is_stale_and_the_image_stays(index):
+    index.apply([upsert("dog.jpg", "0B")])
+    assert statuses(index.apply([delete("dog.jpg", "0A")])) == ["stale"]
+    assert index.get(document_id("b", "dog.jpg")) is not None
+
+
+def test_given_a_delete_when_applied_then_the_image_disappears_from_every_query(index):
+    index.apply([upsert("dog.jpg", "0A"), upsert("cat.jpg", "0A", labels=(("Cat", 90.0),))])
+    assert statuses(index.apply([delete("dog.jpg", "0B")])) == ["applied"]
+    assert index.get(document_id("b", "dog.jpg")) is None
+    assert [image["key"] for image in index.search()["images"]] == ["cat.jpg"]
+    assert index.search(tags=["Dog"])["total"] == 0
+    assert index.tag_counts() == [{"tag": "Cat", "count": 1}]
+    assert sum(bucket["count"] for bucket in index.image_counts("day")) == 1
+
+
+def test_given_a_tombstone_when_an_older_upsert_arrives_late_then_the_image_is_not_resurrected(index):
+    index.apply([delete("dog.jpg", "0C")])
+    assert statuses(index.apply([upsert("dog.jpg", "0B")])) == ["stale"]
+    assert index.get(document_id("b", "dog.jpg")) is None and index.search()["total"] == 0
+
+
+def test_given_a_tombstone_when_a_newer_upload_arrives_then_the_image_returns(index):
+    index.apply([delete("dog.jpg", "0C")])
+    assert statuses(index.apply([upsert("dog.jpg", "0D")])) == ["applied"]
+    assert index.search(tags=["Dog"])["total"] == 1
+
+
+def test_given_the_same_event_twice_when_applied_then_it_is_applied_idempotently(index):
+    action = upsert("dog.jpg", "0A")
+    index.apply([action])
+    assert statuses(index.apply([action])) == ["applied"]
+    assert index.search()["total"] == 1 and index.tag_counts() == [{"tag": "Dog", "count": 1}]
+
+
+def test_given_one_batch_with_old_and_new_events_for_a_key_when_applied_then_the_newest_wins(index):
+    results = index.apply([upsert("dog.jpg", "0B", labels=(("Dog", 90.0),)),
+                           upsert("dog.jpg", "0A", labels=(("Cat", 90.0),))])
+    assert statuses(results) == ["applied", "stale"]
+    assert index.get(document_id("b", "dog.jpg"))["tags"] == ["Dog"]
+
+
+def test_given_an_action_without_a_sequencer_when_applied_then_only_it_is_an_error(index):
+    good = upsert("dog.jpg", "0A")
+    bad = {"action": "upsert", "id": "x", "document": {"id": "x"}}
+    results = index.apply([bad, good])
+    assert statuses(results) == ["error", "applied"] and "sequencer" in results[0]["error"]
+
+
+def test_given_images_with_several_tags_when_searching_two_tags_then_only_images_with_both_match(index):
+    index.apply([upsert("a.jpg", "1", labels=(("Dog", 90.0), ("Ball", 80.0))),
+                 upsert("b.jpg", "1", labels=(("Dog", 90.0),)),
+                 upsert("c.jpg", "1", labels=(("Ball", 70.0),))])
+    assert [image["key"] for image in index.search(tags=["Dog", "Ball"])["images"]] == ["a.jpg"]
+
+
+def test_given_min_confidence_when_searching_a_tag_then_it_applies_to_the_matching_label(index):
+    index.apply([upsert("a.jpg", "1", labels=(("Dog", 60.0), ("Ball", 99.0))),
+                 upsert("b.jpg", "1", labels=(("Dog", 95.0),))])
+    assert [image["key"] for image in index.search(tags=["Dog"], min_confidence=90)["images"]] == ["b.jpg"]
+
+
+def test_given_a_label_below_the_display_threshold_when_searching_it_then_nothing_matches(index):
+    index.apply([upsert("a.jpg", "1", labels=(("Grass", 54.9),))])
+    assert index.search(tags=["Grass"])["total"] == 0 and index.tag_counts() == []
+
+
+def test_given_images_at_different_times_when_searching_then_newest_come_first_with_paging(index):
+    index.apply([upsert(f"{hour}.jpg", "1", event_time=f"2026-11-25T{hour:02d}:00:00Z") for hour in range(5)])
+    page = index.search(limit=2, offset=1)
+    assert page["total"] == 5 and [image["key"] for image in page["images"]] == ["3.jpg", "2.jpg"]
+
+
+def test_given_a_time_range_when_searching_then_since_is_inclusive_and_until_exclusive(index):
+    index.apply([upsert(f"{hour}.jpg", "1", event_time=f"2026-11-25T{hour:02d}:00:00Z") for hour in range(5)])
+    found = index.search(tags=["Dog"], since="2026-11-25T01:00:00Z", until="2026-11-25T03:00:00Z")
+    assert [image["key"] for image in found["images"]] == ["2.jpg", "1.jpg"] and found["total"] == 2
+
+
+def test_given_a_time_range_off_the_hour_when_searching_all_images_then_the_total_is_exact(index):
+    index.apply([upsert(f"{minute}.jpg", "1", event_time=f"2026-11-25T10:{minute:02d}:00Z") for minute in range(0, 60, 10)]
+                + [upsert("next.jpg", "1", event_time="2026-11-25T11:05:00Z")])
+    assert index.search(since="2026-11-25T10:15:00Z", until="2026-11-25T11:10:00Z")["total"] == 5
+
+
+def test_given_tags_of_different_frequency_when_counted_then_the_most_frequent_come_first(index):
+    index.apply([upsert("a.jpg", "1", labels=(("Dog", 90.0), ("Ball", 60.0))),
+                 upsert("b.jpg", "1", labels=(("Dog", 90.0),)),
+                 upsert("c.jpg", "1", labels=(("Cat", 70.0),))])
+    assert index.tag_counts(top=2) == [{"tag": "Dog", "count": 2}, {"tag": "Ball", "count": 1}]
+
+
+def test_given_min_confidence_when_counting_tags_then_weaker_labels_do_not_count(index):
+    index.apply([upsert("a.jpg", "1", labels=(("Dog", 90.0), ("Ball", 60.0))),
+                 upsert("b.jpg", "1", labels=(("Dog", 70.0),))])
+    assert index.tag_counts(min_confidence=80) == [{"tag": "Dog", "count": 1}]
+
+
+def test_given_a_time_range_when_counting_tags_then_only_images_inside_count(index):
+    index.apply([upsert("a.jpg", "1", event_time="2026-11-24T10:00:00Z", labels=(("Cat", 90.0),)),
+                 upsert("b.jpg", "1", event_time="2026-11-25T10:00:00Z")])
+    assert index.tag_counts(since="2026-11-25T00:00:00Z") == [{"tag": "Dog", "count": 1}]
+
+
+@pytest.mark.parametrize("interval, expected", [
+    ("hour", [("2026-11-23T10:00:00Z", 2), ("2026-11-29T23:00:00Z", 1), ("2026-12-01T00:00:00Z", 1)]),
+    ("day", [("2026-11-23T00:00:00Z", 2), ("2026-11-29T00:00:00Z", 1), ("2026-12-01T00:00:00Z", 1)]),
+    ("week", [("2026-11-23T00:00:00Z", 3), ("2026-11-30T00:00:00Z", 1)]),
+    ("month", [("2026-11-01T00:00:00Z", 3), ("2026-12-01T00:00:00Z", 1)]),
+])
+def test_given_images_over_two_weeks_when_counted_per_interval_then_buckets_are_calendar_aligned(
+        index, interval, expected):
+    times = ["2026-11-23T10:05:00Z", "2026-11-23T10:55:00Z", "2026-11-29T23:59:59Z", "2026-12-01T00:00:00Z"]
+    index.apply([upsert(f"{n}.jpg", "1", event_time=t) for n, t in enumerate(times)])
+    assert [(b["time"], b["count"]) for b in index.image_counts(interval)] == expected
+
+
+def test_given_a_range_off_the_hour_when_counting_images_then_partial_hours_are_exact(index):
+    times = ["2026-11-25T10:05:00Z", "2026-11-25T10:40:00Z", "2026-11-25T11:30:00Z", "2026-11-25T12:10:00Z"]
+    index.apply([upsert(f"{n}.jpg", "1", event_time=t) for n, t in enumerate(times)])
+    counts = index.image_counts("hour", since="2026-11-25T10:30:00Z", until="2026-11-25T12:00:00Z")
+    assert counts == [{"time": "2026-11-25T10:00:00Z", "count": 1}, {"time": "2026-11-25T11:00:00Z", "count": 1}]
+
+
+def test_given_min_confidence_when_counting_images_then_only_images_with_a_strong_tag_count(index):
+    index.apply([upsert("a.jpg", "1", labels=(("Dog", 95.0),)), upsert("b.jpg", "1", labels=(("Dog", 60.0),))])
+    assert index.image_counts("day", min_confidence=90) == [{"time": "2026-11-25T00:00:00Z", "count": 1}]
+
+
+def test_given_an_unknown_interval_when_counting_images_then_it_is_refused(index):
+    with pytest.raises(ValueError):
+        index.image_counts("fortnight")
+
+
+def test_given_a_writer_thread_when_another_thread_reads_then_both_see_consistent_data(index):
+    errors = []
+
+    def write():
+        try:
+            for n in range(50):
+                index.apply([upsert(f"{n}.jpg", "1")])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while writer.is_alive():
+        found = index.search(tags=["Dog"], limit=100)
+        assert found["total"] >= len(found["images"])
+    writer.join()
+    assert errors == [] and index.search(tags=["Dog"])["total"] == 50
+
+
+def test_given_an_index_file_when_reopened_then_documents_persist(tmp_path):
+    first = SQLiteIndex(tmp_path / "index.db")
+    first.apply([upsert("dog.jpg", "1")])
+    first.close()
+    assert SQLiteIndex(tmp_path / "index.db").search(tags=["Dog"])["total"] == 1
