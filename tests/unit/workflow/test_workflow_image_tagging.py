@@ -1,0 +1,139 @@
+"""The project's workflow file run by the engine with in-memory adapters: each route it has."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from autotagger.errors import InvalidImageFormatException, ThrottlingException
+from autotagger.workflow import StateMachine, TaskRegistry
+from workflow_helpers import Script, Sleeps
+
+ROOT = Path(__file__).resolve().parents[3]
+SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq"}
+LABELS = {"Labels": [{"Name": "Dog", "Confidence": 97.5}], "LabelModelVersion": "3.0"}
+
+
+class Services:
+    def __init__(self, detect=None):
+        self.detect = detect or Script(LABELS)
+        self.records: list[dict] = []
+        self.dead_letters: list[dict] = []
+        self.registry = TaskRegistry()
+        self.registry.register("arn:aws:states:::aws-sdk:rekognition:detectLabels", self.detect)
+        self.registry.register("arn:aws:states:::aws-sdk:kinesis:putRecord", self.put_record)
+        self.registry.register("arn:aws:states:::sqs:sendMessage", self.send)
+
+    def put_record(self, parameters):
+        self.records.append(parameters)
+        return {"SequenceNumber": str(len(self.records)), "ShardId": "shardId-000000000000"}
+
+    def send(self, parameters):
+        self.dead_letters.append(parameters)
+        return {"MessageId": "m-1", "MD5OfMessageBody": hashlib.md5(parameters["MessageBody"].encode()).hexdigest()}
+
+
+@pytest.fixture
+def sleeps():
+    return Sleeps()
+
+
+@pytest.fixture
+def sm(sleeps):
+    return StateMachine.from_file(ROOT / "statemachine/image_tagging.asl.json", substitutions=SUBSTITUTIONS, name="image-tagging", sleeper=sleeps)
+
+
+def event(name="object_created.json", **object_fields):
+    value = json.loads((ROOT / "tests/events" / name).read_text())
+    value = copy.deepcopy(value)
+    value["detail"]["object"].update(object_fields)
+    return value
+
+
+def test_GIVEN_an_uploaded_jpeg_WHEN_run_THEN_an_upsert_record_with_labels_goes_to_the_stream(sm):
+    services = Services()
+    execution = sm.run(event(), services.registry, execution_name="x1")
+    record = json.loads(services.records[0]["Data"])
+    assert execution.status == "SUCCEEDED"
+    assert record == {"action": "upsert", "bucket": "image-vaults", "key": "raw-image/dog.jpg", "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184",
+                      "sequencer": "617f08299329d189", "event_time": "2021-11-12T00:00:00Z", "labels": LABELS["Labels"],
+                      "label_model_version": "3.0", "execution_id": execution.arn}
+
+
+def test_GIVEN_an_uploaded_jpeg_WHEN_run_THEN_the_partition_key_is_the_MD5_of_bucket_slash_key(sm):
+    services = Services()
+    sm.run(event(), services.registry)
+    assert (services.records[0]["PartitionKey"], services.records[0]["StreamName"]) == (hashlib.md5(b"image-vaults/raw-image/dog.jpg").hexdigest(), "images")
+
+
+def test_GIVEN_an_uploaded_jpeg_WHEN_run_THEN_DetectLabels_gets_the_object_and_the_substituted_limits(sm):
+    services = Services()
+    sm.run(event(), services.registry)
+    assert services.detect.calls == [{"Image": {"S3Object": {"Bucket": "image-vaults", "Name": "raw-image/dog.jpg"}}, "MaxLabels": 20, "MinConfidence": 55}]
+
+
+def test_GIVEN_a_deleted_object_WHEN_run_THEN_a_delete_record_goes_to_the_stream_without_labelling(sm):
+    services = Services()
+    execution = sm.run(event("object_deleted.json"), services.registry)
+    assert (execution.status, json.loads(services.records[0]["Data"])["action"], services.detect.calls) == ("SUCCEEDED", "delete", [])
+
+
+@pytest.mark.parametrize("fields, error", [
+    ({"size": 0}, "Autotagger.EmptyObject"),
+    ({"size": 15728641}, "Autotagger.ObjectTooLarge"),
+    ({"key": "notes.txt"}, "Autotagger.UnsupportedObjectType"),
+    ({"size": "5"}, "Autotagger.MalformedEvent"),
+])
+def test_GIVEN_an_object_that_cannot_be_tagged_WHEN_run_THEN_it_becomes_a_dead_letter_and_the_execution_fails(sm, fields, error):
+    services = Services()
+    execution = sm.run(event(**fields), services.registry)
+    letter = json.loads(services.dead_letters[0]["MessageBody"])
+    assert (execution.status, execution.error, letter["error"], services.detect.calls) == ("FAILED", error, error, [])
+
+
+@pytest.mark.parametrize("key", ["a.JPG", "b.Jpeg", "c.png", "d.pNg"])
+def test_GIVEN_image_keys_in_any_case_WHEN_run_THEN_they_are_tagged(sm, key):
+    assert sm.run(event(key=key), Services().registry).status == "SUCCEEDED"
+
+
+def test_GIVEN_an_event_of_another_type_WHEN_run_THEN_it_becomes_an_UnsupportedEvent_dead_letter(sm):
+    services = Services()
+    value = event()
+    value["detail-type"] = "Object Restore Completed"
+    assert sm.run(value, services.registry).error == "Autotagger.UnsupportedEvent"
+
+
+def test_GIVEN_a_dead_letter_WHEN_sent_THEN_it_holds_the_original_event_error_cause_and_execution(sm):
+    services = Services(Script(InvalidImageFormatException("Request has invalid image format")))
+    original = event()
+    execution = sm.run(original, services.registry)
+    letter = json.loads(services.dead_letters[0]["MessageBody"])
+    assert {k: letter[k] for k in ("event", "error", "cause", "execution_id")} == {
+        "event": original, "error": "Rekognition.InvalidImageFormatException", "cause": "Request has invalid image format", "execution_id": execution.arn}
+
+
+def test_GIVEN_a_permanent_Rekognition_error_WHEN_run_THEN_it_is_not_retried(sm):
+    services = Services(Script(InvalidImageFormatException("bad")))
+    sm.run(event(), services.registry)
+    assert len(services.detect.calls) == 1
+
+
+def test_GIVEN_Rekognition_throttling_twice_WHEN_run_THEN_it_is_retried_with_jittered_backoff_and_succeeds(sm, sleeps):
+    services = Services(Script(ThrottlingException("slow"), ThrottlingException("slow"), LABELS))
+    execution = sm.run(event(), services.registry)
+    assert (execution.status, len(services.detect.calls), len(sleeps), 0 <= sleeps[0] <= 1, 0 <= sleeps[1] <= 2) == ("SUCCEEDED", 3, 2, True, True)
+
+
+def test_GIVEN_a_failing_stream_WHEN_run_THEN_the_record_becomes_a_dead_letter(sm):
+    services = Services()
+
+    def broken(parameters):
+        raise KeyError("stream gone")
+
+    services.registry.register("arn:aws:states:::aws-sdk:kinesis:putRecord", broken)
+    execution = sm.run(event(), services.registry)
+    assert (execution.error, len(services.dead_letters)) == ("States.TaskFailed", 1)
