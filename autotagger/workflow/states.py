@@ -9,6 +9,7 @@ Retry and Catch wrap everything from InputPath to OutputPath for Task, Parallel 
 from __future__ import annotations
 
 import json
+from time import monotonic
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -311,7 +312,14 @@ class Task(Recoverable):
         try:
             # The adapter gets its own copy of the parameters (parsed from the recorded text), so
             # nothing it does can change the execution's data.
-            result = run.runner.call(adapter, _loads(parameters_text), remaining if execution_limit else limit)
+            deadline = remaining if execution_limit else limit
+            if deadline is not None and run.registry.is_inline(self.resource):
+                began = monotonic()
+                result = adapter(_loads(parameters_text))
+                if monotonic() - began > deadline:
+                    raise TaskDeadlineExceeded(f"the task answered after its deadline of {deadline:g} s")
+            else:
+                result = run.runner.call(adapter, _loads(parameters_text), deadline)
         except TaskDeadlineExceeded:
             if execution_limit:
                 run.check(branch)  # raises ExecutionTimedOut

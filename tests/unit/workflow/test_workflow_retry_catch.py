@@ -183,3 +183,33 @@ def test_GIVEN_a_Fail_state_in_a_Parallel_branch_WHEN_it_fails_THEN_the_Parallel
     states = {"P": {"Type": "Parallel", "End": True, "Branches": [{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": error, "Cause": "c"}}}],
                     "Catch": [{"ErrorEquals": [error], "Next": "Handle"}]}, "Handle": {"Type": "Pass", "End": True}}
     assert machine(states).run({}, registry()).output == {"Error": error, "Cause": "c"}
+
+
+class Clockwork:
+    """time.monotonic stand-in for the inline deadline check: each reading is `step` seconds later."""
+
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+def test_GIVEN_an_inline_adapter_WHEN_it_answers_after_its_deadline_THEN_the_answer_is_discarded_as_States_Timeout(monkeypatch):
+    from autotagger.workflow import states
+
+    sm = machine(task(TimeoutSeconds=30))
+    reg = registry().register(ECHO, lambda p: {"late": True}, inline=True)
+    monkeypatch.setattr(states, "monotonic", Clockwork(step=31))
+    execution = sm.run({}, reg)
+    assert (execution.error, len(events(execution, "TaskTimedOut"))) == ("States.Timeout", 1)
+
+
+def test_GIVEN_an_inline_adapter_WHEN_it_answers_in_time_THEN_it_ran_in_the_executions_thread():
+    import threading
+
+    threads = []
+    sm = machine(task(TimeoutSeconds=30))
+    execution = sm.run({}, registry().register(ECHO, lambda p: threads.append(threading.current_thread()) or {}, inline=True))
+    assert (execution.status, threads) == ("SUCCEEDED", [threading.current_thread()])
