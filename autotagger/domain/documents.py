@@ -127,7 +127,7 @@ def tag_confidences(labels: list[dict[str, Any]], threshold: float = DISPLAY_THR
     for label in labels:
         if label["confidence"] >= threshold and label["confidence"] > best.get(label["name"], -1.0):
             best[label["name"]] = label["confidence"]
-    return dict(sorted(best.items(), key=lambda item: (-item[1], item[0])))
+    return dict(sorted(best.items(), key=lambda item: -item[1]))  # stable: ties keep the labeler's order
 
 
 def tags_from_labels(labels: list[dict[str, Any]], threshold: float = DISPLAY_THRESHOLD) -> list[str]:

@@ -14,9 +14,10 @@ import json
 import math
 import sqlite3
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from autotagger.domain.documents import format_time, parse_time, sequencer_key, tag_confidences, tombstone_for
 
@@ -230,12 +231,26 @@ class SQLiteIndex:
             found[name] = (row[0], row[1])
         return found
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction, so a total and its page come from the same state of the index."""
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
     def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
                offset: int = 0, since: str | None = None, until: str | None = None) -> dict[str, Any]:
         """Newest first; with tags, every tag must be present with at least min_confidence."""
+        with self._snapshot():
+            return self._search(list(dict.fromkeys(tags or [])), min_confidence, limit, offset, since, until)
+
+    def _search(self, wanted: list[str], min_confidence: float, limit: int, offset: int, since: str | None,
+                until: str | None) -> dict[str, Any]:
         start, end = to_ms(since, _MIN_MS), to_ms(until, _MAX_MS)
         conn = self._connection()
-        wanted = list(dict.fromkeys(tags or []))
         if not wanted:
             where = "deleted = 0 AND event_ms >= ? AND event_ms < ? AND max_confidence >= ?"
             params: list[Any] = [start, end, min_confidence]
