@@ -24,7 +24,7 @@ LABELERS = ("local", "rekognition")
 # Account and region the local events and ARNs carry; LocalStack's conventional values, so they
 # are recognisably not a real account.
 LOCAL_ACCOUNT = "000000000000"
-LOCAL_REGION = "us-east-1"
+LOCAL_REGION = "local"  # the region the local workflow engine puts in its ARNs
 
 STATE_MACHINE_NAME = "image-tagging"
 STREAM_NAME = "image-tagging-records"

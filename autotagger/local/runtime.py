@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -177,6 +178,8 @@ class Pipeline:
         """Lambda's event source mapping feeding the indexer Lambda's own handler."""
         for name, value in _POWERTOOLS_LOCAL_DEFAULTS.items():
             os.environ.setdefault(name, value)
+        # With metrics disabled every invocation flushes an empty metric set, and Powertools warns.
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
         from autotagger import indexing
         from autotagger.local.stream import StreamConsumer
         from functions.indexer.handler import handler

@@ -205,3 +205,16 @@ def test_GIVEN_a_labeler_that_blocks_WHEN_waiting_for_idle_THEN_it_gives_up_at_t
     finally:
         labeler.gate.set()
     assert pipeline.wait_idle(10) is True
+
+
+def test_GIVEN_metrics_disabled_WHEN_the_indexer_ran_many_batches_THEN_nothing_was_printed_to_stdout(
+        pipeline, capfd):
+    from autotagger.local.stream import LambdaContext, StreamRecord
+
+    record = json.dumps({"action": "delete", "bucket": "image-vaults", "key": "gone.png", "sequencer": "01",
+                         "event_time": "2026-11-25T00:00:00Z", "execution_id": "arn:x"}).encode()
+    event = pipeline._consumer.build_event([StreamRecord(1, "shardId-000000000000", "k", record, 0.0)])
+    for _ in range(120):  # Powertools prints a metric set on its own once a metric holds 100 values
+        pipeline._consumer.handler(event, LambdaContext("indexer", region="local", account="0"))
+
+    assert capfd.readouterr().out == ""
