@@ -9,9 +9,9 @@ Retry and Catch wrap everything from InputPath to OutputPath for Task, Parallel 
 from __future__ import annotations
 
 import json
-from time import monotonic
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Callable
 
 from autotagger.errors import ServiceError
@@ -191,11 +191,11 @@ class Wait(State):
         if self.seconds is not None:
             return float(self.seconds)
         if self.seconds_path is not None:
-            seconds = self.seconds_path(value, dict, run.rng, self.name)
+            seconds = self.seconds_path(value, run.context(branch, self.name), run.rng, self.name)
             if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
                 raise runtime_error(self.name, f"SecondsPath must point to a non-negative integer, got {json_text(seconds)}")
             return float(seconds)
-        stamp = self.timestamp if self.timestamp is not None else self.timestamp_path(value, dict, run.rng, self.name)  # type: ignore[misc]
+        stamp = self.timestamp if self.timestamp is not None else self.timestamp_path(value, run.context(branch, self.name), run.rng, self.name)  # type: ignore[misc]
         moment = parse_timestamp(stamp)
         if moment is None:
             raise runtime_error(self.name, f"TimestampPath must point to an RFC 3339 timestamp, got {json_text(stamp)}")
@@ -268,6 +268,12 @@ def resource_type_and_name(resource: str) -> tuple[str, str]:
 
 
 class Task(Recoverable):
+    """Calls the adapter registered for `Resource`.
+
+    Adapters are plain calls and cannot send heartbeats, so HeartbeatSeconds acts as a second,
+    shorter deadline (its error is States.HeartbeatTimeout).
+    """
+
     type = "Task"
 
     def __init__(self, name: str, *, resource: str, timeout: int | None, heartbeat: int | None,
@@ -350,6 +356,8 @@ def run_concurrently(run: "Run", branch: "Branch", jobs: list[Callable[["Branch"
     """Runs branch jobs (at most `limit` at once, 0 = all) and returns their results in order.
 
     The first failure cancels the other branches at their next state transition and is re-raised.
+    At most 32 branches run at once even when MaxConcurrency is 0 (unlimited): iterations are
+    threads of this process, not separate workers.
     """
     if not jobs:
         return []
@@ -359,7 +367,7 @@ def run_concurrently(run: "Run", branch: "Branch", jobs: list[Callable[["Branch"
     workers = min(len(jobs), limit or len(jobs), 32)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workflow-branch") as pool:
         futures = [pool.submit(job, child) for job, child in zip(jobs, children)]
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in futures if f.done() and f.exception() is not None]
         if failed:
             for child in children:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autotagger.workflow import DefinitionError, StateMachine, TaskRegistry, UnknownResourceError
+from autotagger.workflow import DefinitionError, StateMachine, UnknownResourceError
 from workflow_helpers import ECHO, machine, registry
 
 ASL = Path(__file__).resolve().parents[3] / "statemachine" / "image_tagging.asl.json"
