@@ -7,7 +7,7 @@ import { PALETTE, colour } from "./palette.js";
 
 const TOP_TAGS = 15;
 const CLOUD_TAGS = 60;
-const PIE_SLICES = 8;
+const PIE_SLICES = 10;
 
 function dataTable(container, headers, rows) {
   clear(container).append(

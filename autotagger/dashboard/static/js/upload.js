@@ -133,8 +133,9 @@ export function createUploader({ onOpen, onUploaded }) {
   }
 
   input.addEventListener("change", () => {
-    uploadAll(input.files);
+    const files = [...input.files]; // a live list: copied before the input is reset
     input.value = "";
+    uploadAll(files);
   });
   for (const type of ["dragenter", "dragover"]) {
     zone.addEventListener(type, (event) => {
@@ -147,7 +148,7 @@ export function createUploader({ onOpen, onUploaded }) {
   }
   zone.addEventListener("drop", (event) => {
     event.preventDefault();
-    uploadAll(event.dataTransfer.files);
+    uploadAll([...event.dataTransfer.files]);
   });
   // A drop that misses the zone must not navigate away from the page.
   window.addEventListener("dragover", (event) => event.preventDefault());

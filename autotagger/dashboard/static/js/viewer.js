@@ -58,7 +58,7 @@ export function createViewer({ getFilters, onDeleted }) {
         onDeleted();
       }
     });
-    clear(body).append(figure, el("div", { class: "viewer-info" }, table, facts, remove));
+    clear(body).append(figure, el("div", { class: "viewer-info" }, el("div", { class: "table-scroll plain" }, table), facts, remove));
   }
 
   return {
