@@ -125,6 +125,12 @@ class ExecutionStore:
             rows = self._db.execute(query, args).fetchall()
         return [self._summary(row) for row in rows]
 
+    def counts(self) -> dict[str, int]:
+        """Executions per status, e.g. {"SUCCEEDED": 12, "FAILED": 1}."""
+        with self._lock:
+            rows = self._db.execute("SELECT status, COUNT(*) FROM executions GROUP BY status").fetchall()
+        return {status: count for status, count in rows}
+
     def get(self, execution_arn: str) -> dict | None:
         with self._lock:
             row = self._db.execute(f"SELECT {self._COLUMNS} FROM executions WHERE arn = ?", (execution_arn,)).fetchone()

@@ -97,3 +97,10 @@ def test_GIVEN_executions_from_many_threads_WHEN_stored_THEN_all_are_recorded(st
     for t in threads:
         t.join()
     assert len(store.list(status="SUCCEEDED", limit=100)) == 8
+
+
+def test_GIVEN_executions_that_ended_differently_WHEN_counted_THEN_each_status_has_its_number(store):
+    machine(TASK).run({}, registry(), listener=store)
+    machine(TASK).run({}, registry(), listener=store)
+    machine({"F": {"Type": "Fail", "Error": "E"}}).run({}, registry(), listener=store)
+    assert store.counts() == {"SUCCEEDED": 2, "FAILED": 1}
