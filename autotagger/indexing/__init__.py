@@ -63,6 +63,13 @@ def display_threshold() -> float:
     return float(os.environ.get("DISPLAY_THRESHOLD", DISPLAY_THRESHOLD))
 
 
+def _logger():
+    """A child of the handler's Powertools Logger: same service, same structured output."""
+    from aws_lambda_powertools import Logger
+
+    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "indexer"), child=True)
+
+
 def metrics_disabled() -> bool:
     """Powertools keeps metrics it may not print (POWERTOOLS_METRICS_DISABLED) until 100 pile up and
     then prints them anyway, so a long-running local stream must not add them at all."""
@@ -74,6 +81,9 @@ def metrics_disabled() -> bool:
 def handle(event: dict[str, Any], context: Any = None, metrics: Any = None) -> dict[str, Any]:
     """Indexes one Kinesis batch and returns the partial batch response."""
     outcome = write_batch(event, current_index(), threshold=display_threshold())
+    for sequence, failure in outcome.failures.items():
+        _logger().warning("record not indexed", extra={"sequence_number": sequence,
+                                                        "reason": f"{type(failure).__name__}: {failure}"})
     if metrics is not None and not metrics_disabled():
         from aws_lambda_powertools.metrics import MetricUnit
 
