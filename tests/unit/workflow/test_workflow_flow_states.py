@@ -143,3 +143,24 @@ def test_GIVEN_an_execution_timeout_WHEN_a_catcher_for_States_ALL_exists_THEN_it
               "Branches": [{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}]},
         "H": {"Type": "Succeed"}}}, sleeper=Sleeps())
     assert sm.run({}, registry()).status == "TIMED_OUT"
+
+
+def test_GIVEN_Parallel_WHEN_one_branch_fails_THEN_the_other_stops_at_its_next_transition(monkeypatch):
+    from autotagger.workflow import interpreter
+
+    started, cancelled = threading.Event(), threading.Event()
+    original_cancel = interpreter.Branch.cancel
+
+    def cancel(self):  # the slow branch's task returns only once the engine has cancelled the branches
+        original_cancel(self)
+        cancelled.set()
+
+    monkeypatch.setattr(interpreter.Branch, "cancel", cancel)
+    slow = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ECHO, "Next": "After"}, "After": {"Type": "Pass", "End": True}}}
+    failing = {"StartAt": "Gate", "States": {"Gate": {"Type": "Task", "Resource": "arn:aws:states:::test:gate", "Next": "F"},
+                                             "F": {"Type": "Fail", "Error": "Broke"}}}
+    hold = lambda parameters: (started.set(), cancelled.wait(5), {})[2]
+    gate = lambda parameters: (started.wait(5), {})[1]
+    execution = machine({"P": {"Type": "Parallel", "End": True, "Branches": [slow, failing]}}).run({}, registry(echo=hold, gate=gate))
+    entered = [e["stateEnteredEventDetails"]["name"] for e in execution.history if "stateEnteredEventDetails" in e]
+    assert (execution.error, cancelled.is_set(), "After" in entered) == ("Broke", True, False)
