@@ -1,0 +1,132 @@
+"""End to end, locally: N sample photos uploaded through the HTTP API of a real `autotagger serve`
+(subprocess, free loopback port, fresh data dir) until all are indexed, versus the labeler alone on
+the same photos in the same process configuration (own process, as many concurrent callers as the
+pipeline has workflow workers). Both are measured in every repetition, alternating which goes
+first; images per second, the ratio pipeline / labeler (target >= 0.9), upload-to-searchable
+latency p50/p95 at a low rate, and each process's peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bench.common import REPO_ROOT, log, median, peak_rss_mib, percentile, ratio, spread
+from bench.sample_photos import Photo, sample_photos, write_photos
+from bench.server_process import Client, ServerProcess
+
+TARGET_RATIO = 0.9
+UPLOADERS = 4
+WARMUP = 2
+
+
+def labeler_only(photo_dir: Path, workers: int) -> dict[str, Any]:
+    answer = subprocess.run([sys.executable, "-m", "bench.labeler_only", str(photo_dir), "--workers", str(workers),
+                             "--warmup", str(WARMUP)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    if answer.returncode != 0:
+        raise RuntimeError(f"labeler-only run failed:\n{answer.stderr[-3000:]}")
+    return json.loads(answer.stdout.strip().splitlines()[-1])
+
+
+def _upload_all(client: Client, photos: list[Photo], prefix: str) -> None:
+    with ThreadPoolExecutor(max_workers=UPLOADERS) as pool:
+        list(pool.map(lambda p: client.upload(f"{prefix}{p.name}", p.data), photos))
+
+
+def pipeline_run(photos: list[Photo], workers: int, latency_samples: int, latency_interval: float,
+                 workdir: Path, tag: str) -> dict[str, Any]:
+    """One fresh server: warm-up, N uploads until all are indexed, then (optionally) latency."""
+    with ServerProcess(workdir / f"data-{tag}", ["--workers", str(workers)]) as server:
+        client = Client(server.url)
+        try:
+            _upload_all(client, photos[:WARMUP], "warmup/")
+            client.wait_indexed(WARMUP, timeout=120)
+            start = time.perf_counter()
+            _upload_all(client, photos, "batch/")
+            uploaded = time.perf_counter()
+            done = client.wait_indexed(WARMUP + len(photos), timeout=600)
+            result: dict[str, Any] = {"images": len(photos), "seconds": done - start,
+                                      "images_per_second": len(photos) / (done - start),
+                                      "upload_seconds": uploaded - start}
+            if latency_samples:
+                result["latency_ms"] = low_rate_latency(client, photos, latency_samples, latency_interval)
+            result["peak_rss_mib"] = peak_rss_mib(server.pid)
+            summary = client.summary()
+            result["dead_letters"] = summary.get("dead_letters")
+        finally:
+            client.close()
+    return result
+
+
+def low_rate_latency(client: Client, photos: list[Photo], samples: int, interval: float) -> list[float]:
+    """One upload every `interval` seconds (an idle pipeline between them): PUT start -> the image's
+    document answers GET /api/images/{id}."""
+    latencies = []
+    for i in range(samples):
+        photo = photos[i % len(photos)]
+        key = f"latency/{i:03d}-{photo.name}"
+        began = time.perf_counter()
+        client.upload(key, photo.data)
+        while not client.searchable(key):
+            if time.perf_counter() - began > 60:
+                raise TimeoutError(f"{key} not searchable after 60 s")
+            time.sleep(0.005)
+        latencies.append((time.perf_counter() - began) * 1000)
+        time.sleep(max(0.0, interval - (time.perf_counter() - began)))
+    return latencies
+
+
+def run(quick: bool = False, images: int | None = None, repeats: int | None = None) -> dict[str, Any]:
+    from autotagger.config import Settings
+
+    images = images or (16 if quick else 40)
+    repeats = repeats or (2 if quick else 3)
+    latency_samples = 8 if quick else 20
+    workers = Settings().workers
+    photos = sample_photos(images)
+    pipeline_runs, labeler_runs, ratios = [], [], []
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        workdir = Path(tmp)
+        photo_dir = workdir / "photos"
+        write_photos(photos, photo_dir)
+        for rep in range(repeats):
+            last = rep == repeats - 1
+            order = ("labeler", "pipeline") if rep % 2 == 0 else ("pipeline", "labeler")
+            for which in order:
+                log(f"end to end: {which}, {images} photos, repetition {rep + 1}/{repeats}")
+                if which == "labeler":
+                    labeler_runs.append(labeler_only(photo_dir, workers))
+                else:
+                    pipeline_runs.append(pipeline_run(photos, workers, latency_samples if last else 0, 0.5,
+                                                      workdir, str(rep)))
+            ratios.append(pipeline_runs[-1]["images_per_second"] / labeler_runs[-1]["images_per_second"])
+    latencies = pipeline_runs[-1]["latency_ms"]
+    pipeline_rate = median(r["images_per_second"] for r in pipeline_runs)
+    labeler_rate = median(r["images_per_second"] for r in labeler_runs)
+    return {
+        "images": images, "repeats": repeats, "workers": workers, "uploaders": UPLOADERS,
+        "photos": sorted({p.name.rsplit("-", 1)[0] for p in photos}),
+        "pipeline_images_per_second": spread([r["images_per_second"] for r in pipeline_runs]),
+        "labeler_images_per_second": spread([r["images_per_second"] for r in labeler_runs]),
+        "ratio_of_medians": ratio(pipeline_rate, labeler_rate),
+        "ratio_per_repetition": spread(ratios),
+        "target_ratio": TARGET_RATIO,
+        "meets_target": median(ratios) >= TARGET_RATIO,
+        "latency_ms": {"rate_per_second": 2.0, "samples": len(latencies), "p50": round(percentile(latencies, 50), 1),
+                       "p95": round(percentile(latencies, 95), 1), "max": round(max(latencies), 1)},
+        "peak_rss_mib": {"pipeline_server": max(r["peak_rss_mib"] or 0 for r in pipeline_runs),
+                         "labeler_only": max(r["peak_rss_mib"] or 0 for r in labeler_runs)},
+        "upload_seconds": spread([r["upload_seconds"] for r in pipeline_runs]),
+        "dead_letters": pipeline_runs[-1].get("dead_letters"),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
