@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from autotagger.server.models import (
     DeadLetterQueues,
@@ -29,8 +30,10 @@ from autotagger.server.models import (
 router = APIRouter()
 _NOT_FOUND = {404: {"model": ErrorBody}}
 
-Since = Annotated[str | None, Query(description="ISO 8601; only images indexed at or after this time")]
-Until = Annotated[str | None, Query(description="ISO 8601; only images indexed before this time")]
+Since = Annotated[str | None, Query(description="ISO 8601; only images whose event time is at or after this",
+                                    json_schema_extra={"format": "date-time"})]
+Until = Annotated[str | None, Query(description="ISO 8601; only images whose event time is before this",
+                                    json_schema_extra={"format": "date-time"})]
 MinConfidence = Annotated[float, Query(ge=0, le=100)]
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -41,7 +44,9 @@ def _time(value: str | None, name: str) -> str | None:
     try:
         datetime.fromisoformat(value)
     except ValueError:
-        raise HTTPException(422, f"{name} must be an ISO 8601 date or time, not {value!r}") from None
+        # The same 422 shape FastAPI gives every other invalid parameter.
+        raise RequestValidationError([{"type": "datetime_from_date_parsing", "loc": ("query", name),
+                                       "msg": f"{name} must be an ISO 8601 date or time", "input": value}]) from None
     return value
 
 
@@ -140,7 +145,8 @@ def dead_letters(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] =
     return _pipeline(request).dead_letters(limit=limit)
 
 
-@router.post("/api/dlq/redrive", response_model=RedriveResult, tags=["dead letters"])
+@router.post("/api/dlq/redrive", response_model=RedriveResult, tags=["dead letters"],
+             responses={400: {"model": ErrorBody, "description": "The body is not JSON"}})
 def redrive(request: Request, body: Annotated[RedriveRequest | None, Body()] = None):
     return _pipeline(request).redrive(body.message_ids if body else None)
 

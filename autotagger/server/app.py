@@ -11,7 +11,13 @@ from autotagger import __version__
 from autotagger.server import api_routes, object_routes
 from autotagger.server.backend import PipelineBackend
 from autotagger.server.security import ApiKeyMiddleware, SecurityHeadersMiddleware
-from autotagger.server.upload_rules import UploadRejected
+from autotagger.server.upload_rules import MAX_KEY_BYTES, UploadRejected
+
+KEY_SCHEMA = {
+    "minLength": 1, "maxLength": MAX_KEY_BYTES, "pattern": "^[^\\x00-\\x1f\\x7f]+$",
+    "description": f"The object key, percent-encoded (`/` as `%2F`); at most {MAX_KEY_BYTES} bytes of UTF-8, "
+                   "no control characters.",
+}
 
 
 def create_app(pipeline: PipelineBackend, *, api_key: str | None = None) -> FastAPI:
@@ -30,10 +36,33 @@ def create_app(pipeline: PipelineBackend, *, api_key: str | None = None) -> Fast
     app.include_router(api_routes.router)
     _mount_dashboard(app)
 
+    _document_object_path(app, pipeline.bucket_name)
     if api_key:
         app.add_middleware(ApiKeyMiddleware, api_key=api_key)
     app.add_middleware(SecurityHeadersMiddleware)  # added last: outermost, so 401s carry the headers too
     return app
+
+
+def _document_object_path(app: FastAPI, bucket: str) -> None:
+    """Names the one bucket served and the key rules in /openapi.json, so clients (and API fuzzers)
+    know them; the rules themselves are enforced by the routes with a 400/403."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        for parameter in operation.get("parameters", []):
+                            if parameter.get("name") == "bucket":
+                                parameter["schema"]["enum"] = [bucket]
+                            elif parameter.get("name") == "key":
+                                parameter["schema"].update(KEY_SCHEMA)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _mount_dashboard(app: FastAPI) -> None:

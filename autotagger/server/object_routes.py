@@ -91,6 +91,12 @@ async def put_object(bucket: str, key: str, request: Request) -> Response:
     return Response(status_code=200, headers={"ETag": f'"{stored.etag}"'})
 
 
+@router.options("/v1/{bucket}/{key:objectkey}", include_in_schema=False)
+async def object_options() -> Response:
+    """Both methods of the path in `Allow` (two routes would each answer with their own only)."""
+    return Response(status_code=204, headers={"Allow": "PUT, DELETE, OPTIONS"})
+
+
 @router.delete(
     "/v1/{bucket}/{key:objectkey}",
     summary="Delete an image (S3 DeleteObject); the index follows through the workflow",

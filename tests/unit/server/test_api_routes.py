@@ -136,3 +136,16 @@ def test_GIVEN_the_app_WHEN_reading_openapi_THEN_every_route_is_documented(clien
     assert {"/v1/{bucket}/{key}", "/api/images", "/api/images/{image_id}", "/api/images/{image_id}/content",
             "/api/stats/tags", "/api/stats/images", "/api/executions", "/api/executions/{execution_id}",
             "/api/dlq", "/api/dlq/redrive", "/api/summary", "/healthz"} <= set(paths)
+
+
+def test_GIVEN_the_app_WHEN_reading_openapi_THEN_the_upload_route_names_the_served_bucket(client):
+    put = client.get("/openapi.json").json()["paths"]["/v1/{bucket}/{key}"]["put"]
+
+    [bucket] = [p for p in put["parameters"] if p["name"] == "bucket"]
+    assert bucket["schema"]["enum"] == ["image-vaults"]
+
+
+def test_GIVEN_a_since_that_is_not_a_date_WHEN_searching_THEN_the_422_names_the_parameter_like_fastapi_does(client):
+    detail = client.get("/api/images", params={"since": "null"}).json()["detail"]
+
+    assert detail[0]["loc"] == ["query", "since"]

@@ -123,3 +123,9 @@ def test_GIVEN_another_bucket_WHEN_deleting_THEN_403_and_nothing_deleted(client,
     response = client.delete("/v1/other/photo.jpg")
 
     assert response.status_code == 403 and pipeline.deleted == []
+
+
+def test_GIVEN_the_object_path_WHEN_asking_options_THEN_allow_lists_put_and_delete(client):
+    response = client.options("/v1/image-vaults/photo.jpg")
+
+    assert {m.strip() for m in response.headers["allow"].split(",")} >= {"PUT", "DELETE"}
