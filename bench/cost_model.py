@@ -1,0 +1,338 @@
+"""Scale and cost on paper, read from the artefacts that deploy: the ASL file and the synthesized
+CloudFormation template.
+
+* State transitions per image (Step Functions Standard bills one per state entered; retries are
+  billed too but excluded here): every path from StartAt to a terminal state is walked on the
+  ASL graph (Choice branches and Default, Next, Catch), so the success paths (upsert, delete) and
+  each dead-letter path get their exact count.
+* Cost per 1,000 images, Standard versus Express, at the prices below (us-east-1, with the date
+  and the page they were read from).
+* Images per second the deployment sustains: the smallest of the per-service ceilings (Rekognition
+  DetectLabels TPS quota, Step Functions quotas / transitions per image, the API usage plan, the
+  stream and the indexer's concurrency from the template).
+
+    python -m bench.cost_model [--template cdk.out/Autotagger.template.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import REPO_ROOT
+
+ASL_FILE = Path(REPO_ROOT) / "statemachine" / "image_tagging.asl.json"
+STACK_TEMPLATE = "Autotagger.template.json"
+TERMINAL = ("Succeed", "Fail")
+PRICES_READ_ON = "2026-11-25"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A price or quota with where it comes from. `checked` is False when the number could not be
+    read back from the source during this work (then it is the documented default as recalled:
+    check the link before relying on it)."""
+
+    value: float
+    unit: str
+    source: str
+    checked: bool
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "unit": self.unit, "source": self.source, "checked": self.checked,
+                **({"note": self.note} if self.note else {})}
+
+
+REGION = "us-east-1"
+PRICES = {
+    "sfn_standard_per_transition": Figure(
+        0.025 / 1000, "USD per state transition",
+        "https://aws.amazon.com/step-functions/pricing/ ; $25 per million transitions restated in "
+        "https://www.wring.co/blog/aws-step-functions-pricing-guide (2026-03-14)", True,
+        "4,000 free transitions per month not deducted; retries are billed as transitions"),
+    "sfn_express_per_request": Figure(
+        1.00 / 1_000_000, "USD per execution", "https://aws.amazon.com/step-functions/pricing/ ; "
+        "https://www.wring.co/blog/aws-step-functions-pricing-guide (2026-03-14)", True),
+    "sfn_express_per_gb_second": Figure(
+        0.00001667, "USD per GB-second (first tier)", "https://aws.amazon.com/step-functions/pricing/ ; "
+        "https://www.wring.co/blog/aws-step-functions-pricing-guide (2026-03-14)", True,
+        "duration rounded up to 100 ms, memory billed in 64 MB chunks"),
+    "rekognition_detect_labels_per_image": Figure(
+        0.001, "USD per image (first 1M images/month)", "https://aws.amazon.com/rekognition/pricing/", False,
+        "DetectLabels is a Group 2 API (pricing page); the tier price was not shown in the excerpts read"),
+    "lambda_arm64_per_gb_second": Figure(0.0000133334, "USD per GB-second (arm64)",
+                                         "https://aws.amazon.com/lambda/pricing/", False),
+    "lambda_per_request": Figure(0.20 / 1_000_000, "USD per invocation", "https://aws.amazon.com/lambda/pricing/", False),
+}
+QUOTAS = {
+    "rekognition_detect_labels_tps": Figure(
+        50, "transactions per second, DetectLabels, us-east-1 (adjustable)",
+        "https://docs.aws.amazon.com/general/latest/gr/rekognition.html#limits_rekognition", False,
+        "default TPS quota; smaller in most other regions"),
+    "sfn_standard_start_execution_refill": Figure(
+        300, "StartExecution per second (refill rate, bucket 1,300), us-east-1",
+        "https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html", False),
+    "sfn_standard_state_transitions_refill": Figure(
+        5000, "state transitions per second (refill rate), us-east-1",
+        "https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html", False,
+        "new accounts start lower; AWS raises it with usage"),
+    "sfn_express_start_execution_refill": Figure(
+        6000, "StartExecution per second (Express, refill rate)",
+        "https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html", False),
+    "kinesis_on_demand_initial_records_per_second": Figure(
+        4000, "records per second (on-demand stream at creation, 4 MiB/s)",
+        "https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html", False),
+    "kinesis_shard_records_per_second": Figure(
+        1000, "records per second per shard (writes)",
+        "https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html", False),
+}
+ASSUMPTIONS = {
+    "express_duration_seconds": 1.0,  # DetectLabels round trip dominates; rounded up to 100 ms
+    "express_memory_mb": 64,          # small payloads: the minimum chunk
+    "indexer_batch_seconds": 0.5,     # one bulk request of <= 100 documents
+    "on_demand_initial_shards": 4,    # 4 MiB/s at creation = 4 shards' worth
+}
+
+
+# -- the ASL walk ----------------------------------------------------------------------------
+
+def load_asl(path: Path = ASL_FILE) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def successors(state: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, next state) of every way out of a state, retries excluded."""
+    out: list[tuple[str, str]] = []
+    if state["Type"] == "Choice":
+        for number, choice in enumerate(state.get("Choices", [])):
+            out.append((f"choice {number}", choice["Next"]))
+        if "Default" in state:
+            out.append(("default", state["Default"]))
+    elif state["Type"] not in TERMINAL and not state.get("End"):
+        out.append(("next", state["Next"]))
+    for catcher in state.get("Catch", []):
+        out.append((f"catch {'/'.join(catcher['ErrorEquals'])}", catcher["Next"]))
+    seen, unique = set(), []
+    for label, target in out:
+        if target not in seen:  # two Choice rules to the same state are one path
+            seen.add(target)
+            unique.append((label, target))
+    return unique
+
+
+def walk_paths(asl: dict[str, Any]) -> list[list[str]]:
+    """Every path (list of state names) from StartAt to a terminal state. The graph is acyclic
+    apart from retries, which are not edges; a cycle would raise."""
+    states = asl["States"]
+    paths: list[list[str]] = []
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            raise ValueError(f"cycle through {name}: transitions per image are unbounded")
+        path = path + [name]
+        state = states[name]
+        nexts = successors(state)
+        if not nexts:
+            paths.append(path)
+            return
+        for _, target in nexts:
+            visit(target, path)
+
+    visit(asl["StartAt"], [])
+    return paths
+
+
+def classify(path: list[str], asl: dict[str, Any]) -> dict[str, Any]:
+    states = asl["States"]
+    end = states[path[-1]]["Type"]
+    tasks = [name for name in path if states[name]["Type"] == "Task"]
+    if end == "Succeed":
+        kind = "success"
+        reason = "delete" if any("Delete" in name for name in path) else "upsert"
+    else:
+        kind = "dead letter"
+        before = path[path.index(next(n for n in path if "DeadLetter" in n)) - 1]
+        reason = before
+    return {"kind": kind, "via": reason, "states": path, "transitions": len(path), "tasks": tasks}
+
+
+def transitions(asl: dict[str, Any] | None = None) -> dict[str, Any]:
+    asl = asl or load_asl()
+    paths = [classify(path, asl) for path in walk_paths(asl)]
+    success = [p for p in paths if p["kind"] == "success"]
+    upsert = next(p for p in success if p["via"] == "upsert")
+    return {"rule": "one transition per state entered (Succeed/Fail included), retries excluded",
+            "per_image_upsert": upsert["transitions"], "paths": paths,
+            "dead_letter_range": [min(p["transitions"] for p in paths if p["kind"] != "success"),
+                                  max(p["transitions"] for p in paths if p["kind"] != "success")]}
+
+
+# -- the template ----------------------------------------------------------------------------
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template.get("Resources", {}).items() if v.get("Type") == kind}
+
+
+def _only(template: dict[str, Any], kind: str, hint: str | None = None) -> dict[str, Any]:
+    found = _resources(template, kind)
+    if hint:
+        found = {k: v for k, v in found.items() if hint in k} or found
+    if len(found) != 1:
+        raise ValueError(f"expected one {kind}{f' ({hint})' if hint else ''}, found {len(found)}")
+    return next(iter(found.values()))["Properties"]
+
+
+def read_template(template: dict[str, Any]) -> dict[str, Any]:
+    """The settings that bound throughput and cost, as deployed."""
+    stream = _only(template, "AWS::Kinesis::Stream")
+    mapping = _only(template, "AWS::Lambda::EventSourceMapping")
+    function_ref = mapping["FunctionName"]
+    function_id = function_ref.get("Ref") if isinstance(function_ref, dict) else None
+    functions = _resources(template, "AWS::Lambda::Function")
+    function = functions[function_id]["Properties"] if function_id in functions else {}
+    machine = _only(template, "AWS::StepFunctions::StateMachine")
+    plans = _resources(template, "AWS::ApiGateway::UsagePlan")
+    throttle = next(iter(plans.values()))["Properties"].get("Throttle", {}) if plans else {}
+    rules = _resources(template, "AWS::Events::Rule")
+    retry = {}
+    for rule in rules.values():
+        for target in rule["Properties"].get("Targets", []):
+            retry = target.get("RetryPolicy", retry)
+    mode = stream.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED")
+    return {
+        "stream_mode": mode,
+        "stream_shards": stream.get("ShardCount"),
+        "stream_retention_hours": stream.get("RetentionPeriodHours"),
+        "indexer_batch_size": mapping.get("BatchSize"),
+        "indexer_parallelization_factor": mapping.get("ParallelizationFactor", 1),
+        "indexer_batching_window_s": mapping.get("MaximumBatchingWindowInSeconds", 0),
+        "indexer_memory_mb": function.get("MemorySize", 128),
+        "indexer_timeout_s": function.get("Timeout", 3),
+        "indexer_architecture": (function.get("Architectures") or ["x86_64"])[0],
+        "indexer_reserved_concurrency": function.get("ReservedConcurrentExecutions"),
+        "state_machine_type": machine.get("StateMachineType", "STANDARD"),
+        "state_machine_logging": machine.get("LoggingConfiguration", {}).get("Level"),
+        "api_rate_limit": throttle.get("RateLimit"),
+        "api_burst_limit": throttle.get("BurstLimit"),
+        "rule_retry_attempts": retry.get("MaximumRetryAttempts"),
+    }
+
+
+def synthesize(outdir: Path) -> Path:
+    """The stack synthesized in process (as tests/cdk does), into `outdir`."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    import sys
+
+    if REPO_ROOT not in sys.path:
+        sys.path.insert(0, REPO_ROOT)
+    from aws_cdk import App
+
+    from cdk.app import build_app, cdk_json_context
+
+    app = App(context=cdk_json_context(), outdir=str(outdir))
+    build_app(app)
+    assembly = app.synth()
+    return Path(assembly.stacks[0].template_full_path)
+
+
+def _newest_source() -> float:
+    roots = [Path(REPO_ROOT) / name for name in ("cdk", "statemachine", "functions")]
+    files = [Path(REPO_ROOT) / "app.py", Path(REPO_ROOT) / "cdk.json"]
+    for root in roots:
+        files += [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return max((p.stat().st_mtime for p in files if p.exists()), default=0.0)
+
+
+def find_template(explicit: str | None = None) -> tuple[dict[str, Any], str]:
+    """An explicit file, else cdk.out's when newer than every CDK source, else a fresh synthesis."""
+    if explicit:
+        return json.loads(Path(explicit).read_text(encoding="utf-8")), explicit
+    cached = Path(REPO_ROOT) / "cdk.out" / STACK_TEMPLATE
+    if cached.is_file() and cached.stat().st_mtime >= _newest_source():
+        return json.loads(cached.read_text(encoding="utf-8")), str(cached.relative_to(REPO_ROOT))
+    with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
+        path = synthesize(Path(tmp))
+        return json.loads(path.read_text(encoding="utf-8")), "synthesized in process (aws_cdk)"
+
+
+# -- the model -------------------------------------------------------------------------------
+
+def ceilings(settings: dict[str, Any], per_image: int) -> dict[str, float]:
+    """Images per second each part allows (one DetectLabels, one PutRecord, one document per image)."""
+    q = {name: figure.value for name, figure in QUOTAS.items()}
+    express = settings["state_machine_type"] == "EXPRESS"
+    out = {"rekognition_detect_labels_tps": q["rekognition_detect_labels_tps"]}
+    if express:
+        out["step_functions_start_execution"] = q["sfn_express_start_execution_refill"]
+    else:
+        out["step_functions_start_execution"] = q["sfn_standard_start_execution_refill"]
+        out["step_functions_state_transitions"] = q["sfn_standard_state_transitions_refill"] / per_image
+    if settings["stream_mode"] == "ON_DEMAND":
+        shards = ASSUMPTIONS["on_demand_initial_shards"]
+        out["kinesis_writes"] = q["kinesis_on_demand_initial_records_per_second"]
+    else:
+        shards = settings["stream_shards"] or 1
+        out["kinesis_writes"] = shards * q["kinesis_shard_records_per_second"]
+    concurrency = shards * settings["indexer_parallelization_factor"]
+    if settings["indexer_reserved_concurrency"]:
+        concurrency = min(concurrency, settings["indexer_reserved_concurrency"])
+    out["indexer"] = concurrency * settings["indexer_batch_size"] / ASSUMPTIONS["indexer_batch_seconds"]
+    if settings["api_rate_limit"]:
+        out["upload_api_usage_plan_per_key"] = float(settings["api_rate_limit"])
+    return out
+
+
+def cost_per_1000(per_image_transitions: int, settings: dict[str, Any]) -> dict[str, Any]:
+    p = {name: figure.value for name, figure in PRICES.items()}
+    images = 1000
+    standard = images * per_image_transitions * p["sfn_standard_per_transition"]
+    billed_seconds = math.ceil(ASSUMPTIONS["express_duration_seconds"] * 10) / 10
+    gb = math.ceil(ASSUMPTIONS["express_memory_mb"] / 64) * 64 / 1024
+    express = images * (p["sfn_express_per_request"] + billed_seconds * gb * p["sfn_express_per_gb_second"])
+    batches = math.ceil(images / settings["indexer_batch_size"])
+    lambda_cost = batches * (p["lambda_per_request"] + ASSUMPTIONS["indexer_batch_seconds"]
+                             * settings["indexer_memory_mb"] / 1024 * p["lambda_arm64_per_gb_second"])
+    rekognition = images * p["rekognition_detect_labels_per_image"]
+    return {"step_functions_standard": round(standard, 6), "step_functions_express": round(express, 6),
+            "standard_vs_express": round(standard / express, 1),
+            "rekognition_detect_labels": round(rekognition, 6), "indexer_lambda": round(lambda_cost, 6),
+            "standard_share_of_rekognition": round(standard / rekognition, 3)}
+
+
+def run(template_path: str | None = None) -> dict[str, Any]:
+    template, origin = find_template(template_path)
+    settings = read_template(template)
+    walk = transitions()
+    per_image = walk["per_image_upsert"]
+    limits = ceilings(settings, per_image)
+    bottleneck = min(limits, key=limits.get)
+    backend = {k: v for k, v in limits.items() if k != "upload_api_usage_plan_per_key"}
+    return {
+        "region": REGION, "prices_read_on": PRICES_READ_ON, "template": origin, "settings": settings,
+        "transitions": walk, "ceilings_images_per_second": {k: round(v, 1) for k, v in limits.items()},
+        "sustained_images_per_second": round(limits[bottleneck], 1), "bottleneck": bottleneck,
+        "sustained_without_api_gateway": round(min(backend.values()), 1),
+        "backend_bottleneck": min(backend, key=backend.get),
+        "cost_per_1000_images_usd": cost_per_1000(per_image, settings),
+        "prices": {k: v.as_dict() for k, v in PRICES.items()}, "quotas": {k: v.as_dict() for k, v in QUOTAS.items()},
+        "assumptions": ASSUMPTIONS,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cost_model")
+    parser.add_argument("--template", help="a synthesized template (default: cdk.out if fresh, else synthesize)")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.template), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
