@@ -1,0 +1,115 @@
+"""The cost model's logic: the ASL walk, the template reading, the ceilings and the prices' sums.
+Fast (no synthesis, no timing): a template with the synthesized stack's shape stands in for it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench import cost_model  # noqa: E402
+from bench.common import percentile  # noqa: E402
+
+
+def test_upsert_path_is_the_walk_stated_in_the_asl():
+    walk = cost_model.transitions()
+    upsert = next(p for p in walk["paths"] if p["via"] == "upsert")
+    assert upsert["states"] == ["RouteEvent", "CheckObject", "DetectLabels", "BuildUpsertRecord", "PutRecord", "Tagged"]
+    assert walk["per_image_upsert"] == 6
+
+
+def test_every_path_ends_in_a_terminal_state_and_dead_letters_pass_the_queue():
+    asl = cost_model.load_asl()
+    walk = cost_model.transitions(asl)
+    for path in walk["paths"]:
+        last = asl["States"][path["states"][-1]]["Type"]
+        assert last in ("Succeed", "Fail")
+        if path["kind"] == "dead letter":
+            assert path["states"][-3:] == ["BuildDeadLetter", "SendToDeadLetterQueue", "Failed"]
+    delete = next(p for p in walk["paths"] if p["via"] == "delete")
+    assert delete["transitions"] == 5
+    vias = {p["via"] for p in walk["paths"] if p["kind"] == "dead letter"}
+    assert {"DetectLabels", "PutRecord", "RejectUnsupportedType", "RejectUnsupportedEvent"} <= vias
+    assert walk["dead_letter_range"] == [5, 8]
+
+
+def test_catch_and_choice_edges_are_followed_and_retries_are_not():
+    state = {"Type": "Task", "Next": "B", "Retry": [{"ErrorEquals": ["States.ALL"]}],
+             "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}]}
+    assert [t for _, t in cost_model.successors(state)] == ["B", "C"]
+    choice = {"Type": "Choice", "Choices": [{"Next": "X"}, {"Next": "X"}, {"Next": "Y"}], "Default": "Z"}
+    assert [t for _, t in cost_model.successors(choice)] == ["X", "Y", "Z"]
+
+
+def test_a_cycle_is_refused():
+    asl = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}}
+    with pytest.raises(ValueError):
+        cost_model.walk_paths(asl)
+
+
+def fake_template(stream_mode="ON_DEMAND", shards=None, machine_type="STANDARD", reserved=None):
+    stream = {"RetentionPeriodHours": 24, "StreamModeDetails": {"StreamMode": stream_mode}}
+    if shards:
+        stream["ShardCount"] = shards
+    function = {"MemorySize": 512, "Timeout": 60, "Architectures": ["arm64"]}
+    if reserved:
+        function["ReservedConcurrentExecutions"] = reserved
+    return {"Resources": {
+        "TagStream1": {"Type": "AWS::Kinesis::Stream", "Properties": stream},
+        "IndexerFunction1": {"Type": "AWS::Lambda::Function", "Properties": function},
+        "OtherFunction": {"Type": "AWS::Lambda::Function", "Properties": {"Timeout": 300}},
+        "Mapping": {"Type": "AWS::Lambda::EventSourceMapping",
+                    "Properties": {"BatchSize": 100, "ParallelizationFactor": 2, "MaximumBatchingWindowInSeconds": 5,
+                                   "FunctionName": {"Ref": "IndexerFunction1"}}},
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"StateMachineType": machine_type, "LoggingConfiguration": {"Level": "ALL"}}},
+        "Plan": {"Type": "AWS::ApiGateway::UsagePlan", "Properties": {"Throttle": {"BurstLimit": 20, "RateLimit": 10}}},
+        "Rule": {"Type": "AWS::Events::Rule",
+                 "Properties": {"Targets": [{"RetryPolicy": {"MaximumRetryAttempts": 8}}]}},
+    }}
+
+
+def test_template_reading_finds_stream_mode_and_the_indexer_settings():
+    settings = cost_model.read_template(fake_template())
+    assert settings["stream_mode"] == "ON_DEMAND"
+    assert settings["indexer_batch_size"] == 100
+    assert settings["indexer_parallelization_factor"] == 2
+    assert settings["indexer_memory_mb"] == 512  # the mapped function's, not the other one's
+    assert settings["indexer_architecture"] == "arm64"
+    assert settings["state_machine_type"] == "STANDARD"
+    assert settings["api_rate_limit"] == 10
+
+
+def test_ceilings_follow_the_template():
+    provisioned = cost_model.read_template(fake_template("PROVISIONED", shards=2, reserved=3))
+    limits = cost_model.ceilings(provisioned, per_image=6)
+    assert limits["kinesis_writes"] == 2 * cost_model.QUOTAS["kinesis_shard_records_per_second"].value
+    assert limits["indexer"] == 3 * 100 / cost_model.ASSUMPTIONS["indexer_batch_seconds"]  # reserved caps 2x2
+    assert limits["step_functions_state_transitions"] == pytest.approx(
+        cost_model.QUOTAS["sfn_standard_state_transitions_refill"].value / 6)
+    express = cost_model.ceilings(cost_model.read_template(fake_template(machine_type="EXPRESS")), per_image=6)
+    assert "step_functions_state_transitions" not in express
+
+
+def test_cost_per_1000_images_is_transitions_times_price():
+    settings = cost_model.read_template(fake_template())
+    cost = cost_model.cost_per_1000(6, settings)
+    per_transition = cost_model.PRICES["sfn_standard_per_transition"].value
+    assert cost["step_functions_standard"] == pytest.approx(1000 * 6 * per_transition)
+    assert cost["step_functions_express"] < cost["step_functions_standard"]
+
+
+def test_every_price_and_quota_names_its_source():
+    for figure in [*cost_model.PRICES.values(), *cost_model.QUOTAS.values()]:
+        assert figure.source.startswith("https://") and figure.unit
+
+
+def test_percentile_interpolates_like_numpy():
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([10.0], 95) == 10.0
+    assert percentile(range(101), 95) == 95
