@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS documents (
   body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS documents_by_time ON documents(deleted, event_ms);
-CREATE INDEX IF NOT EXISTS documents_by_confidence ON documents(deleted, max_confidence, event_ms);
+CREATE INDEX IF NOT EXISTS documents_by_hour ON documents(deleted, hour_ms, max_confidence, event_ms);
 CREATE TABLE IF NOT EXISTS tag_names (
   tag_id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
@@ -49,6 +49,12 @@ CREATE TABLE IF NOT EXISTS tags (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_by_time ON tags(tag_id, event_ms, confidence, tagset);
 CREATE INDEX IF NOT EXISTS tags_by_confidence ON tags(tag_id, confidence, event_ms);
+CREATE TABLE IF NOT EXISTS tag_confidence (
+  tag_id INTEGER NOT NULL,
+  floor_confidence INTEGER NOT NULL,
+  live INTEGER NOT NULL,
+  PRIMARY KEY (tag_id, floor_confidence)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hourly (
   hour_ms INTEGER PRIMARY KEY,
   live INTEGER NOT NULL
@@ -168,6 +174,9 @@ class SQLiteIndex:
             conn.executemany("INSERT INTO tags (doc, tag_id, confidence, event_ms, tagset) VALUES (?, ?, ?, ?, ?)",
                              [(doc, tag_id, confidence, event_ms, tagset)
                               for tag_id, (_, confidence) in zip(tag_ids, tags)])
+            conn.executemany("INSERT INTO tag_confidence (tag_id, floor_confidence, live) VALUES (?, ?, 1) "
+                             "ON CONFLICT(tag_id, floor_confidence) DO UPDATE SET live = live + 1",
+                             [(tag_id, int(confidence)) for tag_id, (_, confidence) in zip(tag_ids, tags)])
             conn.execute("INSERT INTO hourly (hour_ms, live) VALUES (?, 1) "
                          "ON CONFLICT(hour_ms) DO UPDATE SET live = live + 1", (_hour(event_ms),))
         return {"id": doc_id, "status": "applied"}
@@ -177,6 +186,8 @@ class SQLiteIndex:
         """Takes a replaced document out of the tag table and both counters."""
         conn.execute("UPDATE tag_names SET live = live - 1 WHERE tag_id IN (SELECT tag_id FROM tags WHERE doc = ?)",
                      (doc,))
+        conn.execute("UPDATE tag_confidence SET live = live - 1 WHERE (tag_id, floor_confidence) IN "
+                     "(SELECT tag_id, CAST(confidence AS INTEGER) FROM tags WHERE doc = ?)", (doc,))
         conn.execute("DELETE FROM tags WHERE doc = ?", (doc,))
         if not was_deleted:
             conn.execute("UPDATE hourly SET live = live - 1 WHERE hour_ms = ?", (old_hour,))
@@ -206,8 +217,11 @@ class SQLiteIndex:
         row by row; a confidence filter has to look at the documents themselves.
         """
         if min_confidence > 0:
-            return ("SELECT event_ms AS h, 1 AS n FROM documents WHERE deleted = 0 AND max_confidence >= ? "
-                    "AND event_ms >= ? AND event_ms < ?", [min_confidence, start, end])
+            # Walks the (deleted, hour_ms, ...) index in hour order: grouping needs no sort.
+            return ("SELECT hour_ms AS h, COUNT(*) AS n FROM documents INDEXED BY documents_by_hour "
+                    "WHERE deleted = 0 AND hour_ms >= ? AND hour_ms < ? AND max_confidence >= ? "
+                    "AND event_ms >= ? AND event_ms < ? GROUP BY hour_ms",
+                    [_hour(start), end, min_confidence, start, end])
         first, last = _hour(start) + (HOUR_MS if start % HOUR_MS else 0), _hour(end)
         if first >= last:
             return ("SELECT event_ms AS h, 1 AS n FROM documents WHERE deleted = 0 AND event_ms >= ? "
@@ -284,21 +298,38 @@ class SQLiteIndex:
     def tag_counts(self, top: int = 20, min_confidence: float = 0.0, since: str | None = None,
                    until: str | None = None) -> list[dict[str, Any]]:
         """Images per tag, most frequent first (ties by name)."""
-        conn = self._connection()
-        if min_confidence <= 0 and since is None and until is None:
-            rows = conn.execute("SELECT name, live FROM tag_names WHERE live > 0 ORDER BY live DESC, name LIMIT ?",
-                                (top,)).fetchall()
-        else:
-            # One index range per tag (by time or by confidence, whichever bounds it): the cost follows
-            # the matching rows, not the table.
-            start, end = to_ms(since, _MIN_MS), to_ms(until, _MAX_MS)
-            index = "tags_by_time" if since is not None or until is not None else "tags_by_confidence"
-            rows = conn.execute(
-                f"SELECT n.name, (SELECT COUNT(*) FROM tags t INDEXED BY {index} WHERE t.tag_id = n.tag_id "
-                "AND t.event_ms >= ? AND t.event_ms < ? AND t.confidence >= ?) AS c FROM tag_names n "
-                "WHERE n.live > 0 AND c > 0 ORDER BY c DESC, n.name LIMIT ?",
-                (start, end, min_confidence, top)).fetchall()
+        with self._snapshot() as conn:
+            if min_confidence <= 0 and since is None and until is None:
+                rows = conn.execute("SELECT name, live FROM tag_names WHERE live > 0 ORDER BY live DESC, name "
+                                    "LIMIT ?", (top,)).fetchall()
+            elif since is None and until is None:
+                rows = self._tag_counts_above(conn, min_confidence, top)
+            else:
+                # One index range per tag: the cost follows the rows in the time range, not the table.
+                rows = conn.execute(
+                    "SELECT n.name, (SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE t.tag_id = n.tag_id "
+                    "AND t.event_ms >= ? AND t.event_ms < ? AND t.confidence >= ?) AS c FROM tag_names n "
+                    "WHERE n.live > 0 AND c > 0 ORDER BY c DESC, n.name LIMIT ?",
+                    (to_ms(since, _MIN_MS), to_ms(until, _MAX_MS), min_confidence, top)).fetchall()
         return [{"tag": tag, "count": count} for tag, count in rows]
+
+    @staticmethod
+    def _tag_counts_above(conn: sqlite3.Connection, min_confidence: float, top: int) -> list[tuple[str, int]]:
+        """Whole confidence points from the per-tag counter; only the fraction of a point below the
+        next integer (min_confidence 80.5 -> [80.5, 81)) is counted row by row."""
+        whole = math.ceil(min_confidence)
+        counts = dict(conn.execute("SELECT tag_id, SUM(live) FROM tag_confidence WHERE floor_confidence >= ? "
+                                   "GROUP BY tag_id", (whole,)).fetchall())
+        if whole > min_confidence:
+            for tag_id, count in conn.execute(
+                    "SELECT n.tag_id, (SELECT COUNT(*) FROM tags t INDEXED BY tags_by_confidence WHERE "
+                    "t.tag_id = n.tag_id AND t.confidence >= ? AND t.confidence < ?) FROM tag_names n "
+                    "WHERE n.live > 0", (min_confidence, whole)):
+                counts[tag_id] = counts.get(tag_id, 0) + count
+        names = dict(conn.execute("SELECT tag_id, name FROM tag_names"))
+        ranked = sorted(((names[tag_id], count) for tag_id, count in counts.items() if count > 0),
+                        key=lambda item: (-item[1], item[0]))
+        return ranked[:top]
 
     def image_counts(self, interval: str = "day", since: str | None = None, until: str | None = None,
                      min_confidence: float = 0.0) -> list[dict[str, Any]]:

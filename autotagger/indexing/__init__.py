@@ -43,7 +43,7 @@ def index_from_environment() -> ImageIndex:
         if "://" not in endpoint:
             endpoint = f"https://{endpoint}"
         return open_index(endpoint, index_name=os.environ.get("INDEX_NAME") or None,
-                          region=os.environ.get("AWS_REGION") or None)
+                          region=os.environ.get("AWS_REGION") or None, threshold=display_threshold())
     target = os.environ.get("AUTOTAGGER_INDEX")
     if target:
         return open_index(target, index_name=os.environ.get("INDEX_NAME") or None)

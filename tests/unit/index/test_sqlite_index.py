@@ -219,3 +219,21 @@ def test_given_an_index_file_when_reopened_then_documents_persist(tmp_path):
     first.apply([upsert("dog.jpg", "1")])
     first.close()
     assert SQLiteIndex(tmp_path / "index.db").search(tags=["Dog"])["total"] == 1
+
+
+def test_given_a_fractional_min_confidence_when_counting_tags_then_the_boundary_is_exact(index):
+    index.apply([upsert("a.jpg", "1", labels=(("Dog", 80.4),)), upsert("b.jpg", "1", labels=(("Dog", 80.5),)),
+                 upsert("c.jpg", "1", labels=(("Dog", 81.0),))])
+    assert index.tag_counts(min_confidence=80.5) == [{"tag": "Dog", "count": 2}]
+
+
+def test_given_a_reupload_with_weaker_labels_when_counting_confident_tags_then_the_old_labels_are_gone(index):
+    index.apply([upsert("a.jpg", "1", labels=(("Dog", 95.0),))])
+    index.apply([upsert("a.jpg", "2", labels=(("Dog", 60.0),))])
+    assert index.tag_counts(min_confidence=90) == [] and index.tag_counts() == [{"tag": "Dog", "count": 1}]
+
+
+def test_given_a_deleted_image_when_counting_confident_tags_then_it_does_not_count(index):
+    index.apply([upsert("a.jpg", "1", labels=(("Dog", 95.0),)), upsert("b.jpg", "1", labels=(("Dog", 96.0),))])
+    index.apply([delete("a.jpg", "2")])
+    assert index.tag_counts(min_confidence=90) == [{"tag": "Dog", "count": 1}]
