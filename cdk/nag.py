@@ -50,21 +50,22 @@ XRAY_AND_LOGS = Ack(
 )
 
 
-def _ack(construct: IConstruct, *acks: Ack) -> None:
-    Validations.of(construct).acknowledge(*(Acknowledgment(id=a.id, reason=a.reason) for a in acks))
-    ACKNOWLEDGED.extend((construct.node.path, a) for a in acks)
+def _recorder(acknowledged: list[tuple[str, Ack]]):
+    def _ack(construct: IConstruct, *acks: Ack) -> None:
+        Validations.of(construct).acknowledge(*(Acknowledgment(id=a.id, reason=a.reason) for a in acks))
+        acknowledged.extend((construct.node.path, a) for a in acks)
 
-
-ACKNOWLEDGED: list[tuple[str, Ack]] = []
-"""(construct path, acknowledgement) of the last synthesized stack, for the README and tests."""
+    return _ack
 
 
 def _objects_of(bucket_logical: str) -> str:
     return f"IAM5[Resource::<{bucket_logical}.Arn>/*]"
 
 
-def acknowledge(stack: "AutotaggerStack") -> None:
-    ACKNOWLEDGED.clear()
+def acknowledge(stack: "AutotaggerStack") -> list[tuple[str, Ack]]:
+    """Acknowledges the accepted findings of `stack`; returns (construct path, Ack) pairs."""
+    acknowledged: list[tuple[str, Ack]] = []
+    _ack = _recorder(acknowledged)
     bucket_objects = _objects_of(stack.get_logical_id(stack.storage.bucket.node.default_child))
 
     # --- Upload API -----------------------------------------------------------------------------
@@ -167,3 +168,4 @@ def acknowledge(stack: "AutotaggerStack") -> None:
     for child in stack.node.children:
         if child.node.id.startswith("BucketNotificationsHandler"):
             _ack(child, LAMBDA_LOGS)
+    return acknowledged

@@ -66,7 +66,7 @@ class AutotaggerStack(Stack):
         self.alarms.indexer(self.indexer.function)
 
         self._outputs()
-        acknowledge(self)
+        self.acknowledgements = acknowledge(self)
 
     def _outputs(self) -> None:
         outputs = {

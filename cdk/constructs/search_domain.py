@@ -194,7 +194,8 @@ class SearchDomain(Construct):
                 "IndexActions": list(INDEXER_INDEX_ACTIONS),
             },
         )
-        self.role_mapping.node.add_dependency(self.domain, network.secrets_endpoint)
+        # Deleted before the endpoint it reads the secret through (the domain is already referenced).
+        self.role_mapping.node.add_dependency(network.secrets_endpoint)
 
     def allow_https_from(self, peer: ec2.IConnectable, description: str) -> None:
         self.domain.connections.allow_from(peer, ec2.Port.tcp(443), description)
