@@ -136,12 +136,14 @@ class Pipeline:
         return self
 
     def close(self) -> None:
-        """Stops taking work, lets running executions finish, stops the consumer, closes files."""
+        """Stops taking work, lets running executions finish, stops the consumer, closes files.
+
+        Executions still queued are not started: their outbox rows run them on the next start."""
         if self._closed:
             return
         self._closed = True
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if self._consumer is not None:
             self._consumer.stop()

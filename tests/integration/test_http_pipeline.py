@@ -11,7 +11,7 @@ from autotagger.domain.documents import document_id
 
 from .conftest import sample_photo, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.models]
 
 BUCKET = "image-vaults"
 

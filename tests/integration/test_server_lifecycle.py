@@ -7,7 +7,7 @@ import pytest
 
 from .conftest import ServerProcess, sample_photo, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.models]
 
 KEY = "integration-test-key-0123456789"
 
