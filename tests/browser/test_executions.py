@@ -3,7 +3,7 @@
 import httpx
 from playwright.sync_api import expect
 
-from conftest import screenshot
+from browser_support import screenshot
 
 
 def test_GIVEN_a_corrupt_jpg_WHEN_uploaded_from_the_page_THEN_its_failed_execution_shows_the_failing_state_error_and_cause(live_server, page, photo_files):

@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from conftest import screenshot
+from browser_support import screenshot
 
 
 def _tag_only_on(documents, key):

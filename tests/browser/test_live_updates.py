@@ -3,7 +3,7 @@
 import httpx
 from playwright.sync_api import expect
 
-from conftest import sample_photo
+from browser_support import sample_photo
 
 
 def test_GIVEN_the_dashboard_open_WHEN_another_client_uploads_a_photo_THEN_the_image_count_rises_without_a_reload(live_server, page):

@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from conftest import screenshot
+from browser_support import screenshot
 
 
 def test_GIVEN_two_tagged_photos_WHEN_the_dashboard_opens_THEN_the_image_count_matches_the_index(uploaded_photos, live_server, page):

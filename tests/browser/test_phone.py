@@ -1,6 +1,6 @@
 """Phone-sized screens: everything fits the width; nothing needs sideways scrolling of the page."""
 
-from conftest import PHONE, open_dashboard, screenshot
+from browser_support import PHONE, open_dashboard, screenshot
 
 
 def test_GIVEN_a_phone_sized_screen_WHEN_the_dashboard_opens_THEN_the_page_fits_the_screen_width(uploaded_photos, chromium, live_server):

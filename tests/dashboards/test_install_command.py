@@ -18,7 +18,7 @@ import pytest
 
 from autotagger.cli import main
 from autotagger.cli.dashboards_cmd import import_url
-from conftest import load_saved_objects
+from saved_objects_support import load_saved_objects
 
 
 class ImportApi(BaseHTTPRequestHandler):

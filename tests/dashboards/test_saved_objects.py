@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 
-from conftest import TEMPLATE, search_source, template_fields, vis_state
+from saved_objects_support import TEMPLATE, search_source, template_fields, vis_state
 
 # The aggregation types OpenSearch Dashboards can run on a field, by the field's mapping type.
 AGGREGATABLE = {"terms": {"keyword", "boolean", "long", "integer", "float", "date"}, "date_histogram": {"date"}}

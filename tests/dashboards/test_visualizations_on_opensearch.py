@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import search_source, vis_state
+from saved_objects_support import search_source, vis_state
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -13,8 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-API_KEY = "postman-test-key"
+from newman_support import API_KEY
 
 
 def _free_port() -> int:
@@ -54,16 +52,3 @@ def keyed_server(tmp_path_factory):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def run_newman(base_url: str, api_key: str, report: Path, *extra: str) -> subprocess.CompletedProcess:
-    npx = shutil.which("npx")
-    if npx is None or not (REPO / "node_modules" / ".bin" / "newman").exists():
-        pytest.fail("newman is not installed: run `npm install` (make test does)")
-    command = [npx, "--no-install", "newman", "run", "postman/autotagger.postman_collection.json",
-               "--environment", "postman/local.postman_environment.json",
-               "--env-var", f"base_url={base_url}", "--env-var", f"api_key={api_key}",
-               "--working-dir", "postman", "--reporters", "cli,json", "--reporter-json-export", str(report),
-               "--color", "off", *extra]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180,
-                          env={**os.environ, "NO_UPDATE_NOTIFIER": "1"})

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import API_KEY, run_newman
+from newman_support import API_KEY, run_newman
 
 pytestmark = [pytest.mark.integration, pytest.mark.models]
 

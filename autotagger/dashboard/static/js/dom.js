@@ -27,8 +27,14 @@ export function clear(node) {
   return node;
 }
 
-// Announces a message to screen readers (and shows it) in the page's polite status line.
-export function announce(message) {
+// Announces a message to screen readers and shows it for a while in the page's status toast.
+let announceTimer = null;
+export function announce(message, showForMs = 8000) {
   const status = document.getElementById("live-status");
-  if (status) status.textContent = message;
+  if (!status) return;
+  status.textContent = message;
+  clearTimeout(announceTimer);
+  announceTimer = setTimeout(() => {
+    status.textContent = "";
+  }, showForMs);
 }

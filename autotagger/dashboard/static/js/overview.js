@@ -8,6 +8,7 @@ import { PALETTE, colour } from "./palette.js";
 const TOP_TAGS = 15;
 const CLOUD_TAGS = 60;
 const PIE_SLICES = 10;
+const OTHER_COLOUR = "#8c959f";
 
 function dataTable(container, headers, rows) {
   clear(container).append(
@@ -166,7 +167,7 @@ export function createOverview({ onTagChosen }) {
     const values = slices.map((t) => t.count).concat(rest ? [rest] : []);
     pieChart.data.labels = labels;
     pieChart.data.datasets[0].data = values;
-    pieChart.data.datasets[0].backgroundColor = labels.map((_, i) => colour(i));
+    pieChart.data.datasets[0].backgroundColor = labels.map((_, i) => (i < slices.length ? colour(i) : OTHER_COLOUR));
     pieChart.update();
     showEmpty("#pie-empty", slices.length === 0);
     const total = values.reduce((a, b) => a + b, 0);
