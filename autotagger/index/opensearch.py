@@ -201,6 +201,10 @@ class OpenSearchIndex:
                 results[p] = {"id": actions[p]["id"], "status": "error", "error": f"{info.get('status')} {reason}"}
         return retry
 
+    def close(self) -> None:
+        """Closes the client's HTTP connections."""
+        self.client.close()
+
     def refresh_now(self) -> None:
         """Makes everything written so far searchable (tests, the CLI after a bulk load)."""
         self.client.indices.refresh(index=self.index_name)

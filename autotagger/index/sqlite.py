@@ -19,7 +19,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from autotagger.domain.documents import format_time, parse_time, sequencer_key, tag_confidences, tombstone_for
+from autotagger.domain.documents import parse_time, sequencer_key, tag_confidences, tombstone_for
+from autotagger.errors import UserError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -61,6 +62,7 @@ CREATE TABLE IF NOT EXISTS hourly (
 );
 """
 
+SCHEMA_VERSION = 1
 HOUR_MS = 3_600_000
 INTERVALS = ("hour", "day", "week", "month")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -98,25 +100,37 @@ class SQLiteIndex:
         self.path = str(path)
         self._timeout = timeout
         self._local = threading.local()
+        self._open: list[sqlite3.Connection] = []
+        self._generation = 0
+        self._lock = threading.Lock()
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._connection().executescript(_SCHEMA)
+        conn = self._connection()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            raise UserError(f"{self.path} holds an index of schema {version}, this version needs "
+                            f"{SCHEMA_VERSION}: move the file away and re-index")
+        conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
 
     def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
+        """This thread's connection, opened on first use (again after close())."""
+        local = self._local
+        if getattr(local, "generation", None) != self._generation or local.conn is None:
             conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
+            with self._lock:
+                self._open.append(conn)
+                local.conn, local.generation = conn, self._generation
+        return local.conn
 
     def close(self) -> None:
-        """Closes this thread's connection (others close when their threads end)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Closes the connections of every thread; a later call opens fresh ones."""
+        with self._lock:
+            connections, self._open = self._open, []
+            self._generation += 1
+        for conn in connections:
             conn.close()
-            self._local.conn = None
 
     # -- writes -----------------------------------------------------------------------------
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import datetime, timezone
 
 import pytest
 
 from autotagger.domain.documents import action_from_record, document_id, parse_record
+from autotagger.errors import UserError
 from autotagger.index import open_index
 from autotagger.index.sqlite import SQLiteIndex
 from autotagger.ports import ImageIndex
@@ -237,3 +239,22 @@ def test_given_a_deleted_image_when_counting_confident_tags_then_it_does_not_cou
     index.apply([upsert("a.jpg", "1", labels=(("Dog", 95.0),)), upsert("b.jpg", "1", labels=(("Dog", 96.0),))])
     index.apply([delete("a.jpg", "2")])
     assert index.tag_counts(min_confidence=90) == [{"tag": "Dog", "count": 1}]
+
+
+def test_given_connections_in_several_threads_when_closed_then_all_close_and_the_index_reopens(index):
+    index.apply([upsert("dog.jpg", "1")])
+    reader = threading.Thread(target=lambda: index.search())
+    reader.start()
+    reader.join()
+    opened = list(index._open)
+    index.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        opened[-1].execute("SELECT 1")
+    assert len(opened) == 2 and index.search()["total"] == 1
+
+
+def test_given_a_file_of_another_schema_version_when_opened_then_a_user_error_says_so(tmp_path):
+    path = tmp_path / "old.db"
+    sqlite3.connect(path).execute("PRAGMA user_version = 99").connection.close()
+    with pytest.raises(UserError, match="schema 99"):
+        SQLiteIndex(path)
