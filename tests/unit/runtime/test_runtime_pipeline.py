@@ -218,3 +218,12 @@ def test_GIVEN_metrics_disabled_WHEN_the_indexer_ran_many_batches_THEN_nothing_w
         pipeline._consumer.handler(event, LambdaContext("indexer", region="local", account="0"))
 
     assert capfd.readouterr().out == ""
+
+
+def test_GIVEN_good_and_bad_uploads_WHEN_summarised_THEN_executions_are_counted_per_status(pipeline):
+    for i in range(5):
+        pipeline.upload(f"count-{i}.png", PNG if i < 3 else b"garbage", "image/png")
+    pipeline.wait_idle(10)
+
+    assert pipeline.summary()["executions"] == {"RUNNING": 0, "SUCCEEDED": 3, "FAILED": 2, "TIMED_OUT": 0,
+                                                "ABORTED": 0}
