@@ -1,0 +1,138 @@
+"""`make bench` / `python -m bench [--quick] [--only a,b] [--skip a,b]`: runs every benchmark,
+writes bench/results.json and the tables of docs/performance.md.
+
+Sections: engine (bench.bench_engine), labeler (bench.bench_labeler), pipeline (end to end),
+indexing, queries, cost (scale and cost on paper), profiles. A section that fails is recorded with
+its error and the others still run; the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from bench.common import REPO_ROOT, log, machine
+
+RESULTS = Path(REPO_ROOT) / "bench" / "results.json"
+REPORT = Path(REPO_ROOT) / "docs" / "performance.md"
+
+
+def _engine(quick: bool) -> dict[str, Any]:
+    from bench import bench_engine
+
+    return bench_engine.run(local_executions=500, moto_executions=4) if quick else bench_engine.run()
+
+
+def _labeler(quick: bool) -> dict[str, Any]:
+    from bench import bench_labeler
+
+    return bench_labeler.run(rounds=1 if quick else 3)
+
+
+def _pipeline(quick: bool) -> dict[str, Any]:
+    from bench import bench_pipeline
+
+    return bench_pipeline.run(quick=quick)
+
+
+def _indexing(quick: bool) -> dict[str, Any]:
+    from bench import bench_indexing
+
+    return bench_indexing.run(quick=quick)
+
+
+def _queries(quick: bool) -> dict[str, Any]:
+    from bench import bench_queries
+
+    return bench_queries.run(quick=quick)
+
+
+def _cost(quick: bool) -> dict[str, Any]:
+    from bench import cost_model
+
+    return cost_model.run()
+
+
+def _profiles(quick: bool) -> dict[str, Any]:
+    from bench import profiles
+
+    return profiles.run(quick=quick)
+
+
+SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "engine": _engine, "labeler": _labeler, "pipeline": _pipeline, "indexing": _indexing,
+    "queries": _queries, "cost": _cost, "profiles": _profiles,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer images, documents and repetitions")
+    parser.add_argument("--only", default="", help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    parser.add_argument("--skip", default="", help="comma-separated sections to leave out")
+    parser.add_argument("--no-report", action="store_true", help="do not rewrite docs/performance.md")
+    args = parser.parse_args(argv)
+    chosen = [s for s in (args.only.split(",") if args.only else SECTIONS) if s]
+    skipped = {s for s in args.skip.split(",") if s}
+    unknown = (set(chosen) | skipped) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    info = machine()
+    log(f"{info['cores']} cores ({info.get('cpu')}), python {info['python']}; quick={args.quick}")
+    started = time.perf_counter()
+    results: dict[str, Any] = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                               "quick": args.quick, "machine": info,
+                               "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+                               "sections": {}, "seconds": {}, "errors": {}}
+    for name in chosen:
+        if name in skipped:
+            continue
+        log(f"== {name}")
+        t0 = time.perf_counter()
+        try:
+            results["sections"][name] = SECTIONS[name](args.quick)
+        except Exception as exc:  # noqa: BLE001 - one failing benchmark must not hide the others
+            results["errors"][name] = f"{type(exc).__name__}: {exc}"
+            log(f"{name} failed:\n{traceback.format_exc()}")
+        results["seconds"][name] = round(time.perf_counter() - t0, 1)
+        log(f"{name}: {results['seconds'][name]} s")
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    merged = _merge_previous(results) if args.only or args.skip else results
+    RESULTS.write_text(json.dumps(merged, indent=2, default=str) + "\n", encoding="utf-8")
+    log(f"wrote {RESULTS.relative_to(REPO_ROOT)}")
+    if not args.no_report:
+        from bench.report import render
+
+        REPORT.write_text(render(merged), encoding="utf-8")
+        log(f"wrote {REPORT.relative_to(REPO_ROOT)}")
+    log(f"total {results['total_seconds']} s")
+    return 1 if results["errors"] else 0
+
+
+def _merge_previous(results: dict[str, Any]) -> dict[str, Any]:
+    """A partial run (--only/--skip) keeps the other sections of the previous results file."""
+    try:
+        previous = json.loads(RESULTS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return results
+    merged = dict(results)
+    for key in ("sections", "seconds", "errors"):
+        combined = {k: v for k, v in previous.get(key, {}).items() if k not in results["sections"]
+                    and k not in results["errors"]}
+        combined.update(results[key])
+        merged[key] = combined
+    merged["partial_run"] = sorted(results["sections"]) + sorted(results["errors"])
+    return merged
+
+
+if __name__ == "__main__":
+    sys.exit(main())
