@@ -285,11 +285,12 @@ class Pipeline:
         event = body.get("event") if isinstance(body, dict) else None
         if not isinstance(event, dict):
             raise ValueError(f"dead letter {letter.message_id} carries no original event to run again")
-        self._submit(event, f"redrive-{letter.message_id}")
+        name = f"redrive-{letter.message_id}"
+        if self.stores.executions.get(self.stores.execution_arn(name)) is not None:
+            return  # a crash came between re-running it and removing the message: it ran already
+        self._submit(event, name)
 
     def _submit(self, event: dict[str, Any], name: str) -> None:
-        if self.stores.executions.get(self.stores.execution_arn(name)) is not None:
-            return  # already run under this name: idempotent
         with self._outbox.transaction() as conn:
             inserted = conn.execute(
                 "INSERT OR IGNORE INTO pending_executions (name, input, attempt, created_at) VALUES (?, ?, 0, ?)",

@@ -227,3 +227,21 @@ def test_GIVEN_good_and_bad_uploads_WHEN_summarised_THEN_executions_are_counted_
 
     assert pipeline.summary()["executions"] == {"RUNNING": 0, "SUCCEEDED": 3, "FAILED": 2, "TIMED_OUT": 0,
                                                 "ABORTED": 0}
+
+
+def test_GIVEN_a_redrive_that_ran_but_did_not_remove_its_message_WHEN_redriven_again_THEN_no_second_run(pipeline):
+    pipeline.upload("twice.png", b"garbage", "image/png")
+    pipeline.wait_idle(10)
+    [letter] = pipeline.dead_letters()["workflow"]
+
+    def run_then_crash(message):
+        pipeline._rerun_dead_letter(message)
+        raise RuntimeError("crashed before removing the message")
+
+    with pytest.raises(RuntimeError):
+        pipeline.stores.workflow_dlq.redrive(letter["message_id"], run_then_crash)
+    pipeline.wait_idle(10)
+    pipeline.redrive([letter["message_id"]])
+    pipeline.wait_idle(10)
+
+    assert len([e for e in pipeline.list_executions() if e["name"].startswith("redrive-")]) == 1
