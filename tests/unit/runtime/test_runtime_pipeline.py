@@ -245,3 +245,7 @@ def test_GIVEN_a_redrive_that_ran_but_did_not_remove_its_message_WHEN_redriven_a
     pipeline.wait_idle(10)
 
     assert len([e for e in pipeline.list_executions() if e["name"].startswith("redrive-")]) == 1
+    # only the one re-run's own failure is left; the original message is gone
+    remaining = pipeline.dead_letters()["workflow"]
+    assert [m["reason"]["error"] for m in remaining] == ["Rekognition.InvalidImageFormatException"]
+    assert remaining[0]["message_id"] != letter["message_id"]
