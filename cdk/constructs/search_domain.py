@@ -52,7 +52,10 @@ INDEXER_CLUSTER_PERMISSIONS = (
     "indices:admin/template/get",
     "indices:admin/template/put",
 )
-INDEXER_INDEX_ACTIONS = ("crud", "create_index", "indices_monitor", "indices:admin/mapping/put", "indices:admin/get")
+INDEXER_INDEX_ACTIONS = (
+    "crud", "create_index", "indices_monitor", "indices:admin/mapping/put", "indices:admin/get", "indices:admin/refresh",
+)
+"""What autotagger.index.opensearch does: mget/bulk, exists/create the index, refresh on demand."""
 
 DEV_DATA_NODES = 1
 PROD_DATA_NODES = 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 from aws_cdk import App
@@ -87,3 +89,16 @@ def test_given_a_new_wildcard_policy_when_synthesizing_then_cdk_nag_fails_the_sy
     findings = {(v["ruleName"], c["constructPath"]) for plugin in report["pluginReports"]
                 for v in plugin["violations"] for c in v["violatingConstructs"]}
     assert findings == {("AwsSolutions-IAM5[Resource::*]", f"{STACK_NAME}/UnreviewedRole/DefaultPolicy/Resource")}
+
+
+def test_given_the_repository_when_scanned_then_no_file_holds_an_access_key_or_private_key():
+    """Long-lived credentials have no place in the project: deployments use short-lived sessions.
+    (A secret access key is 40 base64 characters; test doubles such as "x" are not credentials.)"""
+    root = Path(__file__).resolve().parents[2]
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=root, capture_output=True, check=True).stdout.decode().split("\0")
+    pattern = re.compile(rb"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+                         rb"|aws_secret_access_key\W{1,5}[A-Za-z0-9/+]{40}\b")
+    found = [name for name in listed if name and (root / name).is_file()
+             and pattern.search((root / name).read_bytes())]
+    assert found == []
