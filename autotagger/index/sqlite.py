@@ -14,6 +14,7 @@ import json
 import math
 import sqlite3
 import threading
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -93,6 +94,33 @@ def _hour(ms: int) -> int:
     return ms - ms % HOUR_MS
 
 
+class _Deltas:
+    """Counter changes of one batch, written with one statement per counter table."""
+
+    def __init__(self) -> None:
+        self.tags: Counter = Counter()
+        self.confidences: Counter = Counter()
+        self.hours: Counter = Counter()
+        self.new_tag_ids: dict[str, int] = {}
+
+    def count(self, tags: list[tuple[int, float]], hour_ms: int | None, sign: int) -> None:
+        for tag_id, confidence in tags:
+            self.tags[tag_id] += sign
+            self.confidences[(tag_id, int(confidence))] += sign
+        if hour_ms is not None:
+            self.hours[hour_ms] += sign
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        conn.executemany("UPDATE tag_names SET live = live + ? WHERE tag_id = ?",
+                         [(n, tag_id) for tag_id, n in self.tags.items() if n])
+        conn.executemany("INSERT INTO tag_confidence (tag_id, floor_confidence, live) VALUES (?, ?, ?) "
+                         "ON CONFLICT(tag_id, floor_confidence) DO UPDATE SET live = live + excluded.live",
+                         [(tag_id, floor, n) for (tag_id, floor), n in self.confidences.items() if n])
+        conn.executemany("INSERT INTO hourly (hour_ms, live) VALUES (?, ?) "
+                         "ON CONFLICT(hour_ms) DO UPDATE SET live = live + excluded.live",
+                         [(hour_ms, n) for hour_ms, n in self.hours.items() if n])
+
+
 class SQLiteIndex:
     """ImageIndex on a SQLite file (created on first use)."""
 
@@ -103,6 +131,7 @@ class SQLiteIndex:
         self._open: list[sqlite3.Connection] = []
         self._generation = 0
         self._lock = threading.Lock()
+        self._tag_ids_seen: dict[str, int] = {}
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = self._connection()
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -135,22 +164,29 @@ class SQLiteIndex:
     # -- writes -----------------------------------------------------------------------------
 
     def apply(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """All actions in one transaction, each compared with the stored sequencer first."""
+        """All actions in one transaction, each compared with the stored sequencer first; the counters
+        are updated once per batch from the summed changes."""
         now = datetime.now(timezone.utc)
         conn = self._connection()
+        deltas = _Deltas()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            results = [self._apply_one(conn, action, now) for action in actions]
+            results = [self._apply_one(conn, action, now, deltas) for action in actions]
+            deltas.write(conn)
             conn.execute("COMMIT")
+            self._tag_ids_seen.update(deltas.new_tag_ids)
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             return [{"id": action.get("id"), "status": "error", "error": f"sqlite: {exc}"} for action in actions]
         return results
 
-    def _apply_one(self, conn: sqlite3.Connection, action: dict[str, Any], now: datetime) -> dict[str, Any]:
+    def _apply_one(self, conn: sqlite3.Connection, action: dict[str, Any], now: datetime,
+                   deltas: "_Deltas") -> dict[str, Any]:
         doc_id = action.get("id")
         try:
+            if not isinstance(doc_id, str) or not doc_id:
+                raise ValueError("id must be a non-empty string")
             new_key = sequencer_key(action["sequencer"])
             if action["action"] == "upsert":
                 document = dict(action["document"], id=doc_id)
@@ -168,11 +204,12 @@ class SQLiteIndex:
                               (doc_id,)).fetchone()
         if stored is not None and new_key < stored[1]:
             return {"id": doc_id, "status": "stale"}
+        doc = None
         if stored is not None:
             doc, _, was_deleted, old_hour = stored
-            self._forget(conn, doc, was_deleted, old_hour)
-        else:
-            doc = None
+            old_tags = conn.execute("SELECT tag_id, confidence FROM tags WHERE doc = ?", (doc,)).fetchall()
+            conn.execute("DELETE FROM tags WHERE doc = ?", (doc,))
+            deltas.count(old_tags, None if was_deleted else old_hour, -1)
         max_confidence = max((confidence for _, confidence in tags), default=0.0)
         doc = conn.execute(
             "INSERT INTO documents (doc, id, sequencer_key, deleted, event_ms, hour_ms, max_confidence, body) "
@@ -181,30 +218,22 @@ class SQLiteIndex:
             "max_confidence = excluded.max_confidence, body = excluded.body RETURNING doc",
             (doc, doc_id, new_key, int(deleted), event_ms, _hour(event_ms), max_confidence, body)).fetchone()[0]
         if not deleted:
-            tag_ids = [conn.execute("INSERT INTO tag_names (name, live) VALUES (?, 1) ON CONFLICT(name) "
-                                    "DO UPDATE SET live = live + 1 RETURNING tag_id", (tag,)).fetchone()[0]
-                       for tag, _ in tags]
-            tagset = _tagset(tag_ids)
+            new_tags = [(self._tag_id(conn, tag, deltas), confidence) for tag, confidence in tags]
+            tagset = _tagset([tag_id for tag_id, _ in new_tags])
             conn.executemany("INSERT INTO tags (doc, tag_id, confidence, event_ms, tagset) VALUES (?, ?, ?, ?, ?)",
-                             [(doc, tag_id, confidence, event_ms, tagset)
-                              for tag_id, (_, confidence) in zip(tag_ids, tags)])
-            conn.executemany("INSERT INTO tag_confidence (tag_id, floor_confidence, live) VALUES (?, ?, 1) "
-                             "ON CONFLICT(tag_id, floor_confidence) DO UPDATE SET live = live + 1",
-                             [(tag_id, int(confidence)) for tag_id, (_, confidence) in zip(tag_ids, tags)])
-            conn.execute("INSERT INTO hourly (hour_ms, live) VALUES (?, 1) "
-                         "ON CONFLICT(hour_ms) DO UPDATE SET live = live + 1", (_hour(event_ms),))
+                             [(doc, tag_id, confidence, event_ms, tagset) for tag_id, confidence in new_tags])
+            deltas.count(new_tags, _hour(event_ms), +1)
         return {"id": doc_id, "status": "applied"}
 
-    @staticmethod
-    def _forget(conn: sqlite3.Connection, doc: int, was_deleted: int, old_hour: int) -> None:
-        """Takes a replaced document out of the tag table and both counters."""
-        conn.execute("UPDATE tag_names SET live = live - 1 WHERE tag_id IN (SELECT tag_id FROM tags WHERE doc = ?)",
-                     (doc,))
-        conn.execute("UPDATE tag_confidence SET live = live - 1 WHERE (tag_id, floor_confidence) IN "
-                     "(SELECT tag_id, CAST(confidence AS INTEGER) FROM tags WHERE doc = ?)", (doc,))
-        conn.execute("DELETE FROM tags WHERE doc = ?", (doc,))
-        if not was_deleted:
-            conn.execute("UPDATE hourly SET live = live - 1 WHERE hour_ms = ?", (old_hour,))
+    def _tag_id(self, conn: sqlite3.Connection, name: str, deltas: "_Deltas") -> int:
+        """Committed tag ids are never changed or deleted, so they are remembered per process; ids
+        made inside a batch are remembered only once it commits."""
+        tag_id = self._tag_ids_seen.get(name) or deltas.new_tag_ids.get(name)
+        if tag_id is None:
+            conn.execute("INSERT OR IGNORE INTO tag_names (name, live) VALUES (?, 0)", (name,))
+            tag_id = conn.execute("SELECT tag_id FROM tag_names WHERE name = ?", (name,)).fetchone()[0]
+            deltas.new_tag_ids[name] = tag_id
+        return tag_id
 
     @staticmethod
     def _tags(document: dict[str, Any]) -> list[tuple[str, float]]:

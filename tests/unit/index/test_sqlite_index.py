@@ -258,3 +258,19 @@ def test_given_a_file_of_another_schema_version_when_opened_then_a_user_error_sa
     sqlite3.connect(path).execute("PRAGMA user_version = 99").connection.close()
     with pytest.raises(UserError, match="schema 99"):
         SQLiteIndex(path)
+
+
+def test_given_an_action_without_an_id_when_applied_then_only_it_is_an_error(index):
+    bad = dict(upsert("x.jpg", "1"), id=None)
+    assert statuses(index.apply([upsert("dog.jpg", "1"), bad])) == ["applied", "error"]
+
+
+def test_given_a_batch_that_could_not_be_written_when_retried_then_new_tags_are_counted(tmp_path):
+    path = tmp_path / "index.db"
+    index = SQLiteIndex(path, timeout=0.05)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    assert statuses(index.apply([upsert("zebra.jpg", "1", labels=(("Zebra", 90.0),))])) == ["error"]
+    blocker.execute("ROLLBACK")
+    assert statuses(index.apply([upsert("zebra.jpg", "1", labels=(("Zebra", 90.0),))])) == ["applied"]
+    assert index.tag_counts() == [{"tag": "Zebra", "count": 1}]
