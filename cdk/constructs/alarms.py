@@ -8,7 +8,7 @@ to a topic encrypted with the AWS-managed SNS key.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -39,7 +39,6 @@ KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 class Alarms(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.key = kms.Key(
             self, "TopicKey",
             description="Encrypts the autotagger alarm topic",
@@ -51,19 +50,13 @@ class Alarms(Construct):
                     actions=list(KEY_ADMIN_ACTIONS),
                     resources=["*"],  # in a key policy, "*" is this key
                 ),
+                # As in AWS's example key policy for alarm topics; SNS uses the key on behalf of the
+                # publisher (CloudWatch), so no statement for SNS itself is needed.
                 iam.PolicyStatement(
                     sid="CloudWatchPublishesAlarms",
                     principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                     actions=list(KEY_USE_ACTIONS),
                     resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-                ),
-                iam.PolicyStatement(
-                    sid="SnsDeliversAlarms",
-                    principals=[iam.ServicePrincipal("sns.amazonaws.com")],
-                    actions=list(KEY_USE_ACTIONS),
-                    resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
                 ),
             ]),
         )
