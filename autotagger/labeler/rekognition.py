@@ -45,8 +45,13 @@ class RekognitionLabeler:
     def __init__(self, client: Any = None, region_name: str | None = None):
         if client is None:
             import boto3
+            from botocore.exceptions import NoRegionError
 
-            client = boto3.client("rekognition", region_name=region_name)
+            try:
+                client = boto3.client("rekognition", region_name=region_name)
+            except NoRegionError:
+                raise errors.UserError("no AWS region configured for Rekognition: set AWS_REGION "
+                                       "(or AWS_DEFAULT_REGION, or a profile's region)") from None
         self.client = client
 
     def _call(self, image: dict[str, Any], max_labels: int, min_confidence: float) -> dict[str, Any]:

@@ -68,3 +68,11 @@ def test_given_throttling_when_labelled_then_error_is_retryable():
     with pytest.raises(errors.ServiceError) as caught:
         stubbed("ThrottlingException").detect_labels(b"x")
     assert caught.value.retryable
+
+
+def test_given_no_aws_region_when_creating_the_labeler_then_user_error_says_how_to_set_it(monkeypatch, tmp_path):
+    for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(errors.UserError, match="AWS_REGION"):
+        RekognitionLabeler()
