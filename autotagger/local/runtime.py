@@ -91,7 +91,9 @@ class Pipeline:
         try:
             self.stores = LocalStores(settings, index=index)
             self._labeler = labeler
-            self._consumer_options = {"batching_window_s": 0.02, "max_retries": 5, **(consumer_options or {})}
+            # No batching window (Lambda's default): a record is indexed as soon as it is put; under load
+            # records pile up while a batch is indexed, so batches still form.
+            self._consumer_options = {"batching_window_s": 0.0, "max_retries": 5, **(consumer_options or {})}
             from autotagger.local.sqlite_util import Database
 
             self._outbox = Database(Path(settings.data_dir) / RUNTIME_DB)
