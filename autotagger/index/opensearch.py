@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 from opensearchpy import OpenSearch, RequestsHttpConnection, helpers
 from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
-from autotagger.domain.documents import (DISPLAY_THRESHOLD, INDEX_NAME, format_time, resolve_within_batch,
-                                         sequencer_key, supersedes, tombstone_for)
+from autotagger.domain.documents import (DISPLAY_THRESHOLD, INDEX_NAME, format_time, parse_time,
+                                         resolve_within_batch, sequencer_key, supersedes, tombstone_for)
 
 CONFLICT_ROUNDS = 3
 
@@ -230,11 +230,12 @@ class OpenSearchIndex:
         return [{"nested": {"path": "labels", "query": {"range": {"labels.confidence": {"gte": min_confidence}}}}}]
 
     def _filters(self, since: str | None, until: str | None) -> list[dict[str, Any]]:
+        """since inclusive, until exclusive; bad times raise ValueError here, as in the SQLite adapter."""
         bounds = {}
         if since is not None:
-            bounds["gte"] = since
+            bounds["gte"] = format_time(parse_time(since))
         if until is not None:
-            bounds["lt"] = until
+            bounds["lt"] = format_time(parse_time(until))
         return [{"range": {"event_time": bounds}}] if bounds else []
 
     def _query(self, filters: list[dict[str, Any]]) -> dict[str, Any]:
@@ -267,14 +268,18 @@ class OpenSearchIndex:
         if min_confidence <= self.threshold:
             aggs = {"tags": {"terms": {"field": "tags", "size": top, "order": order}}}
         else:
+            # reverse_nested counts images, not labels, should an image carry one name twice.
             aggs = {"labels": {"nested": {"path": "labels"}, "aggs": {"confident": {
                 "filter": {"range": {"labels.confidence": {"gte": min_confidence}}},
-                "aggs": {"tags": {"terms": {"field": "labels.name", "size": top, "order": order}}}}}}}
+                "aggs": {"tags": {"terms": {"field": "labels.name", "size": top, "order": order},
+                                  "aggs": {"images": {"reverse_nested": {}}}}}}}}}
         body = {"size": 0, "query": self._query(self._filters(since, until)), "aggs": aggs}
         found = self.client.search(index=self.index_name, body=body)["aggregations"]
-        if "labels" in found:
-            found = found["labels"]["confident"]
-        return [{"tag": bucket["key"], "count": bucket["doc_count"]} for bucket in found["tags"]["buckets"]]
+        if "labels" not in found:
+            return [{"tag": bucket["key"], "count": bucket["doc_count"]} for bucket in found["tags"]["buckets"]]
+        counts = [{"tag": bucket["key"], "count": bucket["images"]["doc_count"]}
+                  for bucket in found["labels"]["confident"]["tags"]["buckets"]]
+        return sorted(counts, key=lambda item: (-item["count"], item["tag"]))
 
     def image_counts(self, interval: str = "day", since: str | None = None, until: str | None = None,
                      min_confidence: float = 0.0) -> list[dict[str, Any]]:

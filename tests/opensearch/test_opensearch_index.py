@@ -206,3 +206,8 @@ def test_given_opensearch_endpoint_in_the_environment_when_the_handler_runs_then
                                                                                         "raw-image/dog.jpg"]
     finally:
         indexing.configure(None)
+
+
+def test_given_a_time_that_is_not_iso_8601_when_searching_then_a_value_error_is_raised(index):
+    with pytest.raises(ValueError):
+        index.search(since="yesterday")
