@@ -187,3 +187,27 @@ def test_given_a_kinesis_record_when_decoded_then_the_stream_record_comes_back()
     data = {"action": "delete", "bucket": "b", "key": "k.jpg", "sequencer": "01", "event_time": "2026-01-01T00:00:00Z"}
     record = {"kinesis": {"sequenceNumber": "1", "data": base64.b64encode(json.dumps(data).encode()).decode()}}
     assert indexing.decode_record(record)["key"] == "k.jpg"
+
+
+def test_given_the_bare_domain_endpoint_cdk_exports_when_the_index_is_built_then_it_is_signed_https(monkeypatch):
+    from autotagger.index.opensearch import OpenSearchIndex
+
+    monkeypatch.setenv("OPENSEARCH_ENDPOINT", "search-images-abc.ca-central-1.es.amazonaws.com")
+    monkeypatch.setenv("INDEX_NAME", "images_prod")
+    monkeypatch.setenv("AWS_REGION", "ca-central-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    index = indexing.current_index()
+    connection = index.client.transport.get_connection()
+    assert isinstance(index, OpenSearchIndex) and index.index_name == "images_prod"
+    assert connection.host == "https://search-images-abc.ca-central-1.es.amazonaws.com:443"
+    assert connection.session.auth.region == "ca-central-1"
+    assert indexing.current_index() is index
+
+
+def test_given_no_index_anywhere_when_the_handler_runs_then_it_says_how_to_configure_one(handler, monkeypatch):
+    monkeypatch.delenv("OPENSEARCH_ENDPOINT", raising=False)
+    monkeypatch.delenv("AUTOTAGGER_INDEX", raising=False)
+    with pytest.raises(RuntimeError, match="configure"):
+        handler(event("kinesis_batch.json"), Context())
