@@ -95,7 +95,7 @@ def _labels_text(labels: list[dict[str, Any]], limit: int = 8) -> str:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     tag = subparsers.add_parser("tag", help="tag image files or folders through the local pipeline (no server)")
-    tag.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files and/or folders (recursive)")
+    tag.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files, or folders (their .jpg, .jpeg and .png files, recursively)")
     tag.add_argument("--prefix", default="", help="key prefix in the bucket, e.g. raw-image/")
     tag.add_argument("--json", action="store_true", help="print the results as JSON")
     tag.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for tagging (default 600)")
