@@ -40,7 +40,7 @@ BUILD_REQUIREMENTS = [
 # Only for `--with-reference`: the original frameworks the ONNX outputs are compared against.
 REFERENCE_PY_REQUIREMENTS = ["torch==2.13.0", "efficientnet-lite-pytorch==0.1.0"]
 REFERENCE_NPM_PACKAGES = ["@tensorflow/tfjs-core@4.22.0", "@tensorflow/tfjs-converter@4.22.0",
-                          "@tensorflow/tfjs-backend-cpu@4.22.0"]
+                          "@tensorflow/tfjs-backend-wasm@4.22.0"]
 DETECTOR_MEMBERS = {"package/models/centernet.json": "centernet.json",
                     "package/models/centernet.bin": "centernet.bin",
                     "package/src/object/labels.ts": "labels.ts"}
@@ -173,7 +173,7 @@ def _check_with_onnxruntime(path: Path, input_shape: list[int]) -> list[int]:
 
 
 def install_reference_tools(python: Path, progress: Progress) -> None:
-    """Torch + the Lite0 architecture in the build venv, pure-JS TF.js in the sources dir."""
+    """Torch + the Lite0 architecture in the build venv, TF.js (WebAssembly backend) in the sources dir."""
     ensure_build_env(BUILD_REQUIREMENTS + REFERENCE_PY_REQUIREMENTS, progress)
     node_dir = reference_node_dir()
     marker = node_dir / "installed.json"

@@ -1,6 +1,6 @@
 """Each ONNX model answers as its original framework does, on real photos.
 
-The originals run out of process: PyTorch in the build venv, TF.js (pure-JS CPU backend) under
+The originals run out of process: PyTorch in the build venv, TF.js (WebAssembly backend) under
 the sources cache; `autotagger models build --with-reference` installs both. Where they are not
 installed, these tests skip and say so.
 """
@@ -21,7 +21,6 @@ from autotagger.models.build import build_python, detector_source_dir, reference
 from labeler_photos import SAMPLE_PHOTOS
 
 PHOTOS = ["chelsea", "astronaut", "coffee", "motorcycle"]
-DETECTOR_PHOTOS = ["chelsea", "astronaut"]  # TF.js on its pure-JS backend takes ~20 s a photo
 REFERENCE_DIR = Path(autotagger.__file__).parent / "models" / "reference"
 PACKAGE_ROOT = str(Path(autotagger.__file__).parents[1])
 HOW = "run `autotagger models build --with-reference` to install it"
@@ -52,11 +51,11 @@ def test_given_sample_photos_when_detected_then_onnx_detections_match_tfjs(model
     tfjs = reference_node_dir()
     if node is None:
         pytest.skip("Node.js is not installed; it runs the TF.js reference")
-    if not (tfjs / "node_modules" / "@tensorflow" / "tfjs-converter").is_dir():
+    if not (tfjs / "node_modules" / "@tensorflow" / "tfjs-backend-wasm").is_dir():
         pytest.skip(f"TF.js is not installed in {tfjs}; {HOW}")
     detector = Detector(Path(model_manifest["directory"]) / cache.DETECTOR_FILE)
     batches, files = {}, []
-    for name in DETECTOR_PHOTOS:
+    for name in PHOTOS:
         batches[name] = preprocess(rgb(name))[None].astype(np.float32)
         (tmp_path / f"{name}.in").write_bytes(batches[name].tobytes())
         files += [str(tmp_path / f"{name}.in"), str(tmp_path / f"{name}.out")]
