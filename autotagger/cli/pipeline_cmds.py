@@ -35,7 +35,8 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     add_data_options(parser)
     parser.add_argument("--labeler", choices=LABELERS, default="local",
-                        help="local: the ONNX models on this machine; rekognition: Amazon Rekognition (AWS credentials)")
+                        help="local: the ONNX models on this machine; "
+                             "rekognition: Amazon Rekognition (AWS credentials)")
     parser.add_argument("--workers", type=int, default=None, help="concurrent executions (default: CPU cores)")
 
 
@@ -95,7 +96,8 @@ def _labels_text(labels: list[dict[str, Any]], limit: int = 8) -> str:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     tag = subparsers.add_parser("tag", help="tag image files or folders through the local pipeline (no server)")
-    tag.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files, or folders (their .jpg, .jpeg and .png files, recursively)")
+    tag.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                     help="image files, or folders (their .jpg, .jpeg and .png files, recursively)")
     tag.add_argument("--prefix", default="", help="key prefix in the bucket, e.g. raw-image/")
     tag.add_argument("--json", action="store_true", help="print the results as JSON")
     tag.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for tagging (default 600)")

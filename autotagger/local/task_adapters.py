@@ -62,7 +62,8 @@ def put_record_adapter(stream: RecordStream, stream_name: str) -> TaskAdapter:
         if not isinstance(data, bytes) or not data:
             raise ServiceError("Data must be a non-empty string or blob", service="Kinesis", code="ValidationException")
         if not isinstance(partition_key, str) or not 1 <= len(partition_key) <= 256:
-            raise ServiceError("PartitionKey must be 1 to 256 characters", service="Kinesis", code="ValidationException")
+            raise ServiceError("PartitionKey must be 1 to 256 characters", service="Kinesis",
+                               code="ValidationException")
         return dict(stream.put_record(data, partition_key))
 
     return put_record

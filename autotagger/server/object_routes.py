@@ -102,7 +102,8 @@ async def object_options() -> Response:
     summary="Delete an image (S3 DeleteObject); the index follows through the workflow",
     status_code=204,
     response_class=Response,
-    responses={204: {"description": "Deleted (or already absent, as S3 answers)"}, 400: _ERRORS[400], 403: _ERRORS[403]},
+    responses={204: {"description": "Deleted (or already absent, as S3 answers)"},
+               400: _ERRORS[400], 403: _ERRORS[403]},
 )
 async def delete_object(bucket: str, key: str, request: Request) -> Response:
     _, key = _locate(request)

@@ -59,7 +59,8 @@ def check_media_type(content_type: str | None) -> str:
     """The accepted media type (lower case, without parameters); absent means octet-stream."""
     media_type = (content_type or "application/octet-stream").split(";", 1)[0].strip().lower()
     if media_type not in ACCEPTED_MEDIA_TYPES:
-        raise UploadRejected(415, f"unsupported media type {media_type!r}: send one of {', '.join(ACCEPTED_MEDIA_TYPES)}")
+        raise UploadRejected(415, f"unsupported media type {media_type!r}: "
+                                  f"send one of {', '.join(ACCEPTED_MEDIA_TYPES)}")
     return media_type
 
 
