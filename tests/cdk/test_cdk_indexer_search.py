@@ -168,3 +168,22 @@ def test_given_the_bastion_when_synthesized_then_it_requires_imdsv2_and_has_no_k
 
 def test_given_bastion_false_when_synthesized_then_no_instance_is_created(variant):
     variant.template.resource_count_is("AWS::EC2::Instance", 0)
+
+
+def test_given_the_prod_profile_when_synthesized_then_the_domain_spans_two_availability_zones(variant):
+    domain = _domain(variant)
+    assert (domain["ClusterConfig"]["ZoneAwarenessConfig"], len(domain["VPCOptions"]["SubnetIds"])) == (
+        {"AvailabilityZoneCount": 2}, 2)
+
+
+def test_given_the_indexer_role_when_synthesized_then_it_reads_only_the_tag_stream(dev):
+    kinesis = [s["Resource"] for s in dev.role_statements(dev.stack.indexer_role)
+               if any(a.startswith("kinesis:") for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))]
+    assert kinesis and all(r == dev.arn(dev.stack.stream.stream) for r in kinesis)
+
+
+def test_given_the_role_mapper_when_synthesized_then_it_may_read_only_the_master_user_secret(dev):
+    mapper = dev.stack.search.node.find_child("RoleMapper")
+    secrets = [s["Resource"] for s in dev.role_statements(mapper.role)
+               if any(a.startswith("secretsmanager:") for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))]
+    assert secrets == [dev.ref(dev.stack.search.master_user)]
