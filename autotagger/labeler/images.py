@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import struct
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +22,9 @@ from autotagger.errors import ImageTooLargeException, InvalidImageFormatExceptio
 MIN_SIDE = 80
 MAX_SIDE = 10_000
 MAX_BYTES = 15 * 1024 * 1024  # Rekognition's limit for an image in S3
+# Pillow's decompression-bomb threshold (about 9,459 x 9,459): a 10,000 x 10,000 PNG would need
+# 300 MB+ decoded, per request, so such images are refused although each side is in range.
+MAX_PIXELS = 89_478_485
 DECODE_AT_LEAST = 512  # the largest model input side; JPEG draft decoding never goes below it
 
 _SIGNATURES = [
@@ -94,27 +96,28 @@ def decode(data: bytes) -> DecodedImage:
         raise InvalidImageFormatException(
             f"Unsupported image format ({_describe_other(data)}); only JPEG and PNG are accepted.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=[fmt])
-            width, height = image.size  # from the header; no pixels decoded yet
-            orientation = image.getexif().get(0x0112, 1) if fmt == "JPEG" else 1
-            if orientation in (5, 6, 7, 8):
-                width, height = height, width
-            if max(width, height) > MAX_SIDE:
-                raise ImageTooLargeException(
-                    f"The image is {width}x{height} px; the maximum is {MAX_SIDE} px on a side.")
-            if min(width, height) < MIN_SIDE:
-                raise InvalidImageFormatException(
-                    f"The image is {width}x{height} px; the minimum is {MIN_SIDE} px on a side.")
-            if fmt == "JPEG":
-                image.draft("RGB", (DECODE_AT_LEAST, DECODE_AT_LEAST))
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            rgb = _to_rgb(image)
+        image = Image.open(io.BytesIO(data), formats=[fmt])
+        width, height = image.size  # from the header; no pixels decoded yet
+        orientation = image.getexif().get(0x0112, 1) if fmt == "JPEG" else 1
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+        if max(width, height) > MAX_SIDE:
+            raise ImageTooLargeException(
+                f"The image is {width}x{height} px; the maximum is {MAX_SIDE} px on a side.")
+        if width * height > MAX_PIXELS:
+            raise ImageTooLargeException(
+                f"The image is {width}x{height} px; at most {MAX_PIXELS:,} pixels are decoded.")
+        if min(width, height) < MIN_SIDE:
+            raise InvalidImageFormatException(
+                f"The image is {width}x{height} px; the minimum is {MIN_SIDE} px on a side.")
+        if fmt == "JPEG":
+            image.draft("RGB", (DECODE_AT_LEAST, DECODE_AT_LEAST))
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        rgb = _to_rgb(image)
     except (ImageTooLargeException, InvalidImageFormatException):
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise ImageTooLargeException(f"The image has too many pixels to decode safely: {exc}") from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError) as exc:
         raise InvalidImageFormatException(f"The {fmt} data is corrupt or truncated: {exc}") from exc

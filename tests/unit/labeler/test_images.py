@@ -130,3 +130,9 @@ def test_given_heic_container_when_decoded_then_invalid_format():
     heic_start = struct.pack(">I", 24) + b"ftypheic" + b"\x00" * 12
     with pytest.raises(InvalidImageFormatException, match="HEIC"):
         decode(heic_start)
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_given_image_over_the_decoded_pixel_budget_when_decoded_then_too_large():
+    with pytest.raises(ImageTooLargeException, match="pixels are decoded"):
+        decode(encode(Image.new("L", (9_999, 9_999)), "PNG"))
