@@ -38,6 +38,9 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                         help="local: the ONNX models on this machine; "
                              "rekognition: Amazon Rekognition (AWS credentials)")
     parser.add_argument("--workers", type=int, default=None, help="concurrent executions (default: CPU cores)")
+    from autotagger.faults import add_fault_options
+
+    add_fault_options(parser)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -46,6 +49,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         options["labeler"] = args.labeler
     if getattr(args, "workers", None) is not None:
         options["workers"] = args.workers
+    if getattr(args, "fault", None):
+        options["faults"] = tuple(args.fault)
     return Settings(**options)
 
 
@@ -172,6 +177,8 @@ def collect_files(paths: Iterable[Path], prefix: str = "") -> list[tuple[Path, s
 def _tag(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from autotagger.local.bucket import InvalidObjectKey
+
     files = collect_files(args.paths, args.prefix)
     settings = settings_from_args(args)
     show_progress = len(files) > 1 and not args.json
@@ -186,8 +193,11 @@ def _tag(args: argparse.Namespace) -> int:
                     raise UserError(f"cannot read {path}: {exc.strerror}") from None
                 if not data:
                     raise UserError(f"{path} is empty")
-                uploaded.append((path, pipeline.upload(key, data, IMAGE_SUFFIXES.get(path.suffix.lower(),
-                                                                                    "application/octet-stream"))))
+                content_type = IMAGE_SUFFIXES.get(path.suffix.lower(), "application/octet-stream")
+                try:
+                    uploaded.append((path, pipeline.upload(key, data, content_type)))
+                except InvalidObjectKey as exc:
+                    raise UserError(f"{path}: {exc}") from None
                 bar.update(max(0, pipeline.completed - base - bar.n))
             deadline = time.monotonic() + args.timeout
             while not pipeline.wait_idle(timeout=0.2):

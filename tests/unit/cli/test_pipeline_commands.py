@@ -149,3 +149,10 @@ def test_GIVEN_an_unknown_message_WHEN_redriving_THEN_it_is_reported_and_exit_1(
     code, _, err = run_cli("dlq", "redrive", "no-such-id", "--data-dir", failed_run)
 
     assert code == 1 and "no dead letter no-such-id" in err
+
+
+def test_GIVEN_a_prefix_making_the_key_too_long_WHEN_tagging_THEN_one_error_line_and_exit_2(
+        run_cli, instant_pipelines, photos, tmp_path):
+    code, _, err = run_cli("tag", photos / "cat.png", "--prefix", "p" * 1100, "--data-dir", tmp_path / "data")
+
+    assert code == 2 and "1024" in err and "Traceback" not in err
