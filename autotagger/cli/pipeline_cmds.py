@@ -59,7 +59,10 @@ def open_pipeline(settings: Settings):
     user error with the fix, not a traceback."""
     from autotagger.local.runtime import Pipeline
 
-    pipeline = Pipeline(settings)
+    try:
+        pipeline = Pipeline(settings)
+    except OSError as exc:
+        raise UserError(f"cannot use the data directory {settings.data_dir}: {exc.strerror or exc}") from None
     try:
         pipeline.start()
     except UserError:

@@ -156,3 +156,12 @@ def test_GIVEN_a_prefix_making_the_key_too_long_WHEN_tagging_THEN_one_error_line
     code, _, err = run_cli("tag", photos / "cat.png", "--prefix", "p" * 1100, "--data-dir", tmp_path / "data")
 
     assert code == 2 and "1024" in err and "Traceback" not in err
+
+
+def test_GIVEN_a_data_dir_that_is_a_file_WHEN_tagging_THEN_one_error_line_and_exit_2(run_cli, photos, tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+
+    code, _, err = run_cli("tag", photos / "cat.png", "--data-dir", not_a_dir)
+
+    assert code == 2 and "cannot use the data directory" in err and "Traceback" not in err
