@@ -159,5 +159,5 @@ COCO: dict[str, tuple[str, str, int]] = {
 # ImageNet classes whose wnid names a different sense than the pictures show.
 IMAGENET_SYNSET_FIXES: dict[str, tuple[str, int]] = {
     "n07930864": ("cup", 1),  # ImageNet's "cup" pictures are cups; its wnid is the drink
-    "n04008634": ("missile", 1),  # "projectile, missile": pictures of rockets and missiles, not shells
+    "n04008634": ("rocket", 1),  # "projectile, missile": pictures of rockets in flight or on pads, not shells
 }

@@ -8,11 +8,22 @@ import sys
 from pathlib import Path
 
 
+RULES_EXAMPLE = """\
+a rules file (TOML, or the same keys in JSON):
+  exclude = ["Weapon"]        # never reported, nor listed as a parent
+  [rename]
+  "Tiger Cat" = "Cat"         # reported under the new name
+  [thresholds]
+  Person = 80                 # this label needs at least 80% (on top of --min-confidence)
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "detect-labels", help="label one image (JPEG or PNG) like Rekognition DetectLabels",
         description="Label one image. IMAGE is a file, '-' for standard input, or (with "
-                    "--labeler rekognition) s3://bucket/key.")
+                    "--labeler rekognition) s3://bucket/key.",
+        epilog=RULES_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("image", metavar="IMAGE")
     parser.add_argument("--json", action="store_true", help="print the raw DetectLabels-shaped response")
     parser.add_argument("--max-labels", type=int, default=20, metavar="N", help="at most N labels (default 20)")
