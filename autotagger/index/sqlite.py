@@ -57,13 +57,19 @@ CREATE TABLE IF NOT EXISTS tag_confidence (
   live INTEGER NOT NULL,
   PRIMARY KEY (tag_id, floor_confidence)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tag_hourly (
+  hour_ms INTEGER NOT NULL,
+  tag_id INTEGER NOT NULL,
+  live INTEGER NOT NULL,
+  PRIMARY KEY (hour_ms, tag_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hourly (
   hour_ms INTEGER PRIMARY KEY,
   live INTEGER NOT NULL
 );
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 HOUR_MS = 3_600_000
 INTERVALS = ("hour", "day", "week", "month")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -94,6 +100,14 @@ def _hour(ms: int) -> int:
     return ms - ms % HOUR_MS
 
 
+def _ranked(conn: sqlite3.Connection, counts: dict[int, int], top: int) -> list[tuple[str, int]]:
+    """(name, count) of the `top` most frequent tag ids, ties by name."""
+    names = dict(conn.execute("SELECT tag_id, name FROM tag_names"))
+    ranked = sorted(((names[tag_id], count) for tag_id, count in counts.items() if count > 0),
+                    key=lambda item: (-item[1], item[0]))
+    return ranked[:top]
+
+
 class _Deltas:
     """Counter changes of one batch, written with one statement per counter table."""
 
@@ -101,6 +115,7 @@ class _Deltas:
         self.tags: Counter = Counter()
         self.confidences: Counter = Counter()
         self.hours: Counter = Counter()
+        self.tag_hours: Counter = Counter()
         self.new_tag_ids: dict[str, int] = {}
 
     def count(self, tags: list[tuple[int, float]], hour_ms: int | None, sign: int) -> None:
@@ -109,6 +124,8 @@ class _Deltas:
             self.confidences[(tag_id, int(confidence))] += sign
         if hour_ms is not None:
             self.hours[hour_ms] += sign
+            for tag_id, _ in tags:
+                self.tag_hours[(hour_ms, tag_id)] += sign
 
     def write(self, conn: sqlite3.Connection) -> None:
         conn.executemany("UPDATE tag_names SET live = live + ? WHERE tag_id = ?",
@@ -116,6 +133,9 @@ class _Deltas:
         conn.executemany("INSERT INTO tag_confidence (tag_id, floor_confidence, live) VALUES (?, ?, ?) "
                          "ON CONFLICT(tag_id, floor_confidence) DO UPDATE SET live = live + excluded.live",
                          [(tag_id, floor, n) for (tag_id, floor), n in self.confidences.items() if n])
+        conn.executemany("INSERT INTO tag_hourly (hour_ms, tag_id, live) VALUES (?, ?, ?) "
+                         "ON CONFLICT(hour_ms, tag_id) DO UPDATE SET live = live + excluded.live",
+                         [(hour_ms, tag_id, n) for (hour_ms, tag_id), n in self.tag_hours.items() if n])
         conn.executemany("INSERT INTO hourly (hour_ms, live) VALUES (?, ?) "
                          "ON CONFLICT(hour_ms) DO UPDATE SET live = live + excluded.live",
                          [(hour_ms, n) for hour_ms, n in self.hours.items() if n])
@@ -347,6 +367,8 @@ class SQLiteIndex:
                                     "LIMIT ?", (top,)).fetchall()
             elif since is None and until is None:
                 rows = self._tag_counts_above(conn, min_confidence, top)
+            elif min_confidence <= 0:
+                rows = self._tag_counts_between(conn, to_ms(since, _MIN_MS), to_ms(until, _MAX_MS), top)
             else:
                 # One index range per tag: the cost follows the rows in the time range, not the table.
                 rows = conn.execute(
@@ -355,6 +377,23 @@ class SQLiteIndex:
                     "WHERE n.live > 0 AND c > 0 ORDER BY c DESC, n.name LIMIT ?",
                     (to_ms(since, _MIN_MS), to_ms(until, _MAX_MS), min_confidence, top)).fetchall()
         return [{"tag": tag, "count": count} for tag, count in rows]
+
+    @staticmethod
+    def _tag_counts_between(conn: sqlite3.Connection, start: int, end: int, top: int) -> list[tuple[str, int]]:
+        """Whole hours from the per-tag hourly counter, the partial hours at both ends row by row."""
+        first, last = _hour(start) + (HOUR_MS if start % HOUR_MS else 0), _hour(end)
+        counts: Counter = Counter()
+        edges = [(start, end)] if first >= last else [(start, first), (last, end)]
+        if first < last:
+            counts.update(dict(conn.execute("SELECT tag_id, SUM(live) FROM tag_hourly WHERE hour_ms >= ? "
+                                            "AND hour_ms < ? GROUP BY tag_id", (first, last)).fetchall()))
+        for low, high in edges:
+            if low < high:
+                counts.update(dict(conn.execute(
+                    "SELECT t.tag_id, COUNT(*) FROM documents d INDEXED BY documents_by_time "
+                    "JOIN tags t ON t.doc = d.doc WHERE d.deleted = 0 AND d.event_ms >= ? AND d.event_ms < ? "
+                    "GROUP BY t.tag_id", (low, high)).fetchall()))
+        return _ranked(conn, counts, top)
 
     @staticmethod
     def _tag_counts_above(conn: sqlite3.Connection, min_confidence: float, top: int) -> list[tuple[str, int]]:
@@ -369,10 +408,7 @@ class SQLiteIndex:
                     "t.tag_id = n.tag_id AND t.confidence >= ? AND t.confidence < ?) FROM tag_names n "
                     "WHERE n.live > 0", (min_confidence, whole)):
                 counts[tag_id] = counts.get(tag_id, 0) + count
-        names = dict(conn.execute("SELECT tag_id, name FROM tag_names"))
-        ranked = sorted(((names[tag_id], count) for tag_id, count in counts.items() if count > 0),
-                        key=lambda item: (-item[1], item[0]))
-        return ranked[:top]
+        return _ranked(conn, counts, top)
 
     def image_counts(self, interval: str = "day", since: str | None = None, until: str | None = None,
                      min_confidence: float = 0.0) -> list[dict[str, Any]]:

@@ -274,3 +274,11 @@ def test_given_a_batch_that_could_not_be_written_when_retried_then_new_tags_are_
     blocker.execute("ROLLBACK")
     assert statuses(index.apply([upsert("zebra.jpg", "1", labels=(("Zebra", 90.0),))])) == ["applied"]
     assert index.tag_counts() == [{"tag": "Zebra", "count": 1}]
+
+
+def test_given_a_range_off_the_hour_when_counting_tags_then_whole_and_partial_hours_add_up(index):
+    times = ["2026-11-25T09:50:00Z", "2026-11-25T10:10:00Z", "2026-11-25T11:30:00Z", "2026-11-25T12:20:00Z",
+             "2026-11-25T12:40:00Z"]
+    index.apply([upsert(f"{n}.jpg", "1", event_time=t) for n, t in enumerate(times)])
+    index.apply([delete("2.jpg", "2", event_time="2026-11-25T13:00:00Z")])
+    assert index.tag_counts(since="2026-11-25T10:00:00Z", until="2026-11-25T12:30:00Z") == [{"tag": "Dog", "count": 2}]
