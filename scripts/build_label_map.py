@@ -166,6 +166,8 @@ def generate(wordnet: WordNet, coco: list[str]) -> dict:
     for label, (category, _parents) in EXTRA_NODES.items():
         add(label, None, [])
 
+    coco_synsets = {label: wordnet.synset(lemma, sense) for label, lemma, sense in COCO.values()}
+    coco_label_of = {offset: label for label, offset in coco_synsets.items()}
     wnids, names = imagenet_classes()
     first_names = [title(n[0]) for n in names]
     imagenet = []
@@ -175,6 +177,13 @@ def generate(wordnet: WordNet, coco: list[str]) -> dict:
             offset = wordnet.synset(*IMAGENET_SYNSET_FIXES[wnid])
         if offset in rollup_of:
             label = rollup_of[offset]
+        elif offset in coco_label_of:  # the same concept as a detector class: one label for both
+            label = coco_label_of[offset]
+        elif name in coco_synsets and coco_synsets[name] not in wordnet.ancestors(offset) \
+                and offset not in wordnet.ancestors(coco_synsets[name]):
+            # a homonym of a detector class (ImageNet's kite is a bird, COCO's a toy)
+            chain = [rollup_of[a] for a in wordnet.ancestors(offset) if a in rollup_of]
+            label = f"{name} ({chain[0] if chain else title(wordnet.words[wordnet.hypernyms[offset][0]][0])})"
         else:
             label = name
             if first_names.count(name) > 1:  # e.g. crane the bird and crane the machine

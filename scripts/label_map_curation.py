@@ -125,7 +125,7 @@ COCO: dict[str, tuple[str, str, int]] = {
     "motorcycle": ("Motorcycle", "motorcycle", 1), "airplane": ("Airplane", "airplane", 1),
     "bus": ("Bus", "bus", 1), "train": ("Train", "train", 1), "truck": ("Truck", "truck", 1),
     "boat": ("Boat", "boat", 1), "traffic light": ("Traffic Light", "traffic_light", 1),
-    "fire hydrant": ("Fire Hydrant", "fireplug", 1), "stop sign": ("Stop Sign", "street_sign", 1),
+    "fire hydrant": ("Fire Hydrant", "fireplug", 1), "stop sign": ("Stop Sign", "sign", 2),
     "parking meter": ("Parking Meter", "parking_meter", 1), "bench": ("Bench", "bench", 1),
     "bird": ("Bird", "bird", 1), "cat": ("Cat", "domestic_cat", 1), "dog": ("Dog", "dog", 1),
     "horse": ("Horse", "horse", 1), "sheep": ("Sheep", "sheep", 1), "cow": ("Cow", "cattle", 1),

@@ -49,3 +49,10 @@ def test_given_generator_inputs_when_regenerated_then_identical_to_committed_map
     out = tmp_path / "label_map.json"
     assert module.main(["--output", str(out), "--coco-labels", str(labels_ts)]) == 0
     assert json.loads(out.read_text()) == json.loads(LABEL_MAP.read_text())
+
+
+def test_given_imagenet_kite_bird_and_coco_kite_toy_when_mapped_then_two_labels():
+    vocab = default_vocabulary()
+    bird = vocab.imagenet[21]  # n01608432, the bird of prey
+    assert bird == "Kite (Bird)" and "Bird" in vocab.info(bird).parents
+    assert "Bird" not in vocab.info(vocab.coco[vocab.coco.index("Kite")]).parents
