@@ -1,9 +1,11 @@
 """The embedded ImageIndex: one SQLite file, safe for a server reading while the stream writes.
 
 Documents are stored whole (JSON) next to the columns the queries need. Tags live in a normalised
-table keyed by small integers and indexed by (tag, time, confidence), and two counters are kept in
-the same transaction as every write (live images per tag, per hour), so the dashboard's usual
-questions (top tags, images per day, one tag's images) are answered without scanning 100,000 rows.
+table keyed by small integers and indexed by (tag, time, confidence). Counters of live images (per
+tag, per tag and confidence point, per tag and hour, per hour) change in the same transaction as
+the documents, so the dashboard's usual questions (top tags, tags this week, images per day, one
+tag's images) are answered without scanning 100,000 rows; only partial hours at the ends of a time
+range are counted row by row.
 Each thread gets its own connection; WAL lets readers run during a write. A delete keeps a
 tombstone row with its sequencer: tombstones have no tags and are excluded from every query.
 """
