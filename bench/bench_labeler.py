@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 PHOTOS = {
     "astronaut": ("skimage", "astronaut.png"), "chelsea": ("skimage", "chelsea.png"),

@@ -163,7 +163,7 @@ def generate(wordnet: WordNet, coco: list[str]) -> dict:
 
     for label, (lemma, sense, _category, _extra, aliases) in ROLLUPS.items():
         add(label, wordnet.synset(lemma, sense), list(aliases))
-    for label, (category, _parents) in EXTRA_NODES.items():
+    for label in EXTRA_NODES:
         add(label, None, [])
 
     coco_synsets = {label: wordnet.synset(lemma, sense) for label, lemma, sense in COCO.values()}
@@ -171,7 +171,7 @@ def generate(wordnet: WordNet, coco: list[str]) -> dict:
     wnids, names = imagenet_classes()
     first_names = [title(n[0]) for n in names]
     imagenet = []
-    for wnid, synonyms, name in zip(wnids, names, first_names):
+    for wnid, synonyms, name in zip(wnids, names, first_names, strict=True):
         offset = wnid[1:]
         if wnid in IMAGENET_SYNSET_FIXES:
             offset = wordnet.synset(*IMAGENET_SYNSET_FIXES[wnid])
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, (lemma, sense, *_r) in ROLLUPS.items():
             off = wordnet.synset(lemma, sense)
             print(f"{label:20} {lemma}.{sense} {off}: {wordnet.gloss[off][:90]}")
-        for name, (label, lemma, sense) in COCO.items():
+        for name, (_label, lemma, sense) in COCO.items():
             off = wordnet.synset(lemma, sense)
             print(f"coco {name:16} {lemma}.{sense} {off}: {wordnet.gloss[off][:90]}")
         return 0

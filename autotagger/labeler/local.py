@@ -55,4 +55,4 @@ class LocalLabeler:
         return [build_response(p, self.detector.detect(image), self.vocabulary, max_labels=max_labels,
                                min_confidence=float(min_confidence), model_version=self.model_version,
                                rules=self.rules)
-                for p, image in zip(probabilities, decoded)]
+                for p, image in zip(probabilities, decoded, strict=True)]

@@ -62,16 +62,16 @@ def test_given_many_threads_when_labelling_then_each_gets_the_single_thread_answ
     expected = {name: local_labeler.detect_labels(photo_bytes[name]) for name in set(photos)}
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda name: local_labeler.detect_labels(photo_bytes[name]), photos))
-    for name, result in zip(photos, results):
+    for name, result in zip(photos, results, strict=True):
         assert [i["Name"] for i in result["Labels"]] == [i["Name"] for i in expected[name]["Labels"]]
-        for got, want in zip(result["Labels"], expected[name]["Labels"]):
+        for got, want in zip(result["Labels"], expected[name]["Labels"], strict=True):
             assert got["Confidence"] == pytest.approx(want["Confidence"], abs=1e-3)
 
 
 def test_given_several_images_when_labelled_together_then_same_as_one_by_one(local_labeler, photo_bytes):
     names = ["chelsea", "rocket", "flower"]
     together = local_labeler.detect_labels_many([photo_bytes[n] for n in names])
-    for name, response in zip(names, together):
+    for name, response in zip(names, together, strict=True):
         alone = local_labeler.detect_labels(photo_bytes[name])
         assert [i["Name"] for i in response["Labels"]] == [i["Name"] for i in alone["Labels"]]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from autotagger.labeler.detector import Detection
-from autotagger.labeler.rules import Rules
+from autotagger.labeler.rules import NO_RULES, Rules
 from autotagger.labeler.scoring import build_response
 from autotagger.labeler.vocabulary import default_vocabulary
 
@@ -31,7 +31,7 @@ def box(label: str, score: float, left=0.1, top=0.1, width=0.6, height=0.7, alte
                      frozenset(coco_index(a) for a in alternatives))
 
 
-def respond(p=None, detections=(), min_confidence=55.0, max_labels=100, rules=Rules()):
+def respond(p=None, detections=(), min_confidence=55.0, max_labels=100, rules=NO_RULES):
     return build_response(p, list(detections), VOCAB, max_labels=max_labels, min_confidence=min_confidence,
                           model_version="test", rules=rules)
 

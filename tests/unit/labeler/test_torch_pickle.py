@@ -1,6 +1,5 @@
 """The torch-free checkpoint reader refuses anything but tensors."""
 
-import io
 import os
 import pickle
 import zipfile
