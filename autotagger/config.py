@@ -48,6 +48,7 @@ class Settings:
     region: str = LOCAL_REGION
     account: str = LOCAL_ACCOUNT
     rules_path: Path | None = None  # labeler rules override (see autotagger.labeler)
+    faults: tuple[str, ...] = ()  # injected faults, e.g. ("labeler.throttle=3",) (see autotagger.faults)
 
     def __post_init__(self) -> None:
         if self.labeler not in LABELERS:

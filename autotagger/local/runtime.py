@@ -84,8 +84,15 @@ class Pipeline:
     """
 
     def __init__(self, settings: Settings, *, labeler: Labeler | None = None, index: Any = None,
-                 consumer_options: dict[str, Any] | None = None):
+                 consumer_options: dict[str, Any] | None = None, faults: Any = None, sleeper: Any = None):
         self.settings = settings
+        # Fault injection (autotagger.faults) wraps ports where they are composed; adapters stay clean.
+        if faults is None and getattr(settings, "faults", ()):
+            from autotagger.faults import FaultPlan
+
+            faults = FaultPlan.parse(settings.faults)
+        self.faults = faults
+        self._sleeper = sleeper  # the workflow's Retry/Wait sleeper (tests pass a fast one)
         self._lock = DataDirLock(Path(settings.data_dir))
         self._lock.acquire()
         try:
@@ -124,9 +131,12 @@ class Pipeline:
             from autotagger.labeler import get_labeler
 
             self._labeler = get_labeler(self.settings.labeler, rules_path=self.settings.rules_path)
+        if self.faults:
+            self._labeler = self.faults.wrap("labeler", self._labeler)
         s = self.settings
         self._state_machine = StateMachine.from_file(state_machine_path(), substitutions=s.substitutions(),
-                                                     name=STATE_MACHINE_NAME)
+                                                     name=STATE_MACHINE_NAME,
+                                                     **({"sleeper": self._sleeper} if self._sleeper else {}))
         self._registry = self._task_registry()
         self._router = EventRouter()
         self._router.add_rule(TAGGING_RULE, tagging_rule_pattern(s.bucket), self._accept_event)
@@ -174,7 +184,8 @@ class Pipeline:
         return (TaskRegistry()
                 .register(task_adapters.DETECT_LABELS_ARN,
                           task_adapters.detect_labels_adapter(stores.bucket, self._labeler))
-                .register(task_adapters.PUT_RECORD_ARN, task_adapters.put_record_adapter(stores.stream, STREAM_NAME))
+                .register(task_adapters.PUT_RECORD_ARN, task_adapters.put_record_adapter(
+                    self.faults.wrap("stream", stores.stream) if self.faults else stores.stream, STREAM_NAME))
                 .register(task_adapters.SEND_MESSAGE_ARN,
                           task_adapters.send_message_adapter(stores.workflow_dlq, self.settings.dead_letter_queue_url)))
 
@@ -188,7 +199,7 @@ class Pipeline:
         from autotagger.local.stream import StreamConsumer
         from functions.indexer.handler import handler
 
-        indexing.configure(self.stores.index)
+        indexing.configure(self.faults.wrap("index", self.stores.index) if self.faults else self.stores.index)
         return StreamConsumer(self.stores.stream, handler, on_failure=self.stores.indexer_dlq, name=INDEXER_CONSUMER,
                               **self._consumer_options)
 
@@ -262,6 +273,15 @@ class Pipeline:
                 done = False
             (redriven if done else not_found).append(message_id)
         return {"redriven": redriven, "not_found": not_found}
+
+    def start_execution(self, event: dict[str, Any], name: str) -> bool:
+        """Runs the workflow on `event` as execution `name` (used by `autotagger reprocess`); a name
+        that already ran or is pending is not run again (idempotent). True if it was not seen before."""
+        self._require_started()
+        if self.stores.executions.get(self.stores.execution_arn(name)) is not None:
+            return False
+        self._submit(event, name)
+        return True
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Blocks until no execution is pending or running and the stream is fully consumed.

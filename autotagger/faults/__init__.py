@@ -1,0 +1,256 @@
+"""Fault injection behind the ports: wrappers that make a healthy adapter misbehave on purpose.
+
+The adapters stay clean; a `FaultPlan` wraps them where the runtime composes the system
+(`Pipeline(faults=...)`, or `--fault SPEC` on `autotagger serve | tag | dlq redrive | reprocess`).
+Each failure is the error the AWS service would answer with, so the workflow's Retry/Catch, the
+stream consumer's retries and the dead-letter paths are exercised exactly as on AWS.
+
+A spec is `PORT.KIND[=AMOUNT]`; AMOUNT is a count of calls (`3`: the first 3 calls), a duration
+(`10s`, `500ms`: from the first call to that port for that long), or absent (every call):
+
+| spec                    | what the port does                                                      | expected outcome          |
+|-------------------------|-------------------------------------------------------------------------|---------------------------|
+| `labeler.throttle=N`    | DetectLabels raises `Rekognition.ThrottlingException`                   | retried (ASL), then tagged|
+| `labeler.internal=N`    | DetectLabels raises `Rekognition.InternalServerError`                   | retried (ASL), then tagged|
+| `labeler.fail[=N]`      | DetectLabels raises `Rekognition.AccessDeniedException` (not retryable) | dead letter               |
+| `labeler.slow=DURATION` | every DetectLabels call takes DURATION longer                           | tagged, later             |
+| `stream.throttle=N`     | PutRecord raises `Kinesis.ProvisionedThroughputExceededException`       | retried (ASL), then tagged|
+| `stream.internal=N`     | PutRecord raises `Kinesis.InternalFailureException`                     | retried (ASL), then tagged|
+| `stream.fail[=N]`       | PutRecord raises `Kinesis.AccessDeniedException` (not retryable)        | dead letter               |
+| `index.down=N|DURATION` | every bulk write raises ConnectionError (index unreachable)             | records wait in the stream, retried with backoff, indexed after recovery |
+| `index.partial=N`       | every second item of a bulk write (the only one of a single-item write) fails with `status: error`; the rest is written | failed items retried, then indexed |
+| `index.slow=DURATION`   | every bulk write takes DURATION longer                                  | indexed, later            |
+
+An outage longer than the stream consumer's retry budget (5 retries with exponential backoff
+from 0.5 s, about 8 to 15 s) sends its records to the indexer dead-letter queue instead; `autotagger
+dlq redrive` puts them back once the index is up. Reads from the index are never failed, so the
+dashboard keeps showing what waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from autotagger.errors import ServiceError, UserError
+
+log = logging.getLogger(__name__)
+
+PORTS = ("labeler", "stream", "index")
+KINDS: dict[str, tuple[str, ...]] = {
+    "labeler": ("throttle", "internal", "fail", "slow"),
+    "stream": ("throttle", "internal", "fail", "slow"),
+    "index": ("down", "partial", "slow"),
+}
+# The error each kind raises, per port: (service, code, retryable).
+_ERRORS: dict[tuple[str, str], tuple[str, str, bool]] = {
+    ("labeler", "throttle"): ("Rekognition", "ThrottlingException", True),
+    ("labeler", "internal"): ("Rekognition", "InternalServerError", True),
+    ("labeler", "fail"): ("Rekognition", "AccessDeniedException", False),
+    ("stream", "throttle"): ("Kinesis", "ProvisionedThroughputExceededException", True),
+    ("stream", "internal"): ("Kinesis", "InternalFailureException", True),
+    ("stream", "fail"): ("Kinesis", "AccessDeniedException", False),
+}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
+
+
+class FaultSpecError(UserError, ValueError):
+    """A fault spec that does not parse; the message says what would (one line on the CLI)."""
+
+
+class InjectedServiceError(ServiceError):
+    """A service error raised on purpose by a fault wrapper (named like the real one)."""
+
+    def __init__(self, message: str, *, service: str, code: str, retryable: bool):
+        super().__init__(message, service=service, code=code)
+        self.retryable = retryable
+
+
+class IndexUnavailable(ConnectionError):
+    """What a bulk request to an unreachable index raises (injected)."""
+
+
+@dataclass
+class Fault:
+    """One injected fault: which port, what kind, and for how many calls or how long."""
+
+    port: str
+    kind: str
+    calls: int | None = None      # the first N calls; None with seconds None: every call
+    seconds: float | None = None  # a window from the first call (or, for `slow`, the added delay)
+    injected: int = 0             # how many times it fired
+    _started: float | None = field(default=None, repr=False)
+    _seen: int = field(default=0, repr=False)
+
+    @property
+    def spec(self) -> str:
+        amount = "" if self.calls is None and self.seconds is None else \
+            f"={self.calls}" if self.calls is not None else f"={self.seconds:g}s"
+        return f"{self.port}.{self.kind}{amount}"
+
+    def fires(self, clock: Callable[[], float]) -> bool:
+        """Counts a call to the port; True if this call is to fail (or be slowed)."""
+        self._seen += 1
+        if self.kind == "slow":
+            return True
+        if self.calls is not None:
+            return self._seen <= self.calls
+        if self.seconds is not None:
+            now = clock()
+            if self._started is None:
+                self._started = now
+            return now - self._started < self.seconds
+        return True
+
+
+def parse_spec(text: str) -> Fault:
+    """`labeler.throttle=3` -> Fault("labeler", "throttle", calls=3); see the module docs."""
+    if not isinstance(text, str) or not text.strip():
+        raise FaultSpecError("a fault spec is PORT.KIND[=AMOUNT], e.g. labeler.throttle=3 or index.down=10s")
+    name, _, amount = text.strip().partition("=")
+    port, _, kind = name.partition(".")
+    if port not in KINDS:
+        raise FaultSpecError(f"fault {text!r}: unknown port {port!r}; choose one of {', '.join(PORTS)}")
+    if kind not in KINDS[port]:
+        raise FaultSpecError(f"fault {text!r}: {port} faults are {', '.join(KINDS[port])}")
+    fault = Fault(port, kind)
+    amount = amount.strip()
+    if amount:
+        if amount.isdigit():
+            fault.calls = int(amount)
+        else:
+            match = _DURATION.match(amount)
+            if not match:
+                raise FaultSpecError(f"fault {text!r}: the amount is a number of calls (3) or a duration "
+                                     f"(500ms, 10s, 2m), not {amount!r}")
+            fault.seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if kind == "slow" and fault.seconds is None:
+        raise FaultSpecError(f"fault {text!r}: a slow port needs a duration, e.g. {port}.slow=50ms")
+    if kind == "partial" and fault.seconds is None and fault.calls is None:
+        fault.calls = 1
+    if kind in ("throttle", "internal") and fault.calls is None and fault.seconds is None:
+        raise FaultSpecError(f"fault {text!r}: say for how many calls or how long, e.g. {port}.{kind}=3 "
+                             f"(for every call use {port}.fail)")
+    return fault
+
+
+class FaultPlan:
+    """The faults of one run; wraps ports and counts what it injected (thread-safe)."""
+
+    def __init__(self, faults: Iterable[Fault | str] = (), *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.faults = [f if isinstance(f, Fault) else parse_spec(f) for f in faults]
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+
+    @classmethod
+    def parse(cls, specs: Iterable[str], **options: Any) -> "FaultPlan":
+        return cls([parse_spec(s) for s in specs], **options)
+
+    def __bool__(self) -> bool:
+        return bool(self.faults)
+
+    def injected(self) -> dict[str, int]:
+        """{spec: times fired}, for reports and tests."""
+        with self._lock:
+            return {f.spec: f.injected for f in self.faults}
+
+    def wrap(self, port: str, adapter: Any) -> Any:
+        """The adapter itself when no fault targets `port`, else a faulty wrapper around it."""
+        if not any(f.port == port for f in self.faults):
+            return adapter
+        wrapper = {"labeler": FaultyLabeler, "stream": FaultyRecordStream, "index": FaultyIndex}[port]
+        return wrapper(adapter, self)
+
+    # -- used by the wrappers ------------------------------------------------------------
+
+    def _firing(self, port: str) -> list[Fault]:
+        """The faults of `port` that fire on this call (each call counts for every fault)."""
+        with self._lock:
+            fired = [f for f in self.faults if f.port == port and f.fires(self._clock)]
+            for f in fired:
+                f.injected += 1
+        return fired
+
+    def _before_call(self, port: str) -> list[Fault]:
+        """Sleeps for `slow` faults, raises for error faults; returns the faults that fired."""
+        fired = self._firing(port)
+        for fault in fired:
+            if fault.kind == "slow":
+                self._sleep(fault.seconds or 0.0)
+        for fault in fired:
+            error = _ERRORS.get((port, fault.kind))
+            if error is not None:
+                service, code, retryable = error
+                log.warning("fault injected: %s (%d so far)", fault.spec, fault.injected)
+                raise InjectedServiceError(f"injected fault {fault.spec}: {service} answered {code}",
+                                           service=service, code=code, retryable=retryable)
+        return fired
+
+
+class _Wrapper:
+    """Forwards everything a wrapper does not override to the wrapped adapter (close, count, ...)."""
+
+    def __init__(self, inner: Any, plan: FaultPlan):
+        self._inner = inner
+        self._plan = plan
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class FaultyLabeler(_Wrapper):
+    """`ports.Labeler` that throttles, errs or slows down as planned, then asks the real labeler."""
+
+    def detect_labels(self, image_bytes: bytes, max_labels: int = 100, min_confidence: float = 55.0) -> dict[str, Any]:
+        self._plan._before_call("labeler")
+        return self._inner.detect_labels(image_bytes, max_labels=max_labels, min_confidence=min_confidence)
+
+
+class FaultyRecordStream(_Wrapper):
+    """`ports.RecordStream` whose PutRecord fails as planned (nothing is stored when it fails)."""
+
+    def put_record(self, data: bytes, partition_key: str) -> dict[str, str]:
+        self._plan._before_call("stream")
+        return self._inner.put_record(data, partition_key)
+
+
+class FaultyIndex(_Wrapper):
+    """`ports.ImageIndex` whose bulk writes fail as planned; reads are passed through untouched.
+
+    `down`: the whole write raises (nothing written). `partial`: every second action answers
+    `status: error` without being written, the others are written by the real index."""
+
+    def apply(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        fired = self._plan._firing("index")
+        for fault in fired:
+            if fault.kind == "slow":
+                self._plan._sleep(fault.seconds or 0.0)
+        if any(f.kind == "down" for f in fired):
+            spec = next(f.spec for f in fired if f.kind == "down")
+            log.warning("fault injected: %s (bulk write of %d action(s) refused)", spec, len(actions))
+            raise IndexUnavailable(f"injected fault {spec}: the index is unreachable")
+        if any(f.kind == "partial" for f in fired) and actions:
+            failing = set(range(1, len(actions), 2)) if len(actions) > 1 else {0}
+            written = self._inner.apply([a for i, a in enumerate(actions) if i not in failing])
+            results, done = [], iter(written)
+            for i, action in enumerate(actions):
+                results.append({"id": action.get("id"), "status": "error",
+                                "error": "injected fault index.partial: 429 es_rejected_execution_exception"}
+                               if i in failing else next(done))
+            log.warning("fault injected: index.partial (%d of %d item(s) failed)", len(failing), len(actions))
+            return results
+        return self._inner.apply(actions)
+
+
+def add_fault_options(parser: Any) -> None:
+    """`--fault SPEC` (repeatable) on a command that runs the local pipeline."""
+    parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                        help="inject a fault for demos and drills, e.g. labeler.throttle=3, index.down=10s "
+                             "(repeatable; see autotagger.faults)")

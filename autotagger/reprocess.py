@@ -1,0 +1,329 @@
+"""Re-running the tagging workflow on stored objects (after a model or threshold change), and
+redriving dead letters on AWS.
+
+Locally the workflow runs in the `Pipeline` of this process; on AWS the same command starts
+executions of the deployed state machine with boto3. Both are
+
+* rate-limited: at most `rate` executions started per second; the default is the default
+  Rekognition DetectLabels TPS quota of the region, because every re-run calls DetectLabels once
+  (Amazon Rekognition endpoints and quotas, https://docs.aws.amazon.com/general/latest/gr/rekognition.html#limits_rekognition:
+  50 TPS in us-east-1, us-west-2 and eu-west-1, 5 TPS in the other regions; adjustable);
+* idempotent: each object version gets a deterministic execution name from the run id, the key
+  and the object's sequencer (or ETag), so running the same reprocess twice starts each execution
+  once (a local name that already ran is skipped; Step Functions refuses a name it has seen);
+* resumable: a checkpoint file in the data dir records the last key started, in key order, so an
+  interrupted run continues after it (`--restart` starts over).
+
+The run id defaults to a digest of what decides the labels (labeler, model version, MaxLabels,
+MinConfidence): re-running without a change is a no-op, after a change every object runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+# Default DetectLabels quota (transactions per second, per account and region); see the module docs.
+DETECT_LABELS_TPS = {"us-east-1": 50.0, "us-west-2": 50.0, "eu-west-1": 50.0}
+DETECT_LABELS_TPS_OTHER_REGIONS = 5.0
+DEFAULT_REGION = "us-east-1"
+_NAME_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def default_rate(region: str | None) -> float:
+    """The default DetectLabels TPS quota of `region` (us-east-1's when unknown or local)."""
+    if not region or region == "local":
+        region = DEFAULT_REGION
+    return DETECT_LABELS_TPS.get(region, DETECT_LABELS_TPS_OTHER_REGIONS)
+
+
+def run_id(*parts: Any) -> str:
+    """A short stable id of what decides the labels (12 hex characters)."""
+    return hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()[:12]
+
+
+def execution_name(kind: str, run: str, *identity: str) -> str:
+    """`{kind}-{run}-{digest of identity}`: at most 80 characters of [A-Za-z0-9_-], as Step Functions wants."""
+    digest = hashlib.sha256("\x00".join(identity).encode("utf-8")).hexdigest()[:32]
+    return f"{_NAME_SAFE.sub('-', kind)[:20]}-{_NAME_SAFE.sub('-', run)[:24]}-{digest}"
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """An ISO 8601 date or time (UTC when no zone is given)."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--since must be an ISO 8601 date or time, not {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class RateLimiter:
+    """Paces calls to at most `rate` per second (no bursts beyond one call)."""
+
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        if not rate > 0:
+            raise ValueError(f"the rate must be a positive number of executions per second, not {rate!r}")
+        self.interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next: float | None = None
+        self.waited = 0.0
+
+    def wait(self) -> None:
+        now = self._clock()
+        if self._next is not None and now < self._next:
+            self._sleep(self._next - now)
+            self.waited += self._next - now
+            now = self._next
+        self._next = now + self.interval
+
+
+@dataclass
+class Checkpoint:
+    """Where a reprocess run is; kept as JSON next to the data it describes, replaced atomically."""
+
+    path: Path
+    run: str
+    last_key: str | None = None
+    started: int = 0
+    skipped: int = 0
+    done: bool = False
+
+    @classmethod
+    def load(cls, path: Path, run: str, *, restart: bool = False) -> "Checkpoint":
+        if not restart and path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("run") == run:
+                return cls(path, run, data.get("last_key"), int(data.get("started", 0)),
+                           int(data.get("skipped", 0)), bool(data.get("done", False)))
+        return cls(path, run)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {k: v for k, v in asdict(self).items() if k != "path"}
+        fd, tmp = tempfile.mkstemp(prefix=".reprocess-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@dataclass
+class ReprocessResult:
+    run: str
+    started: list[str] = field(default_factory=list)       # execution names started by this call
+    already_run: list[str] = field(default_factory=list)   # deterministic names seen before: not started again
+    resumed_after: str | None = None
+    considered: int = 0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: str
+    identity: str                  # sequencer locally, ETag on AWS: one object version
+    last_modified: datetime
+    event: dict[str, Any]
+
+
+def _after(key: str, last_key: str | None) -> bool:
+    return last_key is None or key.encode("utf-8") > last_key.encode("utf-8")
+
+
+def _walk(candidates: Iterable[Candidate], checkpoint: Checkpoint, since: datetime | None, limiter: RateLimiter,
+          start: Callable[[Candidate, str], bool], kind: str, result: ReprocessResult,
+          progress: Callable[[int], None] | None, stop: threading.Event | None) -> ReprocessResult:
+    result.resumed_after = checkpoint.last_key
+    for candidate in candidates:
+        if stop is not None and stop.is_set():
+            break
+        if not _after(candidate.key, checkpoint.last_key):
+            continue
+        result.considered += 1
+        if since is None or candidate.last_modified >= since:
+            name = execution_name(kind, checkpoint.run, candidate.key, candidate.identity)
+            limiter.wait()
+            if start(candidate, name):
+                result.started.append(name)
+                checkpoint.started += 1
+            else:
+                result.already_run.append(name)
+                checkpoint.skipped += 1
+        checkpoint.last_key = candidate.key
+        checkpoint.save()  # after the execution is durably started: a crash repeats at most this one (a no-op)
+        if progress is not None:
+            progress(1)
+    else:
+        checkpoint.done = True
+        checkpoint.save()
+    return result
+
+
+def _iso_to_datetime(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# -- local -----------------------------------------------------------------------------------
+
+def local_run_id(pipeline: Any) -> str:
+    s = pipeline.settings
+    version = getattr(getattr(pipeline, "labeler", None), "model_version", None)
+    if version is None:
+        version = getattr(getattr(getattr(pipeline, "labeler", None), "_inner", None), "model_version", None)
+    return run_id(s.labeler, version, s.max_labels, s.min_confidence)
+
+
+def checkpoint_path(data_dir: Path, run: str) -> Path:
+    return Path(data_dir) / "reprocess" / f"{run}.json"
+
+
+def reprocess_local(pipeline: Any, *, prefix: str = "", since: datetime | None = None, rate: float | None = None,
+                    run: str | None = None, restart: bool = False, progress: Callable[[int], None] | None = None,
+                    limiter: RateLimiter | None = None, stop: threading.Event | None = None) -> ReprocessResult:
+    """Starts one workflow execution per stored object under `prefix` (modified at or after
+    `since`), as the event S3 would send for it, paced by `rate`; resumes from the checkpoint."""
+    from autotagger.local.events import object_created_event
+
+    run = run or local_run_id(pipeline)
+    checkpoint = Checkpoint.load(checkpoint_path(pipeline.settings.data_dir, run), run, restart=restart)
+    limiter = limiter or RateLimiter(rate or default_rate(None))
+    settings = pipeline.settings
+
+    def candidates() -> Iterator[Candidate]:
+        for obj in pipeline.stores.bucket.list(prefix):
+            event = object_created_event(obj, region=settings.region, account=settings.account, reason="Reprocess")
+            yield Candidate(obj.key, obj.sequencer, _iso_to_datetime(obj.last_modified), event)
+
+    return _walk(candidates(), checkpoint, since, limiter, lambda c, name: pipeline.start_execution(c.event, name),
+                 "reprocess", ReprocessResult(run), progress, stop)
+
+
+def count_local(pipeline: Any, prefix: str = "") -> int:
+    return sum(1 for _ in pipeline.stores.bucket.list(prefix))
+
+
+# -- AWS -------------------------------------------------------------------------------------
+
+def _s3_event(bucket: str, obj: dict[str, Any], sequencer: str, region: str, account: str) -> dict[str, Any]:
+    """The EventBridge "Object Created" event S3 would send for `obj` (a ListObjectsV2 entry)."""
+    modified = obj["LastModified"].astimezone(timezone.utc)
+    return {
+        "version": "0", "id": execution_name("event", "reprocess", bucket, obj["Key"], obj["ETag"]),
+        "detail-type": "Object Created", "source": "aws.s3", "account": account,
+        "time": modified.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {"version": "0", "bucket": {"name": bucket},
+                   "object": {"key": obj["Key"], "size": obj["Size"], "etag": obj["ETag"].strip('"'),
+                              "sequencer": sequencer},
+                   "request-id": "reprocess", "requester": account, "reason": "Reprocess"},
+    }
+
+
+def _arn_parts(state_machine_arn: str) -> tuple[str, str]:
+    parts = state_machine_arn.split(":")
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "states" or parts[5] != "stateMachine":
+        raise ValueError(f"not a state machine ARN: {state_machine_arn!r}")
+    return parts[3], parts[4]
+
+
+def _start(sfn: Any, state_machine_arn: str, name: str, event: dict[str, Any]) -> bool:
+    """StartExecution; False when the name was used before (ExecutionAlreadyExists), as a re-run
+    of the same reprocess or redrive should be a no-op."""
+    try:
+        sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(event))
+        return True
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return False
+
+
+def reprocess_aws(sfn: Any, s3: Any, *, state_machine_arn: str, bucket: str, prefix: str = "",
+                  since: datetime | None = None, rate: float | None = None, run: str | None = None,
+                  checkpoint_file: Path, restart: bool = False, index: Any = None,
+                  progress: Callable[[int], None] | None = None, limiter: RateLimiter | None = None,
+                  stop: threading.Event | None = None) -> ReprocessResult:
+    """Starts executions of the deployed state machine for the objects of `bucket` under `prefix`.
+
+    S3 does not report an object's sequencer outside its events; the indexer keeps it in each
+    document, so with `index` (the OpenSearch index) a re-run carries the sequencer of the version
+    it re-tags and replaces that document. Without it, or for an object the index does not hold
+    at that ETag, the sequencer is "0": the labels are written only where no document exists (a
+    newer event always wins)."""
+    region, account = _arn_parts(state_machine_arn)
+    run = run or run_id("aws", state_machine_arn)
+    checkpoint = Checkpoint.load(checkpoint_file, run, restart=restart)
+    limiter = limiter or RateLimiter(rate or default_rate(region))
+
+    def candidates() -> Iterator[Candidate]:
+        from autotagger.domain.documents import document_id
+
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix,
+                                                            **({"StartAfter": checkpoint.last_key}
+                                                               if checkpoint.last_key else {}))
+        for page in pages:
+            for obj in page.get("Contents", []):
+                sequencer = "0"
+                if index is not None:
+                    document = index.get(document_id(bucket, obj["Key"]))
+                    if document and document.get("etag") == obj["ETag"].strip('"') and document.get("sequencer"):
+                        sequencer = document["sequencer"]
+                yield Candidate(obj["Key"], obj["ETag"].strip('"'), obj["LastModified"],
+                                _s3_event(bucket, obj, sequencer, region, account))
+
+    return _walk(candidates(), checkpoint, since, limiter,
+                 lambda c, name: _start(sfn, state_machine_arn, name, c.event), "reprocess", ReprocessResult(run),
+                 progress, stop)
+
+
+@dataclass
+class RedriveResult:
+    started: list[str] = field(default_factory=list)
+    already_run: list[str] = field(default_factory=list)
+    not_redrivable: list[str] = field(default_factory=list)  # message ids without an original event (kept)
+
+
+def redrive_aws(sfn: Any, sqs: Any, *, state_machine_arn: str, queue_url: str, rate: float | None = None,
+                limiter: RateLimiter | None = None, max_messages: int | None = None,
+                visibility_timeout_s: int = 300) -> RedriveResult:
+    """Workflow dead letters (SQS) -> new executions on their original event, named after the
+    message (`redrive-<digest of the message id>`), so a message redriven twice starts one run;
+    a message is deleted only after its execution started (or had started before)."""
+    region, _ = _arn_parts(state_machine_arn)
+    limiter = limiter or RateLimiter(rate or default_rate(region))
+    result = RedriveResult()
+    seen = 0
+    while max_messages is None or seen < max_messages:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                    VisibilityTimeout=visibility_timeout_s).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            seen += 1
+            try:
+                body = json.loads(message["Body"])
+                event = body["event"] if isinstance(body, dict) else None
+            except (ValueError, KeyError):
+                event = None
+            if not isinstance(event, dict):
+                result.not_redrivable.append(message["MessageId"])
+                continue
+            name = execution_name("redrive", "dlq", message["MessageId"])
+            limiter.wait()
+            (result.started if _start(sfn, state_machine_arn, name, event) else result.already_run).append(name)
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return result
