@@ -140,7 +140,8 @@ class Pipeline:
         self._registry = self._task_registry()
         self._router = EventRouter()
         self._router.add_rule(TAGGING_RULE, tagging_rule_pattern(s.bucket), self._accept_event)
-        self._pool = ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix="workflow")
+        # Twice as many executions as labeler slots: the others' I/O steps overlap the labeler calls.
+        self._pool = ThreadPoolExecutor(max_workers=2 * s.workers, thread_name_prefix="workflow")
         self._consumer = self._stream_consumer()
         self._started = True
         self._recover()
@@ -183,7 +184,8 @@ class Pipeline:
         stores = self.stores
         return (TaskRegistry()
                 .register(task_adapters.DETECT_LABELS_ARN,
-                          task_adapters.detect_labels_adapter(stores.bucket, self._labeler))
+                          task_adapters.detect_labels_adapter(
+                              stores.bucket, task_adapters.BoundedLabeler(self._labeler, self.settings.workers)))
                 .register(task_adapters.PUT_RECORD_ARN, task_adapters.put_record_adapter(
                     self.faults.wrap("stream", stores.stream) if self.faults else stores.stream, STREAM_NAME))
                 .register(task_adapters.SEND_MESSAGE_ARN,

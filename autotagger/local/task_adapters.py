@@ -8,6 +8,7 @@ AWS API the ARN names (so `ResultSelector` paths in the ASL work unchanged), rai
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Any, Callable
 
 from autotagger.errors import InvalidParameterException, InvalidS3ObjectException, ServiceError
@@ -90,3 +91,22 @@ def _number(parameters: dict[str, Any], name: str, kind: type, default: Any) -> 
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidParameterException(f"{name} must be a number, not {value!r}")
     return kind(value)
+
+
+class BoundedLabeler:
+    """At most `slots` DetectLabels calls at once, however many executions are in flight.
+
+    The labeler is the only CPU-heavy step, so its concurrency is what `workers` sizes (one call
+    per core); the workflow itself gets more threads than that, so while one execution writes its
+    history or puts its record, another one's labeler call can already use the freed core.
+    """
+
+    def __init__(self, labeler: Labeler, slots: int):
+        if slots < 1:
+            raise ValueError("a labeler needs at least one slot")
+        self._labeler = labeler
+        self._slots = threading.BoundedSemaphore(slots)
+
+    def detect_labels(self, image_bytes: bytes, max_labels: int = 100, min_confidence: float = 55.0) -> dict[str, Any]:
+        with self._slots:
+            return self._labeler.detect_labels(image_bytes, max_labels=max_labels, min_confidence=min_confidence)

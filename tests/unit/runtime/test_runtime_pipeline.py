@@ -249,3 +249,29 @@ def test_GIVEN_a_redrive_that_ran_but_did_not_remove_its_message_WHEN_redriven_a
     remaining = pipeline.dead_letters()["workflow"]
     assert [m["reason"]["error"] for m in remaining] == ["Rekognition.InvalidImageFormatException"]
     assert remaining[0]["message_id"] != letter["message_id"]
+
+
+def test_GIVEN_one_worker_WHEN_uploads_queue_up_THEN_the_labeler_runs_one_call_at_a_time(make_pipeline, tmp_path):
+    import threading
+    import time
+
+    from autotagger.config import Settings
+
+    running, peak, lock = [0], [0], threading.Lock()
+
+    class SlowLabeler:
+        def detect_labels(self, image_bytes, max_labels=100, min_confidence=55.0):
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+            return {"Labels": [], "LabelModelVersion": "slow"}
+
+    with make_pipeline(settings=Settings(data_dir=tmp_path / "one", workers=1), labeler=SlowLabeler()) as pipeline:
+        for i in range(4):
+            pipeline.upload(f"q-{i}.png", PNG, "image/png")
+        assert pipeline.wait_idle(10)
+
+    assert peak[0] == 1
