@@ -127,6 +127,23 @@ def outbox_pending(data_dir: Path) -> int:
             return 0
 
 
+def stream_pending(data_dir: Path, consumer: str = "indexer") -> int:
+    """Stream records the indexer has not consumed, read straight from the file (no writer needed)."""
+    from autotagger.local.stores import STREAM_DB
+
+    path = Path(data_dir) / STREAM_DB
+    if not path.exists():
+        return 0
+    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)) as conn:
+        try:
+            return int(conn.execute(
+                "SELECT COUNT(*) FROM records r WHERE r.seq > COALESCE((SELECT c.seq FROM checkpoints c "
+                "WHERE c.consumer = ? AND c.stream = r.stream AND c.shard_id = r.shard_id), 0)",
+                (consumer,)).fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+
 def settled(stores: Any) -> bool:
     """No accepted work left: outbox empty, nothing RUNNING, stream consumed."""
     return (outbox_pending(stores.data_dir) == 0 and not stores.executions.running()
