@@ -2,7 +2,8 @@
 (subprocess, free loopback port, fresh data dir) until all are indexed, versus the labeler alone on
 the same photos in the same process configuration (own process, as many concurrent callers as the
 pipeline has workflow workers). Both are measured in every repetition, alternating which goes
-first; images per second, the ratio pipeline / labeler (target >= 0.9), upload-to-searchable
+first; images per second, the ratio pipeline / labeler (target >= 0.9), CPU seconds per image of each process (less sensitive to
+other load on the machine than wall-clock rates), upload-to-searchable
 latency p50/p95 at a low rate, and each process's peak memory.
 """
 
@@ -18,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO_ROOT, log, median, peak_rss_mib, percentile, ratio, spread
+from bench.common import REPO_ROOT, cpu_seconds, log, median, peak_rss_mib, percentile, ratio, spread
 from bench.sample_photos import Photo, sample_photos, write_photos
 from bench.server_process import Client, ServerProcess
 
@@ -52,13 +53,16 @@ def pipeline_run(photos: list[Photo], workers: int, latency_samples: int, latenc
         try:
             _upload_all(client, photos[:WARMUP], "warmup/")
             client.wait_indexed(WARMUP, timeout=120)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), cpu_seconds(server.pid)
             _upload_all(client, photos, "batch/")
             uploaded = time.perf_counter()
             done = client.wait_indexed(WARMUP + len(photos), timeout=600, poll=POLL_SECONDS)
+            cpu_end = cpu_seconds(server.pid)
             result: dict[str, Any] = {"images": len(photos), "seconds": done - start,
                                       "images_per_second": len(photos) / (done - start),
-                                      "upload_seconds": uploaded - start}
+                                      "upload_seconds": uploaded - start,
+                                      "cpu_seconds_per_image": (cpu_end - cpu_start) / len(photos)
+                                      if cpu_start is not None and cpu_end is not None else None}
             if latency_samples:
                 result["latency_ms"] = low_rate_latency(client, photos, latency_samples, latency_interval)
             result["peak_rss_mib"] = peak_rss_mib(server.pid)
@@ -146,6 +150,13 @@ def run(quick: bool = False, images: int | None = None, repeats: int | None = No
         "pipeline_images_per_second": spread([r["images_per_second"] for r in pipeline_runs]),
         "labeler_images_per_second": spread([r["images_per_second"] for r in labeler_runs]),
         "ratio_of_medians": ratio(pipeline_rate, labeler_rate),
+        "cpu_seconds_per_image": {
+            "pipeline_server": spread([r["cpu_seconds_per_image"] for r in pipeline_runs if r["cpu_seconds_per_image"]]),
+            "labeler_only": spread([r["cpu_seconds_per_image"] for r in labeler_runs]),
+        },
+        "cpu_ratio_labeler_over_pipeline": ratio(median(r["cpu_seconds_per_image"] for r in labeler_runs),
+                                                 median(r["cpu_seconds_per_image"] for r in pipeline_runs
+                                                        if r["cpu_seconds_per_image"])),
         "ratio_per_repetition": spread(ratios),
         "target_ratio": TARGET_RATIO,
         "meets_target": median(ratios) >= TARGET_RATIO,

@@ -116,6 +116,16 @@ def peak_rss_mib(pid: int | None = None) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int | None = None) -> float | None:
+    """User + system CPU time of a process (all its threads) from /proc, in seconds."""
+    try:
+        with open(f"/proc/{pid or 'self'}/stat", encoding="utf-8") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 @contextmanager
 def stopwatch() -> Iterator[Callable[[], float]]:
     """`with stopwatch() as elapsed: ...; elapsed()` -> seconds since entering."""
