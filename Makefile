@@ -36,7 +36,7 @@ models-reference: $(STAMP)
 	$(VENV)/bin/autotagger models build --if-missing --with-reference
 
 run: setup models
-	$(VENV)/bin/autotagger serve --host 127.0.0.1 --port 8080
+	$(VENV)/bin/autotagger serve --host 127.0.0.1 --port 8080 --seed-samples
 
 test: setup models-reference system-packages
 	$(PY) -m pytest -q -p no:cacheprovider

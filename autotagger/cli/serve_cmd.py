@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
     serve.add_argument("--api-key", default=None,
                        help="require this key in the x-api-key header (default: $AUTOTAGGER_API_KEY)")
+    serve.add_argument("--seed-samples", action="store_true",
+                       help="upload the sample photos shipped with scikit-image/scikit-learn when the bucket is empty")
     add_pipeline_options(serve)
     serve.set_defaults(func=_serve)
 
@@ -56,6 +58,12 @@ def _serve(args: argparse.Namespace) -> int:
             shown = f"[{host}]" if ":" in host else host
             print(f"autotagger: serving bucket {settings.bucket!r} from {settings.data_dir} on http://{shown}:{port} "
                   f"(labeler {settings.labeler}{', API key required' if api_key else ''})", flush=True)
+            if args.seed_samples:
+                from autotagger.local.samples import seed
+
+                seeded = seed(pipeline)
+                if seeded:
+                    print(f"autotagger: tagging {len(seeded)} sample photos: {', '.join(seeded)}", flush=True)
             if not is_loopback(args.host):
                 print("autotagger: listening beyond this machine; send the key in the x-api-key header", flush=True)
             config = uvicorn.Config(create_app(pipeline, api_key=api_key), log_level="info",

@@ -110,7 +110,7 @@ def wait_for(check: Callable[[], object], timeout: float = 30.0, interval: float
 def models_ready():
     problems = models_problems()
     if problems:
-        pytest.skip(f"local models not built ({'; '.join(problems)}): run `autotagger models build`")
+        pytest.fail(f"local models not built ({'; '.join(problems)}): run `autotagger models build`")
 
 
 @pytest.fixture(scope="module")
