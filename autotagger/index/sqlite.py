@@ -1,7 +1,9 @@
 """The embedded ImageIndex: one SQLite file, safe for a server reading while the stream writes.
 
 Documents are stored whole (JSON) next to the columns the queries need. Tags live in a normalised
-table keyed by small integers and indexed by (tag, time, confidence). Counters of live images (per
+table keyed by small integers and indexed by (tag, time, confidence, tagset) and (tag, confidence);
+each tag row also carries the document's whole tag set with each tag's whole confidence points, so
+a search for several tags checks the other tags inside one index scan. Counters of live images (per
 tag, per tag and confidence point, per tag and hour, per hour) change in the same transaction as
 the documents, so the dashboard's usual questions (top tags, tags this week, images per day, one
 tag's images) are answered without scanning 100,000 rows; only partial hours at the ends of a time
@@ -60,10 +62,10 @@ CREATE TABLE IF NOT EXISTS tag_confidence (
   PRIMARY KEY (tag_id, floor_confidence)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tag_hourly (
-  hour_ms INTEGER NOT NULL,
   tag_id INTEGER NOT NULL,
+  hour_ms INTEGER NOT NULL,
   live INTEGER NOT NULL,
-  PRIMARY KEY (hour_ms, tag_id)
+  PRIMARY KEY (tag_id, hour_ms)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hourly (
   hour_ms INTEGER PRIMARY KEY,
@@ -71,7 +73,7 @@ CREATE TABLE IF NOT EXISTS hourly (
 );
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 HOUR_MS = 3_600_000
 INTERVALS = ("hour", "day", "week", "month")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -92,10 +94,33 @@ _BUCKET_SQL = {  # bucket start in ms from a time h in ms (1970-01-05 was a Mond
 }
 
 
-def _tagset(tag_ids: list[int]) -> str:
-    """",3,17,42,": every tag of the document on each of its tag rows, so an all-tags search
-    filters candidates with instr() inside one index scan instead of a lookup per candidate."""
-    return "," + ",".join(str(tag_id) for tag_id in sorted(tag_ids)) + ","
+def _point(confidence: float) -> str:
+    """Whole confidence points as three digits (clamped to 000..999), so they compare as text."""
+    return "000" if not confidence >= 0 else "999" if confidence >= 999 else f"{int(confidence):03d}"
+
+
+def _tagset(tags: list[tuple[int, float]]) -> str:
+    """",3:097,17:055,42:100,": every tag of the document with its whole confidence points, on each
+    of its tag rows, so an all-tags search checks the other tags (and, but at the boundary point, their
+    confidence) with instr()/substr() inside one index scan instead of a lookup per candidate."""
+    return "," + ",".join(f"{tag_id}:{_point(confidence)}" for tag_id, confidence in sorted(tags)) + ","
+
+
+def _has_tag(tag_id: int, min_confidence: float) -> tuple[str, list[Any]]:
+    """SQL condition on the tag row t: the document also has `tag_id` with at least min_confidence.
+    The tagset decides whenever the tag's whole points differ from min_confidence's; only on the
+    same point (and only when min_confidence has a fraction) is the exact confidence looked up."""
+    pattern = f",{tag_id}:"
+    present = "instr(t.tagset, ?) > 0"
+    if min_confidence <= 0:
+        return present, [pattern]
+    point = f"substr(t.tagset, instr(t.tagset, ?) + {len(pattern)}, 3)"
+    floor = _point(min_confidence)
+    if min_confidence == int(min_confidence) and 1 <= min_confidence <= 998:
+        return f"{present} AND {point} >= ?", [pattern, pattern, floor]
+    exact = "EXISTS (SELECT 1 FROM tags o WHERE o.doc = t.doc AND o.tag_id = ? AND o.confidence >= ?)"
+    return (f"{present} AND ({point} > ? OR ({point} = ? AND {exact}))",
+            [pattern, pattern, floor, pattern, floor, tag_id, min_confidence])
 
 
 def _hour(ms: int) -> int:
@@ -135,9 +160,10 @@ class _Deltas:
         conn.executemany("INSERT INTO tag_confidence (tag_id, floor_confidence, live) VALUES (?, ?, ?) "
                          "ON CONFLICT(tag_id, floor_confidence) DO UPDATE SET live = live + excluded.live",
                          [(tag_id, floor, n) for (tag_id, floor), n in self.confidences.items() if n])
-        conn.executemany("INSERT INTO tag_hourly (hour_ms, tag_id, live) VALUES (?, ?, ?) "
-                         "ON CONFLICT(hour_ms, tag_id) DO UPDATE SET live = live + excluded.live",
-                         [(hour_ms, tag_id, n) for (hour_ms, tag_id), n in self.tag_hours.items() if n])
+        conn.executemany("INSERT INTO tag_hourly (tag_id, hour_ms, live) VALUES (?, ?, ?) "
+                         "ON CONFLICT(tag_id, hour_ms) DO UPDATE SET live = live + excluded.live",
+                         [(tag_id, hour_ms, n) for (hour_ms, tag_id), n in sorted(self.tag_hours.items(),
+                                                                                 key=lambda item: item[0][::-1]) if n])
         conn.executemany("INSERT INTO hourly (hour_ms, live) VALUES (?, ?) "
                          "ON CONFLICT(hour_ms) DO UPDATE SET live = live + excluded.live",
                          [(hour_ms, n) for hour_ms, n in self.hours.items() if n])
@@ -241,7 +267,7 @@ class SQLiteIndex:
             (doc, doc_id, new_key, int(deleted), event_ms, _hour(event_ms), max_confidence, body)).fetchone()[0]
         if not deleted:
             new_tags = [(self._tag_id(conn, tag, deltas), confidence) for tag, confidence in tags]
-            tagset = _tagset([tag_id for tag_id, _ in new_tags])
+            tagset = _tagset(new_tags)
             conn.executemany("INSERT INTO tags (doc, tag_id, confidence, event_ms, tagset) VALUES (?, ?, ?, ?, ?)",
                              [(doc, tag_id, confidence, event_ms, tagset) for tag_id, confidence in new_tags])
             deltas.count(new_tags, _hour(event_ms), +1)
@@ -340,44 +366,79 @@ class SQLiteIndex:
         ids = self._tag_ids(wanted)
         if ids is None:
             return {"total": 0, "images": []}
-        # Drive the query from the rarest tag; the others are checked per candidate by primary key.
-        driver, *others = sorted(wanted, key=lambda name: ids[name][1])
+        start, end = self._clamped(conn, start, end)
+        ranged = (start, end) != (_MIN_MS, _MAX_MS)
+        # Drive the query from the tag with the fewest rows in the range (upper bounds from the counters),
+        # then the fewest above min_confidence; the others are checked on its rows' tagset (a
+        # primary-key lookup only for a confidence on min_confidence's whole point).
+        by_time = {name: self._tag_rows_between(conn, tag_id, start, end) if ranged else live
+                   for name, (tag_id, live) in ids.items()}
+        by_confidence = {name: self._tag_rows_above(conn, tag_id, min_confidence) if min_confidence > 0 else live
+                         for name, (tag_id, live) in ids.items()} if len(wanted) > 1 else by_time
+        driver = min(wanted, key=lambda name: (by_time[name], by_confidence[name]))
         where = "t.tag_id = ? AND t.event_ms >= ? AND t.event_ms < ? AND t.confidence >= ?"
-        params = [ids[driver][0], start, end, min_confidence]
-        for other in others:
-            where += " AND instr(t.tagset, ?) > 0"
-            params.append(f",{ids[other][0]},")
-        if min_confidence > 0:
-            for other in others:
-                where += " AND EXISTS (SELECT 1 FROM tags o WHERE o.doc = t.doc AND o.tag_id = ? AND o.confidence >= ?)"
-                params += [ids[other][0], min_confidence]
-        if not others and min_confidence <= 0 and since is None and until is None:
+        params: list[Any] = [ids[driver][0], start, end, min_confidence]
+        for other in wanted:
+            if other != driver:
+                condition, condition_params = _has_tag(ids[other][0], min_confidence)
+                where += f" AND {condition}"
+                params += condition_params
+        if len(wanted) == 1 and min_confidence <= 0 and not ranged:
             total = ids[driver][1]
         else:
             total = conn.execute(f"SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE {where}", params).fetchone()[0]
-        rows = conn.execute(f"SELECT d.body FROM tags t INDEXED BY tags_by_time JOIN documents d ON d.doc = t.doc WHERE {where} "
-                            "ORDER BY t.event_ms DESC, t.doc DESC LIMIT ? OFFSET ?",
-                            [*params, limit, offset]).fetchall()
+        if total == 0 or limit == 0 or offset >= total:
+            return {"total": total, "images": []}
+        # The page walks the index newest first and reads the bodies of the page's documents only.
+        rows = conn.execute(f"SELECT d.body FROM (SELECT t.doc, t.event_ms FROM tags t INDEXED BY tags_by_time WHERE {where} "
+                            "ORDER BY t.event_ms DESC, t.doc DESC LIMIT ? OFFSET ?) p JOIN documents d ON d.doc = p.doc "
+                            "ORDER BY p.event_ms DESC, p.doc DESC", [*params, limit, offset]).fetchall()
         return {"total": total, "images": [json.loads(row[0]) for row in rows]}
+
+    @staticmethod
+    def _clamped(conn: sqlite3.Connection, start: int, end: int) -> tuple[int, int]:
+        """The time range, or (_MIN_MS, _MAX_MS) when it holds every live image, so that the
+        counters can answer for it."""
+        if (start, end) == (_MIN_MS, _MAX_MS):
+            return start, end
+        first, last = conn.execute("SELECT (SELECT MIN(event_ms) FROM documents WHERE deleted = 0), "
+                                   "(SELECT MAX(event_ms) FROM documents WHERE deleted = 0)").fetchone()
+        if first is None or (start <= first and end > last):
+            return _MIN_MS, _MAX_MS
+        return start, end
+
+    @staticmethod
+    def _tag_rows_between(conn: sqlite3.Connection, tag_id: int, start: int, end: int) -> int:
+        """Live rows of the tag in the hours touching [start, end): at least those in the range."""
+        return conn.execute("SELECT COALESCE(SUM(live), 0) FROM tag_hourly WHERE tag_id = ? AND hour_ms >= ? "
+                            "AND hour_ms < ?", (tag_id, _hour(start), end)).fetchone()[0]
+
+    @staticmethod
+    def _tag_rows_above(conn: sqlite3.Connection, tag_id: int, min_confidence: float) -> int:
+        """Live rows of the tag on min_confidence's whole point or above: at least those above it."""
+        return conn.execute("SELECT COALESCE(SUM(live), 0) FROM tag_confidence WHERE tag_id = ? AND "
+                            "floor_confidence >= ?", (tag_id, math.floor(min_confidence))).fetchone()[0]
 
     def tag_counts(self, top: int = 20, min_confidence: float = 0.0, since: str | None = None,
                    until: str | None = None) -> list[dict[str, Any]]:
         """Images per tag, most frequent first (ties by name)."""
         with self._snapshot() as conn:
-            if min_confidence <= 0 and since is None and until is None:
+            start, end = self._clamped(conn, to_ms(since, _MIN_MS), to_ms(until, _MAX_MS))
+            ranged = (start, end) != (_MIN_MS, _MAX_MS)
+            if min_confidence <= 0 and not ranged:
                 rows = conn.execute("SELECT name, live FROM tag_names WHERE live > 0 ORDER BY live DESC, name "
                                     "LIMIT ?", (top,)).fetchall()
-            elif since is None and until is None:
+            elif not ranged:
                 rows = self._tag_counts_above(conn, min_confidence, top)
             elif min_confidence <= 0:
-                rows = self._tag_counts_between(conn, to_ms(since, _MIN_MS), to_ms(until, _MAX_MS), top)
+                rows = self._tag_counts_between(conn, start, end, top)
             else:
                 # One index range per tag: the cost follows the rows in the time range, not the table.
                 rows = conn.execute(
                     "SELECT n.name, (SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE t.tag_id = n.tag_id "
                     "AND t.event_ms >= ? AND t.event_ms < ? AND t.confidence >= ?) AS c FROM tag_names n "
                     "WHERE n.live > 0 AND c > 0 ORDER BY c DESC, n.name LIMIT ?",
-                    (to_ms(since, _MIN_MS), to_ms(until, _MAX_MS), min_confidence, top)).fetchall()
+                    (start, end, min_confidence, top)).fetchall()
         return [{"tag": tag, "count": count} for tag, count in rows]
 
     @staticmethod
@@ -387,8 +448,10 @@ class SQLiteIndex:
         counts: Counter = Counter()
         edges = [(start, end)] if first >= last else [(start, first), (last, end)]
         if first < last:
-            counts.update(dict(conn.execute("SELECT tag_id, SUM(live) FROM tag_hourly WHERE hour_ms >= ? "
-                                            "AND hour_ms < ? GROUP BY tag_id", (first, last)).fetchall()))
+            # One range of the (tag, hour) key per tag: sums in key order, no sort of every hour's rows.
+            counts.update(dict(conn.execute(
+                "SELECT n.tag_id, (SELECT COALESCE(SUM(h.live), 0) FROM tag_hourly h WHERE h.tag_id = n.tag_id "
+                "AND h.hour_ms >= ? AND h.hour_ms < ?) FROM tag_names n WHERE n.live > 0", (first, last)).fetchall()))
         for low, high in edges:
             if low < high:
                 counts.update(dict(conn.execute(

@@ -282,3 +282,48 @@ def test_given_a_range_off_the_hour_when_counting_tags_then_whole_and_partial_ho
     index.apply([upsert(f"{n}.jpg", "1", event_time=t) for n, t in enumerate(times)])
     index.apply([delete("2.jpg", "2", event_time="2026-11-25T13:00:00Z")])
     assert index.tag_counts(since="2026-11-25T10:00:00Z", until="2026-11-25T12:30:00Z") == [{"tag": "Dog", "count": 2}]
+
+
+def test_given_many_tagged_images_when_searching_several_tags_with_min_confidence_then_every_shape_matches_a_scan(
+        index):
+    import random
+
+    rng = random.Random(3)
+    names = ["Dog", "Ball", "Grass", "Tree"]
+    stored = {}
+    for number in range(120):
+        labels = tuple((name, rng.choice([79.5, 80.0, 80.25, 80.5, 81.0, 90.0, 100.0, round(rng.uniform(55, 100), 3)]))
+                       for name in names if rng.random() < 0.7)
+        key, event_time = f"{number}.jpg", f"2026-11-{1 + number % 20:02d}T{number % 24:02d}:{number % 60:02d}:00Z"
+        stored[key] = (event_time, dict(labels))
+        index.apply([upsert(key, "1", event_time=event_time, labels=labels)])
+    # a re-upload changes the confidences every tag row of the image carries
+    stored["0.jpg"] = (stored["0.jpg"][0], {"Dog": 99.0, "Ball": 56.0})
+    index.apply([upsert("0.jpg", "2", event_time=stored["0.jpg"][0], labels=tuple(stored["0.jpg"][1].items()))])
+
+    for tags in (["Dog", "Ball"], ["Ball", "Dog", "Grass"], ["Tree", "Grass", "Ball", "Dog"]):
+        for min_confidence in (0, 55, 80, 80.25, 80.3, 80.5, 81, 99.99, 100, 100.5):
+            for since, until in ((None, None), ("2026-11-05T00:00:00Z", "2026-11-12T06:30:00Z")):
+                expected = sorted((event_time, key) for key, (event_time, confidences) in stored.items()
+                                  if all(confidences.get(tag, -1) >= min_confidence for tag in tags)
+                                  and (since is None or since <= event_time < until))
+                found = index.search(tags=tags, min_confidence=min_confidence, since=since, until=until, limit=500)
+                assert found["total"] == len(expected), (tags, min_confidence, since)
+                assert sorted((image["event_time"], image["key"]) for image in found["images"]) == expected
+                page = index.search(tags=tags, min_confidence=min_confidence, since=since, until=until,
+                                    limit=3, offset=2)
+                assert page["total"] == len(expected)
+                assert page["images"] == found["images"][2:5]
+
+
+def test_given_a_range_holding_every_image_when_counting_tags_then_it_equals_no_range_and_until_stays_exclusive(
+        index):
+    index.apply([upsert("a.jpg", "1", event_time="2026-11-20T10:00:00Z", labels=(("Dog", 90.0),)),
+                 upsert("b.jpg", "1", event_time="2026-11-25T12:30:00Z", labels=(("Dog", 70.0), ("Cat", 95.0)))])
+    everything = dict(since="2000-01-01T00:00:00Z", until="2026-11-25T12:30:01Z")
+    assert index.tag_counts(min_confidence=80, **everything) == index.tag_counts(min_confidence=80)
+    assert index.tag_counts(**everything) == index.tag_counts()
+    assert index.search(tags=["Dog"], **everything)["total"] == 2
+    before_last = dict(since="2000-01-01T00:00:00Z", until="2026-11-25T12:30:00Z")
+    assert index.tag_counts(min_confidence=80, **before_last) == [{"tag": "Dog", "count": 1}]
+    assert index.search(tags=["Dog"], **before_last)["total"] == 1
