@@ -306,14 +306,15 @@ def redrive_aws(sfn: Any, sqs: Any, *, state_machine_arn: str, queue_url: str, r
     region, _ = _arn_parts(state_machine_arn)
     limiter = limiter or RateLimiter(rate or default_rate(region))
     result = RedriveResult()
-    seen = 0
-    while max_messages is None or seen < max_messages:
+    seen: set[str] = set()  # a message left in the queue comes back once its visibility lapses: once is enough
+    while max_messages is None or len(seen) < max_messages:
         batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                     VisibilityTimeout=visibility_timeout_s).get("Messages", [])
+        batch = [m for m in batch if m["MessageId"] not in seen]
         if not batch:
             break
         for message in batch:
-            seen += 1
+            seen.add(message["MessageId"])
             try:
                 body = json.loads(message["Body"])
                 event = body["event"] if isinstance(body, dict) else None
