@@ -74,6 +74,35 @@ def categorize(stack: list[str]) -> str:
     return "other"
 
 
+DURABLE_WRITES = {"bucket writes (file + fsync + metadata)": "local/bucket.py",
+                  "stream checkpoint": "set_checkpoint", "stream put": "put_records",
+                  "outbox + execution store (runtime)": "local/runtime.py"}
+
+
+def durable_write_shares(text: str) -> dict[str, float]:
+    """Share of (non-waiting) samples inside a durable SQLite/file write, by who asked for it."""
+    found: Counter = Counter()
+    total = 0
+    for line in text.splitlines():
+        stack_text, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        frames = [f for f in stack_text.split(";") if not f.startswith(("process ", "thread "))]
+        if is_waiting(frames):
+            continue
+        count = int(count_text)
+        total += count
+        if not any("sqlite_util.py" in f or "local/bucket.py" in f for f in frames):
+            continue
+        for name, needle in DURABLE_WRITES.items():
+            if any(needle in f for f in frames):
+                found[name] += count
+                break
+        else:
+            found["other durable writes"] += count
+    return {name: round(count / total, 4) for name, count in found.most_common()} if total else {}
+
+
 def parse_collapsed(text: str) -> tuple[Counter, Counter, int]:
     """py-spy raw (collapsed) output -> (samples per category, self samples per frame, total)."""
     categories: Counter = Counter()
@@ -134,6 +163,7 @@ def profile_pipeline(images: int = 24) -> dict[str, Any]:
     return {"tool": "py-spy (all threads, idle and timed waits excluded, 200 Hz)", "images": images,
             "samples": total, "waiting_samples_excluded": waiting,
             "by_part": _shares(categories, total, 20), "top_self_frames": _shares(leaves, total, 12),
+            "durable_writes": durable_write_shares(raw.read_text(encoding="utf-8")),
             "raw": str(raw.relative_to(REPO_ROOT))}
 
 

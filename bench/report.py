@@ -72,6 +72,12 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
         ["peak memory (VmHWM, MiB)", _f(p["peak_rss_mib"]["pipeline_server"]), _f(p["peak_rss_mib"]["labeler_only"]),
          _f(p["peak_rss_mib"]["pipeline_server"] / (p["peak_rss_mib"]["labeler_only"] or 1), 2), ""],
     ])
+    split = p.get("labeler_split_threads")
+    if split:
+        out += [f"Also in every repetition: the labeler alone with the cores split between the callers "
+                f"(AUTOTAGGER_ONNX_THREADS={split['onnx_threads_per_session']}, {p['workers']} callers): "
+                f"**{_f(split['images_per_second']['median'], 2)} images/s, {_f(split['vs_default_labeler'], 2)}x** the "
+                f"default configuration, {_f(split['cpu_seconds_per_image']['median'], 3)} CPU s per image.", ""]
     lat = p["latency_ms"]
     out += [f"Upload-to-searchable latency at {lat['rate_per_second']:g} uploads/s (one at a time, pipeline idle "
             f"between): **p50 {_f(lat['p50'])} ms, p95 {_f(lat['p95'])} ms** (max {_f(lat['max'])} ms, "
@@ -232,11 +238,14 @@ def _findings(s: dict[str, Any]) -> list[str]:
                    f"the sampled Python-thread time, image decode + resize {_share(pipe, 'image decode + resize (labeler/images.py, PIL)'):.0%}; "
                    f"the workflow engine {_share(pipe, 'workflow engine'):.1%}, HTTP {_share(pipe, 'HTTP (uvicorn, FastAPI, pydantic)'):.1%}, "
                    f"bucket writes {_share(pipe, 'bucket (files + SQLite)'):.1%}, SQLite index writes {_share(pipe, 'SQLite index writes'):.1%}. "
-                   "The orchestration around the labeler is cheap. Proposal (labeler owner): with N workflow workers each "
-                   "calling a session whose intra-op pool already spans all cores, threads oversubscribe the CPUs; set "
-                   "intra_op_num_threads = cores / workers (AUTOTAGGER_ONNX_THREADS exists) or batch concurrent "
-                   "DetectLabels calls through `detect_labels_many`; expected gain: the difference between "
-                   "labeler_batched and labeler images/s in the labeler table.")
+                   "The orchestration around the labeler is cheap. Proposal (labeler/runtime owners): "
+                   f"the labeler alone with {e2e.get('workers')} concurrent callers ran at "
+                   f"{_f(_g(e2e, 'labeler_images_per_second', 'median'), 2)} images/s versus "
+                   f"{_f(_g(s, 'labeler', 'labeler_images_per_second'), 2)} for one caller in the labeler benchmark (other "
+                   "photos): concurrent callers buy little because each onnxruntime session's intra-op pool already spans "
+                   "every core. Splitting the cores (AUTOTAGGER_ONNX_THREADS = cores / workers) gave "
+                   f"{_f(_g(e2e, 'labeler_split_threads', 'vs_default_labeler'), 2)}x the default labeler throughput in "
+                   "section 1: make it the runtime's default when workers > 1.")
     if e2e:
         split = _g(e2e, "latency_ms", "breakdown_p50") or {}
         out.append(f"- **Pipeline versus labeler**: ratio {_f(_g(e2e, 'ratio_per_repetition', 'median'), 2)} (target 0.9; "
@@ -247,6 +256,14 @@ def _findings(s: dict[str, Any]) -> list[str]:
                    f"{_f(split.get('indexed_to_seen'))} ms (the client's HTTP polling round trips: in process, the indexer "
                    "handler takes a few ms per record and the document is readable within 1 ms of it). Latency is the "
                    "labeler's time plus HTTP; the stream hand-off (20 ms batching window, consumer woken on put) is small.")
+    durable = _g(prof, "pipeline", "durable_writes") or {}
+    if durable:
+        out.append(f"- **Durable hand-offs**: {sum(durable.values()):.1%} of the pipeline's samples are in durable writes ("
+                   + ", ".join(f"{k} {v:.1%}" for k, v in durable.items()) + "), each an fsync'd SQLite commit "
+                   "(synchronous=FULL) or a file fsync. Proposal (runtime/stream owner): the stream checkpoint can be "
+                   "synchronous=NORMAL (a checkpoint lost in a power cut only re-delivers records, which the indexer's "
+                   "sequencer rule makes idempotent), and the outbox row's delete after success can ride on the execution "
+                   "store's final transaction; expected gain: the checkpoint's share and about half of the outbox's.")
     if handler:
         out.append(f"- **Indexer → SQLite**: SQLite statements are {_share(handler, 'SQLite index writes'):.0%} of the handler's "
                    f"time, document building/decoding {_share(handler, 'indexer batch (decode, documents)'):.0%}, JSON "
