@@ -282,8 +282,9 @@ def _findings(s: dict[str, Any]) -> list[str]:
                               for c in cases)
         out.append(f"- **Indexing versus the sample**: {described}. The adapter pays one extra round trip per batch "
                    "(the mget of stored sequencers that makes writes order-safe and idempotent) and skips the refresh the "
-                   "sample forces; which one costs more depends on the server: on osmem-server a refresh is cheap for flat "
-                   "documents and dear for nested ones. On Amazon OpenSearch a forced refresh per batch creates a segment "
+                   "sample forces; on osmem-server, an in-memory emulator, the extra round trip weighs about as much as or "
+                   "more than the refresh (ratios above; they moved by up to 2x between runs on this shared machine), so "
+                   "these ratios say little about Amazon OpenSearch, where a forced refresh per batch creates a segment "
                    "per Lambda invocation; leaving it to index.refresh_interval (1 s in the template), as the adapter does, is the usual advice for bulk indexing. "
                    "The sample's 8-hex-digit ids of file names also collide across folders (same name, different key).")
     if adapter:
