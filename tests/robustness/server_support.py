@@ -43,7 +43,7 @@ class Server:
             if match:
                 self.url = match.group(1)
                 try:
-                    if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    if httpx.get(f"{self.url}/healthz", timeout=1).status_code in (200, 401):  # 401: keyed
                         return self
                 except httpx.TransportError:
                     pass
