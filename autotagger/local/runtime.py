@@ -130,7 +130,9 @@ class Pipeline:
         if self._labeler is None:
             from autotagger.labeler import get_labeler
 
-            self._labeler = get_labeler(self.settings.labeler, rules_path=self.settings.rules_path)
+            # `workers` labeler calls run at once (BoundedLabeler below): they share the cores.
+            self._labeler = get_labeler(self.settings.labeler, rules_path=self.settings.rules_path,
+                                        concurrent_callers=self.settings.workers)
         if self.faults:
             self._labeler = self.faults.wrap("labeler", self._labeler)
         s = self.settings
@@ -371,11 +373,25 @@ class Pipeline:
             store.mark_aborted(arn, "the local runtime stopped before the execution ended; it was run again")
         rows = self._outbox.query("SELECT name, input, attempt FROM pending_executions ORDER BY created_at")
         for row in rows:
+            if self._ended(row["name"], row["attempt"]):
+                # It ran to its end (dead letter or record stored) and only the outbox cleanup was lost:
+                # running it again would duplicate its dead letter.
+                with self._outbox.transaction() as conn:
+                    conn.execute("DELETE FROM pending_executions WHERE name = ?", (row["name"],))
+                continue
             attempt = row["attempt"] + 1
             with self._outbox.transaction() as conn:
                 conn.execute("UPDATE pending_executions SET attempt = ? WHERE name = ?", (attempt, row["name"]))
             log.warning("re-running interrupted execution %s (attempt %d)", row["name"], attempt)
             self._schedule(row["name"], f"{row['name']}-r{attempt}", json.loads(row["input"]))
+
+    def _ended(self, name: str, attempts: int) -> bool:
+        """True if an earlier run of outbox row `name` (named `name`, then `name-r1`, ...) ended."""
+        for run in [name] + [f"{name}-r{k}" for k in range(1, attempts + 1)]:
+            execution = self.stores.executions.get(self.stores.execution_arn(run))
+            if execution is not None and execution["status"] in ("SUCCEEDED", "FAILED", "TIMED_OUT"):
+                return True
+        return False
 
     def _require_started(self) -> None:
         if not self._started:
