@@ -328,3 +328,68 @@ def redrive_aws(sfn: Any, sqs: Any, *, state_machine_arn: str, queue_url: str, r
             (result.started if _start(sfn, state_machine_arn, name, event) else result.already_run).append(name)
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return result
+
+
+# -- reconciliation after a crash ------------------------------------------------------------------
+
+@dataclass
+class ReconcileResult:
+    tagged: list[str] = field(default_factory=list)   # keys stored but never run: their execution was started
+    deleted: list[str] = field(default_factory=list)  # keys indexed but gone from the bucket: a delete was run
+
+
+def reconcile_local(pipeline: Any, *, rate: float | None = None, limiter: RateLimiter | None = None,
+                    page: int = 500) -> ReconcileResult:
+    """Repairs what a kill between two durable steps of an upload or delete can leave behind:
+
+    * an object stored whose execution never became pending (the process died after storing it,
+      before acknowledging it): its workflow is run now;
+    * a document whose object is gone (the process died after the delete, before its event was
+      pending; a retried DELETE finds nothing to delete and sends no event): its delete is run now.
+
+    Execution names are deterministic (`reconcile-...`), so running this twice starts nothing new."""
+    from autotagger.domain.documents import document_id
+    from autotagger.local.events import object_created_event, object_deleted_event
+    from autotagger.ports import StoredObject
+
+    stores, settings = pipeline.stores, pipeline.settings
+    limiter = limiter or RateLimiter(rate or default_rate(None))
+    result = ReconcileResult()
+    traces: set[tuple[str, str]] = set()  # (key, sequencer) of every version a run or dead letter knows
+    for execution in stores.executions.list(limit=10_000_000):
+        try:
+            obj = json.loads(execution["input"])["detail"]["object"]
+            traces.add((obj["key"], obj["sequencer"]))
+        except (TypeError, ValueError, KeyError):
+            continue
+    for letter in stores.workflow_dlq.list(limit=10_000_000):
+        try:
+            obj = json.loads(letter.body)["event"]["detail"]["object"]
+            traces.add((obj["key"], obj["sequencer"]))
+        except (TypeError, ValueError, KeyError):
+            continue
+    for obj in stores.bucket.list(""):
+        document = stores.index.get(document_id(obj.bucket, obj.key))
+        if (document and document.get("sequencer") == obj.sequencer) or (obj.key, obj.sequencer) in traces:
+            continue
+        limiter.wait()
+        event = object_created_event(obj, region=settings.region, account=settings.account, reason="Reconcile")
+        if pipeline.start_execution(event, execution_name("reconcile", "put", obj.key, obj.sequencer)):
+            result.tagged.append(obj.key)
+    gone_documents, offset = [], 0
+    while True:  # collect first: the deletes started below change the pages
+        found = stores.index.search(limit=page, offset=offset)["images"]
+        gone_documents += [d for d in found if d.get("bucket") == stores.bucket.name
+                           and stores.bucket.head(d["key"]) is None]
+        if len(found) < page:
+            break
+        offset += page
+    for document in gone_documents:
+        gone = StoredObject(bucket=document["bucket"], key=document["key"], size=document.get("size") or 0,
+                            etag=document.get("etag") or "", sequencer=document["sequencer"],
+                            last_modified=datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"))
+        limiter.wait()
+        event = object_deleted_event(gone, region=settings.region, account=settings.account)
+        if pipeline.start_execution(event, execution_name("reconcile", "delete", gone.key, gone.sequencer)):
+            result.deleted.append(gone.key)
+    return result

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "not re-run)")
     parser.add_argument("--restart", action="store_true", help="ignore the checkpoint and start from the first key")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for local runs to finish")
+    parser.add_argument("--reconcile", action="store_true",
+                        help="instead: repair what a crash left (objects stored but never run, documents whose "
+                             "object is gone)")
     parser.add_argument("--aws", action="store_true", help="start executions of the deployed state machine")
     parser.add_argument("--state-machine-arn", default=None, help="with --aws: the tagging state machine")
     parser.add_argument("--dlq-url", default=None, metavar="URL",
@@ -62,9 +65,19 @@ def _local(args: argparse.Namespace, since) -> int:
     from tqdm import tqdm
 
     from autotagger.cli.pipeline_cmds import open_pipeline, settings_from_args
-    from autotagger.reprocess import count_local, reprocess_local
+    from autotagger.reprocess import count_local, reconcile_local, reprocess_local
 
     with open_pipeline(settings_from_args(args)) as pipeline:
+        if args.reconcile:
+            repaired = reconcile_local(pipeline, rate=args.rate)
+            if not pipeline.wait_idle(timeout=args.timeout):
+                raise UserError(f"the repairs did not finish within {args.timeout:g} s; they continue on the next start")
+            for key in repaired.tagged:
+                print(f"tagged {key} (stored, never run)")
+            for key in repaired.deleted:
+                print(f"deleted {key} (indexed, gone from the bucket)")
+            print(f"reconciled: {len(repaired.tagged)} run, {len(repaired.deleted)} deleted")
+            return 0
         total = count_local(pipeline, args.prefix)
         with tqdm(total=total, desc="reprocess", unit="object", file=sys.stderr) as bar:
             result = reprocess_local(pipeline, prefix=args.prefix, since=since, rate=args.rate, run=args.run,

@@ -50,3 +50,49 @@ def test_GIVEN_a_record_stored_but_its_outbox_row_left_by_a_crash_WHEN_restarted
 
     report = settle_and_check(restarted, ledger)
     assert report.indexed == ["window/good.png"] and restarted.index.search(limit=0)["total"] == 1
+
+
+def test_GIVEN_a_delete_stored_but_its_event_lost_to_a_crash_WHEN_reconciled_THEN_the_document_is_gone(
+        make_pipeline, tmp_path):
+    from autotagger.reprocess import reconcile_local
+
+    pipeline, ledger = make_pipeline(), Ledger()
+    upload(pipeline, ledger, "window/deleted.png", small_png(2))
+    settle_and_check(pipeline, ledger)
+    pipeline.stores.bucket.delete("window/deleted.png")  # the kill came right after the delete committed
+    pipeline.close()
+    restarted = make_pipeline()
+    assert restarted.delete("window/deleted.png") is None  # the client's retry: nothing left to delete, no event
+    ledger.deleted("window/deleted.png")
+
+    repaired = reconcile_local(restarted, rate=1000)
+
+    assert repaired.deleted == ["window/deleted.png"]
+    assert settle_and_check(restarted, ledger).deleted == ["window/deleted.png"]
+
+
+def test_GIVEN_an_object_stored_but_never_run_because_of_a_crash_WHEN_reconciled_THEN_it_is_indexed(
+        make_pipeline, tmp_path):
+    from autotagger.reprocess import reconcile_local
+
+    pipeline, ledger = make_pipeline(), Ledger()
+    pipeline.stores.bucket.put("window/orphan.png", small_png(3))  # stored; the kill came before its outbox row
+    ledger.uploaded("window/orphan.png", small_png(3))              # in the bucket: the invariant owes it an outcome
+
+    repaired = reconcile_local(pipeline, rate=1000)
+
+    assert repaired.tagged == ["window/orphan.png"]
+    assert settle_and_check(pipeline, ledger).indexed == ["window/orphan.png"]
+
+
+def test_GIVEN_a_consistent_data_dir_WHEN_reconciled_twice_THEN_nothing_runs(make_pipeline):
+    from autotagger.reprocess import reconcile_local
+
+    pipeline, ledger = make_pipeline(), Ledger()
+    upload(pipeline, ledger, "window/fine.png", small_png(4))
+    upload(pipeline, ledger, "window/bad.png", b"no image")
+    settle_and_check(pipeline, ledger)
+
+    repaired = reconcile_local(pipeline, rate=1000)
+
+    assert (repaired.tagged, repaired.deleted) == ([], [])
