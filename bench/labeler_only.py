@@ -1,6 +1,6 @@
 """The labeler alone, in its own process: the baseline of the end-to-end benchmark.
 
-Runs the same labeler the pipeline runs (`get_labeler("local")`, DetectLabels with the pipeline's
+Runs the same labeler the pipeline runs (`get_labeler("local", concurrent_callers=workers)`, DetectLabels with the pipeline's
 MaxLabels/MinConfidence) on the same photos with as many concurrent callers as the pipeline has
 workflow workers, and prints {"images", "seconds", "images_per_second", "cpu_seconds_per_image", "peak_rss_mib"} as JSON.
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     photos = read_photos(args.photos)
-    labeler = get_labeler("local")
+    labeler = get_labeler("local", concurrent_callers=args.workers)  # as the pipeline builds it
 
     def label(data: bytes) -> dict:
         return labeler.detect_labels(data, max_labels=defaults.max_labels, min_confidence=defaults.min_confidence)

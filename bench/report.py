@@ -72,6 +72,14 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
         ["peak memory (VmHWM, MiB)", _f(p["peak_rss_mib"]["pipeline_server"]), _f(p["peak_rss_mib"]["labeler_only"]),
          _f(p["peak_rss_mib"]["pipeline_server"] / (p["peak_rss_mib"]["labeler_only"] or 1), 2), ""],
     ])
+    all_cores = p.get("labeler_all_core_sessions")
+    if all_cores:
+        out += [f"Both sides split the cores between the {p['workers']} callers (onnxruntime intra-op threads per "
+                f"session: {p.get('onnx_threads_per_session') or 'all cores'}). Also in every repetition, the former "
+                f"default (every session on every core, AUTOTAGGER_ONNX_THREADS=0, {p['workers']} callers): "
+                f"{_f(all_cores['images_per_second']['median'], 2)} images/s, "
+                f"{_f(all_cores['cpu_seconds_per_image']['median'], 3)} CPU s per image; the split default labels "
+                f"**{_f(all_cores['default_labeler_vs_this'], 2)}x** as many images per second.", ""]
     split = p.get("labeler_split_threads")
     if split:
         out += [f"Also in every repetition: the labeler alone with the cores split between the callers "
@@ -238,14 +246,11 @@ def _findings(s: dict[str, Any]) -> list[str]:
                    f"the sampled Python-thread time, image decode + resize {_share(pipe, 'image decode + resize (labeler/images.py, PIL)'):.0%}; "
                    f"the workflow engine {_share(pipe, 'workflow engine'):.1%}, HTTP {_share(pipe, 'HTTP (uvicorn, FastAPI, pydantic)'):.1%}, "
                    f"bucket writes {_share(pipe, 'bucket (files + SQLite)'):.1%}, SQLite index writes {_share(pipe, 'SQLite index writes'):.1%}. "
-                   "The orchestration around the labeler is cheap. Proposal (labeler/runtime owners): "
-                   f"the labeler alone with {e2e.get('workers')} concurrent callers ran at "
-                   f"{_f(_g(e2e, 'labeler_images_per_second', 'median'), 2)} images/s versus "
-                   f"{_f(_g(s, 'labeler', 'labeler_images_per_second'), 2)} for one caller in the labeler benchmark (other "
-                   "photos): concurrent callers buy little because each onnxruntime session's intra-op pool already spans "
-                   "every core. Splitting the cores (AUTOTAGGER_ONNX_THREADS = cores / workers) gave "
-                   f"{_f(_g(e2e, 'labeler_split_threads', 'vs_default_labeler'), 2)}x the default labeler throughput in "
-                   "section 1: make it the runtime's default when workers > 1.")
+                   "The orchestration around the labeler is cheap. Applied: with more than one worker the runtime "
+                   "splits the cores between the workers' onnxruntime sessions (intra-op threads = cores // workers; "
+                   "AUTOTAGGER_ONNX_THREADS overrides, `detect-labels` keeps every core); side by side in section 1 "
+                   f"the split labels {_f(_g(e2e, 'labeler_all_core_sessions', 'default_labeler_vs_this'), 2)}x as many "
+                   "images per second as every session on every core.")
     if e2e:
         split = _g(e2e, "latency_ms", "breakdown_p50") or {}
         out.append(f"- **Pipeline versus labeler**: ratio {_f(_g(e2e, 'ratio_per_repetition', 'median'), 2)} (target 0.9; "

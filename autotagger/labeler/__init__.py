@@ -17,8 +17,9 @@ _instances: dict[tuple, Labeler] = {}
 _lock = threading.Lock()
 
 
-def get_labeler(name: str = "local", rules_path: str | Path | None = None) -> Labeler:
-    """The process-wide labeler `name`, with the user rules file at `rules_path` (local only)."""
+def get_labeler(name: str = "local", rules_path: str | Path | None = None, concurrent_callers: int = 1) -> Labeler:
+    """The process-wide labeler `name`, with the user rules file at `rules_path` (local only), for
+    `concurrent_callers` calls at once (local: the cores are split between them; 1: each call gets all)."""
     from autotagger.errors import UserError
 
     if name not in LABELERS:
@@ -30,14 +31,16 @@ def get_labeler(name: str = "local", rules_path: str | Path | None = None) -> La
     if name == "local":
         from autotagger.models import model_dir
 
-        key += (str(model_dir()),)
+        from autotagger.labeler.onnx_session import intra_op_threads
+
+        key += (str(model_dir()), intra_op_threads(concurrent_callers))
     with _lock:
         if key not in _instances:
             if name == "local":
                 from autotagger.labeler.local import LocalLabeler
                 from autotagger.labeler.rules import load_rules
 
-                _instances[key] = LocalLabeler(rules=load_rules(rules_key))
+                _instances[key] = LocalLabeler(rules=load_rules(rules_key), concurrent_callers=concurrent_callers)
             else:
                 from autotagger.labeler.rekognition import RekognitionLabeler
 

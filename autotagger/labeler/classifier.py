@@ -48,8 +48,8 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 
 class Classifier:
-    def __init__(self, model_path: str | Path):
-        self.session = session(model_path)
+    def __init__(self, model_path: str | Path, threads: int | None = None):
+        self.session = session(model_path, threads)
         self.input_name = self.session.get_inputs()[0].name
 
     def logits(self, batch: np.ndarray) -> np.ndarray:

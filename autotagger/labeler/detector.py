@@ -82,8 +82,8 @@ def postprocess(raw: np.ndarray, score_floor: float = SCORE_FLOOR, iou: float = 
 
 
 class Detector:
-    def __init__(self, model_path: str | Path):
-        self.session = session(model_path)
+    def __init__(self, model_path: str | Path, threads: int | None = None):
+        self.session = session(model_path, threads)
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = "tower_0/detections"
 

@@ -9,6 +9,7 @@ from autotagger.errors import InvalidParameterException
 from autotagger.labeler.classifier import Classifier
 from autotagger.labeler.detector import Detector
 from autotagger.labeler.images import decode
+from autotagger.labeler.onnx_session import intra_op_threads
 from autotagger.labeler.rules import NO_RULES, Rules
 from autotagger.labeler.scoring import build_response
 from autotagger.labeler.vocabulary import Vocabulary, default_vocabulary
@@ -25,15 +26,19 @@ def check_parameters(max_labels: int, min_confidence: float) -> None:
 
 
 class LocalLabeler:
-    """Loads both models once; safe to share between threads (onnxruntime sessions are)."""
+    """Loads both models once; safe to share between threads (onnxruntime sessions are).
+
+    `concurrent_callers`: how many calls the owner runs at once; the cores are split between them
+    (see onnx_session.intra_op_threads)."""
 
     def __init__(self, model_directory: str | Path | None = None, rules: Rules = NO_RULES,
-                 vocabulary: Vocabulary | None = None):
+                 vocabulary: Vocabulary | None = None, concurrent_callers: int = 1):
         directory = Path(model_directory) if model_directory else cache.model_dir()
         manifest = cache.verified_models(directory)
         self.model_version = manifest["label_model_version"]
-        self.classifier = Classifier(directory / cache.CLASSIFIER_FILE)
-        self.detector = Detector(directory / cache.DETECTOR_FILE)
+        threads = intra_op_threads(concurrent_callers)
+        self.classifier = Classifier(directory / cache.CLASSIFIER_FILE, threads)
+        self.detector = Detector(directory / cache.DETECTOR_FILE, threads)
         self.vocabulary = vocabulary or default_vocabulary()
         self.rules = rules
 

@@ -13,9 +13,17 @@ from functools import lru_cache
 _lock = threading.Lock()
 
 
-def _threads() -> int:
+def intra_op_threads(concurrent_callers: int = 1) -> int:
+    """Intra-op threads per session for `concurrent_callers` labeler calls at once (0: onnxruntime's
+    choice, every core). One caller gets every core; several share them, since each session's pool
+    spanning every core oversubscribes the CPU (measured: 1.18x images/s with 2 callers on 2 cores).
+    AUTOTAGGER_ONNX_THREADS overrides (0 for onnxruntime's choice)."""
     value = os.environ.get("AUTOTAGGER_ONNX_THREADS")
-    return int(value) if value and value.isdigit() else 0  # 0: onnxruntime's choice (all cores)
+    if value and value.isdigit():
+        return int(value)
+    if concurrent_callers <= 1:
+        return 0
+    return max(1, (os.cpu_count() or 1) // concurrent_callers)
 
 
 @lru_cache(maxsize=None)
@@ -31,6 +39,7 @@ def _session(path: str, threads: int):
     return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def session(path: str):
+def session(path: str, threads: int | None = None):
+    """The shared session of `path` with `threads` intra-op threads (None: intra_op_threads())."""
     with _lock:
-        return _session(str(path), _threads())
+        return _session(str(path), intra_op_threads() if threads is None else threads)

@@ -275,3 +275,19 @@ def test_GIVEN_one_worker_WHEN_uploads_queue_up_THEN_the_labeler_runs_one_call_a
         assert pipeline.wait_idle(10)
 
     assert peak[0] == 1
+
+
+def test_GIVEN_a_pipeline_with_several_workers_WHEN_started_THEN_its_labeler_is_built_for_that_many_callers(
+        make_pipeline, settings, instant_labeler, monkeypatch):
+    import autotagger.labeler
+
+    asked = []
+
+    def get_labeler(name="local", rules_path=None, concurrent_callers=1):
+        asked.append(concurrent_callers)
+        return instant_labeler
+
+    monkeypatch.setattr(autotagger.labeler, "get_labeler", get_labeler)
+    with make_pipeline(labeler=None):
+        pass
+    assert asked == [settings.workers]
