@@ -123,6 +123,16 @@ def _has_tag(tag_id: int, min_confidence: float) -> tuple[str, list[Any]]:
             [pattern, pattern, floor, pattern, floor, tag_id, min_confidence])
 
 
+def _chunks(values: list, size: int = 500) -> Iterator[list]:
+    """Pieces small enough for one statement's parameters (SQLite allows 999 in older builds)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _marks(values: list) -> str:
+    return ",".join("?" * len(values))
+
+
 def _hour(ms: int) -> int:
     return ms - ms % HOUR_MS
 
@@ -212,14 +222,17 @@ class SQLiteIndex:
     # -- writes -----------------------------------------------------------------------------
 
     def apply(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """All actions in one transaction, each compared with the stored sequencer first; the counters
-        are updated once per batch from the summed changes."""
+        """All actions in one transaction, each compared with the stored sequencer first (and with the
+        batch's earlier actions on the same id, as if applied one by one). Stored rows, old tags and
+        new tag ids are read once per batch; each document is then written once, in its final state,
+        and the counters once per batch from the summed changes."""
         now = datetime.now(timezone.utc)
+        prepared = [self._prepare(action, now) for action in actions]
         conn = self._connection()
         deltas = _Deltas()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            results = [self._apply_one(conn, action, now, deltas) for action in actions]
+            results = self._apply_batch(conn, actions, prepared, deltas)
             deltas.write(conn)
             conn.execute("COMMIT")
             self._tag_ids_seen.update(deltas.new_tag_ids)
@@ -229,8 +242,8 @@ class SQLiteIndex:
             return [{"id": action.get("id"), "status": "error", "error": f"sqlite: {exc}"} for action in actions]
         return results
 
-    def _apply_one(self, conn: sqlite3.Connection, action: dict[str, Any], now: datetime,
-                   deltas: "_Deltas") -> dict[str, Any]:
+    def _prepare(self, action: dict[str, Any], now: datetime) -> tuple | str:
+        """(id, sequencer key, deleted, event_ms, tags, body) of a valid action, else the error message."""
         doc_id = action.get("id")
         try:
             if not isinstance(doc_id, str) or not doc_id:
@@ -247,41 +260,82 @@ class SQLiteIndex:
             tags = [] if deleted else self._tags(document)
             body = json.dumps(document, separators=(",", ":"))
         except (KeyError, TypeError, ValueError) as exc:
-            return {"id": doc_id, "status": "error", "error": f"invalid action: {exc}"}
-        stored = conn.execute("SELECT doc, sequencer_key, deleted, hour_ms FROM documents WHERE id = ?",
-                              (doc_id,)).fetchone()
-        if stored is not None and new_key < stored[1]:
-            return {"id": doc_id, "status": "stale"}
-        doc = None
-        if stored is not None:
-            doc, _, was_deleted, old_hour = stored
-            old_tags = conn.execute("SELECT tag_id, confidence FROM tags WHERE doc = ?", (doc,)).fetchall()
-            conn.execute("DELETE FROM tags WHERE doc = ?", (doc,))
-            deltas.count(old_tags, None if was_deleted else old_hour, -1)
-        max_confidence = max((confidence for _, confidence in tags), default=0.0)
-        doc = conn.execute(
+            return f"invalid action: {exc}"
+        return doc_id, new_key, deleted, event_ms, tags, body
+
+    def _apply_batch(self, conn: sqlite3.Connection, actions: list[dict[str, Any]], prepared: list[tuple | str],
+                     deltas: "_Deltas") -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        stored = self._stored(conn, list(dict.fromkeys(p[0] for p in prepared if not isinstance(p, str))))
+        final: dict[str, tuple] = {}  # id -> the prepared action that wins, in the order they applied
+        for action, item in zip(actions, prepared):
+            if isinstance(item, str):
+                results.append({"id": action.get("id"), "status": "error", "error": item})
+                continue
+            doc_id, new_key = item[0], item[1]
+            current = final[doc_id][1] if doc_id in final else stored[doc_id][1] if doc_id in stored else None
+            if current is not None and new_key < current:
+                results.append({"id": doc_id, "status": "stale"})
+                continue
+            final[doc_id] = item  # a document new to the index keeps the position of its first action
+            results.append({"id": doc_id, "status": "applied"})
+        if not final:
+            return results
+        replaced = {stored[doc_id][0]: stored[doc_id] for doc_id in final if doc_id in stored}
+        old_tags: dict[int, list[tuple[int, float]]] = {}
+        for chunk in _chunks(list(replaced)):
+            for doc, tag_id, confidence in conn.execute(
+                    f"SELECT doc, tag_id, confidence FROM tags WHERE doc IN ({_marks(chunk)})", chunk):
+                old_tags.setdefault(doc, []).append((tag_id, confidence))
+        for doc, (_, _, was_deleted, old_hour) in replaced.items():
+            deltas.count(old_tags.get(doc, []), None if was_deleted else old_hour, -1)
+        conn.executemany("DELETE FROM tags WHERE doc = ?", [(doc,) for doc in replaced if doc in old_tags])
+        tag_ids = self._tag_ids_for(conn, [tag for item in final.values() for tag, _ in item[4]], deltas)
+        next_doc = conn.execute("SELECT COALESCE(MAX(doc), 0) + 1 FROM documents").fetchone()[0]
+        documents, tag_rows = [], []
+        for doc_id, (_, new_key, deleted, event_ms, tags, body) in final.items():
+            if doc_id in stored:
+                doc = stored[doc_id][0]
+            else:
+                doc, next_doc = next_doc, next_doc + 1
+            max_confidence = max((confidence for _, confidence in tags), default=0.0)
+            documents.append((doc, doc_id, new_key, int(deleted), event_ms, _hour(event_ms), max_confidence, body))
+            if not deleted:
+                new_tags = [(tag_ids[tag], confidence) for tag, confidence in tags]
+                tagset = _tagset(new_tags)
+                tag_rows += [(doc, tag_id, confidence, event_ms, tagset) for tag_id, confidence in new_tags]
+                deltas.count(new_tags, _hour(event_ms), +1)
+        conn.executemany(
             "INSERT INTO documents (doc, id, sequencer_key, deleted, event_ms, hour_ms, max_confidence, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET sequencer_key = excluded.sequencer_key, "
             "deleted = excluded.deleted, event_ms = excluded.event_ms, hour_ms = excluded.hour_ms, "
-            "max_confidence = excluded.max_confidence, body = excluded.body RETURNING doc",
-            (doc, doc_id, new_key, int(deleted), event_ms, _hour(event_ms), max_confidence, body)).fetchone()[0]
-        if not deleted:
-            new_tags = [(self._tag_id(conn, tag, deltas), confidence) for tag, confidence in tags]
-            tagset = _tagset(new_tags)
-            conn.executemany("INSERT INTO tags (doc, tag_id, confidence, event_ms, tagset) VALUES (?, ?, ?, ?, ?)",
-                             [(doc, tag_id, confidence, event_ms, tagset) for tag_id, confidence in new_tags])
-            deltas.count(new_tags, _hour(event_ms), +1)
-        return {"id": doc_id, "status": "applied"}
+            "max_confidence = excluded.max_confidence, body = excluded.body", documents)
+        conn.executemany("INSERT INTO tags (doc, tag_id, confidence, event_ms, tagset) VALUES (?, ?, ?, ?, ?)",
+                         tag_rows)
+        return results
 
-    def _tag_id(self, conn: sqlite3.Connection, name: str, deltas: "_Deltas") -> int:
-        """Committed tag ids are never changed or deleted, so they are remembered per process; ids
-        made inside a batch are remembered only once it commits."""
-        tag_id = self._tag_ids_seen.get(name) or deltas.new_tag_ids.get(name)
-        if tag_id is None:
-            conn.execute("INSERT OR IGNORE INTO tag_names (name, live) VALUES (?, 0)", (name,))
-            tag_id = conn.execute("SELECT tag_id FROM tag_names WHERE name = ?", (name,)).fetchone()[0]
-            deltas.new_tag_ids[name] = tag_id
-        return tag_id
+    @staticmethod
+    def _stored(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[int, str, int, int]]:
+        """id -> (doc, sequencer key, deleted, hour_ms) of the stored rows among `ids`."""
+        found = {}
+        for chunk in _chunks(ids):
+            for doc_id, *row in conn.execute("SELECT id, doc, sequencer_key, deleted, hour_ms FROM documents "
+                                             f"WHERE id IN ({_marks(chunk)})", chunk):
+                found[doc_id] = tuple(row)
+        return found
+
+    def _tag_ids_for(self, conn: sqlite3.Connection, names: list[str], deltas: "_Deltas") -> dict[str, int]:
+        """name -> tag id, creating the missing names in order of first appearance. Committed tag ids
+        are never changed or deleted, so they are remembered per process; ids made inside a batch are
+        remembered only once it commits."""
+        names = list(dict.fromkeys(names))
+        missing = [name for name in names if name not in self._tag_ids_seen]
+        if missing:
+            conn.executemany("INSERT OR IGNORE INTO tag_names (name, live) VALUES (?, 0)", [(n,) for n in missing])
+            for chunk in _chunks(missing):
+                deltas.new_tag_ids.update(conn.execute(
+                    f"SELECT name, tag_id FROM tag_names WHERE name IN ({_marks(chunk)})", chunk))
+        return {name: self._tag_ids_seen.get(name) or deltas.new_tag_ids[name] for name in names}
 
     @staticmethod
     def _tags(document: dict[str, Any]) -> list[tuple[str, float]]:

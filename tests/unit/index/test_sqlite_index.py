@@ -327,3 +327,41 @@ def test_given_a_range_holding_every_image_when_counting_tags_then_it_equals_no_
     before_last = dict(since="2000-01-01T00:00:00Z", until="2026-11-25T12:30:00Z")
     assert index.tag_counts(min_confidence=80, **before_last) == [{"tag": "Dog", "count": 1}]
     assert index.search(tags=["Dog"], **before_last)["total"] == 1
+
+
+def _observable(index):
+    """Everything a reader can see: live documents, tag counters (all, confident, per hour) and image counts."""
+    return {"search": index.search(limit=1000), "count": index.count(),
+            "tags": index.tag_counts(top=1000), "confident": index.tag_counts(top=1000, min_confidence=80),
+            "hourly": index.tag_counts(top=1000, since="2026-11-25T11:00:00Z", until="2026-11-25T13:00:00Z"),
+            "images": index.image_counts("hour"), "dogs": index.search(tags=["Dog"], limit=1000)}
+
+
+def test_given_a_batch_mixing_stored_new_stale_and_repeated_ids_when_applied_then_it_equals_applying_one_by_one(
+        tmp_path):
+    stored = [upsert("a.jpg", "05", labels=(("Dog", 90.0), ("Cat", 60.0))), upsert("b.jpg", "05"),
+              delete("c.jpg", "05"), upsert("d.jpg", "05", event_time="2026-11-25T11:10:00Z")]
+    batch = [upsert("a.jpg", "04", labels=(("Bird", 99.0),)),  # stale against the stored document
+             upsert("a.jpg", "06", labels=(("Cat", 85.0),), event_time="2026-11-25T12:40:00Z"),
+             delete("b.jpg", "06"), upsert("b.jpg", "07", labels=(("Fish", 81.0),)),  # delete, then back
+             upsert("c.jpg", "04"),  # stale against the tombstone
+             upsert("new.jpg", "01", labels=(("Owl", 70.0),)), upsert("new.jpg", "01", labels=(("Dog", 88.0),)),
+             upsert("new.jpg", "00"),  # stale against the same batch
+             delete("d.jpg", "06"), delete("gone.jpg", "01"), {"action": "upsert", "id": "x", "document": {}},
+             upsert("e.jpg", "01", labels=(("Dog", 55.5),), event_time="2026-11-25T12:59:59Z")]
+    together, one_by_one = SQLiteIndex(tmp_path / "together.db"), SQLiteIndex(tmp_path / "one_by_one.db")
+    for index in (together, one_by_one):
+        index.apply(stored)
+    batch_results = together.apply(batch)
+    single_results = [result for action in batch for result in one_by_one.apply([action])]
+    assert batch_results == single_results
+    assert _observable(together) == _observable(one_by_one)
+    together.close(), one_by_one.close()
+
+
+def test_given_more_ids_than_one_statement_takes_when_applied_twice_then_all_are_written_and_then_stale(index):
+    many = [upsert(f"{n}.jpg", "02", labels=((f"Tag{n % 700}", 90.0),)) for n in range(1200)]
+    assert set(statuses(index.apply(many))) == {"applied"}
+    older = [upsert(f"{n}.jpg", "01") for n in range(1200)]
+    assert set(statuses(index.apply(older))) == {"stale"}
+    assert index.count() == 1200 and len(index.tag_counts(top=1000)) == 700
