@@ -15,7 +15,6 @@ idempotently on first use and by `install_template` (for the CLI); the index is 
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import threading
@@ -172,8 +171,8 @@ class OpenSearchIndex:
             if action["action"] == "delete":
                 document = tombstone_for(action, now)
             else:
-                document = copy.deepcopy(action["document"])
-                document["id"] = action["id"]
+                # Only the top level changes (and neither the client nor the bulk helper mutates it).
+                document = dict(action["document"], id=action["id"])
             op: dict[str, Any] = {"_index": self.index_name, "_id": action["id"], "_source": document}
             if current is None:
                 op["_op_type"] = "create"

@@ -211,3 +211,12 @@ def test_given_opensearch_endpoint_in_the_environment_when_the_handler_runs_then
 def test_given_a_time_that_is_not_iso_8601_when_searching_then_a_value_error_is_raised(index):
     with pytest.raises(ValueError):
         index.search(since="yesterday")
+
+
+def test_given_an_upsert_when_applied_then_the_callers_action_is_left_as_it_was_and_the_stored_copy_has_the_id(index):
+    action = upsert("dog.jpg", "01", labels=(("Dog", 97.0), ("Pet", 80.0)))
+    before = json.loads(json.dumps(action))
+    assert statuses(index.apply([action])) == ["applied"]
+    assert action == before
+    stored = index.get(document_id("b", "dog.jpg"))
+    assert stored["id"] == document_id("b", "dog.jpg") and stored["labels"] == action["document"]["labels"]
