@@ -22,12 +22,17 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 
+def _checked(synchronous: str) -> str:
+    if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
+        raise ValueError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
+    return synchronous
+
+
 class Database:
     """A WAL-mode SQLite database; every statement runs under one re-entrant lock."""
 
     def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL", busy_timeout_s: float = 30.0):
-        if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
-            raise ValueError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
+        self.synchronous = _checked(synchronous)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -38,24 +43,32 @@ class Database:
         )
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(f"PRAGMA synchronous={synchronous}")
+        self._conn.execute(f"PRAGMA synchronous={self.synchronous}")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._closed = False
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, synchronous: str | None = None) -> Iterator[sqlite3.Connection]:
         """A write transaction: BEGIN IMMEDIATE takes SQLite's write lock up front (also across
-        processes), so a read-modify-write inside it cannot interleave with another writer."""
+        processes), so a read-modify-write inside it cannot interleave with another writer.
+        `synchronous` (e.g. NORMAL) applies to this transaction's commit only: for writes whose loss
+        in a power cut is harmless; the next FULL commit fsyncs them along with its own."""
         with self._lock:
             self._check_open()
-            self._conn.execute("BEGIN IMMEDIATE")
+            if synchronous is not None:
+                self._conn.execute(f"PRAGMA synchronous={_checked(synchronous)}")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                else:
+                    self._conn.execute("COMMIT")
+            finally:
+                if synchronous is not None:
+                    self._conn.execute(f"PRAGMA synchronous={self.synchronous}")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

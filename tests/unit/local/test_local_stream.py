@@ -487,3 +487,28 @@ def test_given_a_stream_dead_letter_when_redriven_then_its_records_are_back_on_t
     consumer.drain(5)
 
     assert attempts == [["payload"], ["payload"]] and dlq.count() == 0
+
+
+def test_given_a_checkpoint_when_committed_then_only_its_own_commit_is_relaxed_and_it_survives_a_reopen(tmp_path):
+    from autotagger.local.sqlite_util import Database
+
+    db = Database(tmp_path / "t.db")
+    full, normal = 2, 1  # PRAGMA synchronous answers
+    with db.transaction(synchronous="NORMAL") as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == normal
+    assert db.query_one("PRAGMA synchronous")[0] == full
+    with pytest.raises(RuntimeError):
+        with db.transaction(synchronous="NORMAL"):
+            raise RuntimeError("rolled back")
+    assert db.query_one("PRAGMA synchronous")[0] == full
+    db.close()
+
+    stream = LocalStream(tmp_path / "stream.db", "s")
+    seq = int(stream.put_record(b"x", "k")["SequenceNumber"])
+    shard = stream.shard_for("k")
+    stream.set_checkpoint("c", shard, seq)
+    assert stream._db.query_one("PRAGMA synchronous")[0] == full  # records stay fully durable
+    stream.close()
+    reopened = LocalStream(tmp_path / "stream.db", "s")
+    assert reopened.checkpoint("c", shard) == seq
+    reopened.close()
