@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO_ROOT
+from cdk.config import REKOGNITION_DETECT_LABELS_TPS
 
 ASL_FILE = Path(REPO_ROOT) / "statemachine" / "image_tagging.asl.json"
 STACK_TEMPLATE = "Autotagger.template.json"
@@ -73,7 +74,7 @@ PRICES = {
 }
 QUOTAS = {
     "rekognition_detect_labels_tps": Figure(
-        50, "transactions per second, DetectLabels, us-east-1 (adjustable)",
+        REKOGNITION_DETECT_LABELS_TPS, "transactions per second, DetectLabels, us-east-1 (adjustable)",
         "https://docs.aws.amazon.com/general/latest/gr/rekognition.html#limits_rekognition", False,
         "default TPS quota; smaller in most other regions"),
     "sfn_standard_start_execution_refill": Figure(

@@ -312,7 +312,8 @@ def _findings(s: dict[str, Any]) -> list[str]:
                    f"{_f((cost.get('standard_share_of_rekognition') or 0) * 100, 0)}% on top of Rekognition). The deployment's "
                    f"ceiling is {_f(c.get('sustained_images_per_second'))} images/s ({str(c.get('bottleneck', '')).replace('_', ' ')}); "
                    f"behind the API, {_f(c.get('sustained_without_api_gateway'))} images/s "
-                   f"({str(c.get('backend_bottleneck', '')).replace('_', ' ')}). Proposal (CDK owner): raise the usage plan or "
-                   "document direct S3 uploads for bulk loads; logging level ALL with execution data also bills CloudWatch "
-                   "Logs ingestion per execution, ERROR is enough once deployed.")
+                   f"({str(c.get('backend_bottleneck', '')).replace('_', ' ')}). The usage plan's default rate is Rekognition's "
+                   "DetectLabels quota (cdk/config.py REKOGNITION_DETECT_LABELS_TPS; it was 10 req/s before), so the API no "
+                   "longer caps the deployment below what Rekognition can label. Proposal (CDK owner): logging level ALL "
+                   "with execution data also bills CloudWatch Logs ingestion per execution, ERROR is enough once deployed.")
     return out + [""]

@@ -20,6 +20,12 @@ STREAM_MODES = ("on-demand", "provisioned")
 
 _LOCAL_DEFAULTS = Settings()
 
+REKOGNITION_DETECT_LABELS_TPS = 50
+"""Rekognition's default DetectLabels quota in us-east-1 (transactions per second, adjustable; smaller
+in most other regions: https://docs.aws.amazon.com/general/latest/gr/rekognition.html#limits_rekognition).
+Every upload is one DetectLabels call, so the upload API's default rate matches it: a lower rate
+would leave Rekognition idle, a higher one would only turn API 429s into workflow retries."""
+
 DEFAULTS: dict[str, Any] = {
     # "dev": one small OpenSearch node in one AZ; "prod": two AZs, zone awareness, dedicated masters.
     "profile": "dev",
@@ -36,9 +42,10 @@ DEFAULTS: dict[str, Any] = {
     # Kinesis capacity mode; "provisioned" uses `streamShards` shards (cheaper when idle).
     "streamMode": "on-demand",
     "streamShards": 1,
-    # Upload API usage plan: steady requests per second and burst, per API key.
-    "apiRateLimit": 10,
-    "apiBurstLimit": 20,
+    # Upload API usage plan: steady requests per second and burst, per API key; the rate is what
+    # Rekognition's DetectLabels quota can label (lower it where the region's quota is lower).
+    "apiRateLimit": REKOGNITION_DETECT_LABELS_TPS,
+    "apiBurstLimit": 2 * REKOGNITION_DETECT_LABELS_TPS,
     # Alarm notifications go to an SNS topic; an address here subscribes it by e-mail.
     "alarmEmail": "",
     # The OpenSearch data node type of each profile (check availability in your region with

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cdk.app import cdk_json_context
-from cdk.config import CONTEXT_PREFIX, DEFAULTS, ConfigError, DeploymentConfig
+from cdk.config import CONTEXT_PREFIX, DEFAULTS, REKOGNITION_DETECT_LABELS_TPS, ConfigError, DeploymentConfig
 
 
 def test_given_cdk_json_when_read_then_it_documents_every_setting_with_its_default():
@@ -16,6 +16,12 @@ def test_given_cdk_json_when_read_then_it_documents_every_setting_with_its_defau
 def test_given_no_context_when_read_then_the_defaults_apply():
     assert DeploymentConfig.from_context({}) == DeploymentConfig.from_context(
         {CONTEXT_PREFIX + k: v for k, v in DEFAULTS.items()})
+
+
+def test_given_no_context_when_read_then_the_upload_api_admits_what_rekognition_can_label_with_room_for_bursts():
+    config = DeploymentConfig.from_context({})
+    assert config.api_rate_limit == REKOGNITION_DETECT_LABELS_TPS
+    assert config.api_burst_limit > config.api_rate_limit
 
 
 def test_given_a_misspelt_setting_when_read_then_it_is_refused():
