@@ -53,3 +53,18 @@ def tiny_png() -> bytes:
 @pytest.fixture
 def tiny_jpeg() -> bytes:
     return TINY_JPEG
+
+
+@pytest.fixture(scope="session")
+def osmem_server():
+    """osmem-server (PyPI): an in-memory server speaking the OpenSearch REST API, on loopback.
+
+    One per test session (it overrides the plugin's fixture: no seed data, no Japanese analysis,
+    so it starts fast); tests that write take `clone()`s or their own index names. It is not
+    OpenSearch: tests on it check what the adapters send and how they read the answers.
+    """
+    from osmem_server import OsmemServer
+
+    server = OsmemServer.start(japanese=False, addr="127.0.0.1:0")
+    yield server
+    server.close()

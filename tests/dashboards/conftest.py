@@ -17,12 +17,3 @@ def saved_objects() -> list[dict]:
 def visualizations(saved_objects) -> list[dict]:
     return [o for o in saved_objects if o["type"] == "visualization"]
 
-
-@pytest.fixture(scope="session")
-def osmem_server():
-    """An in-memory OpenSearch-API server (osmem-server, PyPI) for the visualizations' queries."""
-    from osmem_server import OsmemServer
-
-    server = OsmemServer.start(japanese=False, addr="127.0.0.1:0")
-    yield server
-    server.close()

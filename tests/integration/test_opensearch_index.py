@@ -9,15 +9,12 @@ from .conftest import ServerProcess, sample_photo, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.models]
 
-osmem_server = pytest.importorskip("osmem_server")
 
-
-@pytest.fixture(scope="module")
-def opensearch():
-    """osmem-server: an in-memory server speaking the OpenSearch REST API, on loopback."""
-    server = osmem_server.OsmemServer.start(japanese=False, addr="127.0.0.1:0")
-    yield server
-    server.close()
+@pytest.fixture
+def opensearch(osmem_server):
+    """A clone of the session's OpenSearch-API server: this test's writes stay its own."""
+    with osmem_server.clone() as clone:
+        yield clone
 
 
 def test_GIVEN_an_opensearch_url_WHEN_a_photo_is_uploaded_THEN_it_is_searchable_through_the_api(
