@@ -44,7 +44,13 @@ class Ledger:
 
     def __init__(self) -> None:
         self.acks: list[Ack] = []
+        self.unanswered: set[str] = set()  # keys sent whose answer may have been lost (a crash mid-request)
         self._lock = threading.Lock()
+
+    def attempted(self, key: str, body: bytes) -> None:
+        """An upload sent; if it was stored and its answer was lost, the system may still tag it."""
+        with self._lock:
+            self.unanswered.add(key)
 
     def uploaded(self, key: str, body: bytes) -> None:
         with self._lock:
@@ -243,6 +249,10 @@ def check(stores: Any, ledger: Ledger) -> Report:
                 report.violations.append(f"an accepted upload of {key!r} (etag {etag}) never ended: executions "
                                          f"{statuses or 'none'}, no dead letter")
 
+    for key in ledger.unanswered - set(ledger.keys()):
+        if stores.index.get(document_id(bucket_name, key)) is not None:
+            documents += 1  # sent, stored and tagged; only its answer was lost to the crash
+            report.unacknowledged.append(key)
     total = stores.index.search(limit=0)["total"]
     if total != documents:
         report.violations.append(f"the index holds {total} document(s), but only {documents} belong to accepted keys")

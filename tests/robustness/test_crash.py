@@ -37,6 +37,7 @@ def _upload_all(url: str, bodies: dict[str, bytes], ledger: Ledger, stop: thread
         key, body = item
         if stop.is_set():
             return
+        ledger.attempted(key, body)
         try:
             response = httpx.put(f"{url}/v1/image-vaults/{quote(key, safe='')}", content=body,
                                  headers={"Content-Type": "application/octet-stream"}, timeout=10)
@@ -65,11 +66,11 @@ def _wait(condition, timeout: float, what: str) -> None:
 
 
 @pytest.mark.parametrize("acks_before_kill, faults, kill_during_recovery, seed", [
-    pytest.param(2, ["labeler.slow=20ms"], False, 1, id="right-after-the-first-acks"),
-    pytest.param(UPLOADS // 2, ["labeler.slow=20ms"], False, 2, id="mid-upload-mid-labeling"),
-    pytest.param(UPLOADS, ["labeler.slow=50ms"], False, 3, id="after-the-last-ack-mid-labeling"),
-    pytest.param(UPLOADS, ["index.slow=150ms"], False, 4, id="mid-indexing"),
-    pytest.param(10, ["labeler.slow=30ms"], True, 5, id="mid-upload-then-again-during-recovery"),
+    pytest.param(2, ["labeler.slow=300ms"], False, 1, id="right-after-the-first-acks"),
+    pytest.param(UPLOADS // 2, ["labeler.slow=200ms"], False, 2, id="mid-upload-mid-labeling"),
+    pytest.param(UPLOADS, ["labeler.slow=200ms"], False, 3, id="after-the-last-ack-mid-labeling"),
+    pytest.param(UPLOADS, ["index.slow=400ms"], False, 4, id="mid-indexing"),
+    pytest.param(10, ["labeler.slow=200ms"], True, 5, id="mid-upload-then-again-during-recovery"),
 ])
 def test_GIVEN_uploads_in_flight_WHEN_the_server_is_killed_and_restarted_THEN_every_acknowledged_upload_ends_per_the_invariant(
         tmp_path, acks_before_kill, faults, kill_during_recovery, seed):
