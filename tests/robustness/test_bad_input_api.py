@@ -242,4 +242,5 @@ def test_GIVEN_the_whole_matrix_WHEN_settled_THEN_the_invariant_holds_and_no_fil
     finally:
         stores.close()
     assert files_outside(workdir, before, server.data_dir) == []
+    assert "Traceback" not in server.log(), server.log()[-4000:]  # no worker crashed on any of it
     assert len(report.indexed) + len(report.dead_lettered) == len(ledger.keys())

@@ -107,3 +107,4 @@ def test_GIVEN_uploads_in_flight_WHEN_the_server_is_killed_and_restarted_THEN_ev
     print(f"kill after {acks_before_kill} ack(s) {faults}: {len(ledger.acks)} acknowledged, {left_by_kill} "
           f"execution(s)/record(s) interrupted; {report.summary()}")
     assert len(report.indexed) + len(report.dead_lettered) >= len(ledger.acks)
+    assert "Traceback" not in restarted.log(), restarted.log()[-4000:]
