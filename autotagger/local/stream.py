@@ -72,12 +72,6 @@ def format_sequence_number(seq: int) -> str:
     return f"{seq:0{_SEQ_WIDTH}d}"
 
 
-def parse_sequence_number(text: str) -> int:
-    if not isinstance(text, str) or not text.isdigit():
-        raise ValueError(f"not a sequence number: {text!r}")
-    return int(text)
-
-
 def shard_id_for_index(index: int) -> str:
     return f"shardId-{index:012d}"
 
