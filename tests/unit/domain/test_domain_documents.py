@@ -32,8 +32,9 @@ def test_given_same_bucket_and_key_when_id_derived_twice_then_ids_are_equal_40_h
     assert first == second and len(first) == 40 and int(first, 16) >= 0
 
 
-def test_given_keys_that_join_alike_when_ids_derived_then_they_differ():
+def test_given_another_key_or_bucket_when_ids_derived_then_they_differ():
     assert document_id("b", "k.jpg") != document_id("b", "k2.jpg")
+    assert document_id("b", "k.jpg") != document_id("b2", "k.jpg")
 
 
 def test_given_sequencers_of_different_length_when_compared_then_left_padding_decides():
