@@ -9,7 +9,7 @@ JitterStrategy FULL drawn uniformly from [0, delay].
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from .failures import ALL, KNOWN_STATES_ERRORS, DefinitionError, error_matches
 from .intrinsics import json_text
@@ -68,18 +68,24 @@ def _positive_int(rule: dict, key: str, where: str, default: int | None, minimum
     return value
 
 
-def compile_retry(value: Any, where: str) -> tuple[Retrier, ...]:
+def _rules(value: Any, where: str, field: str, allowed: set[str]) -> Iterator[tuple[str, dict, frozenset[str]]]:
+    """The checks Retry and Catch share: an array of objects with known fields and a valid ErrorEquals.
+    Yields each rule with its location (for error messages) and its error names."""
     if not isinstance(value, list):
-        raise DefinitionError(f"{where}.Retry: must be an array")
-    retriers = []
+        raise DefinitionError(f"{where}.{field}: must be an array")
     for i, rule in enumerate(value):
-        at = f"{where}.Retry[{i}]"
+        at = f"{where}.{field}[{i}]"
         if not isinstance(rule, dict):
             raise DefinitionError(f"{at}: must be an object")
-        unknown = set(rule) - _RETRIER_FIELDS
+        unknown = set(rule) - allowed
         if unknown:
             raise DefinitionError(f"{at}: unknown field(s) {sorted(unknown)}")
-        errors = _error_equals(rule.get("ErrorEquals"), at, i == len(value) - 1)
+        yield at, rule, _error_equals(rule.get("ErrorEquals"), at, i == len(value) - 1)
+
+
+def compile_retry(value: Any, where: str) -> tuple[Retrier, ...]:
+    retriers = []
+    for at, rule, errors in _rules(value, where, "Retry", _RETRIER_FIELDS):
         backoff = rule.get("BackoffRate", 2.0)
         if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or backoff < 1.0:
             raise DefinitionError(f"{at}.BackoffRate: must be a number >= 1.0, got {json_text(backoff)}")
@@ -98,17 +104,8 @@ def compile_retry(value: Any, where: str) -> tuple[Retrier, ...]:
 
 
 def compile_catch(value: Any, where: str, state_names: set[str]) -> tuple[Catcher, ...]:
-    if not isinstance(value, list):
-        raise DefinitionError(f"{where}.Catch: must be an array")
     catchers = []
-    for i, rule in enumerate(value):
-        at = f"{where}.Catch[{i}]"
-        if not isinstance(rule, dict):
-            raise DefinitionError(f"{at}: must be an object")
-        unknown = set(rule) - _CATCHER_FIELDS
-        if unknown:
-            raise DefinitionError(f"{at}: unknown field(s) {sorted(unknown)}")
-        errors = _error_equals(rule.get("ErrorEquals"), at, i == len(value) - 1)
+    for at, rule, errors in _rules(value, where, "Catch", _CATCHER_FIELDS):
         target = rule.get("Next")
         if target not in state_names:
             raise DefinitionError(f"{at}.Next: {json_text(target)} is not a state of this state machine")
