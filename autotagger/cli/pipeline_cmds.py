@@ -231,18 +231,24 @@ def tag_result(stores: Any, path: Path, stored: Any) -> dict[str, Any]:
     document = stores.index.get(doc_id)
     if document and document.get("sequencer") == stored.sequencer and not document.get("deleted"):
         return {**result, "status": "tagged", "labels": document.get("labels", []), "tags": document.get("tags", [])}
-    for letter in stores.dead_letters(limit=1_000_000)["workflow"]:
-        obj = ((letter["body"] or {}).get("event") or {}).get("detail", {}).get("object", {}) \
-            if isinstance(letter["body"], dict) else {}
-        if obj.get("key") == stored.key and obj.get("sequencer") == stored.sequencer:
-            return {**result, "status": "failed", "error": letter["reason"]["error"],
-                    "cause": letter["reason"]["cause"], "message_id": letter["message_id"]}
-    for letter in stores.dead_letters(limit=1_000_000)["indexer"]:
-        records = letter["body"].get("records", []) if isinstance(letter["body"], dict) else []
-        if any(_record_is(r, stored) for r in records):
-            return {**result, "status": "failed", "error": letter["reason"]["error"],
-                    "cause": letter["reason"]["cause"], "message_id": letter["message_id"]}
+    letters = stores.dead_letters(limit=1_000_000)
+    for queue, explains in (("workflow", _letter_is), ("indexer", _records_hold)):
+        for letter in letters[queue]:
+            if isinstance(letter["body"], dict) and explains(letter["body"], stored):
+                return {**result, "status": "failed", "error": letter["reason"]["error"],
+                        "cause": letter["reason"]["cause"], "message_id": letter["message_id"]}
     return {**result, "status": "failed", "error": "Autotagger.Unknown", "cause": "neither indexed nor dead-lettered"}
+
+
+def _letter_is(body: dict[str, Any], stored: Any) -> bool:
+    """A workflow dead letter carries the S3 event of the upload it failed."""
+    obj = ((body.get("event") or {}).get("detail") or {}).get("object") or {}
+    return obj.get("key") == stored.key and obj.get("sequencer") == stored.sequencer
+
+
+def _records_hold(body: dict[str, Any], stored: Any) -> bool:
+    """An indexer dead letter carries the stream records (base64 JSON) of the batch it failed."""
+    return any(_record_is(r, stored) for r in body.get("records", []))
 
 
 def _record_is(record: dict[str, Any], stored: Any) -> bool:
