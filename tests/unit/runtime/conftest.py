@@ -40,3 +40,30 @@ def make_pipeline(settings, labeler):
 def pipeline(make_pipeline):
     with make_pipeline() as running:
         yield running
+
+
+class PeakCountingLabeler:
+    """Holds each call for 50 ms and records how many calls ever ran at once (`peak`)."""
+
+    def __init__(self):
+        import threading
+
+        self.peak = 0
+        self._running = 0
+        self._lock = threading.Lock()
+
+    def detect_labels(self, image_bytes, max_labels=100, min_confidence=55.0):
+        import time
+
+        with self._lock:
+            self._running += 1
+            self.peak = max(self.peak, self._running)
+        time.sleep(0.05)  # long enough for concurrent callers to overlap
+        with self._lock:
+            self._running -= 1
+        return {"Labels": [], "LabelModelVersion": "slow"}
+
+
+@pytest.fixture
+def peak_counting_labeler():
+    return PeakCountingLabeler()

@@ -251,30 +251,17 @@ def test_GIVEN_a_redrive_that_ran_but_did_not_remove_its_message_WHEN_redriven_a
     assert remaining[0]["message_id"] != letter["message_id"]
 
 
-def test_GIVEN_one_worker_WHEN_uploads_queue_up_THEN_the_labeler_runs_one_call_at_a_time(make_pipeline, tmp_path):
-    import threading
-    import time
-
+def test_GIVEN_one_worker_WHEN_uploads_queue_up_THEN_the_labeler_runs_one_call_at_a_time(
+        make_pipeline, tmp_path, peak_counting_labeler):
     from autotagger.config import Settings
 
-    running, peak, lock = [0], [0], threading.Lock()
-
-    class SlowLabeler:
-        def detect_labels(self, image_bytes, max_labels=100, min_confidence=55.0):
-            with lock:
-                running[0] += 1
-                peak[0] = max(peak[0], running[0])
-            time.sleep(0.05)
-            with lock:
-                running[0] -= 1
-            return {"Labels": [], "LabelModelVersion": "slow"}
-
-    with make_pipeline(settings=Settings(data_dir=tmp_path / "one", workers=1), labeler=SlowLabeler()) as pipeline:
+    with make_pipeline(settings=Settings(data_dir=tmp_path / "one", workers=1),
+                       labeler=peak_counting_labeler) as pipeline:
         for i in range(4):
             pipeline.upload(f"q-{i}.png", PNG, "image/png")
         assert pipeline.wait_idle(10)
 
-    assert peak[0] == 1
+    assert peak_counting_labeler.peak == 1
 
 
 def test_GIVEN_a_pipeline_with_several_workers_WHEN_started_THEN_its_labeler_is_built_for_that_many_callers(

@@ -135,29 +135,17 @@ def test_GIVEN_a_message_body_WHEN_send_message_runs_THEN_the_queue_holds_it_and
     assert response == {"MessageId": "m1", "MD5OfMessageBody": "cf64726bdf5c6c1f398f9e62e6421f53"}
 
 
-def test_GIVEN_two_slots_WHEN_six_threads_call_the_labeler_THEN_at_most_two_calls_run_at_once():
+def test_GIVEN_two_slots_WHEN_six_threads_call_the_labeler_THEN_at_most_two_calls_run_at_once(
+        peak_counting_labeler):
     import threading
-    import time
 
     from autotagger.local.task_adapters import BoundedLabeler
 
-    running, peak, lock = [0], [0], threading.Lock()
-
-    class SlowLabeler:
-        def detect_labels(self, image_bytes, max_labels=100, min_confidence=55.0):
-            with lock:
-                running[0] += 1
-                peak[0] = max(peak[0], running[0])
-            time.sleep(0.05)
-            with lock:
-                running[0] -= 1
-            return {"Labels": [], "LabelModelVersion": "slow"}
-
-    bounded = BoundedLabeler(SlowLabeler(), 2)
+    bounded = BoundedLabeler(peak_counting_labeler, 2)
     threads = [threading.Thread(target=bounded.detect_labels, args=(b"x",)) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    assert peak[0] == 2
+    assert peak_counting_labeler.peak == 2
