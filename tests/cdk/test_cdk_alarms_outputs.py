@@ -42,7 +42,7 @@ def test_given_the_indexer_when_it_falls_behind_the_stream_then_the_iterator_age
 def test_given_every_alarm_when_it_fires_then_it_notifies_the_alarm_topic(dev):
     topic = dev.ref(dev.stack.alarms.topic)
     actions = [a["Properties"].get("AlarmActions") for a in dev.resources("AWS::CloudWatch::Alarm").values()]
-    assert actions == [[topic]] * len(actions)
+    assert actions == [[topic]] * len(dev.stack.alarms.alarms)
 
 
 def test_given_the_alarm_topic_when_synthesized_then_it_is_encrypted_with_a_rotated_customer_key(dev):
@@ -63,9 +63,9 @@ def test_given_an_alarm_email_when_synthesized_then_it_is_subscribed_to_the_topi
 
 
 def test_given_the_stack_when_synthesized_then_it_outputs_what_a_user_needs_next(dev):
-    needed = {"UploadApiUrl", "ApiKeyId", "ImageBucketName", "StateMachineConsoleUrl", "DashboardsUrl",
-              "WorkflowDeadLetterQueueUrl", "RuleDeadLetterQueueUrl", "IndexerDeadLetterQueueUrl",
-              "BastionInstanceId", "DashboardsSecretArn"}
+    needed = {"UploadApiUrl", "ApiKeyId", "ImageBucketName", "StateMachineArn", "StateMachineConsoleUrl",
+              "OpenSearchEndpoint", "DashboardsUrl", "DashboardsSecretArn", "BastionInstanceId", "AlarmTopicArn",
+              "WorkflowDeadLetterQueueUrl", "RuleDeadLetterQueueUrl", "IndexerDeadLetterQueueUrl"}
     assert needed <= set(dev.json["Outputs"])
 
 

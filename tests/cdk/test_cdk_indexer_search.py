@@ -22,7 +22,9 @@ def _domain(synth) -> dict:
 
 def test_given_the_indexer_when_synthesized_then_it_runs_python_3_13_on_arm64(dev):
     function = _function(dev)
-    assert (function["Runtime"], function["Architectures"]) == ("python3.13", ["arm64"])
+    assert (function["Runtime"], function["Architectures"]) == (
+        indexer_bundle.RUNTIME.name, [indexer_bundle.ARCHITECTURE.name])
+    assert indexer_bundle.RUNTIME.name == f"python{indexer_bundle.PYTHON_VERSION}"  # the Python the wheels are for
 
 
 def test_given_the_indexer_when_synthesized_then_its_handler_is_the_bundled_functions_indexer_handler(dev):
