@@ -23,7 +23,7 @@ from autotagger.domain.documents import INDEX_NAME
 from cdk.config import DeploymentConfig
 from cdk.constructs.network import PRIVATE_SUBNETS, Network
 from cdk.indexer_bundle import ARCHITECTURE, HANDLER, RUNTIME, indexer_code
-from cdk.removal import removal_policy
+from cdk.removal import log_group
 
 SERVICE_NAME = "indexer"
 METRICS_NAMESPACE = "autotagger"
@@ -66,9 +66,7 @@ class Indexer(Construct):
         opensearch_endpoint: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=LOG_RETENTION, removal_policy=removal_policy(config)
-        )
+        self.log_group = log_group(self, "Logs", config=config, retention=LOG_RETENTION)
         self.function = lambda_.Function(
             self, "Function",
             description="Indexes tagged images from Kinesis into OpenSearch",

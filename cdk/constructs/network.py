@@ -18,7 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk.config import DeploymentConfig
-from cdk.removal import removal_policy
+from cdk.removal import log_group
 
 PRIVATE_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 BASTION_INSTANCE_TYPE = "t4g.nano"
@@ -56,9 +56,7 @@ class Network(Construct):
             subnet_configuration=subnets,
             restrict_default_security_group=True,
         )
-        self.flow_logs = logs.LogGroup(
-            self, "FlowLogs", retention=FLOW_LOG_RETENTION, removal_policy=removal_policy(config)
-        )
+        self.flow_logs = log_group(self, "FlowLogs", config=config, retention=FLOW_LOG_RETENTION)
         self.vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_logs),

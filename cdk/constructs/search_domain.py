@@ -29,7 +29,7 @@ from autotagger.domain.documents import INDEX_NAME
 from cdk.config import DeploymentConfig
 from cdk.constructs.network import PRIVATE_SUBNETS, Network
 from cdk.indexer_bundle import ARCHITECTURE
-from cdk.removal import removal_policy
+from cdk.removal import log_group, removal_policy
 
 ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_3_3
 DOMAIN_NAME = "autotagger-images"
@@ -97,7 +97,7 @@ class SearchDomain(Construct):
             removal_policy=policy,
         )
         self.log_groups = {
-            kind: logs.LogGroup(self, f"{kind}Logs", retention=LOG_RETENTION, removal_policy=policy)
+            kind: log_group(self, f"{kind}Logs", config=config, retention=LOG_RETENTION)
             for kind in ("SlowSearch", "SlowIndex", "App", "Audit")
         }
         # One resource policy for the four log groups (instead of CDK's custom resource per domain).

@@ -22,7 +22,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk.config import DeploymentConfig
-from cdk.removal import removal_policy
+from cdk.removal import log_group
 
 STAGE_NAME = "v1"
 """The stage is the API version: the invoke URL ends in /v1/, so uploads go to
@@ -51,9 +51,7 @@ class UploadApi(Construct):
         bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=LOG_RETENTION, removal_policy=removal_policy(config)
-        )
+        self.access_logs = log_group(self, "AccessLogs", config=config, retention=LOG_RETENTION)
         self.api = apigw.RestApi(
             self, "Api",
             description="Uploads images to the autotagger image bucket (direct S3 integration).",

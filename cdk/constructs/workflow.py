@@ -23,7 +23,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk.config import DeploymentConfig
-from cdk.removal import removal_policy
+from cdk.removal import log_group
 
 ASL_FILE = Path(__file__).resolve().parents[2] / "statemachine" / "image_tagging.asl.json"
 
@@ -66,9 +66,7 @@ class TaggingWorkflow(Construct):
         rule_dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=LOG_RETENTION, removal_policy=removal_policy(config)
-        )
+        self.log_group = log_group(self, "Logs", config=config, retention=LOG_RETENTION)
         self.role = iam.Role(
             self, "Role",
             assumed_by=iam.ServicePrincipal(
