@@ -10,14 +10,6 @@ from autotagger.local.dlq import LocalDeadLetterQueue
 from autotagger.ports import DeadLetters
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_800_000_000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def queue(tmp_path):
     q = LocalDeadLetterQueue(tmp_path / "dlq.sqlite3", "image-tagging-dlq")
@@ -78,8 +70,8 @@ def test_given_a_non_string_body_when_sent_then_type_error(queue):
         queue.send({"not": "json text"})
 
 
-def test_given_a_claimed_message_when_claimed_again_then_nothing_is_returned(tmp_path):
-    q = LocalDeadLetterQueue(tmp_path / "dlq.sqlite3", "q", clock=FakeClock())
+def test_given_a_claimed_message_when_claimed_again_then_nothing_is_returned(tmp_path, clock):
+    q = LocalDeadLetterQueue(tmp_path / "dlq.sqlite3", "q", clock=clock)
     message_id = q.send("{}")
 
     first = q.claim(message_id, visibility_timeout_s=60)
@@ -88,8 +80,7 @@ def test_given_a_claimed_message_when_claimed_again_then_nothing_is_returned(tmp
     assert q.claim(message_id) is None
 
 
-def test_given_a_claim_that_lapsed_when_claimed_again_then_it_is_returned_and_counted(tmp_path):
-    clock = FakeClock()
+def test_given_a_claim_that_lapsed_when_claimed_again_then_it_is_returned_and_counted(tmp_path, clock):
     q = LocalDeadLetterQueue(tmp_path / "dlq.sqlite3", "q", clock=clock)
     message_id = q.send("{}")
     q.claim(message_id, visibility_timeout_s=60)

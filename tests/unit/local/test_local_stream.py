@@ -25,14 +25,6 @@ class SimulatedCrash(BaseException):
     """Escapes the consumer like a process death would: nothing after it runs."""
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_800_000_000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def stream(tmp_path):
     s = LocalStream(tmp_path / "stream.sqlite3", shard_count=4)
@@ -346,8 +338,7 @@ def test_given_a_dead_lettered_record_then_the_shard_moves_on_to_the_next_record
     assert processed == ["r1", "r2"] and dlq.count() == 1
 
 
-def test_given_records_older_than_max_age_then_they_are_dead_lettered_without_invoking(tmp_path, dlq):
-    clock = FakeClock()
+def test_given_records_older_than_max_age_then_they_are_dead_lettered_without_invoking(tmp_path, dlq, clock):
     stream = LocalStream(tmp_path / "s.sqlite3", shard_count=1, clock=clock)
     stream.put_record(b"old", "pk")
     clock.now += 120
@@ -362,8 +353,7 @@ def test_given_records_older_than_max_age_then_they_are_dead_lettered_without_in
     assert [base64.b64decode(r["data"]) for r in body["records"]] == [b"old"]
 
 
-def test_given_records_that_age_out_while_retrying_then_they_are_dead_lettered_as_expired(tmp_path, dlq):
-    clock = FakeClock()
+def test_given_records_that_age_out_while_retrying_then_they_are_dead_lettered_as_expired(tmp_path, dlq, clock):
     stream = LocalStream(tmp_path / "s.sqlite3", shard_count=1, clock=clock)
     stream.put_record(b"x", "pk")
 
@@ -441,8 +431,7 @@ def test_given_a_crash_mid_stream_when_reopened_then_consumption_resumes_after_t
     assert after == ["r2", "r3", "r4", "r5"]
 
 
-def test_given_pending_records_then_pending_and_iterator_age_are_reported_per_shard(tmp_path, dlq):
-    clock = FakeClock()
+def test_given_pending_records_then_pending_and_iterator_age_are_reported_per_shard(tmp_path, dlq, clock):
     stream = LocalStream(tmp_path / "s.sqlite3", shard_count=2, clock=clock)
     consumer = consumer_for(stream, lambda e, c: None, dlq)
     put = stream.put_record(b"x", "pk")
@@ -457,8 +446,7 @@ def test_given_pending_records_then_pending_and_iterator_age_are_reported_per_sh
     assert set(consumer.iterator_age_s().values()) == {0.0}
 
 
-def test_given_consumed_records_past_retention_when_trimmed_then_only_they_are_deleted(tmp_path, dlq):
-    clock = FakeClock()
+def test_given_consumed_records_past_retention_when_trimmed_then_only_they_are_deleted(tmp_path, dlq, clock):
     stream = LocalStream(tmp_path / "s.sqlite3", shard_count=1, clock=clock, retention_s=100)
     consumer = consumer_for(stream, lambda e, c: None, dlq, batch_size=1)
     stream.put_record(b"consumed", "pk")
