@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from autotagger.config import LABELERS
+
 
 RULES_EXAMPLE = """\
 a rules file (TOML, or the same keys in JSON):
@@ -30,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--min-confidence", type=float, default=55.0, metavar="PCT",
                         help="drop labels under this confidence, 0-100 (default 55)")
     parser.add_argument("--rules", metavar="FILE", help="TOML/JSON rules: rename, exclude, thresholds")
-    parser.add_argument("--labeler", choices=["local", "rekognition"], default="local",
+    parser.add_argument("--labeler", choices=LABELERS, default="local",
                         help="local models (default) or AWS Rekognition")
     parser.set_defaults(func=_detect_labels)
 

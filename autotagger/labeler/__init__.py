@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from autotagger.config import LABELERS
 from autotagger.ports import Labeler
 
-LABELERS = ("local", "rekognition")
 _instances: dict[tuple, Labeler] = {}
 _lock = threading.Lock()
 
