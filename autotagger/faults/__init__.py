@@ -40,12 +40,12 @@ from autotagger.errors import ServiceError, UserError
 
 log = logging.getLogger(__name__)
 
-PORTS = ("labeler", "stream", "index")
 KINDS: dict[str, tuple[str, ...]] = {
     "labeler": ("throttle", "internal", "fail", "slow"),
     "stream": ("throttle", "internal", "fail", "slow"),
     "index": ("down", "partial", "slow"),
 }
+PORTS = tuple(KINDS)
 # The error each kind raises, per port: (service, code, retryable).
 _ERRORS: dict[tuple[str, str], tuple[str, str, bool]] = {
     ("labeler", "throttle"): ("Rekognition", "ThrottlingException", True),
@@ -178,12 +178,17 @@ class FaultPlan:
                 f.injected += 1
         return fired
 
-    def _before_call(self, port: str) -> list[Fault]:
-        """Sleeps for `slow` faults, raises for error faults; returns the faults that fired."""
+    def _slowed(self, port: str) -> list[Fault]:
+        """The faults that fire on this call, after sleeping for its `slow` ones."""
         fired = self._firing(port)
         for fault in fired:
             if fault.kind == "slow":
                 self._sleep(fault.seconds or 0.0)
+        return fired
+
+    def _before_call(self, port: str) -> list[Fault]:
+        """Sleeps for `slow` faults, raises for error faults; returns the faults that fired."""
+        fired = self._slowed(port)
         for fault in fired:
             error = _ERRORS.get((port, fault.kind))
             if error is not None:
@@ -228,14 +233,11 @@ class FaultyIndex(_Wrapper):
     `status: error` without being written, the others are written by the real index."""
 
     def apply(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        fired = self._plan._firing("index")
-        for fault in fired:
-            if fault.kind == "slow":
-                self._plan._sleep(fault.seconds or 0.0)
-        if any(f.kind == "down" for f in fired):
-            spec = next(f.spec for f in fired if f.kind == "down")
-            log.warning("fault injected: %s (bulk write of %d action(s) refused)", spec, len(actions))
-            raise IndexUnavailable(f"injected fault {spec}: the index is unreachable")
+        fired = self._plan._slowed("index")
+        down = next((f for f in fired if f.kind == "down"), None)
+        if down is not None:
+            log.warning("fault injected: %s (bulk write of %d action(s) refused)", down.spec, len(actions))
+            raise IndexUnavailable(f"injected fault {down.spec}: the index is unreachable")
         if any(f.kind == "partial" for f in fired) and actions:
             failing = set(range(1, len(actions), 2)) if len(actions) > 1 else {0}
             written = self._inner.apply([a for i, a in enumerate(actions) if i not in failing])
