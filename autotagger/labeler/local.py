@@ -43,13 +43,7 @@ class LocalLabeler:
         self.rules = rules
 
     def detect_labels(self, image_bytes: bytes, max_labels: int = 100, min_confidence: float = 55.0) -> dict[str, Any]:
-        check_parameters(max_labels, min_confidence)
-        image = decode(image_bytes).image
-        probabilities = self.classifier.classify([image])[0]
-        detections = self.detector.detect(image)
-        return build_response(probabilities, detections, self.vocabulary, max_labels=max_labels,
-                              min_confidence=float(min_confidence), model_version=self.model_version,
-                              rules=self.rules)
+        return self.detect_labels_many([image_bytes], max_labels, min_confidence)[0]
 
     def detect_labels_many(self, images: list[bytes], max_labels: int = 100,
                            min_confidence: float = 55.0) -> list[dict[str, Any]]:
