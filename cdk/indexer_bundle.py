@@ -40,7 +40,6 @@ PIP_ARGS = (
     "--only-binary=:all:",
     "--no-compile",
 )
-_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "*.dist-info/RECORD")
 
 
 class BundlingError(RuntimeError):
