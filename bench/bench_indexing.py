@@ -20,8 +20,6 @@ from typing import Any, Callable
 from bench.common import log, median, ratio, spread
 from bench.synthetic_docs import synthetic_actions
 
-BATCH_SIZES = (100, 1000)
-
 
 def _batches(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import os
 import platform
-import socket
 import statistics
 import sys
 import time
@@ -95,12 +94,6 @@ def spread(values: list[float]) -> dict[str, Any]:
 
 def ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def peak_rss_mib(pid: int | None = None) -> float | None:
