@@ -17,9 +17,9 @@ from typing import Any, Iterable
 
 from autotagger.config import DEFAULT_BUCKET, DEFAULT_DATA_DIR, LABELERS, Settings
 from autotagger.errors import UserError
+from autotagger.local.stores import EXECUTION_STATUSES
 
 IMAGE_SUFFIXES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
 # -- shared options ---------------------------------------------------------------------------

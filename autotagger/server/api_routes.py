@@ -35,7 +35,6 @@ Since = Annotated[str | None, Query(description="ISO 8601; only images whose eve
 Until = Annotated[str | None, Query(description="ISO 8601; only images whose event time is before this",
                                     json_schema_extra={"format": "date-time"})]
 MinConfidence = Annotated[float, Query(ge=0, le=100)]
-EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
 def _time(value: str | None, name: str) -> str | None:
