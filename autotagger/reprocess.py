@@ -183,9 +183,8 @@ def _iso_to_datetime(text: str) -> datetime:
 
 def local_run_id(pipeline: Any) -> str:
     s = pipeline.settings
+    # A fault wrapper around the labeler forwards `model_version` to the labeler it wraps.
     version = getattr(getattr(pipeline, "labeler", None), "model_version", None)
-    if version is None:
-        version = getattr(getattr(getattr(pipeline, "labeler", None), "_inner", None), "model_version", None)
     return run_id(s.labeler, version, s.max_labels, s.min_confidence)
 
 
