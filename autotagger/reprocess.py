@@ -337,6 +337,18 @@ class ReconcileResult:
     deleted: list[str] = field(default_factory=list)  # keys indexed but gone from the bucket: a delete was run
 
 
+def _object_version(text: str, *outer: str) -> tuple[str, str] | None:
+    """(key, sequencer) of the S3 event in the JSON `text` (found under the keys `outer`); None if it holds none."""
+    try:
+        value = json.loads(text)
+        for name in (*outer, "detail", "object"):
+            value = value[name]
+        key, sequencer = value["key"], value["sequencer"]
+    except (TypeError, ValueError, KeyError):
+        return None
+    return (key, sequencer) if isinstance(key, str) and isinstance(sequencer, str) else None
+
+
 def reconcile_local(pipeline: Any, *, rate: float | None = None, limiter: RateLimiter | None = None,
                     page: int = 500) -> ReconcileResult:
     """Repairs what a kill between two durable steps of an upload or delete can leave behind:
@@ -354,19 +366,9 @@ def reconcile_local(pipeline: Any, *, rate: float | None = None, limiter: RateLi
     stores, settings = pipeline.stores, pipeline.settings
     limiter = limiter or RateLimiter(rate or default_rate(None))
     result = ReconcileResult()
-    traces: set[tuple[str, str]] = set()  # (key, sequencer) of every version a run or dead letter knows
-    for execution in stores.executions.list(limit=10_000_000):
-        try:
-            obj = json.loads(execution["input"])["detail"]["object"]
-            traces.add((obj["key"], obj["sequencer"]))
-        except (TypeError, ValueError, KeyError):
-            continue
-    for letter in stores.workflow_dlq.list(limit=10_000_000):
-        try:
-            obj = json.loads(letter.body)["event"]["detail"]["object"]
-            traces.add((obj["key"], obj["sequencer"]))
-        except (TypeError, ValueError, KeyError):
-            continue
+    # (key, sequencer) of every version a run or a dead letter (its body holds the event) knows
+    traces = {_object_version(execution["input"]) for execution in stores.executions.list(limit=10_000_000)}
+    traces |= {_object_version(letter.body, "event") for letter in stores.workflow_dlq.list(limit=10_000_000)}
     for obj in stores.bucket.list(""):
         document = stores.index.get(document_id(obj.bucket, obj.key))
         if (document and document.get("sequencer") == obj.sequencer) or (obj.key, obj.sequencer) in traces:
