@@ -24,7 +24,6 @@ from autotagger.server.upload_rules import (
 )
 
 
-
 class ObjectKeyConvertor(Convertor[str]):
     """Like Starlette's `path`, but also matches keys holding a newline (`%0A`), so such keys get a
     clear 400 from the key rules instead of an unexplained 404."""
@@ -51,13 +50,15 @@ _ERRORS = {
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
-def _locate(request: Request) -> tuple[str, str]:
+def _key(request: Request) -> str:
+    """The key, read from the raw path (see split_object_path): the routes' `bucket` and `key`
+    parameters only document the path in OpenAPI. 403 for another bucket, 400 for a bad key."""
     raw_path = request.scope.get("raw_path") or request.url.path.encode("ascii")
     bucket, key = split_object_path(raw_path)
     if bucket != request.app.state.pipeline.bucket_name:
         raise UploadRejected(403, f"access denied: bucket {bucket!r} is not served here")
     check_key(key)
-    return bucket, key
+    return key
 
 
 async def _read_body(request: Request) -> bytes:
@@ -81,7 +82,7 @@ async def _read_body(request: Request) -> bytes:
     openapi_extra={"requestBody": {"required": True, "content": {t: _BINARY for t in ACCEPTED_MEDIA_TYPES}}},
 )
 async def put_object(bucket: str, key: str, request: Request) -> Response:
-    _, key = _locate(request)
+    key = _key(request)
     media_type = check_media_type(request.headers.get("content-type"))
     check_declared_length(request.headers.get("content-length"))
     data = await _read_body(request)
@@ -106,6 +107,6 @@ async def object_options() -> Response:
                400: _ERRORS[400], 403: _ERRORS[403]},
 )
 async def delete_object(bucket: str, key: str, request: Request) -> Response:
-    _, key = _locate(request)
+    key = _key(request)
     await run_in_threadpool(request.app.state.pipeline.delete, key)
     return Response(status_code=204)
