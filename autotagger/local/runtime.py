@@ -133,8 +133,7 @@ class Pipeline:
             # `workers` labeler calls run at once (BoundedLabeler below): they share the cores.
             self._labeler = get_labeler(self.settings.labeler, rules_path=self.settings.rules_path,
                                         concurrent_callers=self.settings.workers)
-        if self.faults:
-            self._labeler = self.faults.wrap("labeler", self._labeler)
+        self._labeler = self._with_faults("labeler", self._labeler)
         s = self.settings
         self._state_machine = StateMachine.from_file(state_machine_path(), substitutions=s.substitutions(),
                                                      name=STATE_MACHINE_NAME,
@@ -180,6 +179,9 @@ class Pipeline:
 
     # -- composition -------------------------------------------------------------------------
 
+    def _with_faults(self, port: str, adapter: Any) -> Any:
+        return self.faults.wrap(port, adapter) if self.faults else adapter
+
     def _task_registry(self):
         from autotagger.workflow import TaskRegistry
 
@@ -189,7 +191,7 @@ class Pipeline:
                           task_adapters.detect_labels_adapter(
                               stores.bucket, task_adapters.BoundedLabeler(self._labeler, self.settings.workers)))
                 .register(task_adapters.PUT_RECORD_ARN, task_adapters.put_record_adapter(
-                    self.faults.wrap("stream", stores.stream) if self.faults else stores.stream, STREAM_NAME))
+                    self._with_faults("stream", stores.stream), STREAM_NAME))
                 .register(task_adapters.SEND_MESSAGE_ARN,
                           task_adapters.send_message_adapter(stores.workflow_dlq, self.settings.dead_letter_queue_url)))
 
@@ -203,7 +205,7 @@ class Pipeline:
         from autotagger.local.stream import StreamConsumer
         from functions.indexer.handler import handler
 
-        indexing.configure(self.faults.wrap("index", self.stores.index) if self.faults else self.stores.index)
+        indexing.configure(self._with_faults("index", self.stores.index))
         return StreamConsumer(self.stores.stream, handler, on_failure=self.stores.indexer_dlq, name=INDEXER_CONSUMER,
                               **self._consumer_options)
 
