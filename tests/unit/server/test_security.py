@@ -51,4 +51,8 @@ def test_GIVEN_any_request_WHEN_answered_THEN_the_csp_allows_only_this_origin_sc
 
 
 def test_GIVEN_a_refused_key_WHEN_answered_THEN_the_hardening_headers_are_set_too(keyed_client):
-    assert keyed_client.get("/healthz").headers["x-content-type-options"] == "nosniff"
+    response = keyed_client.get("/healthz")
+
+    assert response.status_code == 401
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
