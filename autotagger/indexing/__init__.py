@@ -81,8 +81,10 @@ def metrics_disabled() -> bool:
 def handle(event: dict[str, Any], context: Any = None, metrics: Any = None) -> dict[str, Any]:
     """Indexes one Kinesis batch and returns the partial batch response."""
     outcome = write_batch(event, current_index(), threshold=display_threshold())
-    for sequence, failure in outcome.failures.items():
-        _logger().warning("record not indexed", extra={"sequence_number": sequence,
+    if outcome.failures:
+        logger = _logger()
+        for sequence, failure in outcome.failures.items():
+            logger.warning("record not indexed", extra={"sequence_number": sequence,
                                                         "reason": f"{type(failure).__name__}: {failure}"})
     if metrics is not None and not metrics_disabled():
         from aws_lambda_powertools.metrics import MetricUnit
