@@ -120,6 +120,7 @@ def test_GIVEN_a_keyed_server_WHEN_the_key_is_sent_THEN_the_dashboard_and_the_ap
 def test_GIVEN_the_key_check_WHEN_a_key_is_compared_THEN_hmac_compare_digest_does_it(monkeypatch):
     """Constant time: the comparison is hmac.compare_digest, never ==."""
     import asyncio
+    import concurrent.futures
 
     from autotagger.server import security
 
@@ -134,7 +135,10 @@ def test_GIVEN_the_key_check_WHEN_a_key_is_compared_THEN_hmac_compare_digest_doe
         sent.append(message)
 
     middleware = security.ApiKeyMiddleware(app, KEY)
-    asyncio.run(middleware({"type": "http", "headers": [(b"x-api-key", b"wrong")]}, None, send))
+    request = middleware({"type": "http", "headers": [(b"x-api-key", b"wrong")]}, None, send)
+    # Its own thread and loop: Playwright's sync API (the browser tests) may leave a loop running here.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, request).result()
 
     assert compared == [(b"wrong", KEY.encode())] and sent[0]["status"] == 401
 
