@@ -16,7 +16,6 @@ import pytest
 from tests.robustness.server_support import Server
 
 
-
 def models_problems() -> list[str]:
     from autotagger.models import cache
 
