@@ -68,3 +68,12 @@ def osmem_server():
     server = OsmemServer.start(japanese=False, addr="127.0.0.1:0")
     yield server
     server.close()
+
+
+@pytest.fixture
+def lambda_context():
+    """The `context` a Python Lambda handler receives: the local stream's own stand-in, the very
+    object the runtime passes the indexer handler."""
+    from autotagger.local.stream import LambdaContext
+
+    return LambdaContext("autotagger-indexer", region="us-east-1", account="123456789012")

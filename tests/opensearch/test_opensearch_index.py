@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -181,16 +180,8 @@ def test_given_images_over_two_weeks_when_counted_then_a_date_histogram_buckets_
     assert [(b["time"], b["count"]) for b in index.image_counts(interval)] == expected
 
 
-@dataclass
-class Context:
-    function_name: str = "indexer"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:ca-central-1:111122223333:function:indexer"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-
-
 def test_given_opensearch_endpoint_in_the_environment_when_the_handler_runs_then_images_are_indexed(
-        osmem_clone, monkeypatch):
+        osmem_clone, monkeypatch, lambda_context):
     monkeypatch.setenv("OPENSEARCH_ENDPOINT", osmem_clone.url)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     indexing.configure(None)
@@ -199,7 +190,7 @@ def test_given_opensearch_endpoint_in_the_environment_when_the_handler_runs_then
     spec.loader.exec_module(module)
     batch = json.loads((ROOT / "tests/events/kinesis_batch.json").read_text())
     try:
-        assert module.handler(batch, Context()) == {"batchItemFailures": []}
+        assert module.handler(batch, lambda_context) == {"batchItemFailures": []}
         index = indexing.current_index()
         index.refresh_now()
         assert [image["key"] for image in index.search(tags=["Mammal"])["images"]] == ["raw-image/cat.png",

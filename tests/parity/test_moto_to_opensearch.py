@@ -23,17 +23,6 @@ from tests.parity.test_parity_moto import STREAM, event, services  # noqa: F401 
 pytestmark = pytest.mark.integration
 
 
-class LambdaContext:
-    function_name = "autotagger-indexer"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:autotagger-indexer"
-    aws_request_id = "moto-full-path"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
-
-
 def kinesis_event(services, raw_records: list[dict]) -> dict:
     """What the Kinesis event source mapping hands the function for these records."""
     stream_arn = services.kinesis.describe_stream(StreamName=STREAM)["StreamDescription"]["StreamARN"]
@@ -67,14 +56,15 @@ def deployed_indexer(osmem_server, monkeypatch):
         indexing.configure(None)
 
 
-def test_GIVEN_an_upload_run_by_moto_WHEN_its_stream_record_reaches_the_indexer_THEN_the_image_is_searchable_by_its_label(services, deployed_indexer):
+def test_GIVEN_an_upload_run_by_moto_WHEN_its_stream_record_reaches_the_indexer_THEN_the_image_is_searchable_by_its_label(
+        services, deployed_indexer, lambda_context):
     handler, index = deployed_indexer
     execution = services.run_moto(event())
     assert execution["status"] == "SUCCEEDED"
     records = stream_records(services)
     assert len(records) == 1
 
-    response = handler(kinesis_event(services, records), LambdaContext())
+    response = handler(kinesis_event(services, records), lambda_context)
 
     assert response == {"batchItemFailures": []}
     label = json.loads(records[0]["Data"])["labels"][0]["Name"]
@@ -82,21 +72,23 @@ def test_GIVEN_an_upload_run_by_moto_WHEN_its_stream_record_reaches_the_indexer_
     assert [image["key"] for image in found["images"]] == [event()["detail"]["object"]["key"]]
 
 
-def test_GIVEN_an_indexed_image_WHEN_moto_runs_its_delete_event_THEN_the_indexer_removes_it(services, deployed_indexer):
+def test_GIVEN_an_indexed_image_WHEN_moto_runs_its_delete_event_THEN_the_indexer_removes_it(
+        services, deployed_indexer, lambda_context):
     handler, index = deployed_indexer
     services.run_moto(event())
-    handler(kinesis_event(services, stream_records(services)), LambdaContext())
+    handler(kinesis_event(services, stream_records(services)), lambda_context)
     assert index.search()["total"] == 1
 
     deleted = services.run_moto(event("object_deleted.json", sequencer="FFFFFFFFFFFFFFFFFF"))
     assert deleted["status"] == "SUCCEEDED"
-    response = handler(kinesis_event(services, stream_records(services)), LambdaContext())
+    response = handler(kinesis_event(services, stream_records(services)), lambda_context)
 
     assert response == {"batchItemFailures": []}
     assert index.search()["total"] == 0
 
 
-def test_GIVEN_a_permanent_rekognition_failure_under_moto_WHEN_the_execution_ends_THEN_it_fails_with_a_dead_letter_and_nothing_is_indexed(services, deployed_indexer):
+def test_GIVEN_a_permanent_rekognition_failure_under_moto_WHEN_the_execution_ends_THEN_it_fails_with_a_dead_letter_and_nothing_is_indexed(
+        services, deployed_indexer):
     _, index = deployed_indexer
     refuse = JsonRESTError("InvalidImageFormatException", "Request has invalid image format")
     with mock.patch.object(RekognitionBackend, "detect_labels", side_effect=refuse):

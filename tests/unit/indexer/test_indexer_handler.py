@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,14 +25,6 @@ def load_handler():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.handler
-
-
-@dataclass
-class Context:
-    function_name: str = "indexer"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:ca-central-1:111122223333:function:indexer"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
 
 
 class MemoryIndex:
@@ -80,91 +71,93 @@ def quiet(monkeypatch):
     indexing.configure(None)
 
 
-def test_given_a_valid_batch_when_handled_then_no_failures_and_one_apply_call(handler):
+def test_given_a_valid_batch_when_handled_then_no_failures_and_one_apply_call(handler, lambda_context):
     index = MemoryIndex()
     indexing.configure(index)
-    assert handler(event("kinesis_batch.json"), Context()) == {"batchItemFailures": []}
+    assert handler(event("kinesis_batch.json"), lambda_context) == {"batchItemFailures": []}
     assert len(index.calls) == 1 and len(index.calls[0]) == 3
 
 
-def test_given_a_valid_batch_when_handled_then_documents_follow_the_contract(handler):
+def test_given_a_valid_batch_when_handled_then_documents_follow_the_contract(handler, lambda_context):
     index = MemoryIndex()
     indexing.configure(index)
-    handler(event("kinesis_batch.json"), Context())
+    handler(event("kinesis_batch.json"), lambda_context)
     dog = index.documents[document_id("image-vaults", "raw-image/dog.jpg")]
     assert dog["tags"] == ["Dog", "Mammal", "Animal"] and dog["size"] == 5 and dog["sequencer"] == "617f08299329d189"
     assert index.documents[document_id("image-vaults", "raw-image/old.jpg")]["deleted"] is True
 
 
-def test_given_one_malformed_record_when_handled_then_only_it_is_reported(handler):
+def test_given_one_malformed_record_when_handled_then_only_it_is_reported(handler, lambda_context):
     index = MemoryIndex()
     indexing.configure(index)
     batch = event("kinesis_malformed.json")
-    response = handler(batch, Context())
+    response = handler(batch, lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence_numbers(batch)[1]}]}
     assert len(index.documents) == 2
 
 
-def test_given_a_bulk_item_error_when_handled_then_only_that_record_is_reported(handler):
+def test_given_a_bulk_item_error_when_handled_then_only_that_record_is_reported(handler, lambda_context):
     index = MemoryIndex(failing={document_id("image-vaults", "raw-image/cat.png")})
     indexing.configure(index)
     batch = event("kinesis_batch.json")
-    response = handler(batch, Context())
+    response = handler(batch, lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence_numbers(batch)[1]}]}
 
 
-def test_given_an_older_event_after_a_newer_one_when_handled_then_it_is_stale_not_a_failure(handler):
+def test_given_an_older_event_after_a_newer_one_when_handled_then_it_is_stale_not_a_failure(handler, lambda_context):
     index = MemoryIndex()
     indexing.configure(index)
-    assert handler(event("kinesis_out_of_order.json"), Context()) == {"batchItemFailures": []}
+    assert handler(event("kinesis_out_of_order.json"), lambda_context) == {"batchItemFailures": []}
     assert index.documents[document_id("image-vaults", "raw-image/dog.jpg")]["tags"][0] == "Dog"
 
 
-def test_given_every_record_fails_when_handled_then_all_are_reported_instead_of_raising(handler):
+def test_given_every_record_fails_when_handled_then_all_are_reported_instead_of_raising(handler, lambda_context):
     batch = event("kinesis_batch.json")
     indexing.configure(MemoryIndex(failing={document_id("image-vaults", key) for key in
                                             ("raw-image/dog.jpg", "raw-image/cat.png", "raw-image/old.jpg")}))
-    response = handler(batch, Context())
+    response = handler(batch, lambda_context)
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == sequence_numbers(batch)
 
 
-def test_given_data_that_is_not_base64_when_handled_then_the_record_is_reported(handler):
+def test_given_data_that_is_not_base64_when_handled_then_the_record_is_reported(handler, lambda_context):
     batch = event("kinesis_batch.json")
     batch["Records"][0]["kinesis"]["data"] = "%%% not base64 %%%"
     indexing.configure(MemoryIndex())
-    response = handler(batch, Context())
+    response = handler(batch, lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence_numbers(batch)[0]}]}
 
 
-def test_given_the_sqlite_index_when_a_batch_is_handled_then_the_images_are_searchable(handler, tmp_path):
+def test_given_the_sqlite_index_when_a_batch_is_handled_then_the_images_are_searchable(
+        handler, tmp_path, lambda_context):
     index = SQLiteIndex(tmp_path / "index.db")
     indexing.configure(index)
-    handler(event("kinesis_batch.json"), Context())
+    handler(event("kinesis_batch.json"), lambda_context)
     assert [image["key"] for image in index.search(tags=["Mammal"])["images"]] == ["raw-image/cat.png",
                                                                                     "raw-image/dog.jpg"]
 
 
 def test_given_no_configured_index_when_the_environment_names_a_sqlite_file_then_it_is_used(
-        handler, tmp_path, monkeypatch):
+        handler, tmp_path, monkeypatch, lambda_context):
     monkeypatch.delenv("OPENSEARCH_ENDPOINT", raising=False)
     monkeypatch.setenv("AUTOTAGGER_INDEX", str(tmp_path / "env.db"))
-    handler(event("kinesis_batch.json"), Context())
+    handler(event("kinesis_batch.json"), lambda_context)
     assert SQLiteIndex(tmp_path / "env.db").search()["total"] == 2
 
 
 def test_given_a_display_threshold_in_the_environment_when_handled_then_tags_follow_it(
-        handler, monkeypatch):
+        handler, monkeypatch, lambda_context):
     monkeypatch.setenv("DISPLAY_THRESHOLD", "50")
     index = MemoryIndex()
     indexing.configure(index)
-    handler(event("kinesis_batch.json"), Context())
+    handler(event("kinesis_batch.json"), lambda_context)
     assert "Grass" in index.documents[document_id("image-vaults", "raw-image/dog.jpg")]["tags"]
 
 
-def test_given_metrics_enabled_when_handled_then_counts_are_emitted_in_the_namespace(handler, monkeypatch, capsys):
+def test_given_metrics_enabled_when_handled_then_counts_are_emitted_in_the_namespace(
+        handler, monkeypatch, capsys, lambda_context):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     indexing.configure(MemoryIndex())
-    handler(event("kinesis_malformed.json"), Context())
+    handler(event("kinesis_malformed.json"), lambda_context)
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     metrics = emitted[-1]
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "autotagger"
@@ -206,8 +199,9 @@ def test_given_the_bare_domain_endpoint_cdk_exports_when_the_index_is_built_then
     assert indexing.current_index() is index
 
 
-def test_given_no_index_anywhere_when_the_handler_runs_then_it_says_how_to_configure_one(handler, monkeypatch):
+def test_given_no_index_anywhere_when_the_handler_runs_then_it_says_how_to_configure_one(
+        handler, monkeypatch, lambda_context):
     monkeypatch.delenv("OPENSEARCH_ENDPOINT", raising=False)
     monkeypatch.delenv("AUTOTAGGER_INDEX", raising=False)
     with pytest.raises(RuntimeError, match="configure"):
-        handler(event("kinesis_batch.json"), Context())
+        handler(event("kinesis_batch.json"), lambda_context)
