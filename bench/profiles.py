@@ -34,7 +34,7 @@ CATEGORIES = [
     ("numpy", "numpy/"),
     ("SQLite index writes", "index/sqlite.py"),
     ("OpenSearch adapter", "index/opensearch.py"),
-    ("indexer batch (decode, documents)", "autotagger/indexing/"),
+    ("indexer batch (decode, documents)", "autotagger/stream_indexer/"),
     ("indexer batch (decode, documents)", "autotagger/domain/"),
     ("Powertools (handler wrappers)", "aws_lambda_powertools"),
     ("durable stream (SQLite)", "local/stream.py"),
@@ -205,7 +205,6 @@ def profile_indexing(batches: int = 20) -> dict[str, Any]:
 
     from pyinstrument import Profiler
 
-    from autotagger import indexing
     from autotagger.index import open_index
     from bench.osmem import opensearch_server
     from bench.synthetic_docs import DocumentFactory, synthetic_actions
@@ -213,8 +212,8 @@ def profile_indexing(batches: int = 20) -> dict[str, Any]:
     for name, value in {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
                         "POWERTOOLS_LOG_LEVEL": "WARNING"}.items():
         os.environ.setdefault(name, value)
-    from autotagger.local.stream import LambdaContext
-    from functions.indexer.handler import handler
+    from autotagger.local.lambda_context import LambdaContext
+    from autotagger.stream_indexer import make_handler
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     records = DocumentFactory(seed=3).records(batches * 100)
@@ -222,7 +221,7 @@ def profile_indexing(batches: int = 20) -> dict[str, Any]:
     result: dict[str, Any] = {"tool": "pyinstrument (1 ms interval)"}
     with tempfile.TemporaryDirectory(prefix="bench-profile-index-") as tmp:
         index = open_index(Path(tmp) / "index.db")
-        indexing.configure(index)
+        handler = make_handler(lambda: index)
         try:
             profiler = Profiler(interval=0.001)
             profiler.start()
@@ -232,7 +231,6 @@ def profile_indexing(batches: int = 20) -> dict[str, Any]:
                     raise RuntimeError(f"indexer reported failures: {answer['batchItemFailures'][:3]}")
             profiler.stop()
         finally:
-            indexing.configure(None)
             index.close()
     (OUT_DIR / "indexer_handler_sqlite.txt").write_text(profiler.output_text(unicode=False, color=False), "utf-8")
     result["handler_sqlite"] = {"records": len(records), "batch_size": 100, **_pyinstrument_summary(profiler),

@@ -72,8 +72,8 @@ def osmem_server():
 
 @pytest.fixture
 def lambda_context():
-    """The `context` a Python Lambda handler receives: the local stream's own stand-in, the very
-    object the runtime passes the indexer handler."""
-    from autotagger.local.stream import LambdaContext
+    """The `context` a Python Lambda handler receives: the local event source mapping's own
+    stand-in, the very object the runtime passes the indexer handler."""
+    from autotagger.local.lambda_context import LambdaContext
 
     return LambdaContext("autotagger-indexer", region="us-east-1", account="123456789012")

@@ -6,22 +6,19 @@ on a worker pool -> task adapters (labeler, stream, dead-letter queue) -> stream
 the very indexer Lambda handler -> index.
 
 Crash safety rests on two durable hand-offs: an upload is acknowledged only after its pending
-execution is in the outbox, and a record is on the stream before the execution succeeds. On
-start, executions a crash left RUNNING are marked ABORTED and their outbox rows run again under a
-new execution name; the stream consumer resumes from its checkpoint. Every accepted upload
-therefore ends indexed or as a dead letter with its reason.
+execution is in the outbox (`local.outbox`), and a record is on the stream before the execution
+succeeds. On start, `local.recovery` runs again what a crash interrupted; the stream consumer
+resumes from its checkpoint. Every accepted upload therefore ends indexed or as a dead letter with
+its reason. This module only wires the pieces and runs their lifecycle: executions run in
+`local.execution_runner`, the stream is consumed by `local.event_source_mapping`, dead letters are
+redriven by `local.redrive`.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +26,15 @@ from autotagger.config import STATE_MACHINE_NAME, STREAM_NAME, Settings
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
 from autotagger.local.data_dir_lock import DataDirLock
+from autotagger.local.outbox import Outbox
 from autotagger.local.stores import INDEXER_CONSUMER, RUNTIME_DB, LocalStores
 from autotagger.ports import Labeler, StoredObject
-
-log = logging.getLogger(__name__)
 
 STATE_MACHINE_FILE = "image_tagging.asl.json"
 TAGGING_RULE = "image-tagging"
 # Powertools in the indexer handler: no X-Ray, no EMF lines on stdout, only warnings logged.
 _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
                               "POWERTOOLS_LOG_LEVEL": "WARNING"}
-
-_OUTBOX_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending_executions (
-    name       TEXT PRIMARY KEY,   -- the first execution's name: the idempotency key
-    input      TEXT NOT NULL,      -- the workflow input (the S3 EventBridge event), JSON
-    attempt    INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-"""
 
 
 def state_machine_path() -> Path:
@@ -65,22 +52,12 @@ def tagging_rule_pattern(bucket: str) -> dict[str, Any]:
             "detail": {"bucket": {"name": [bucket]}}}
 
 
-def _sent_dead_letter(execution: Any) -> bool:
-    """True when the workflow itself stored the dead letter (its SQS SendMessage task succeeded)."""
-    return any(event.get("type") == "TaskSucceeded"
-               and (event.get("taskSucceededEventDetails") or {}).get("resourceType") == "sqs"
-               for event in execution.history)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class Pipeline:
     """The running local system. Use as a context manager, or `start()` then `close()`.
 
     One pipeline runs per data directory at a time (a lock file enforces it); read-only
-    commands use `LocalStores` directly and need no lock.
+    commands use `LocalStores` directly and need no lock. Pipelines on different data
+    directories may run in one process: each owns its indexer handler and its index.
     """
 
     def __init__(self, settings: Settings, *, labeler: Labeler | None = None, index: Any = None,
@@ -101,21 +78,13 @@ class Pipeline:
             # No batching window (Lambda's default): a record is indexed as soon as it is put; under load
             # records pile up while a batch is indexed, so batches still form.
             self._consumer_options = {"batching_window_s": 0.0, "max_retries": 5, **(consumer_options or {})}
-            from autotagger.local.sqlite_util import Database
-
-            self._outbox = Database(Path(settings.data_dir) / RUNTIME_DB)
-            self._outbox.executescript(_OUTBOX_SCHEMA)
+            self._outbox = Outbox(Path(settings.data_dir) / RUNTIME_DB)
         except BaseException:
             self._lock.release()
             raise
-        self._pool: ThreadPoolExecutor | None = None
+        self._runner = None
         self._consumer = None
-        self._state_machine = None
-        self._registry = None
         self._router = None
-        self._in_flight = 0
-        self.completed = 0  # executions finished since start (progress bars read it)
-        self._idle = threading.Condition()
         self._started = False
         self._closed = False
 
@@ -125,6 +94,8 @@ class Pipeline:
         if self._started:
             return self
         from autotagger.local.events import EventRouter
+        from autotagger.local.execution_runner import ExecutionRunner
+        from autotagger.local.recovery import recover
         from autotagger.workflow import StateMachine
 
         if self._labeler is None:
@@ -135,17 +106,20 @@ class Pipeline:
                                         concurrent_callers=self.settings.workers)
         self._labeler = self._with_faults("labeler", self._labeler)
         s = self.settings
-        self._state_machine = StateMachine.from_file(state_machine_path(), substitutions=s.substitutions(),
-                                                     name=STATE_MACHINE_NAME,
-                                                     **({"sleeper": self._sleeper} if self._sleeper else {}))
-        self._registry = self._task_registry()
-        self._router = EventRouter()
-        self._router.add_rule(TAGGING_RULE, tagging_rule_pattern(s.bucket), self._accept_event)
+        state_machine = StateMachine.from_file(state_machine_path(), substitutions=s.substitutions(),
+                                               name=STATE_MACHINE_NAME,
+                                               **({"sleeper": self._sleeper} if self._sleeper else {}))
         # Twice as many executions as labeler slots: the others' I/O steps overlap the labeler calls.
-        self._pool = ThreadPoolExecutor(max_workers=2 * s.workers, thread_name_prefix="workflow")
+        self._runner = ExecutionRunner(state_machine, self._task_registry(), outbox=self._outbox,
+                                       executions=self.stores.executions, dead_letters=self.stores.workflow_dlq,
+                                       execution_arn=self.stores.execution_arn, max_workers=2 * s.workers)
+        self._router = EventRouter()
+        # The rule's target persists the pending execution (outbox), then schedules it.
+        self._router.add_rule(TAGGING_RULE, tagging_rule_pattern(s.bucket),
+                              lambda event: self._runner.submit(event, event.get("id") or os.urandom(16).hex()))
         self._consumer = self._stream_consumer()
         self._started = True
-        self._recover()
+        recover(self._outbox, self.stores.executions, self.stores.execution_arn, self._runner.schedule)
         self._consumer.start()
         return self
 
@@ -156,17 +130,12 @@ class Pipeline:
         if self._closed:
             return
         self._closed = True
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._started = False
+        if self._runner is not None:
+            self._runner.close()
         if self._consumer is not None:
             self._consumer.stop()
             self._consumer = None
-        if self._started:
-            from autotagger import indexing
-
-            indexing.configure(None)
-            self._started = False
         self._outbox.close()
         self.stores.close()
         self._lock.release()
@@ -196,18 +165,18 @@ class Pipeline:
                           task_adapters.send_message_adapter(stores.workflow_dlq, self.settings.dead_letter_queue_url)))
 
     def _stream_consumer(self):
-        """Lambda's event source mapping feeding the indexer Lambda's own handler."""
+        """Lambda's event source mapping feeding an indexer handler built, by the Lambda's own
+        factory, around this pipeline's index."""
         for name, value in _POWERTOOLS_LOCAL_DEFAULTS.items():
             os.environ.setdefault(name, value)
         # With metrics disabled every invocation flushes an empty metric set, and Powertools warns.
         warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
-        from autotagger import indexing
-        from autotagger.local.stream import StreamConsumer
-        from functions.indexer.handler import handler
+        from autotagger.local.event_source_mapping import StreamConsumer
+        from autotagger.stream_indexer import make_handler
 
-        indexing.configure(self._with_faults("index", self.stores.index))
-        return StreamConsumer(self.stores.stream, handler, on_failure=self.stores.indexer_dlq, name=INDEXER_CONSUMER,
-                              **self._consumer_options)
+        index = self._with_faults("index", self.stores.index)
+        return StreamConsumer(self.stores.stream, make_handler(lambda: index), on_failure=self.stores.indexer_dlq,
+                              name=INDEXER_CONSUMER, **self._consumer_options)
 
     # -- the API the server and the CLI use --------------------------------------------------
 
@@ -220,8 +189,9 @@ class Pipeline:
         return self.stores.index
 
     @property
-    def labeler(self) -> Labeler | None:
-        return self._labeler
+    def completed(self) -> int:
+        """Executions finished since start (progress bars read it)."""
+        return self._runner.completed if self._runner is not None else 0
 
     def upload(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:
         """Stores the object and returns once its tagging execution is durably pending."""
@@ -243,6 +213,7 @@ class Pipeline:
                                                       account=self.settings.account))
         return deleted
 
+    # The server's read routes ask the running pipeline (its tests stand a fake pipeline in for it).
     def read_object(self, key: str) -> tuple[bytes, str] | None:
         return self.stores.read_object(key)
 
@@ -259,141 +230,31 @@ class Pipeline:
         return self.stores.summary()
 
     def redrive(self, message_ids: list[str] | None = None) -> dict[str, list[str]]:
-        """Workflow dead letters run the workflow again on their original event (a new execution
-        named after the message, so redriving one message twice starts one run); indexer dead
-        letters put their records back on the stream."""
-        from autotagger.local.stream import redrive_batch
+        """Workflow dead letters run the workflow again on their original event; indexer dead
+        letters put their records back on the stream (`autotagger.local.redrive`)."""
+        from autotagger.local.redrive import redrive
 
         self._require_started()
-        workflow, indexer = self.stores.workflow_dlq, self.stores.indexer_dlq
-        if message_ids is None:
-            message_ids = [m.message_id for m in workflow.list(limit=1_000_000)]
-            message_ids += [m.message_id for m in indexer.list(limit=1_000_000)]
-        redriven, not_found = [], []
-        for message_id in message_ids:
-            if workflow.get(message_id) is not None:
-                done = workflow.redrive(message_id, self._rerun_dead_letter)
-            elif indexer.get(message_id) is not None:
-                done = indexer.redrive(message_id, lambda letter: redrive_batch(self.stores.stream, letter.body))
-            else:
-                done = False
-            (redriven if done else not_found).append(message_id)
-        return {"redriven": redriven, "not_found": not_found}
+        return redrive(message_ids, workflow_dlq=self.stores.workflow_dlq, indexer_dlq=self.stores.indexer_dlq,
+                       stream=self.stores.stream, start_execution=self._runner.start)
 
     def start_execution(self, event: dict[str, Any], name: str) -> bool:
         """Runs the workflow on `event` as execution `name` (used by `autotagger reprocess`); a name
         that already ran or is pending is not run again (idempotent). True if it was not seen before."""
         self._require_started()
-        if self.stores.executions.get(self.stores.execution_arn(name)) is not None:
-            return False
-        self._submit(event, name)
-        return True
+        return self._runner.start(event, name)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Blocks until no execution is pending or running and the stream is fully consumed.
         False if `timeout` passed first."""
         deadline = time.monotonic() + timeout
-        with self._idle:
-            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
-                return False
+        if self._runner is not None and not self._runner.wait_idle(timeout):
+            return False
         while self.stores.stream_records_pending():
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
         return True
-
-    # -- executions --------------------------------------------------------------------------
-
-    def _accept_event(self, event: dict[str, Any]) -> None:
-        """The rule's target: persists the pending execution, then schedules it."""
-        self._submit(event, event.get("id") or os.urandom(16).hex())
-
-    def _rerun_dead_letter(self, letter: Any) -> None:
-        body = json.loads(letter.body)
-        event = body.get("event") if isinstance(body, dict) else None
-        if not isinstance(event, dict):
-            raise ValueError(f"dead letter {letter.message_id} carries no original event to run again")
-        name = f"redrive-{letter.message_id}"
-        if self.stores.executions.get(self.stores.execution_arn(name)) is not None:
-            return  # a crash came between re-running it and removing the message: it ran already
-        self._submit(event, name)
-
-    def _submit(self, event: dict[str, Any], name: str) -> None:
-        with self._outbox.transaction() as conn:
-            inserted = conn.execute(
-                "INSERT OR IGNORE INTO pending_executions (name, input, attempt, created_at) VALUES (?, ?, 0, ?)",
-                (name, json.dumps(event), _now())).rowcount
-        if inserted:  # else already pending: idempotent
-            self._schedule(name, name, event)
-
-    def _schedule(self, key: str, execution_name: str, event: dict[str, Any]) -> None:
-        with self._idle:
-            self._in_flight += 1
-        try:
-            self._pool.submit(self._run, key, execution_name, event)
-        except BaseException:
-            self._finished()
-            raise
-
-    def _run(self, key: str, execution_name: str, event: dict[str, Any]) -> None:
-        try:
-            try:
-                execution = self._state_machine.run(event, self._registry, execution_name=execution_name,
-                                                    listener=self.stores.executions)
-                if execution.status != "SUCCEEDED" and not _sent_dead_letter(execution):
-                    # Ended outside the workflow's own dead-letter path (an engine or timeout failure).
-                    self._dead_letter(event, execution_name, execution.error or "States.Runtime",
-                                      execution.cause or f"the execution ended {execution.status}")
-            except Exception as exc:  # noqa: BLE001 - an engine fault must still leave a trace
-                log.exception("execution %s could not run", execution_name)
-                self._dead_letter(event, execution_name, "Autotagger.EngineFault", f"{type(exc).__name__}: {exc}")
-            with self._outbox.transaction() as conn:
-                conn.execute("DELETE FROM pending_executions WHERE name = ?", (key,))
-        except Exception:  # noqa: BLE001 - the outbox row stays and the run is retried on restart
-            log.exception("execution %s: could not record its end; it will run again on restart", execution_name)
-        finally:
-            self._finished()
-
-    def _dead_letter(self, event: dict[str, Any], execution_name: str, error: str, cause: str) -> None:
-        """The workflow never got to its own dead-letter state: write the dead letter it would have."""
-        self.stores.workflow_dlq.send(json.dumps({
-            "event": event, "error": error, "cause": cause,
-            "execution_id": self.stores.execution_arn(execution_name), "failed_at": _now()}))
-
-    def _finished(self) -> None:
-        with self._idle:
-            self._in_flight -= 1
-            self.completed += 1
-            if self._in_flight == 0:
-                self._idle.notify_all()
-
-    def _recover(self) -> None:
-        """Runs again what a crash interrupted: RUNNING executions become ABORTED, and every
-        outbox row (accepted but not finished) runs under a fresh execution name."""
-        store = self.stores.executions
-        for arn, _ in store.running():
-            store.mark_aborted(arn, "the local runtime stopped before the execution ended; it was run again")
-        rows = self._outbox.query("SELECT name, input, attempt FROM pending_executions ORDER BY created_at")
-        for row in rows:
-            if self._ended(row["name"], row["attempt"]):
-                # It ran to its end (dead letter or record stored) and only the outbox cleanup was lost:
-                # running it again would duplicate its dead letter.
-                with self._outbox.transaction() as conn:
-                    conn.execute("DELETE FROM pending_executions WHERE name = ?", (row["name"],))
-                continue
-            attempt = row["attempt"] + 1
-            with self._outbox.transaction() as conn:
-                conn.execute("UPDATE pending_executions SET attempt = ? WHERE name = ?", (attempt, row["name"]))
-            log.warning("re-running interrupted execution %s (attempt %d)", row["name"], attempt)
-            self._schedule(row["name"], f"{row['name']}-r{attempt}", json.loads(row["input"]))
-
-    def _ended(self, name: str, attempts: int) -> bool:
-        """True if an earlier run of outbox row `name` (named `name`, then `name-r1`, ...) ended."""
-        for run in [name] + [f"{name}-r{k}" for k in range(1, attempts + 1)]:
-            execution = self.stores.executions.get(self.stores.execution_arn(run))
-            if execution is not None and execution["status"] in ("SUCCEEDED", "FAILED", "TIMED_OUT"):
-                return True
-        return False
 
     def _require_started(self) -> None:
         if not self._started:

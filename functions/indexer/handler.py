@@ -1,30 +1,34 @@
 """Indexer Lambda: Kinesis batch of stream records -> image index (OpenSearch on AWS).
 
-The local stream invokes this same `handler` with Kinesis-shaped events after calling
-`autotagger.indexing.configure(index)`; on Lambda the OpenSearch index comes from the environment.
-Tracing switches itself off outside Lambda (or with POWERTOOLS_TRACE_DISABLED); metrics go out as
-EMF in the POWERTOOLS_METRICS_NAMESPACE namespace (default "autotagger", silence them locally with
-POWERTOOLS_METRICS_DISABLED=true).
+`handler` is `autotagger.stream_indexer.make_handler` bound to the index the environment names,
+built once per process (on the first invocation). The local runtime builds its own handler with
+the same factory around the index of its data directory.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-
-from autotagger import indexing
-
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "indexer")
-
-logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "autotagger"), service=SERVICE)
+from autotagger.ports import ImageIndex
+from autotagger.stream_indexer import display_threshold, make_handler
 
 
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return indexing.handle(event, context, metrics=metrics)
+def index_from_environment() -> ImageIndex:
+    """OPENSEARCH_ENDPOINT (https URL or the bare domain endpoint CDK exports), else AUTOTAGGER_INDEX
+    (a SQLite path or an OpenSearch URL), so a handler in another process can be pointed at an index."""
+    from autotagger.index import open_index
+
+    endpoint = os.environ.get("OPENSEARCH_ENDPOINT")
+    if endpoint:
+        if "://" not in endpoint:
+            endpoint = f"https://{endpoint}"
+        return open_index(endpoint, index_name=os.environ.get("INDEX_NAME") or None,
+                          region=os.environ.get("AWS_REGION") or None, threshold=display_threshold())
+    target = os.environ.get("AUTOTAGGER_INDEX")
+    if target:
+        return open_index(target, index_name=os.environ.get("INDEX_NAME") or None)
+    raise RuntimeError("no index configured: set OPENSEARCH_ENDPOINT (or AUTOTAGGER_INDEX), "
+                       "or build a handler with autotagger.stream_indexer.make_handler(index_factory)")
+
+
+handler = make_handler(index_from_environment)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from autotagger import indexing
 from autotagger.domain.documents import action_from_record, document_id, parse_record
 from autotagger.index import open_index
 from autotagger.index.opensearch import OpenSearchIndex, install_template, template_name
@@ -184,19 +183,15 @@ def test_given_opensearch_endpoint_in_the_environment_when_the_handler_runs_then
         osmem_clone, monkeypatch, lambda_context):
     monkeypatch.setenv("OPENSEARCH_ENDPOINT", osmem_clone.url)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    indexing.configure(None)
     spec = importlib.util.spec_from_file_location("indexer_handler_os", ROOT / "functions/indexer/handler.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     batch = json.loads((ROOT / "tests/events/kinesis_batch.json").read_text())
-    try:
-        assert module.handler(batch, lambda_context) == {"batchItemFailures": []}
-        index = indexing.current_index()
-        index.refresh_now()
-        assert [image["key"] for image in index.search(tags=["Mammal"])["images"]] == ["raw-image/cat.png",
-                                                                                        "raw-image/dog.jpg"]
-    finally:
-        indexing.configure(None)
+    assert module.handler(batch, lambda_context) == {"batchItemFailures": []}
+    index = module.index_from_environment()
+    index.refresh_now()
+    assert [image["key"] for image in index.search(tags=["Mammal"])["images"]] == ["raw-image/cat.png",
+                                                                                    "raw-image/dog.jpg"]
 
 
 def test_given_a_time_that_is_not_iso_8601_when_searching_then_a_value_error_is_raised(index):

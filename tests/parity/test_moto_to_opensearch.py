@@ -16,7 +16,6 @@ import pytest
 from moto.core.exceptions import JsonRESTError
 from moto.rekognition.models import RekognitionBackend
 
-from autotagger import indexing
 from autotagger.index import open_index
 from tests.parity.test_parity_moto import STREAM, event, services  # noqa: F401 - `services` is a fixture
 
@@ -43,17 +42,17 @@ def stream_records(services) -> list[dict]:
 
 @pytest.fixture
 def deployed_indexer(osmem_server, monkeypatch):
-    """The handler as the stack configures it: the index comes from the environment."""
+    """The handler as the stack configures it: the index comes from the environment (a handler of
+    its own, as a fresh Lambda process would build, since `handler.handler` keeps its first index)."""
     with osmem_server.clone() as opensearch:
         monkeypatch.setenv("OPENSEARCH_ENDPOINT", opensearch.url)
         monkeypatch.setenv("INDEX_NAME", "image_insights")
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
         monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "autotagger")
-        indexing.configure(None)
-        from functions.indexer.handler import handler
+        from autotagger.stream_indexer import make_handler
+        from functions.indexer.handler import index_from_environment
 
-        yield handler, open_index(opensearch.url, index_name="image_insights")
-        indexing.configure(None)
+        yield make_handler(index_from_environment), open_index(opensearch.url, index_name="image_insights")
 
 
 def test_GIVEN_an_upload_run_by_moto_WHEN_its_stream_record_reaches_the_indexer_THEN_the_image_is_searchable_by_its_label(

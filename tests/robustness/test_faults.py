@@ -188,11 +188,11 @@ def _record(key: str, sequencer: str) -> bytes:
 
 def test_GIVEN_a_bulk_write_with_failed_items_WHEN_consumed_THEN_items_before_the_first_failure_are_written_once_and_the_failed_ones_retried(
         tmp_path):
-    from autotagger import indexing
     from autotagger.index import open_index
     from autotagger.local.dlq import LocalDeadLetterQueue
-    from autotagger.local.stream import LocalStream, StreamConsumer
-    from functions.indexer.handler import handler
+    from autotagger.local.event_source_mapping import StreamConsumer
+    from autotagger.local.stream import LocalStream
+    from autotagger.stream_indexer import make_handler
 
     stream = LocalStream(tmp_path / "stream.db", STREAM_NAME, shard_count=1)
     keys = [f"bulk/{i}.png" for i in range(6)]
@@ -200,13 +200,10 @@ def test_GIVEN_a_bulk_write_with_failed_items_WHEN_consumed_THEN_items_before_th
     counting = CountingIndex(open_index(tmp_path / "index.db"))
     plan = FaultPlan.parse(["index.partial=1"])
     dlq = LocalDeadLetterQueue(tmp_path / "dlq.db", "indexer-dlq")
-    indexing.configure(plan.wrap("index", counting))
-    try:
-        consumer = StreamConsumer(stream, handler, on_failure=dlq, batching_window_s=0, backoff_base_s=0.01,
-                                  backoff_jitter=False)
-        assert consumer.drain(timeout_s=30)
-    finally:
-        indexing.configure(None)
+    faulty = plan.wrap("index", counting)
+    consumer = StreamConsumer(stream, make_handler(lambda: faulty), on_failure=dlq, batching_window_s=0,
+                              backoff_base_s=0.01, backoff_jitter=False)
+    assert consumer.drain(timeout_s=30)
     ids = [document_id(BUCKET, key) for key in keys]
     # The first bulk write failed items 1, 3, 5; the stream retries from item 1 (Kinesis semantics).
     assert counting.writes[ids[0]] == 1

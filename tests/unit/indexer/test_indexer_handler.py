@@ -1,4 +1,6 @@
-"""functions/indexer/handler.py with Kinesis events from tests/events/ (partial batch responses)."""
+"""The indexer handler (`autotagger.stream_indexer.make_handler`, and `functions/indexer/handler.py`,
+which binds it to the environment's index) with Kinesis events from tests/events/ (partial batch
+responses)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from autotagger import indexing
 from autotagger.domain.documents import document_id
 from autotagger.index.sqlite import SQLiteIndex
+from autotagger.stream_indexer import decode_record, make_handler
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
@@ -19,12 +21,13 @@ ROOT = Path(__file__).resolve().parents[3]
 EVENTS = ROOT / "tests" / "events"
 
 
-def load_handler():
-    """Loads handler.py by path, as Lambda does (it is the asset's top-level module)."""
+def load_lambda_module():
+    """Loads handler.py by path, as Lambda does (it is the asset's top-level module); each load is a
+    fresh Lambda process as far as the handler's index goes."""
     spec = importlib.util.spec_from_file_location("indexer_handler_under_test", ROOT / "functions/indexer/handler.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.handler
+    return module
 
 
 class MemoryIndex:
@@ -59,78 +62,77 @@ def sequence_numbers(batch):
     return [record["kinesis"]["sequenceNumber"] for record in batch["Records"]]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def handler():
-    return load_handler()
+    """The deployed handler: its index comes from the environment."""
+    return load_lambda_module().handler
 
 
 @pytest.fixture(autouse=True)
 def quiet(monkeypatch):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    yield
-    indexing.configure(None)
 
 
-def test_given_a_valid_batch_when_handled_then_no_failures_and_one_apply_call(handler, lambda_context):
+def test_given_a_valid_batch_when_handled_then_no_failures_and_one_apply_call(lambda_context):
     index = MemoryIndex()
-    indexing.configure(index)
+    handler = make_handler(lambda: index)
     assert handler(event("kinesis_batch.json"), lambda_context) == {"batchItemFailures": []}
     assert len(index.calls) == 1 and len(index.calls[0]) == 3
 
 
-def test_given_a_valid_batch_when_handled_then_documents_follow_the_contract(handler, lambda_context):
+def test_given_a_valid_batch_when_handled_then_documents_follow_the_contract(lambda_context):
     index = MemoryIndex()
-    indexing.configure(index)
+    handler = make_handler(lambda: index)
     handler(event("kinesis_batch.json"), lambda_context)
     dog = index.documents[document_id("image-vaults", "raw-image/dog.jpg")]
     assert dog["tags"] == ["Dog", "Mammal", "Animal"] and dog["size"] == 5 and dog["sequencer"] == "617f08299329d189"
     assert index.documents[document_id("image-vaults", "raw-image/old.jpg")]["deleted"] is True
 
 
-def test_given_one_malformed_record_when_handled_then_only_it_is_reported(handler, lambda_context):
+def test_given_one_malformed_record_when_handled_then_only_it_is_reported(lambda_context):
     index = MemoryIndex()
-    indexing.configure(index)
+    handler = make_handler(lambda: index)
     batch = event("kinesis_malformed.json")
     response = handler(batch, lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence_numbers(batch)[1]}]}
     assert len(index.documents) == 2
 
 
-def test_given_a_bulk_item_error_when_handled_then_only_that_record_is_reported(handler, lambda_context):
+def test_given_a_bulk_item_error_when_handled_then_only_that_record_is_reported(lambda_context):
     index = MemoryIndex(failing={document_id("image-vaults", "raw-image/cat.png")})
-    indexing.configure(index)
+    handler = make_handler(lambda: index)
     batch = event("kinesis_batch.json")
     response = handler(batch, lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence_numbers(batch)[1]}]}
 
 
-def test_given_an_older_event_after_a_newer_one_when_handled_then_it_is_stale_not_a_failure(handler, lambda_context):
+def test_given_an_older_event_after_a_newer_one_when_handled_then_it_is_stale_not_a_failure(lambda_context):
     index = MemoryIndex()
-    indexing.configure(index)
+    handler = make_handler(lambda: index)
     assert handler(event("kinesis_out_of_order.json"), lambda_context) == {"batchItemFailures": []}
     assert index.documents[document_id("image-vaults", "raw-image/dog.jpg")]["tags"][0] == "Dog"
 
 
-def test_given_every_record_fails_when_handled_then_all_are_reported_instead_of_raising(handler, lambda_context):
+def test_given_every_record_fails_when_handled_then_all_are_reported_instead_of_raising(lambda_context):
     batch = event("kinesis_batch.json")
-    indexing.configure(MemoryIndex(failing={document_id("image-vaults", key) for key in
-                                            ("raw-image/dog.jpg", "raw-image/cat.png", "raw-image/old.jpg")}))
+    index = MemoryIndex(failing={document_id("image-vaults", key) for key in
+                                 ("raw-image/dog.jpg", "raw-image/cat.png", "raw-image/old.jpg")})
+    handler = make_handler(lambda: index)
     response = handler(batch, lambda_context)
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == sequence_numbers(batch)
 
 
-def test_given_data_that_is_not_base64_when_handled_then_the_record_is_reported(handler, lambda_context):
+def test_given_data_that_is_not_base64_when_handled_then_the_record_is_reported(lambda_context):
     batch = event("kinesis_batch.json")
     batch["Records"][0]["kinesis"]["data"] = "%%% not base64 %%%"
-    indexing.configure(MemoryIndex())
+    handler = make_handler(MemoryIndex)
     response = handler(batch, lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence_numbers(batch)[0]}]}
 
 
-def test_given_the_sqlite_index_when_a_batch_is_handled_then_the_images_are_searchable(
-        handler, tmp_path, lambda_context):
+def test_given_the_sqlite_index_when_a_batch_is_handled_then_the_images_are_searchable(tmp_path, lambda_context):
     index = SQLiteIndex(tmp_path / "index.db")
-    indexing.configure(index)
+    handler = make_handler(lambda: index)
     handler(event("kinesis_batch.json"), lambda_context)
     assert [image["key"] for image in index.search(tags=["Mammal"])["images"]] == ["raw-image/cat.png",
                                                                                     "raw-image/dog.jpg"]
@@ -144,19 +146,17 @@ def test_given_no_configured_index_when_the_environment_names_a_sqlite_file_then
     assert SQLiteIndex(tmp_path / "env.db").search()["total"] == 2
 
 
-def test_given_a_display_threshold_in_the_environment_when_handled_then_tags_follow_it(
-        handler, monkeypatch, lambda_context):
+def test_given_a_display_threshold_in_the_environment_when_handled_then_tags_follow_it(monkeypatch, lambda_context):
     monkeypatch.setenv("DISPLAY_THRESHOLD", "50")
     index = MemoryIndex()
-    indexing.configure(index)
+    handler = make_handler(lambda: index)
     handler(event("kinesis_batch.json"), lambda_context)
     assert "Grass" in index.documents[document_id("image-vaults", "raw-image/dog.jpg")]["tags"]
 
 
-def test_given_metrics_enabled_when_handled_then_counts_are_emitted_in_the_namespace(
-        handler, monkeypatch, capsys, lambda_context):
+def test_given_metrics_enabled_when_handled_then_counts_are_emitted_in_the_namespace(monkeypatch, capsys, lambda_context):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    indexing.configure(MemoryIndex())
+    handler = make_handler(MemoryIndex)
     handler(event("kinesis_malformed.json"), lambda_context)
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     metrics = emitted[-1]
@@ -179,7 +179,7 @@ def test_given_the_handler_module_when_imported_then_no_local_only_dependency_is
 def test_given_a_kinesis_record_when_decoded_then_the_stream_record_comes_back():
     data = {"action": "delete", "bucket": "b", "key": "k.jpg", "sequencer": "01", "event_time": "2026-01-01T00:00:00Z"}
     record = {"kinesis": {"sequenceNumber": "1", "data": base64.b64encode(json.dumps(data).encode()).decode()}}
-    assert indexing.decode_record(record)["key"] == "k.jpg"
+    assert decode_record(record)["key"] == "k.jpg"
 
 
 def test_given_the_bare_domain_endpoint_cdk_exports_when_the_index_is_built_then_it_is_signed_https(monkeypatch):
@@ -191,12 +191,36 @@ def test_given_the_bare_domain_endpoint_cdk_exports_when_the_index_is_built_then
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    index = indexing.current_index()
+    index = load_lambda_module().index_from_environment()
     connection = index.client.transport.get_connection()
     assert isinstance(index, OpenSearchIndex) and index.index_name == "images_prod"
     assert connection.host == "https://search-images-abc.ca-central-1.es.amazonaws.com:443"
     assert connection.session.auth.region == "ca-central-1"
-    assert indexing.current_index() is index
+
+
+def test_given_a_handler_when_invoked_repeatedly_then_its_index_is_built_once(lambda_context):
+    built = []
+
+    def factory():
+        built.append(MemoryIndex())
+        return built[-1]
+
+    handler = make_handler(factory)
+    handler(event("kinesis_batch.json"), lambda_context)
+    handler(event("kinesis_batch.json"), lambda_context)
+    assert len(built) == 1 and len(built[0].calls) == 2
+
+
+def test_given_two_handlers_in_one_process_when_each_handles_a_batch_then_each_writes_only_its_own_index(
+        lambda_context):
+    first, second = MemoryIndex(), MemoryIndex()
+    first_handler, second_handler = make_handler(lambda: first), make_handler(lambda: second)
+    first_handler(event("kinesis_batch.json"), lambda_context)
+    second_handler(event("kinesis_out_of_order.json"), lambda_context)
+    first_handler(event("kinesis_malformed.json"), lambda_context)
+    assert (len(first.calls), len(second.calls)) == (2, 1)
+    assert document_id("image-vaults", "raw-image/cat.png") in first.documents
+    assert document_id("image-vaults", "raw-image/cat.png") not in second.documents
 
 
 def test_given_no_index_anywhere_when_the_handler_runs_then_it_says_how_to_configure_one(
@@ -205,3 +229,14 @@ def test_given_no_index_anywhere_when_the_handler_runs_then_it_says_how_to_confi
     monkeypatch.delenv("AUTOTAGGER_INDEX", raising=False)
     with pytest.raises(RuntimeError, match="configure"):
         handler(event("kinesis_batch.json"), lambda_context)
+
+
+def test_given_no_index_at_first_when_the_environment_names_one_later_then_the_handler_uses_it(
+        handler, tmp_path, monkeypatch, lambda_context):
+    monkeypatch.delenv("OPENSEARCH_ENDPOINT", raising=False)
+    monkeypatch.delenv("AUTOTAGGER_INDEX", raising=False)
+    with pytest.raises(RuntimeError):
+        handler(event("kinesis_batch.json"), lambda_context)
+    monkeypatch.setenv("AUTOTAGGER_INDEX", str(tmp_path / "later.db"))
+    assert handler(event("kinesis_batch.json"), lambda_context) == {"batchItemFailures": []}
+    assert SQLiteIndex(tmp_path / "later.db").search()["total"] == 2

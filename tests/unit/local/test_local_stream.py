@@ -11,13 +11,9 @@ import time
 import pytest
 
 from autotagger.local.dlq import LocalDeadLetterQueue
-from autotagger.local.stream import (
-    InvalidRecord,
-    LocalStream,
-    StreamConsumer,
-    format_sequence_number,
-    redrive_batch,
-)
+from autotagger.local.event_source_mapping import StreamConsumer
+from autotagger.local.redrive import redrive_batch
+from autotagger.local.stream import InvalidRecord, LocalStream, format_sequence_number
 from autotagger.ports import RecordStream
 
 

@@ -12,14 +12,16 @@ import textwrap
 from pathlib import Path
 
 from autotagger.local.dlq import LocalDeadLetterQueue
-from autotagger.local.stream import LocalStream, StreamConsumer
+from autotagger.local.event_source_mapping import StreamConsumer
+from autotagger.local.stream import LocalStream
 
 REPO = Path(__file__).resolve().parents[3]
 
 CONSUMER = textwrap.dedent("""
     import base64, os, sys, time
     from autotagger.local.dlq import LocalDeadLetterQueue
-    from autotagger.local.stream import LocalStream, StreamConsumer
+    from autotagger.local.event_source_mapping import StreamConsumer
+    from autotagger.local.stream import LocalStream
 
     db, dlq_db, sink, stop_after = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     stream = LocalStream(db, shard_count=2)

@@ -209,7 +209,8 @@ def test_GIVEN_a_labeler_that_blocks_WHEN_waiting_for_idle_THEN_it_gives_up_at_t
 
 def test_GIVEN_metrics_disabled_WHEN_the_indexer_ran_many_batches_THEN_nothing_was_printed_to_stdout(
         pipeline, capfd):
-    from autotagger.local.stream import LambdaContext, StreamRecord
+    from autotagger.local.lambda_context import LambdaContext
+    from autotagger.local.stream import StreamRecord
 
     record = json.dumps({"action": "delete", "bucket": "image-vaults", "key": "gone.png", "sequencer": "01",
                          "event_time": "2026-11-25T00:00:00Z", "execution_id": "arn:x"}).encode()
@@ -234,8 +235,10 @@ def test_GIVEN_a_redrive_that_ran_but_did_not_remove_its_message_WHEN_redriven_a
     pipeline.wait_idle(10)
     [letter] = pipeline.dead_letters()["workflow"]
 
+    from autotagger.local.redrive import rerun_dead_letter
+
     def run_then_crash(message):
-        pipeline._rerun_dead_letter(message)
+        rerun_dead_letter(message, pipeline.start_execution)
         raise RuntimeError("crashed before removing the message")
 
     with pytest.raises(RuntimeError):
@@ -278,3 +281,25 @@ def test_GIVEN_a_pipeline_with_several_workers_WHEN_started_THEN_its_labeler_is_
     with make_pipeline(labeler=None):
         pass
     assert asked == [settings.workers]
+
+
+def test_GIVEN_two_pipelines_in_one_process_WHEN_one_is_closed_THEN_each_indexed_into_its_own_index_throughout(
+        make_pipeline, tmp_path):
+    """The indexer handler is wired per pipeline: no process-wide index a second pipeline could
+    take over, and none that closing one pipeline could unhook from the other."""
+    from autotagger.config import Settings
+
+    first = make_pipeline(settings=Settings(data_dir=tmp_path / "first", workers=1)).start()
+    second = make_pipeline(settings=Settings(data_dir=tmp_path / "second", workers=1)).start()
+    first.upload("first.png", PNG, "image/png")
+    second.upload("second.png", PNG, "image/png")
+    assert first.wait_idle(10) and second.wait_idle(10)
+    assert ([d["key"] for d in first.index.search()["images"]],
+            [d["key"] for d in second.index.search()["images"]]) == (["first.png"], ["second.png"])
+
+    second.close()
+    first.upload("after.png", PNG, "image/png")
+
+    assert first.wait_idle(10)
+    assert sorted(d["key"] for d in first.index.search()["images"]) == ["after.png", "first.png"]
+    assert first.stores.indexer_dlq.count() == 0
