@@ -12,5 +12,5 @@ from __future__ import annotations
 from autotagger.stream_indexer.batch import BatchOutcome, decode_record, respond, write_batch
 from autotagger.stream_indexer.handler import display_threshold, handle, make_handler
 
-__all__ = ["make_handler", "handle", "display_threshold", "write_batch", "respond", "decode_record",
-           "BatchOutcome"]
+__all__ = ["BatchOutcome", "decode_record", "display_threshold", "handle", "make_handler", "respond",
+           "write_batch"]

@@ -25,11 +25,11 @@ def layout(tmp_path):
     relatively, plus a local-runtime module nothing imports and package data."""
     root = tmp_path / "repo"
     handler_dir = root / "functions" / "indexer"
-    _write(handler_dir / "handler.py", "from autotagger import indexing\n\ndef handler(e, c):\n    return indexing.run()\n")
+    _write(handler_dir / "handler.py", "from autotagger import stream_indexer\n\ndef handler(e, c):\n    return stream_indexer.run()\n")
     _write(handler_dir / "requirements.txt", "example==1.0\n")
     _write(root / "autotagger" / "__init__.py", "")
-    _write(root / "autotagger" / "indexing" / "__init__.py", "from .batch import run\n")
-    _write(root / "autotagger" / "indexing" / "batch.py", "def run():\n    from autotagger.index import open_index\n    return open_index\n")
+    _write(root / "autotagger" / "stream_indexer" / "__init__.py", "from .batch import run\n")
+    _write(root / "autotagger" / "stream_indexer" / "batch.py", "def run():\n    from autotagger.index import open_index\n    return open_index\n")
     _write(root / "autotagger" / "index" / "__init__.py", "def open_index():\n    return 1\n")
     _write(root / "autotagger" / "index" / "template.json", "{}")
     _write(root / "autotagger" / "local" / "runtime.py", "import numpy\n")
@@ -45,7 +45,7 @@ def test_given_a_handler_when_collecting_core_modules_then_its_transitive_and_re
     modules = indexer_bundle.core_modules(indexer_bundle.handler_sources(handler_dir), root)
     assert _relative(modules, root) == [
         "autotagger/__init__.py", "autotagger/index/__init__.py",
-        "autotagger/indexing/__init__.py", "autotagger/indexing/batch.py",
+        "autotagger/stream_indexer/__init__.py", "autotagger/stream_indexer/batch.py",
     ]
 
 
