@@ -25,7 +25,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from autotagger.config import STATE_MACHINE_NAME, STREAM_NAME, Settings
+from autotagger.config import Settings
+from autotagger.contracts import (INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME, TAGGING_RULE_NAME,
+                                  tagging_rule_pattern)
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
 from autotagger.local.data_dir_lock import DataDirLock
@@ -35,7 +37,6 @@ from autotagger.ports import Labeler, StoredObject
 log = logging.getLogger(__name__)
 
 STATE_MACHINE_FILE = "image_tagging.asl.json"
-TAGGING_RULE = "image-tagging"
 # Powertools in the indexer handler: no X-Ray, no EMF lines on stdout, only warnings logged.
 _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
                               "POWERTOOLS_LOG_LEVEL": "WARNING"}
@@ -57,12 +58,6 @@ def state_machine_path() -> Path:
     if not path.is_file():
         raise UserError(f"workflow definition not found at {path} (set AUTOTAGGER_STATE_MACHINE)")
     return path
-
-
-def tagging_rule_pattern(bucket: str) -> dict[str, Any]:
-    """The EventBridge rule CDK deploys: S3 object created/deleted events of the image bucket."""
-    return {"source": ["aws.s3"], "detail-type": ["Object Created", "Object Deleted"],
-            "detail": {"bucket": {"name": [bucket]}}}
 
 
 def _sent_dead_letter(execution: Any) -> bool:
@@ -100,7 +95,8 @@ class Pipeline:
             self._labeler = labeler
             # No batching window (Lambda's default): a record is indexed as soon as it is put; under load
             # records pile up while a batch is indexed, so batches still form.
-            self._consumer_options = {"batching_window_s": 0.0, "max_retries": 5, **(consumer_options or {})}
+            self._consumer_options = {"batching_window_s": 0.0, "max_retries": INDEXER_RETRY_ATTEMPTS,
+                                      **(consumer_options or {})}
             from autotagger.local.sqlite_util import Database
 
             self._outbox = Database(Path(settings.data_dir) / RUNTIME_DB)
@@ -124,7 +120,7 @@ class Pipeline:
     def start(self) -> "Pipeline":
         if self._started:
             return self
-        from autotagger.local.events import EventRouter
+        from autotagger.local.event_router import EventRouter
         from autotagger.workflow import StateMachine
 
         if self._labeler is None:
@@ -140,7 +136,7 @@ class Pipeline:
                                                      **({"sleeper": self._sleeper} if self._sleeper else {}))
         self._registry = self._task_registry()
         self._router = EventRouter()
-        self._router.add_rule(TAGGING_RULE, tagging_rule_pattern(s.bucket), self._accept_event)
+        self._router.add_rule(TAGGING_RULE_NAME, tagging_rule_pattern(s.bucket), self._accept_event)
         # Twice as many executions as labeler slots: the others' I/O steps overlap the labeler calls.
         self._pool = ThreadPoolExecutor(max_workers=2 * s.workers, thread_name_prefix="workflow")
         self._consumer = self._stream_consumer()
@@ -225,7 +221,7 @@ class Pipeline:
 
     def upload(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:
         """Stores the object and returns once its tagging execution is durably pending."""
-        from autotagger.local.events import object_created_event
+        from autotagger.local.s3_events import object_created_event
 
         self._require_started()
         stored = self.stores.bucket.put(key, data, content_type)
@@ -234,7 +230,7 @@ class Pipeline:
 
     def delete(self, key: str) -> StoredObject | None:
         """Deletes the object; its delete event flows through the workflow to the index."""
-        from autotagger.local.events import object_deleted_event
+        from autotagger.local.s3_events import object_deleted_event
 
         self._require_started()
         deleted = self.stores.bucket.delete(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cdk import indexer_bundle
 from cdk.constructs import indexer, network, search_domain
-from autotagger.domain.documents import INDEX_NAME
+from autotagger.contracts import INDEX_NAME
 
 
 def _function(synth) -> dict:
