@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from autotagger.config import Settings
-from autotagger.contracts import (INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME, TAGGING_RULE_NAME,
-                                  tagging_rule_pattern)
+from autotagger.contracts import (INDEXER_BATCH_SIZE, INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME,
+                                  TAGGING_RULE_NAME, tagging_rule_pattern)
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
 from autotagger.local.data_dir_lock import DataDirLock
@@ -95,7 +95,8 @@ class Pipeline:
             self._labeler = labeler
             # No batching window (Lambda's default): a record is indexed as soon as it is put; under load
             # records pile up while a batch is indexed, so batches still form.
-            self._consumer_options = {"batching_window_s": 0.0, "max_retries": INDEXER_RETRY_ATTEMPTS,
+            self._consumer_options = {"batching_window_s": 0.0, "batch_size": INDEXER_BATCH_SIZE,
+                                      "max_retries": INDEXER_RETRY_ATTEMPTS,
                                       **(consumer_options or {})}
             from autotagger.local.sqlite_util import Database
 

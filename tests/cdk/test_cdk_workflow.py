@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from autotagger import contracts
 from cdk.constructs import workflow
 
 
@@ -18,8 +19,8 @@ def _rule(synth) -> dict:
 
 def test_given_the_rule_when_synthesized_then_it_matches_created_and_deleted_objects_of_the_image_bucket(dev):
     assert _rule(dev)["EventPattern"] == {
-        "source": [workflow.EVENT_SOURCE],
-        "detail-type": list(workflow.DETAIL_TYPES),
+        "source": [contracts.S3_EVENT_SOURCE],
+        "detail-type": list(contracts.TAGGING_DETAIL_TYPES),
         "detail": {"bucket": {"name": [dev.ref(dev.stack.storage.bucket)]}},
     }
 
