@@ -9,7 +9,14 @@ checks that it says what this module says.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+# -- the workflow definition ---------------------------------------------------------------------
+
+ASL_FILE = Path(__file__).resolve().parents[1] / "statemachine" / "image_tagging.asl.json"
+"""The workflow definition: deployed to Step Functions as-is, run as-is by the local engine (in a
+source checkout; an installed package is pointed at it with AUTOTAGGER_STATE_MACHINE)."""
 
 # -- where the local stand-ins live ---------------------------------------------------------------
 

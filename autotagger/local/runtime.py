@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from autotagger.config import Settings
-from autotagger.contracts import (INDEXER_BATCH_SIZE, INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME,
+from autotagger.contracts import (ASL_FILE, INDEXER_BATCH_SIZE, INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME,
                                   TAGGING_RULE_NAME, tagging_rule_pattern)
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
@@ -36,7 +36,6 @@ from autotagger.ports import Labeler, StoredObject
 
 log = logging.getLogger(__name__)
 
-STATE_MACHINE_FILE = "image_tagging.asl.json"
 # Powertools in the indexer handler: no X-Ray, no EMF lines on stdout, only warnings logged.
 _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
                               "POWERTOOLS_LOG_LEVEL": "WARNING"}
@@ -54,7 +53,7 @@ CREATE TABLE IF NOT EXISTS pending_executions (
 def state_machine_path() -> Path:
     """The ASL file: AUTOTAGGER_STATE_MACHINE, else `statemachine/` next to the package."""
     override = os.environ.get("AUTOTAGGER_STATE_MACHINE")
-    path = Path(override) if override else Path(__file__).resolve().parents[2] / "statemachine" / STATE_MACHINE_FILE
+    path = Path(override) if override else ASL_FILE
     if not path.is_file():
         raise UserError(f"workflow definition not found at {path} (set AUTOTAGGER_STATE_MACHINE)")
     return path

@@ -8,8 +8,6 @@ calls, the role is written by hand: exactly the four integrations the file uses.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -25,8 +23,6 @@ from autotagger import contracts
 from cdk.config import DeploymentConfig
 from cdk.nag import Ack, acknowledge, objects_finding
 from cdk.removal import log_group
-
-ASL_FILE = Path(__file__).resolve().parents[2] / "statemachine" / "image_tagging.asl.json"
 
 RULE_RETRY_ATTEMPTS = 8
 RULE_MAX_EVENT_AGE = Duration.hours(6)
@@ -91,7 +87,7 @@ class TaggingWorkflow(Construct):
         self.state_machine = sfn.StateMachine(
             self, "StateMachine",
             comment="Tags one S3 object (statemachine/image_tagging.asl.json).",
-            definition_body=sfn.DefinitionBody.from_file(str(ASL_FILE)),
+            definition_body=sfn.DefinitionBody.from_file(str(contracts.ASL_FILE)),
             definition_substitutions=definition_substitutions(config, stream, dead_letters),
             state_machine_type=(
                 sfn.StateMachineType.EXPRESS if config.express_workflow else sfn.StateMachineType.STANDARD

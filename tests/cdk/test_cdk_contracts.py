@@ -14,12 +14,12 @@ import re
 import pytest
 
 from autotagger.config import Settings
+from autotagger.contracts import ASL_FILE
 from autotagger.index.opensearch import OpenSearchIndex
 from autotagger.local.event_pattern import matches
 from autotagger.local.s3_events import object_created_event, object_deleted_event
 from autotagger.ports import StoredObject
 from autotagger.server.upload_rules import UploadRejected, check_media_type
-from cdk.constructs import workflow
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_given_the_deployed_rule_when_matched_locally_then_it_starts_the_workflo
 # -- the workflow's DefinitionSubstitutions ------------------------------------------------------
 
 def test_given_the_asl_placeholders_when_synthesized_then_cdk_and_the_local_runtime_fill_the_same_ones(dev):
-    placeholders = set(re.findall(r"\$\{(\w+)\}", workflow.ASL_FILE.read_text(encoding="utf-8")))
+    placeholders = set(re.findall(r"\$\{(\w+)\}", ASL_FILE.read_text(encoding="utf-8")))
     deployed = dev.resource(dev.stack.workflow.state_machine)["Properties"]["DefinitionSubstitutions"]
     assert (set(deployed), set(Settings().substitutions())) == (placeholders, placeholders)
 
