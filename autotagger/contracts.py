@@ -85,6 +85,13 @@ def definition_substitutions(*, max_labels: int, min_confidence: float, stream_n
     }
 
 
+DETECT_LABELS_TPS = {"us-east-1": 50.0, "us-west-2": 50.0, "eu-west-1": 50.0}
+DETECT_LABELS_TPS_OTHER_REGIONS = 5.0
+"""Rekognition's default DetectLabels quota per account and region, in transactions per second
+(adjustable: https://docs.aws.amazon.com/general/latest/gr/rekognition.html#limits_rekognition).
+Every upload and every re-run is one DetectLabels call, so the upload API's rate and the default
+reprocess rate follow it."""
+
 # -- uploads ------------------------------------------------------------------------------------
 
 ACCEPTED_MEDIA_TYPES = ("image/jpeg", "image/png", "application/octet-stream")

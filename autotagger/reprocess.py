@@ -32,11 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from autotagger.contracts import OBJECT_CREATED, S3_EVENT_SOURCE
+from autotagger.contracts import DETECT_LABELS_TPS, DETECT_LABELS_TPS_OTHER_REGIONS, OBJECT_CREATED, S3_EVENT_SOURCE
 
-# Default DetectLabels quota (transactions per second, per account and region); see the module docs.
-DETECT_LABELS_TPS = {"us-east-1": 50.0, "us-west-2": 50.0, "eu-west-1": 50.0}
-DETECT_LABELS_TPS_OTHER_REGIONS = 5.0
 DEFAULT_REGION = "us-east-1"
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 

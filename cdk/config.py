@@ -18,11 +18,10 @@ overrides one value without repeating the others."""
 PROFILES = ("dev", "prod")
 STREAM_MODES = ("on-demand", "provisioned")
 
-REKOGNITION_DETECT_LABELS_TPS = 50
-"""Rekognition's default DetectLabels quota in us-east-1 (transactions per second, adjustable; smaller
-in most other regions: https://docs.aws.amazon.com/general/latest/gr/rekognition.html#limits_rekognition).
-Every upload is one DetectLabels call, so the upload API's default rate matches it: a lower rate
-would leave Rekognition idle, a higher one would only turn API 429s into workflow retries."""
+REKOGNITION_DETECT_LABELS_TPS = int(contracts.DETECT_LABELS_TPS["us-east-1"])
+"""Rekognition's default DetectLabels quota in us-east-1 (smaller in most other regions). Every upload
+is one DetectLabels call, so the upload API's default rate matches it: a lower rate would leave
+Rekognition idle, a higher one would only turn API 429s into workflow retries."""
 
 DEFAULTS: dict[str, Any] = {
     # "dev": one small OpenSearch node in one AZ; "prod": two AZs, zone awareness, dedicated masters.
