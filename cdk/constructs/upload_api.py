@@ -1,8 +1,9 @@
 """`PUT /v1/{bucket}/{object}`: API Gateway writes the request body straight to S3 (no Lambda).
 
 Why each guard is where it is:
-- Content types: only the accepted media types (`autotagger.contracts`) have a request template and the integration never
-  passes unmapped types through, so anything else is answered 415 by API Gateway itself.
+- Content types: only the accepted media types (`autotagger.contracts`) have a request template
+  and the integration never passes unmapped types through, so anything else is answered 415 by
+  API Gateway itself.
 - Buckets: the sample let `{bucket}` name any bucket the API's role could reach. Here the
   integration role may `s3:PutObject` into the image bucket (under the configured key prefix)
   and nowhere else, so S3 denies any other `{bucket}` and the 403 is passed on to the caller:
