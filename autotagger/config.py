@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autotagger import contracts
 from autotagger.errors import UserError
 
 DEFAULT_BUCKET = "image-vaults"
@@ -20,16 +21,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 API_KEY_ENV = "AUTOTAGGER_API_KEY"
 LABELERS = ("local", "rekognition")
-
-# Account and region the local events and ARNs carry; LocalStack's conventional values, so they
-# are recognisably not a real account.
-LOCAL_ACCOUNT = "000000000000"
-LOCAL_REGION = "local"  # the region the local workflow engine puts in its ARNs
-
-STATE_MACHINE_NAME = "image-tagging"
-STREAM_NAME = "image-tagging-records"
-WORKFLOW_DLQ_NAME = "image-tagging-dlq"
-INDEXER_DLQ_NAME = "image-indexer-dlq"
+INDEX_FILE = "index.sqlite3"
+"""The SQLite index inside the data directory, unless `--index` names another one."""
 
 
 def _default_workers() -> int:
@@ -43,10 +36,10 @@ class Settings:
     labeler: str = "local"
     index: str | None = None  # None: SQLite in the data dir; else a SQLite path or an OpenSearch URL
     workers: int = field(default_factory=_default_workers)
-    max_labels: int = 20
-    min_confidence: float = 55.0
-    region: str = LOCAL_REGION
-    account: str = LOCAL_ACCOUNT
+    max_labels: int = contracts.DEFAULT_MAX_LABELS
+    min_confidence: float = contracts.DEFAULT_MIN_CONFIDENCE
+    region: str = contracts.LOCAL_REGION
+    account: str = contracts.LOCAL_ACCOUNT
     rules_path: Path | None = None  # labeler rules override (see autotagger.labeler)
     faults: tuple[str, ...] = ()  # injected faults, e.g. ("labeler.throttle=3",) (see autotagger.faults)
 
@@ -55,38 +48,34 @@ class Settings:
             raise UserError(f"unknown labeler {self.labeler!r}: choose one of {', '.join(LABELERS)}")
         if self.workers < 1:
             raise UserError(f"--workers must be at least 1, not {self.workers}")
-        if not 1 <= self.max_labels <= 1000:
-            raise UserError(f"max labels must be between 1 and 1000, not {self.max_labels}")
-        if not 0 <= self.min_confidence <= 100:
-            raise UserError(f"min confidence must be between 0 and 100, not {self.min_confidence}")
+        low, high = contracts.MAX_LABELS_RANGE
+        if not low <= self.max_labels <= high:
+            raise UserError(f"max labels must be between {low} and {high}, not {self.max_labels}")
+        low, high = contracts.MIN_CONFIDENCE_RANGE
+        if not low <= self.min_confidence <= high:
+            raise UserError(f"min confidence must be between {low:g} and {high:g}, not {self.min_confidence}")
         if not self.bucket or "/" in self.bucket:
             raise UserError(f"invalid bucket name {self.bucket!r}")
 
     @property
     def index_target(self) -> str:
         """What `autotagger.index.open_index` opens: the OpenSearch URL or the SQLite file."""
-        return self.index or str(self.data_dir / "index.db")
+        return self.index or str(Path(self.data_dir) / INDEX_FILE)
 
     @property
     def state_machine_arn(self) -> str:
-        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{STATE_MACHINE_NAME}"
+        return contracts.state_machine_arn(contracts.STATE_MACHINE_NAME, region=self.region, account=self.account)
 
     @property
     def dead_letter_queue_url(self) -> str:
-        return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{WORKFLOW_DLQ_NAME}"
+        return contracts.queue_url(contracts.WORKFLOW_DLQ_NAME, region=self.region, account=self.account)
 
     def substitutions(self) -> dict[str, str]:
         """The DefinitionSubstitutions CDK passes to Step Functions, with the local values."""
-        return {
-            "MaxLabels": str(self.max_labels),
-            "MinConfidence": _json_number(self.min_confidence),
-            "StreamName": STREAM_NAME,
-            "DeadLetterQueueUrl": self.dead_letter_queue_url,
-        }
-
-
-def _json_number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+        return contracts.definition_substitutions(
+            max_labels=self.max_labels, min_confidence=self.min_confidence,
+            stream_name=contracts.STREAM_NAME, dead_letter_queue_url=self.dead_letter_queue_url,
+        )
 
 
 def is_loopback(host: str) -> bool:

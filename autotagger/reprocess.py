@@ -32,9 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-# Default DetectLabels quota (transactions per second, per account and region); see the module docs.
-DETECT_LABELS_TPS = {"us-east-1": 50.0, "us-west-2": 50.0, "eu-west-1": 50.0}
-DETECT_LABELS_TPS_OTHER_REGIONS = 5.0
+from autotagger.contracts import DETECT_LABELS_TPS, DETECT_LABELS_TPS_OTHER_REGIONS, OBJECT_CREATED, S3_EVENT_SOURCE
+
 DEFAULT_REGION = "us-east-1"
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -197,7 +196,7 @@ def reprocess_local(pipeline: Any, *, prefix: str = "", since: datetime | None =
                     limiter: RateLimiter | None = None, stop: threading.Event | None = None) -> ReprocessResult:
     """Starts one workflow execution per stored object under `prefix` (modified at or after
     `since`), as the event S3 would send for it, paced by `rate`; resumes from the checkpoint."""
-    from autotagger.local.events import object_created_event
+    from autotagger.local.s3_events import object_created_event
 
     run = run or local_run_id(pipeline)
     checkpoint = Checkpoint.load(checkpoint_path(pipeline.settings.data_dir, run), run, restart=restart)
@@ -224,7 +223,7 @@ def _s3_event(bucket: str, obj: dict[str, Any], sequencer: str, region: str, acc
     modified = obj["LastModified"].astimezone(timezone.utc)
     return {
         "version": "0", "id": execution_name("event", "reprocess", bucket, obj["Key"], obj["ETag"]),
-        "detail-type": "Object Created", "source": "aws.s3", "account": account,
+        "detail-type": OBJECT_CREATED, "source": S3_EVENT_SOURCE, "account": account,
         "time": modified.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
         "resources": [f"arn:aws:s3:::{bucket}"],
         "detail": {"version": "0", "bucket": {"name": bucket},
@@ -360,7 +359,7 @@ def reconcile_local(pipeline: Any, *, rate: float | None = None, limiter: RateLi
 
     Execution names are deterministic (`reconcile-...`), so running this twice starts nothing new."""
     from autotagger.domain.documents import document_id
-    from autotagger.local.events import object_created_event, object_deleted_event
+    from autotagger.local.s3_events import object_created_event, object_deleted_event
     from autotagger.ports import StoredObject
 
     stores, settings = pipeline.stores, pipeline.settings

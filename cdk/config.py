@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from autotagger.config import Settings
+from autotagger import contracts
 
 CONTEXT_PREFIX = "autotagger:"
 """Every setting is a context key `autotagger:<name>`, so `cdk deploy -c autotagger:profile=prod`
@@ -18,13 +18,10 @@ overrides one value without repeating the others."""
 PROFILES = ("dev", "prod")
 STREAM_MODES = ("on-demand", "provisioned")
 
-_LOCAL_DEFAULTS = Settings()
-
-REKOGNITION_DETECT_LABELS_TPS = 50
-"""Rekognition's default DetectLabels quota in us-east-1 (transactions per second, adjustable; smaller
-in most other regions: https://docs.aws.amazon.com/general/latest/gr/rekognition.html#limits_rekognition).
-Every upload is one DetectLabels call, so the upload API's default rate matches it: a lower rate
-would leave Rekognition idle, a higher one would only turn API 429s into workflow retries."""
+REKOGNITION_DETECT_LABELS_TPS = int(contracts.DETECT_LABELS_TPS["us-east-1"])
+"""Rekognition's default DetectLabels quota in us-east-1 (smaller in most other regions). Every upload
+is one DetectLabels call, so the upload API's default rate matches it: a lower rate would leave
+Rekognition idle, a higher one would only turn API 429s into workflow retries."""
 
 DEFAULTS: dict[str, Any] = {
     # "dev": one small OpenSearch node in one AZ; "prod": two AZs, zone awareness, dedicated masters.
@@ -36,9 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "expressWorkflow": False,
     # Only keys under this prefix start the workflow ("" = every key of the image bucket).
     "keyPrefix": "",
-    # DetectLabels parameters, shared with the local runtime (autotagger.config.Settings).
-    "maxLabels": _LOCAL_DEFAULTS.max_labels,
-    "minConfidence": _LOCAL_DEFAULTS.min_confidence,
+    # DetectLabels parameters, with the local runtime's defaults (autotagger.contracts).
+    "maxLabels": contracts.DEFAULT_MAX_LABELS,
+    "minConfidence": contracts.DEFAULT_MIN_CONFIDENCE,
     # Kinesis capacity mode; "provisioned" uses `streamShards` shards (cheaper when idle).
     "streamMode": "on-demand",
     "streamShards": 1,
@@ -122,11 +119,12 @@ class DeploymentConfig:
             raise ConfigError(f"profile must be one of {PROFILES}, not {self.profile!r}")
         if self.stream_mode not in STREAM_MODES:
             raise ConfigError(f"streamMode must be one of {STREAM_MODES}, not {self.stream_mode!r}")
-        # Rekognition's own bounds for DetectLabels.
-        if not 1 <= self.max_labels <= 1000:
-            raise ConfigError(f"maxLabels must be between 1 and 1000, not {self.max_labels}")
-        if not 0 <= self.min_confidence <= 100:
-            raise ConfigError(f"minConfidence must be between 0 and 100, not {self.min_confidence}")
+        low, high = contracts.MAX_LABELS_RANGE
+        if not low <= self.max_labels <= high:
+            raise ConfigError(f"maxLabels must be between {low} and {high}, not {self.max_labels}")
+        low, high = contracts.MIN_CONFIDENCE_RANGE
+        if not low <= self.min_confidence <= high:
+            raise ConfigError(f"minConfidence must be between {low:g} and {high:g}, not {self.min_confidence}")
         if self.api_rate_limit < 1 or self.api_burst_limit < self.api_rate_limit:
             raise ConfigError("apiRateLimit must be >= 1 and apiBurstLimit >= apiRateLimit")
         if self.stream_shards < 1:

@@ -21,7 +21,7 @@ from cdk.constructs.search_domain import SearchDomain
 from cdk.constructs.tag_stream import TagStream
 from cdk.constructs.upload_api import UploadApi
 from cdk.constructs.workflow import TaggingWorkflow
-from cdk.nag import acknowledge
+from cdk.nag import acknowledgements
 
 STACK_NAME = "Autotagger"
 DASHBOARDS_LOCAL_PORT = 8443
@@ -66,7 +66,7 @@ class AutotaggerStack(Stack):
         self.alarms.indexer(self.indexer.function)
 
         self._outputs()
-        self.acknowledgements = acknowledge(self)
+        self.acknowledgements = acknowledgements(self)
 
     def _outputs(self) -> None:
         outputs = {

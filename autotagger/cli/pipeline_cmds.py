@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from autotagger.config import DEFAULT_BUCKET, DEFAULT_DATA_DIR, LABELERS, Settings
+from autotagger.contracts import MEDIA_TYPE_BY_SUFFIX
 from autotagger.errors import UserError
 from autotagger.local.stores import EXECUTION_STATUSES
-
-IMAGE_SUFFIXES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-
 
 # -- shared options ---------------------------------------------------------------------------
 
@@ -163,7 +161,7 @@ def collect_files(paths: Iterable[Path], prefix: str = "") -> list[tuple[Path, s
         if path.is_file():
             found.append((path, prefix + path.name))
         elif path.is_dir():
-            images = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            images = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_TYPE_BY_SUFFIX)
             if not images:
                 raise UserError(f"no .jpg, .jpeg or .png files in {path}")
             base = path.resolve().parent
@@ -196,7 +194,7 @@ def _tag(args: argparse.Namespace) -> int:
                     raise UserError(f"cannot read {path}: {exc.strerror}") from None
                 if not data:
                     raise UserError(f"{path} is empty")
-                content_type = IMAGE_SUFFIXES.get(path.suffix.lower(), "application/octet-stream")
+                content_type = MEDIA_TYPE_BY_SUFFIX.get(path.suffix.lower(), "application/octet-stream")
                 try:
                     uploaded.append((path, pipeline.upload(key, data, content_type)))
                 except InvalidObjectKey as exc:

@@ -12,7 +12,7 @@ from autotagger.errors import UserError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from autotagger.cli.pipeline_cmds import add_pipeline_options
-    from autotagger.reprocess import DETECT_LABELS_TPS, DETECT_LABELS_TPS_OTHER_REGIONS
+    from autotagger.contracts import DETECT_LABELS_TPS, DETECT_LABELS_TPS_OTHER_REGIONS
 
     quotas = ", ".join(f"{r} {q:g}" for r, q in DETECT_LABELS_TPS.items())
     parser = subparsers.add_parser(

@@ -17,8 +17,6 @@ from typing import Any
 DISPLAY_THRESHOLD = 55.0
 """Labels at or above this confidence become `tags` (Rekognition's own default MinConfidence)."""
 
-INDEX_NAME = "image_insights"
-
 SEQUENCER_WIDTH = 64
 """S3 sequencers are hex strings of varying length; padded to this width they compare as strings."""
 

@@ -26,15 +26,16 @@ from urllib.parse import urlsplit
 from opensearchpy import OpenSearch, RequestsHttpConnection, helpers
 from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
-from autotagger.domain.documents import (DISPLAY_THRESHOLD, INDEX_NAME, format_time, parse_time,
-                                         resolve_within_batch, sequencer_key, supersedes, tombstone_for)
+from autotagger.contracts import INDEX_NAME, INDEX_TEMPLATE_FILE, INDEX_TEMPLATE_PACKAGE
+from autotagger.domain.documents import (DISPLAY_THRESHOLD, format_time, parse_time, resolve_within_batch,
+                                         sequencer_key, supersedes, tombstone_for)
 
 CONFLICT_ROUNDS = 3
 
 
 def load_template(index_name: str = INDEX_NAME) -> dict[str, Any]:
     """template.json with its pattern narrowed to the index it is for."""
-    template = json.loads(resources.files("autotagger.index").joinpath("template.json").read_text("utf-8"))
+    template = json.loads(resources.files(INDEX_TEMPLATE_PACKAGE).joinpath(INDEX_TEMPLATE_FILE).read_text("utf-8"))
     template["index_patterns"] = [index_name]
     return template
 

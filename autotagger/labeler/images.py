@@ -17,11 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
+from autotagger.contracts import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE
 from autotagger.errors import ImageTooLargeException, InvalidImageFormatException
 
-MIN_SIDE = 80
-MAX_SIDE = 10_000
-MAX_BYTES = 15 * 1024 * 1024  # Rekognition's limit for an image in S3
 # Pillow's decompression-bomb threshold (about 9,459 x 9,459): a 10,000 x 10,000 PNG would need
 # 300 MB+ decoded, per request, so such images are refused although each side is in range.
 MAX_PIXELS = 89_478_485
@@ -88,9 +86,9 @@ def decode(data: bytes) -> DecodedImage:
     data = bytes(data)
     if not data:
         raise InvalidImageFormatException("The image is empty.")
-    if len(data) > MAX_BYTES:
+    if len(data) > MAX_IMAGE_BYTES:
         raise ImageTooLargeException(
-            f"The image is {len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // (1024 * 1024)} MB.")
+            f"The image is {len(data) / 1e6:.1f} MB; the limit is {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
     fmt = sniff_format(data)
     if fmt is None:
         raise InvalidImageFormatException(
@@ -101,15 +99,15 @@ def decode(data: bytes) -> DecodedImage:
         orientation = image.getexif().get(0x0112, 1) if fmt == "JPEG" else 1
         if orientation in (5, 6, 7, 8):
             width, height = height, width
-        if max(width, height) > MAX_SIDE:
+        if max(width, height) > MAX_IMAGE_SIDE:
             raise ImageTooLargeException(
-                f"The image is {width}x{height} px; the maximum is {MAX_SIDE} px on a side.")
+                f"The image is {width}x{height} px; the maximum is {MAX_IMAGE_SIDE} px on a side.")
         if width * height > MAX_PIXELS:
             raise ImageTooLargeException(
                 f"The image is {width}x{height} px; at most {MAX_PIXELS:,} pixels are decoded.")
-        if min(width, height) < MIN_SIDE:
+        if min(width, height) < MIN_IMAGE_SIDE:
             raise InvalidImageFormatException(
-                f"The image is {width}x{height} px; the minimum is {MIN_SIDE} px on a side.")
+                f"The image is {width}x{height} px; the minimum is {MIN_IMAGE_SIDE} px on a side.")
         if fmt == "JPEG":
             image.draft("RGB", (DECODE_AT_LEAST, DECODE_AT_LEAST))
         image.load()

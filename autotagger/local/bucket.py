@@ -19,10 +19,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from autotagger.contracts import MAX_KEY_BYTES
 from autotagger.local.sqlite_util import Database
 from autotagger.ports import StoredObject
 
-MAX_KEY_BYTES = 1024
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_S = 3600.0
 

@@ -22,7 +22,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from autotagger.config import STATE_MACHINE_NAME, STREAM_NAME, Settings
+from autotagger.config import Settings
+from autotagger.contracts import (ASL_FILE, INDEXER_BATCH_SIZE, INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME,
+                                  TAGGING_RULE_NAME, tagging_rule_pattern)
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
 from autotagger.local.data_dir_lock import DataDirLock
@@ -30,8 +32,7 @@ from autotagger.local.outbox import Outbox
 from autotagger.local.stores import INDEXER_CONSUMER, RUNTIME_DB, LocalStores
 from autotagger.ports import Labeler, StoredObject
 
-STATE_MACHINE_FILE = "image_tagging.asl.json"
-TAGGING_RULE = "image-tagging"
+
 # Powertools in the indexer handler: no X-Ray, no EMF lines on stdout, only warnings logged.
 _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
                               "POWERTOOLS_LOG_LEVEL": "WARNING"}
@@ -40,16 +41,10 @@ _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_M
 def state_machine_path() -> Path:
     """The ASL file: AUTOTAGGER_STATE_MACHINE, else `statemachine/` next to the package."""
     override = os.environ.get("AUTOTAGGER_STATE_MACHINE")
-    path = Path(override) if override else Path(__file__).resolve().parents[2] / "statemachine" / STATE_MACHINE_FILE
+    path = Path(override) if override else ASL_FILE
     if not path.is_file():
         raise UserError(f"workflow definition not found at {path} (set AUTOTAGGER_STATE_MACHINE)")
     return path
-
-
-def tagging_rule_pattern(bucket: str) -> dict[str, Any]:
-    """The EventBridge rule CDK deploys: S3 object created/deleted events of the image bucket."""
-    return {"source": ["aws.s3"], "detail-type": ["Object Created", "Object Deleted"],
-            "detail": {"bucket": {"name": [bucket]}}}
 
 
 class Pipeline:
@@ -77,7 +72,8 @@ class Pipeline:
             self._labeler = labeler
             # No batching window (Lambda's default): a record is indexed as soon as it is put; under load
             # records pile up while a batch is indexed, so batches still form.
-            self._consumer_options = {"batching_window_s": 0.0, "max_retries": 5, **(consumer_options or {})}
+            self._consumer_options = {"batching_window_s": 0.0, "batch_size": INDEXER_BATCH_SIZE,
+                                      "max_retries": INDEXER_RETRY_ATTEMPTS, **(consumer_options or {})}
             self._outbox = Outbox(Path(settings.data_dir) / RUNTIME_DB)
         except BaseException:
             self._lock.release()
@@ -93,7 +89,7 @@ class Pipeline:
     def start(self) -> "Pipeline":
         if self._started:
             return self
-        from autotagger.local.events import EventRouter
+        from autotagger.local.event_router import EventRouter
         from autotagger.local.execution_runner import ExecutionRunner
         from autotagger.local.recovery import recover
         from autotagger.workflow import StateMachine
@@ -115,7 +111,7 @@ class Pipeline:
                                        execution_arn=self.stores.execution_arn, max_workers=2 * s.workers)
         self._router = EventRouter()
         # The rule's target persists the pending execution (outbox), then schedules it.
-        self._router.add_rule(TAGGING_RULE, tagging_rule_pattern(s.bucket),
+        self._router.add_rule(TAGGING_RULE_NAME, tagging_rule_pattern(s.bucket),
                               lambda event: self._runner.submit(event, event.get("id") or os.urandom(16).hex()))
         self._consumer = self._stream_consumer()
         self._started = True
@@ -195,7 +191,7 @@ class Pipeline:
 
     def upload(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:
         """Stores the object and returns once its tagging execution is durably pending."""
-        from autotagger.local.events import object_created_event
+        from autotagger.local.s3_events import object_created_event
 
         self._require_started()
         stored = self.stores.bucket.put(key, data, content_type)
@@ -204,7 +200,7 @@ class Pipeline:
 
     def delete(self, key: str) -> StoredObject | None:
         """Deletes the object; its delete event flows through the workflow to the index."""
-        from autotagger.local.events import object_deleted_event
+        from autotagger.local.s3_events import object_deleted_event
 
         self._require_started()
         deleted = self.stores.bucket.delete(key)

@@ -11,6 +11,8 @@ import importlib.util
 from pathlib import Path
 from typing import Iterator
 
+from autotagger.contracts import MEDIA_TYPE_BY_SUFFIX
+
 # (package, path inside the package, object key)
 SAMPLE_FILES = [
     ("skimage", "data/astronaut.png", "samples/astronaut.png"),
@@ -21,8 +23,6 @@ SAMPLE_FILES = [
     ("sklearn", "datasets/images/china.jpg", "samples/china.jpg"),
     ("sklearn", "datasets/images/flower.jpg", "samples/flower.jpg"),
 ]
-
-CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg"}
 
 
 def _package_dir(package: str) -> Path | None:
@@ -38,7 +38,7 @@ def sample_photos() -> Iterator[tuple[str, bytes, str]]:
         root = _package_dir(package)
         if root is None or not (root / relative).is_file():
             continue
-        yield key, (root / relative).read_bytes(), CONTENT_TYPES[Path(relative).suffix]
+        yield key, (root / relative).read_bytes(), MEDIA_TYPE_BY_SUFFIX[Path(relative).suffix]
 
 
 def seed(pipeline) -> list[str]:

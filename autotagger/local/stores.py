@@ -19,7 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from autotagger.config import INDEXER_DLQ_NAME, STATE_MACHINE_NAME, WORKFLOW_DLQ_NAME, Settings
+from autotagger.config import Settings
+from autotagger.contracts import INDEXER_DLQ_NAME, STATE_MACHINE_NAME, STREAM_NAME, WORKFLOW_DLQ_NAME
 
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 INDEXER_CONSUMER = "indexer"
@@ -30,7 +31,6 @@ BUCKET_DB = "bucket.sqlite3"
 STREAM_DB = "stream.sqlite3"
 DLQ_DB = "dead_letters.sqlite3"
 EXECUTIONS_DB = "executions.sqlite3"
-INDEX_DB = "index.sqlite3"
 RUNTIME_DB = "runtime.sqlite3"
 
 
@@ -54,7 +54,6 @@ class LocalStores:
 
     @cached_property
     def stream(self):
-        from autotagger.config import STREAM_NAME
         from autotagger.local.stream import LocalStream
 
         return LocalStream(self.data_dir / STREAM_DB, STREAM_NAME, STREAM_SHARDS,
@@ -82,7 +81,7 @@ class LocalStores:
     def index(self):
         from autotagger.index import open_index
 
-        return open_index(self.settings.index or self.data_dir / INDEX_DB)
+        return open_index(self.settings.index_target)
 
     @property
     def bucket_name(self) -> str:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from autotagger.contracts import ACCEPTED_MEDIA_TYPES
 from autotagger.server.models import (
     DeadLetterQueues,
     ErrorBody,
@@ -85,7 +86,7 @@ def get_image(image_id: str, request: Request):
 @router.get(
     "/api/images/{image_id}/content",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/octet-stream": {}}}, **_NOT_FOUND},
+    responses={200: {"content": {media_type: {} for media_type in ACCEPTED_MEDIA_TYPES}}, **_NOT_FOUND},
     tags=["images"],
 )
 def get_image_content(image_id: str, request: Request) -> Response:

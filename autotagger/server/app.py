@@ -8,10 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from autotagger import __version__
+from autotagger.contracts import MAX_KEY_BYTES
 from autotagger.server import api_routes, object_routes
 from autotagger.server.backend import PipelineBackend
 from autotagger.server.security import ApiKeyMiddleware, SecurityHeadersMiddleware
-from autotagger.server.upload_rules import MAX_KEY_BYTES, UploadRejected
+from autotagger.server.upload_rules import UploadRejected
 
 KEY_SCHEMA = {
     "minLength": 1, "maxLength": MAX_KEY_BYTES, "pattern": "^[^\\x00-\\x1f\\x7f]+$",

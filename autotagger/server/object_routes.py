@@ -11,10 +11,9 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
+from autotagger.contracts import ACCEPTED_MEDIA_TYPES, MAX_UPLOAD_BYTES
 from autotagger.server.models import ErrorBody
 from autotagger.server.upload_rules import (
-    ACCEPTED_MEDIA_TYPES,
-    MAX_BODY_BYTES,
     BodyTooLarge,
     UploadRejected,
     check_declared_length,
@@ -67,7 +66,7 @@ async def _read_body(request: Request) -> bytes:
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
-        if total > MAX_BODY_BYTES:
+        if total > MAX_UPLOAD_BYTES:
             raise BodyTooLarge()
         chunks.append(chunk)
     return b"".join(chunks)

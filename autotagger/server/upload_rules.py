@@ -1,16 +1,14 @@
 """What an upload must look like before anything is stored.
 
-The limits are the AWS ones the API stands in for, so a request that works locally also works
-against API Gateway + S3: 10 MiB payloads (API Gateway), 1024-byte UTF-8 keys (S3).
+The limits and media types are the upload API's contract (`autotagger.contracts`), the same ones
+API Gateway + S3 enforce, so a request that works locally also works against the AWS stack.
 """
 
 from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
-MAX_KEY_BYTES = 1024
-ACCEPTED_MEDIA_TYPES = ("image/jpeg", "image/png", "application/octet-stream")
+from autotagger.contracts import ACCEPTED_MEDIA_TYPES, MAX_KEY_BYTES, MAX_UPLOAD_BYTES
 
 
 class UploadRejected(Exception):
@@ -72,12 +70,12 @@ def check_declared_length(content_length: str | None) -> None:
         length = int(content_length)
     except ValueError:
         raise UploadRejected(400, "invalid Content-Length") from None
-    if length > MAX_BODY_BYTES:
-        raise UploadRejected(413, f"the body is {length} bytes; uploads are limited to {MAX_BODY_BYTES} bytes (10 MiB)")
+    if length > MAX_UPLOAD_BYTES:
+        raise UploadRejected(413, f"the body is {length} bytes; uploads are limited to {MAX_UPLOAD_BYTES} bytes (10 MiB)")
     if length == 0:
         raise UploadRejected(400, "the body is empty: send the image bytes")
 
 
 class BodyTooLarge(UploadRejected):
     def __init__(self) -> None:
-        super().__init__(413, f"the body exceeds {MAX_BODY_BYTES} bytes; uploads are limited to 10 MiB")
+        super().__init__(413, f"the body exceeds {MAX_UPLOAD_BYTES} bytes; uploads are limited to 10 MiB")

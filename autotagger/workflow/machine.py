@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from autotagger.contracts import LOCAL_ACCOUNT, LOCAL_REGION
+
 from .definition import compile_definition, parse_definition, substitute
 from .failures import DefinitionError, ExecutionTimedOut, StatesFailure, runtime_error
 from .history import ExecutionListener, History, iso_millis, utc_now
@@ -29,17 +31,15 @@ from .task_runner import DEFAULT_RUNNER, TaskRunner
 
 log = logging.getLogger(__name__)
 
-REGION = "local"
-ACCOUNT = "000000000000"
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 
 def state_machine_arn(name: str) -> str:
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+    return f"arn:aws:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stateMachine:{name}"
 
 
 def execution_arn(state_machine: str, name: str) -> str:
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{state_machine}:{name}"
+    return f"arn:aws:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:execution:{state_machine}:{name}"
 
 
 def _check_name(name: str, what: str) -> str:
@@ -111,15 +111,15 @@ class StateMachine:
         execution = Execution(arn=execution_arn(self.name, name), name=name, state_machine_arn=self.arn, input=value, start_date=started)
         history = History(execution, listener, self.clock)
         execution.history = history.events
-        history.add("ExecutionStarted", {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/local-workflow"},
+        history.add("ExecutionStarted", {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:role/local-workflow"},
                     0, raise_listener_errors=True)
         run = Run(
             registry=registry, history=history,
             execution_context={"Id": execution.arn, "Name": name, "Input": value, "StartTime": iso_millis(started),
-                               "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/local-workflow"},
+                               "RoleArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:role/local-workflow"},
             state_machine_context={"Id": self.arn, "Name": self.name},
             sleeper=sleeper if sleeper is not None else self.sleeper, rng=random if random is not None else self.random, clock=self.clock,
-            runner=self.runner, timeout_seconds=self.timeout_seconds, region=REGION,
+            runner=self.runner, timeout_seconds=self.timeout_seconds, region=LOCAL_REGION,
         )
         branch = Branch(1)
         try:

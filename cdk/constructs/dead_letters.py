@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.config import DeploymentConfig
+from cdk.nag import Ack, acknowledge
 from cdk.removal import removal_policy
 
 RETENTION = Duration.days(14)
@@ -29,13 +30,16 @@ class DeadLetterQueues(Construct):
         self.indexer = self._queue("Indexer", config)
 
     def _queue(self, name: str, config: DeploymentConfig) -> sqs.Queue:
-        return sqs.Queue(
+        queue = sqs.Queue(
             self, name,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=RETENTION,
             removal_policy=removal_policy(config),
         )
+        acknowledge(queue, Ack("SQS3", "This queue is itself a dead-letter queue (of the workflow, the "
+                                       "EventBridge target or the Kinesis event source): it has no DLQ of its own."))
+        return queue
 
     @property
     def all(self) -> dict[str, sqs.Queue]:

@@ -19,10 +19,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from autotagger.domain.documents import INDEX_NAME
+from autotagger import contracts
 from cdk.config import DeploymentConfig
 from cdk.constructs.network import PRIVATE_SUBNETS, Network
 from cdk.indexer_bundle import ARCHITECTURE, HANDLER, RUNTIME, indexer_code
+from cdk.nag import LAMBDA_VPC, XRAY_AND_LOGS, Ack, acknowledge
 from cdk.removal import log_group
 
 SERVICE_NAME = "indexer"
@@ -31,9 +32,7 @@ MEMORY_MB = 512
 TIMEOUT = Duration.seconds(60)
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
-BATCH_SIZE = 100
 MAX_BATCHING_WINDOW = Duration.seconds(5)
-RETRY_ATTEMPTS = 5
 MAX_RECORD_AGE = Duration.hours(6)
 PARALLELIZATION_FACTOR = 2
 """Two concurrent batches per shard; order per object still holds (same partition key, same batch
@@ -42,7 +41,7 @@ sequence) because the handler's writes are conditional on the S3 sequencer anywa
 
 def indexer_role(scope: Construct) -> iam.Role:
     """Created before the function because the OpenSearch role mapping needs its ARN."""
-    return iam.Role(
+    role = iam.Role(
         scope, "IndexerRole",
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         description="The indexer Lambda: reads the tag stream, writes the image index",
@@ -50,6 +49,8 @@ def indexer_role(scope: Construct) -> iam.Role:
             iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole"),
         ],
     )
+    acknowledge(role, LAMBDA_VPC)
+    return role
 
 
 class Indexer(Construct):
@@ -85,19 +86,25 @@ class Indexer(Construct):
             allow_all_outbound=False,
             environment={
                 # AWS_REGION is set by the Lambda runtime itself (and reserved).
-                "OPENSEARCH_ENDPOINT": opensearch_endpoint,
-                "INDEX_NAME": INDEX_NAME,
+                contracts.OPENSEARCH_ENDPOINT_ENV: opensearch_endpoint,
+                contracts.INDEX_NAME_ENV: contracts.INDEX_NAME,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             },
         )
+        # The function is traced: CDK grants the X-Ray actions on its role.
+        acknowledge(role, XRAY_AND_LOGS)
+        acknowledge(self.function, Ack(
+            "L1", "Python 3.13 on purpose: the Lambda asset's wheels are fetched for cp313 and the "
+                  "project supports it; moving to 3.14 is one constant (cdk/indexer_bundle.py).",
+        ))
         self.event_source = sources.KinesisEventSource(
             stream,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-            batch_size=BATCH_SIZE,
+            batch_size=contracts.INDEXER_BATCH_SIZE,
             max_batching_window=MAX_BATCHING_WINDOW,
             bisect_batch_on_error=True,
-            retry_attempts=RETRY_ATTEMPTS,
+            retry_attempts=contracts.INDEXER_RETRY_ATTEMPTS,
             max_record_age=MAX_RECORD_AGE,
             report_batch_item_failures=True,
             parallelization_factor=PARALLELIZATION_FACTOR,

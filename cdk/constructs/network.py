@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk.config import DeploymentConfig
+from cdk.nag import Ack, acknowledge
 from cdk.removal import log_group
 
 PRIVATE_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
@@ -84,12 +85,14 @@ class Network(Construct):
             description="Bastion: SSM Session Manager port forwarding to OpenSearch Dashboards",
         )
         role.add_to_policy(iam.PolicyStatement(actions=list(SESSION_MANAGER_ACTIONS), resources=["*"]))
+        acknowledge(role, Ack("IAM5[Resource::*]", "The Session Manager agent actions (ssm:UpdateInstanceInformation, "
+                                                   "ssmmessages:*Channel) take no resource ARN."))
         security_group = ec2.SecurityGroup(
             self, "BastionSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
             description="Bastion: no inbound rule; HTTPS out to Session Manager and OpenSearch",
         )
         security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "Session Manager endpoints")
-        return ec2.Instance(
+        bastion = ec2.Instance(
             self, "Bastion",
             vpc=self.vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
@@ -108,6 +111,13 @@ class Network(Construct):
                 )
             ],
         )
+        acknowledge(
+            bastion,
+            Ack("EC28", "A t4g.nano used only as a port-forwarding hop: basic monitoring is enough."),
+            Ack("EC29", "Stateless and rebuilt by the stack at will: termination protection would "
+                        "only make `cdk destroy` fail."),
+        )
+        return bastion
 
     def allow_secrets_from(self, peer: ec2.IConnectable) -> None:
         self.secrets_endpoint.connections.allow_default_port_from(peer, "Secrets Manager over TLS")

@@ -25,10 +25,11 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from autotagger.domain.documents import INDEX_NAME
+from autotagger.contracts import INDEX_NAME
 from cdk.config import DeploymentConfig
 from cdk.constructs.network import PRIVATE_SUBNETS, Network
 from cdk.indexer_bundle import ARCHITECTURE
+from cdk.nag import LAMBDA_LOGS, LAMBDA_VPC, MANAGED, Ack, acknowledge
 from cdk.removal import log_group, removal_policy
 
 ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_3_3
@@ -96,6 +97,11 @@ class SearchDomain(Construct):
             ),
             removal_policy=policy,
         )
+        acknowledge(self.master_user, Ack(
+            "SMG4", "The OpenSearch master password cannot be rotated by a Secrets Manager rotation "
+                    "function without changing the domain; rotate it by updating the domain (see "
+                    "README) when a person who knew it leaves.",
+        ))
         self.log_groups = {
             kind: log_group(self, f"{kind}Logs", config=config, retention=LOG_RETENTION)
             for kind in ("SlowSearch", "SlowIndex", "App", "Audit")
@@ -147,6 +153,22 @@ class SearchDomain(Construct):
             removal_policy=policy,
         )
         self.domain.node.add_dependency(logs_policy)
+        acknowledge(
+            self.domain,
+            Ack("OS3", "The domain is in a VPC: IP allowlists do not apply to VPC domains; its security "
+                       "group admits only the indexer, the role mapper and the bastion."),
+            Ack("OS5", "Fine-grained access control authenticates every request (SigV4 for the indexer, "
+                       "the internal master user for Dashboards logins, which cannot be SigV4-signed); "
+                       "the open access policy is AWS's documented pairing with FGAC, inside the VPC."),
+        )
+        if not prod:
+            acknowledge(
+                self.domain,
+                Ack("OS4", "dev profile: one small data node to keep the cost down; the prod profile "
+                           "(-c autotagger:profile=prod) adds three dedicated master nodes."),
+                Ack("OS7", "dev profile: a single node cannot be zone-aware; the prod profile spreads "
+                           "nodes over two AZs with zone awareness."),
+            )
         cfn_domain = self.domain.node.default_child
         cfn_domain.access_policies = iam.PolicyDocument(statements=[iam.PolicyStatement(
             principals=[iam.AnyPrincipal()],
@@ -156,6 +178,11 @@ class SearchDomain(Construct):
 
         indexer_role.add_to_principal_policy(iam.PolicyStatement(
             actions=list(INDEXER_HTTP_ACTIONS), resources=[f"{self.domain_arn}/*"]
+        ))
+        acknowledge(indexer_role, Ack(
+            f"IAM5[Resource::arn:<AWS::Partition>:es:<AWS::Region>:<AWS::AccountId>:domain/{DOMAIN_NAME}/*]",
+            "es:ESHttp* actions are authorized per HTTP path: '/*' means the paths of this one domain; "
+            "fine-grained access control limits the role further to the image index (role mapping).",
         ))
         self._map_indexer_role(network, indexer_role)
         if network.bastion is not None:
@@ -175,6 +202,10 @@ class SearchDomain(Construct):
             allow_all_outbound=False,
             log_group=logs.LogGroup(self, "RoleMapperLogs", retention=LOG_RETENTION),
         )
+        acknowledge(function, LAMBDA_VPC, Ack(
+            f"IAM4[{MANAGED}AWSLambdaBasicExecutionRole]",
+            "CDK's default role for the role-mapper function: logging only.",
+        ))
         self.master_user.grant_read(function)
         network.allow_secrets_from(function)
         self.allow_https_from(function, "security API calls of the role mapper")
@@ -183,6 +214,10 @@ class SearchDomain(Construct):
             on_event_handler=function,
             log_group=logs.LogGroup(self, "RoleMapperProviderLogs", retention=LOG_RETENTION),
         )
+        acknowledge(provider, LAMBDA_LOGS, Ack(
+            f"IAM5[Resource::<{Stack.of(self).get_logical_id(function.node.default_child)}.Arn>:*]",
+            "CDK's custom-resource framework may invoke any version of the one role-mapper function.",
+        ))
         self.role_mapping = CustomResource(
             self, "IndexerRoleMapping",
             service_token=provider.service_token,

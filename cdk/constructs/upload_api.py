@@ -1,8 +1,9 @@
 """`PUT /v1/{bucket}/{object}`: API Gateway writes the request body straight to S3 (no Lambda).
 
 Why each guard is where it is:
-- Content types: only `BINARY_MEDIA_TYPES` have a request template and the integration never
-  passes unmapped types through, so anything else is answered 415 by API Gateway itself.
+- Content types: only the accepted media types (`autotagger.contracts`) have a request template
+  and the integration never passes unmapped types through, so anything else is answered 415 by
+  API Gateway itself.
 - Buckets: the sample let `{bucket}` name any bucket the API's role could reach. Here the
   integration role may `s3:PutObject` into the image bucket (under the configured key prefix)
   and nowhere else, so S3 denies any other `{bucket}` and the 403 is passed on to the caller:
@@ -21,7 +22,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from autotagger.contracts import ACCEPTED_MEDIA_TYPES
 from cdk.config import DeploymentConfig
+from cdk.nag import MANAGED, Ack, acknowledge, objects_finding
 from cdk.removal import log_group
 
 STAGE_NAME = "v1"
@@ -31,9 +34,6 @@ STAGE_NAME = "v1"
 BUCKET_PARAM = "bucket"
 OBJECT_PARAM = "object"
 UPLOAD_METHOD = "PUT"
-
-BINARY_MEDIA_TYPES = ("image/jpeg", "image/png", "application/octet-stream")
-"""The only request content types accepted; API Gateway passes their bodies through as bytes."""
 
 UNSUPPORTED_MEDIA_TYPE_STATUS = "415"
 REFUSED_BUCKET_STATUS = "403"
@@ -55,7 +55,7 @@ class UploadApi(Construct):
         self.api = apigw.RestApi(
             self, "Api",
             description="Uploads images to the autotagger image bucket (direct S3 integration).",
-            binary_media_types=list(BINARY_MEDIA_TYPES),
+            binary_media_types=list(ACCEPTED_MEDIA_TYPES),  # bodies passed through as bytes
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Execution logs need the account-level API Gateway CloudWatch role.
             cloud_watch_role=True,
@@ -86,6 +86,11 @@ class UploadApi(Construct):
             actions=["s3:PutObject"],
             resources=[bucket.arn_for_objects(f"{config.key_prefix}*")],
         ))
+        acknowledge(self.integration_role, Ack(
+            objects_finding(bucket, config.key_prefix),
+            "Uploads may create any object key (under the configured prefix) of the image bucket: the "
+            "key is the client's {object}. The bucket is the only resource.",
+        ))
 
         response_parameters = {"method.response.header.Content-Type": "integration.response.header.Content-Type"}
         integration = apigw.AwsIntegration(
@@ -102,7 +107,7 @@ class UploadApi(Construct):
                     f"integration.request.path.{OBJECT_PARAM}": f"method.request.path.{OBJECT_PARAM}",
                     "integration.request.header.Content-Type": "method.request.header.Content-Type",
                 },
-                request_templates={media_type: "$input.body" for media_type in BINARY_MEDIA_TYPES},
+                request_templates={media_type: "$input.body" for media_type in ACCEPTED_MEDIA_TYPES},
                 integration_responses=[
                     apigw.IntegrationResponse(status_code="200", response_parameters=response_parameters),
                     apigw.IntegrationResponse(
@@ -134,12 +139,33 @@ class UploadApi(Construct):
                 for code in ("200", "400", REFUSED_BUCKET_STATUS, "502")
             ],
         )
+        acknowledge(
+            self.method,
+            Ack("APIG4", "Callers are identified by an API key in a usage plan (the issue's contract: "
+                         "curl/Postman with x-api-key), throttled per key; no user directory exists to "
+                         "authorize against. IAM authorization can replace it without other changes."),
+            Ack("COG4", "No Cognito user pool: uploads come from scripts and tools with an API key."),
+        )
+        acknowledge(
+            self.api,
+            Ack("APIG2", "The parameters (bucket, object, Content-Type) are validated by a request "
+                         "validator; the body is an image with no JSON model to validate, and its "
+                         "content type is enforced by the 415 rule (no passthrough)."),
+            Ack("APIG3", "No WAF web ACL: the only method needs an API key, is throttled per key and per "
+                         "stage, and writes to one bucket; a web ACL (from $5/month + $1/rule) can be "
+                         "associated with the stage when the API is exposed more widely."),
+        )
+        # `cloud_watch_role=True` creates this child; RestApi has no public accessor for it.
+        acknowledge(self.api.node.find_child("CloudWatchRole"), Ack(
+            f"IAM4[{MANAGED}AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The account-level role API Gateway needs for execution logs; AWS's policy for exactly that.",
+        ))
         self.api.add_gateway_response(
             "UnsupportedMediaType",
             type=apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
             status_code=UNSUPPORTED_MEDIA_TYPE_STATUS,
             templates={"application/json": json.dumps(
-                {"message": f"Content-Type must be one of {', '.join(BINARY_MEDIA_TYPES)}"})},
+                {"message": f"Content-Type must be one of {', '.join(ACCEPTED_MEDIA_TYPES)}"})},
         )
 
         self.api_key = apigw.ApiKey(

@@ -8,9 +8,6 @@ calls, the role is written by hand: exactly the four integrations the file uses.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -22,14 +19,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from autotagger import contracts
 from cdk.config import DeploymentConfig
+from cdk.nag import Ack, acknowledge, objects_finding
 from cdk.removal import log_group
-
-ASL_FILE = Path(__file__).resolve().parents[2] / "statemachine" / "image_tagging.asl.json"
-
-EVENT_SOURCE = "aws.s3"
-DETAIL_TYPES = ("Object Created", "Object Deleted")
-"""What the ASL file's RouteEvent state handles; anything else would only become a dead letter."""
 
 RULE_RETRY_ATTEMPTS = 8
 RULE_MAX_EVENT_AGE = Duration.hours(6)
@@ -41,16 +34,11 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 def definition_substitutions(
     config: DeploymentConfig, stream: kinesis.IStream, dead_letters: sqs.IQueue
 ) -> dict[str, str]:
-    """Values for the ASL placeholders. MaxLabels/MinConfidence are JSON numbers because the file
-    reads them with States.StringToJson (a placeholder can only be a string)."""
-    return {
-        "MaxLabels": json.dumps(config.max_labels),
-        "MinConfidence": json.dumps(
-            int(config.min_confidence) if config.min_confidence.is_integer() else config.min_confidence
-        ),
-        "StreamName": stream.stream_name,
-        "DeadLetterQueueUrl": dead_letters.queue_url,
-    }
+    """Values for the ASL placeholders: the configured DetectLabels parameters, the stream, the queue."""
+    return contracts.definition_substitutions(
+        max_labels=config.max_labels, min_confidence=config.min_confidence,
+        stream_name=stream.stream_name, dead_letter_queue_url=dead_letters.queue_url,
+    )
 
 
 class TaggingWorkflow(Construct):
@@ -85,11 +73,21 @@ class TaggingWorkflow(Construct):
         self.role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dead_letters.queue_arn]))
         if stream.encryption_key is not None:
             stream.encryption_key.grant_encrypt(self.role)
+        acknowledge(
+            self.role,
+            Ack(objects_finding(bucket, config.key_prefix),
+                "Rekognition reads whichever object the event names, with the workflow's permissions: "
+                "s3:GetObject on the image bucket's objects only."),
+            Ack("IAM5[Resource::*]",
+                "rekognition:DetectLabels has no resource-level permissions (Service Authorization "
+                "Reference), and the X-Ray and CloudWatch Logs delivery actions of a traced, logged "
+                "state machine take no resource ARN either."),
+        )
 
         self.state_machine = sfn.StateMachine(
             self, "StateMachine",
             comment="Tags one S3 object (statemachine/image_tagging.asl.json).",
-            definition_body=sfn.DefinitionBody.from_file(str(ASL_FILE)),
+            definition_body=sfn.DefinitionBody.from_file(str(contracts.ASL_FILE)),
             definition_substitutions=definition_substitutions(config, stream, dead_letters),
             state_machine_type=(
                 sfn.StateMachineType.EXPRESS if config.express_workflow else sfn.StateMachineType.STANDARD
@@ -101,14 +99,12 @@ class TaggingWorkflow(Construct):
             ),
         )
 
-        detail: dict = {"bucket": {"name": [bucket.bucket_name]}}
-        if config.key_prefix:
-            detail["object"] = {"key": [{"prefix": config.key_prefix}]}
+        pattern = contracts.tagging_rule_pattern(bucket.bucket_name, config.key_prefix)
         self.rule = events.Rule(
             self, "ObjectEvents",
             description="S3 Object Created/Deleted in the image bucket start the tagging workflow.",
             event_pattern=events.EventPattern(
-                source=[EVENT_SOURCE], detail_type=list(DETAIL_TYPES), detail=detail
+                source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
             ),
             targets=[
                 targets.SfnStateMachine(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from cdk.constructs.workflow import ASL_FILE
+from autotagger.contracts import ASL_FILE
 
 REPO_ROOT = ASL_FILE.parents[1]
 

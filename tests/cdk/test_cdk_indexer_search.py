@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from autotagger import contracts
+from autotagger.contracts import INDEX_NAME
 from cdk import indexer_bundle
 from cdk.constructs import indexer, network, search_domain
-from autotagger.domain.documents import INDEX_NAME
 
 
 def _function(synth) -> dict:
@@ -50,14 +51,14 @@ def test_given_the_indexer_when_synthesized_then_it_runs_in_the_private_subnets(
 def test_given_the_event_source_when_synthesized_then_it_reads_the_tag_stream_in_bounded_batches(dev):
     mapping = _mapping(dev)
     assert (mapping["EventSourceArn"], mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == (
-        dev.arn(dev.stack.stream.stream), indexer.BATCH_SIZE, indexer.MAX_BATCHING_WINDOW.to_seconds())
+        dev.arn(dev.stack.stream.stream), contracts.INDEXER_BATCH_SIZE, indexer.MAX_BATCHING_WINDOW.to_seconds())
 
 
 def test_given_a_failing_batch_when_retried_then_it_is_bisected_with_bounded_retries_and_age(dev):
     mapping = _mapping(dev)
     assert (mapping["BisectBatchOnFunctionError"], mapping["MaximumRetryAttempts"],
             mapping["MaximumRecordAgeInSeconds"]) == (
-        True, indexer.RETRY_ATTEMPTS, indexer.MAX_RECORD_AGE.to_seconds())
+        True, contracts.INDEXER_RETRY_ATTEMPTS, indexer.MAX_RECORD_AGE.to_seconds())
 
 
 def test_given_the_event_source_when_synthesized_then_the_handler_reports_batch_item_failures(dev):

@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 
 from cdk.app import build_app, cdk_json_context
 from cdk.config import CONTEXT_PREFIX
+from cdk.nag import acknowledgements
 from cdk.stack import STACK_NAME
 
 POLICY_PROPERTIES = ("PolicyDocument", "KeyPolicy", "AccessPolicies", "AssumeRolePolicyDocument")
@@ -76,6 +77,16 @@ def test_given_the_acknowledgements_when_synthesized_then_each_names_an_awssolut
     weak = [(path, ack.id) for path, ack in acknowledgements
             if not re.fullmatch(r"AwsSolutions::AwsSolutions-[A-Z]+\d+(\[.+\])?", ack.id) or len(ack.reason) < 40]
     assert (len(acknowledgements) > 0, weak) == (True, [])
+
+
+@pytest.mark.parametrize("profile", ["dev", "variant"])
+def test_given_the_acknowledgements_when_synthesized_then_each_is_scoped_to_a_construct_inside_the_stack(profile, request):
+    """An acknowledgement on the stack (or the app) would hide the same finding on every resource."""
+    synth = request.getfixturevalue(profile)
+    stack_path = synth.stack.node.path
+    everywhere = acknowledgements(synth.stack.node.root)
+    broad = [(path, ack.id) for path, ack in everywhere if not path.startswith(stack_path + "/")]
+    assert (len(everywhere), broad) == (len(synth.stack.acknowledgements), [])
 
 
 def test_given_a_new_wildcard_policy_when_synthesizing_then_cdk_nag_fails_the_synth(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk.assertions import Match
 
+from autotagger.contracts import ACCEPTED_MEDIA_TYPES
 from cdk.constructs import upload_api
 from cdk.constructs.image_bucket import INCOMPLETE_UPLOAD_DAYS
 
@@ -54,7 +55,7 @@ def test_given_destroy_on_removal_when_synthesized_then_the_image_bucket_is_dele
 
 def test_given_the_api_when_synthesized_then_its_binary_media_types_are_the_accepted_images(dev):
     api = dev.resource(dev.stack.upload_api.api)["Properties"]
-    assert api["BinaryMediaTypes"] == list(upload_api.BINARY_MEDIA_TYPES)
+    assert api["BinaryMediaTypes"] == list(ACCEPTED_MEDIA_TYPES)
 
 
 def test_given_the_api_when_synthesized_then_the_upload_path_is_v1_bucket_object(dev):
@@ -80,7 +81,7 @@ def test_given_the_upload_method_when_synthesized_then_an_api_key_is_required(de
 def test_given_an_unsupported_content_type_when_uploading_then_api_gateway_has_no_template_and_never_passes_it_through(dev):
     integration = dev.resource(dev.stack.upload_api.method)["Properties"]["Integration"]
     assert (integration["PassthroughBehavior"], sorted(integration["RequestTemplates"])) == (
-        "NEVER", sorted(upload_api.BINARY_MEDIA_TYPES))
+        "NEVER", sorted(ACCEPTED_MEDIA_TYPES))
 
 
 def test_given_an_unsupported_content_type_when_refused_then_the_gateway_answers_415(dev):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from autotagger import contracts
 from cdk.constructs import workflow
 
 
@@ -18,8 +19,8 @@ def _rule(synth) -> dict:
 
 def test_given_the_rule_when_synthesized_then_it_matches_created_and_deleted_objects_of_the_image_bucket(dev):
     assert _rule(dev)["EventPattern"] == {
-        "source": [workflow.EVENT_SOURCE],
-        "detail-type": list(workflow.DETAIL_TYPES),
+        "source": [contracts.S3_EVENT_SOURCE],
+        "detail-type": list(contracts.TAGGING_DETAIL_TYPES),
         "detail": {"bucket": {"name": [dev.ref(dev.stack.storage.bucket)]}},
     }
 
@@ -49,11 +50,11 @@ def test_given_the_rule_target_when_retries_are_exhausted_then_the_event_goes_to
 def test_given_the_asl_file_when_deployed_then_the_definition_is_the_file_unchanged(dev):
     key = _state_machine(dev)["DefinitionS3Location"]["Key"]
     deployed = dev.outdir / f"asset.{key}"
-    assert deployed.read_bytes() == workflow.ASL_FILE.read_bytes()
+    assert deployed.read_bytes() == contracts.ASL_FILE.read_bytes()
 
 
 def test_given_the_asl_placeholders_when_deployed_then_each_has_exactly_one_substitution(dev):
-    placeholders = set(re.findall(r"\$\{(\w+)\}", workflow.ASL_FILE.read_text(encoding="utf-8")))
+    placeholders = set(re.findall(r"\$\{(\w+)\}", contracts.ASL_FILE.read_text(encoding="utf-8")))
     assert set(_state_machine(dev)["DefinitionSubstitutions"]) == placeholders
 
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from autotagger.local.events import object_created_event, object_deleted_event
+from autotagger.local.s3_events import object_created_event, object_deleted_event
 
 from . import bad_inputs as make
 from .conftest import settle_and_check, upload

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from autotagger.domain.documents import document_id
-from autotagger.local.events import object_deleted_event
+from autotagger.local.s3_events import object_deleted_event
 
 from .conftest import settle_and_check, upload
 from .fast_labeler import small_png

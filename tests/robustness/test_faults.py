@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from autotagger.config import STREAM_NAME
+from autotagger.contracts import STREAM_NAME
 from autotagger.domain.documents import document_id
 from autotagger.faults import FaultPlan, FaultSpecError, parse_spec
 

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from autotagger.errors import ImageTooLargeException, InvalidImageFormatException
-from autotagger.labeler.images import MAX_BYTES, decode
+from autotagger.contracts import MAX_IMAGE_BYTES
+from autotagger.labeler.images import decode
 
 
 def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -91,7 +92,7 @@ def test_given_png_header_claiming_huge_size_when_decoded_then_refused_before_de
 
 def test_given_more_bytes_than_rekognition_accepts_when_decoded_then_too_large():
     with pytest.raises(ImageTooLargeException, match="MB"):
-        decode(b"\xff\xd8\xff" + bytes(MAX_BYTES))
+        decode(b"\xff\xd8\xff" + bytes(MAX_IMAGE_BYTES))
 
 
 def test_given_truncated_jpeg_when_decoded_then_invalid_format_not_a_crash():

@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from autotagger.local.events import (
-    EventRouter,
-    InvalidEventPattern,
-    TargetDeliveryError,
-    matches,
-    object_created_event,
-    object_deleted_event,
-)
+from autotagger.local.event_pattern import InvalidEventPattern, matches
+from autotagger.local.event_router import EventRouter, TargetDeliveryError
+from autotagger.local.s3_events import object_created_event, object_deleted_event
 from autotagger.ports import StoredObject
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

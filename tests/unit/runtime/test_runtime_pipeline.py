@@ -158,7 +158,7 @@ def test_GIVEN_an_indexer_dead_letter_WHEN_redriven_THEN_the_record_is_indexed(m
 
 def test_GIVEN_an_accepted_upload_whose_run_a_crash_interrupted_WHEN_restarted_THEN_it_is_tagged(
         make_pipeline, settings):
-    from autotagger.local.events import object_created_event
+    from autotagger.local.s3_events import object_created_event
 
     with make_pipeline() as first:
         stored = first.stores.bucket.put("cat.png", PNG, "image/png")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autotagger.server.upload_rules import MAX_BODY_BYTES
+from autotagger.contracts import MAX_UPLOAD_BYTES
 
 JPEG = {"Content-Type": "image/jpeg"}
 
@@ -65,7 +65,7 @@ def test_GIVEN_a_media_type_with_parameters_WHEN_putting_THEN_it_is_accepted(cli
 
 
 def test_GIVEN_a_declared_length_over_10_MiB_WHEN_putting_THEN_413_and_nothing_stored(client, pipeline):
-    response = client.put("/v1/image-vaults/big.jpg", content=b"x" * (MAX_BODY_BYTES + 1), headers=JPEG)
+    response = client.put("/v1/image-vaults/big.jpg", content=b"x" * (MAX_UPLOAD_BYTES + 1), headers=JPEG)
 
     assert response.status_code == 413 and pipeline.objects == {}
 
@@ -81,9 +81,9 @@ def test_GIVEN_a_chunked_body_growing_over_10_MiB_WHEN_putting_THEN_413_and_noth
 
 
 def test_GIVEN_exactly_10_MiB_WHEN_putting_THEN_it_is_stored(client, pipeline):
-    response = client.put("/v1/image-vaults/edge.jpg", content=b"x" * MAX_BODY_BYTES, headers=JPEG)
+    response = client.put("/v1/image-vaults/edge.jpg", content=b"x" * MAX_UPLOAD_BYTES, headers=JPEG)
 
-    assert response.status_code == 200 and len(pipeline.objects["edge.jpg"][0]) == MAX_BODY_BYTES
+    assert response.status_code == 200 and len(pipeline.objects["edge.jpg"][0]) == MAX_UPLOAD_BYTES
 
 
 def test_GIVEN_an_empty_body_WHEN_putting_THEN_400_and_nothing_stored(client, pipeline):

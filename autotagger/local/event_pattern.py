@@ -1,5 +1,4 @@
-"""The EventBridge stand-in: S3 object events in the exact shape S3 sends, and rules that match
-them with EventBridge's event-pattern semantics.
+"""EventBridge event patterns: validated and compiled once, then matched against events.
 
 Why the matcher is written here: the maintained implementation is AWS's Java `event-ruler`; its
 Python port on PyPI (`event-ruler`, a gopy build of a Go matcher) ships wheels for CPython 3.11 on
@@ -13,94 +12,12 @@ and refuses anything else when the rule is added, never at match time.
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import json
-import logging
 import re
-import secrets
-import string
-import threading
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from autotagger.ports import StoredObject
-
-log = logging.getLogger(__name__)
-
-S3_SOURCE = "aws.s3"
-OBJECT_CREATED = "Object Created"
-OBJECT_DELETED = "Object Deleted"
-
-
-# -- S3 → EventBridge events ---------------------------------------------------------------------
-
-def _request_id() -> str:
-    alphabet = string.ascii_uppercase + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(16))
-
-
-def _event_time(iso: str) -> str:
-    """EventBridge `time` is whole seconds, `YYYY-MM-DDThh:mm:ssZ`."""
-    parsed = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _envelope(detail_type: str, obj: StoredObject, region: str, account: str, detail: dict[str, Any],
-              event_id: str | None) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": event_id or str(uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": S3_SOURCE,
-        "account": account,
-        "time": _event_time(obj.last_modified),
-        "region": region,
-        "resources": [f"arn:aws:s3:::{obj.bucket}"],
-        "detail": detail,
-    }
-
-
-def object_created_event(obj: StoredObject, *, region: str, account: str, request_id: str | None = None,
-                         source_ip: str = "127.0.0.1", requester: str | None = None, reason: str = "PutObject",
-                         event_id: str | None = None) -> dict[str, Any]:
-    """The event S3 sends to EventBridge for a PutObject."""
-    detail = {
-        "version": "0",
-        "bucket": {"name": obj.bucket},
-        "object": {"key": obj.key, "size": obj.size, "etag": obj.etag, "sequencer": obj.sequencer},
-        "request-id": request_id or _request_id(),
-        "requester": requester or account,
-        "source-ip-address": source_ip,
-        "reason": reason,
-    }
-    return _envelope(OBJECT_CREATED, obj, region, account, detail, event_id)
-
-
-def object_deleted_event(obj: StoredObject, *, region: str, account: str, request_id: str | None = None,
-                         source_ip: str = "127.0.0.1", requester: str | None = None,
-                         event_id: str | None = None) -> dict[str, Any]:
-    """The event S3 sends for a DeleteObject on an unversioned bucket.
-
-    Like S3's, the object carries only key and sequencer (no size or etag), and the deletion
-    type of an unversioned delete is "Permanently Deleted".
-    """
-    detail = {
-        "version": "0",
-        "bucket": {"name": obj.bucket},
-        "object": {"key": obj.key, "sequencer": obj.sequencer},
-        "request-id": request_id or _request_id(),
-        "requester": requester or account,
-        "source-ip-address": source_ip,
-        "reason": "DeleteObject",
-        "deletion-type": "Permanently Deleted",
-    }
-    return _envelope(OBJECT_DELETED, obj, region, account, detail, event_id)
-
-
-# -- event patterns -------------------------------------------------------------------------------
 
 class InvalidEventPattern(ValueError):
     """The pattern is not valid EventBridge syntax, or uses an operator this stand-in lacks."""
@@ -250,15 +167,15 @@ def _compile_numeric(arg: Any) -> Matcher:
 
 
 @dataclass(frozen=True)
-class _Node:
-    """A compiled pattern object: per field, either matchers for leaves or a nested node."""
+class CompiledPattern:
+    """A compiled pattern (or sub-pattern): per field, either matchers for leaves or a nested pattern."""
 
     leaves: tuple[tuple[str, tuple[Matcher, ...]], ...]
-    children: tuple[tuple[str, _Node], ...]
-    alternatives: tuple[tuple[_Node, ...], ...]  # each `$or`: a list of patterns, any may match
+    children: tuple[tuple[str, CompiledPattern], ...]
+    alternatives: tuple[tuple[CompiledPattern, ...], ...]  # each `$or`: a list of patterns, any may match
 
 
-def compile_pattern(pattern: Mapping[str, Any] | str) -> _Node:
+def compile_pattern(pattern: Mapping[str, Any] | str) -> CompiledPattern:
     """Validates an event pattern (dict or its JSON text) and compiles it; raises InvalidEventPattern."""
     if isinstance(pattern, str):
         try:
@@ -270,7 +187,7 @@ def compile_pattern(pattern: Mapping[str, Any] | str) -> _Node:
     return _compile_node(pattern, "")
 
 
-def _compile_node(pattern: dict[str, Any], path: str) -> _Node:
+def _compile_node(pattern: dict[str, Any], path: str) -> CompiledPattern:
     leaves, children, alternatives = [], [], []
     for field_name, value in pattern.items():
         where = f"{path}.{field_name}" if path else field_name
@@ -291,7 +208,7 @@ def _compile_node(pattern: dict[str, Any], path: str) -> _Node:
                 raise InvalidEventPattern(f"{where}: {exc}") from None
         else:
             raise InvalidEventPattern(f"{where}: a pattern value must be an object or an array, not {value!r}")
-    return _Node(tuple(leaves), tuple(children), tuple(alternatives))
+    return CompiledPattern(tuple(leaves), tuple(children), tuple(alternatives))
 
 
 def _leaf_values(value: Any) -> list[Any]:
@@ -316,7 +233,7 @@ def _objects(value: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _node_matches(node: _Node, event: dict[str, Any]) -> bool:
+def _node_matches(node: CompiledPattern, event: dict[str, Any]) -> bool:
     for field_name, matchers in node.leaves:
         values = _leaf_values(event.get(field_name, _MISSING))
         candidates = values or [_MISSING]
@@ -331,83 +248,7 @@ def _node_matches(node: _Node, event: dict[str, Any]) -> bool:
     return True
 
 
-def matches(pattern: Mapping[str, Any] | str | _Node, event: Mapping[str, Any]) -> bool:
+def matches(pattern: Mapping[str, Any] | str | CompiledPattern, event: Mapping[str, Any]) -> bool:
     """True if `event` matches the EventBridge `pattern`."""
-    node = pattern if isinstance(pattern, _Node) else compile_pattern(pattern)
+    node = pattern if isinstance(pattern, CompiledPattern) else compile_pattern(pattern)
     return _node_matches(node, dict(event))
-
-
-# -- the router ---------------------------------------------------------------------------------
-
-class TargetDeliveryError(Exception):
-    """One or more matched targets raised; the others were delivered. Carries which is which so the
-    caller can retry only the failed rules (`EventRouter.deliver(event, rule_names)`)."""
-
-    def __init__(self, failures: dict[str, BaseException], delivered: list[str]):
-        names = ", ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in failures.items())
-        super().__init__(f"event not delivered to {names}")
-        self.failures = failures
-        self.delivered = delivered
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    pattern: dict[str, Any]
-    target: Callable[[dict[str, Any]], Any]
-    compiled: _Node
-
-
-class EventRouter:
-    """A local event bus: rules with EventBridge patterns, each with one target callable."""
-
-    def __init__(self) -> None:
-        self._rules: dict[str, Rule] = {}
-        self._lock = threading.Lock()
-
-    def add_rule(self, name: str, pattern: Mapping[str, Any] | str, target: Callable[[dict[str, Any]], Any]) -> None:
-        """Adds or replaces a rule; an invalid or unsupported pattern is refused here."""
-        if not name:
-            raise ValueError("rule name must not be empty")
-        if not callable(target):
-            raise TypeError("rule target must be callable")
-        compiled = compile_pattern(pattern)
-        as_dict = json.loads(pattern) if isinstance(pattern, str) else dict(pattern)
-        with self._lock:
-            self._rules[name] = Rule(name, as_dict, target, compiled)
-
-    def remove_rule(self, name: str) -> bool:
-        with self._lock:
-            return self._rules.pop(name, None) is not None
-
-    def rules(self) -> list[Rule]:
-        with self._lock:
-            return list(self._rules.values())
-
-    def matching_rules(self, event: Mapping[str, Any]) -> list[str]:
-        return [rule.name for rule in self.rules() if _node_matches(rule.compiled, dict(event))]
-
-    def publish(self, event: Mapping[str, Any]) -> list[str]:
-        """Delivers `event` to the target of every matching rule; returns the matched rule names.
-
-        Every matched target is tried; if any raised, TargetDeliveryError says which, after the
-        rest were delivered - the event is never dropped silently.
-        """
-        return self.deliver(event, self.matching_rules(event))
-
-    def deliver(self, event: Mapping[str, Any], rule_names: list[str]) -> list[str]:
-        """Calls the targets of the named rules with `event` (no matching); used for retries."""
-        with self._lock:
-            rules = [self._rules[n] for n in rule_names if n in self._rules]
-        failures: dict[str, BaseException] = {}
-        delivered: list[str] = []
-        for rule in rules:
-            try:
-                rule.target(copy.deepcopy(dict(event)))  # a target may mutate its input
-                delivered.append(rule.name)
-            except Exception as exc:  # noqa: BLE001 - reported to the caller below
-                log.warning("rule %s: target failed for event %s: %s", rule.name, event.get("id"), exc)
-                failures[rule.name] = exc
-        if failures:
-            raise TargetDeliveryError(failures, delivered)
-        return [rule.name for rule in rules]
