@@ -1,8 +1,12 @@
-"""The per-execution runtime: walks a graph of states, holding what every state needs.
+"""The per-execution run state: what every state needs while an execution runs.
 
 `Run` carries the registry, the injectable sleeper/random/clock, the history and the execution's
 own deadline; `Branch` is one line of control (the main flow, a Parallel branch or a Map
 iteration) with the id of its last event, for `previousEventId`, and a cancel flag.
+
+This module never imports the state types: `states` depends on it, not the other way round, so
+parse (`definition`) → states → run state is one direction and each layer can be read, and tested,
+without the ones above it. Walking a graph of states is the states' job (`states.Graph.run`).
 """
 
 from __future__ import annotations
@@ -12,11 +16,10 @@ import time
 from datetime import datetime
 from typing import Any, Callable
 
-from .failures import ExecutionCancelled, ExecutionTimedOut
+from .failures import ExecutionCancelled, ExecutionTimedOut, check_size
 from .history import History, iso_millis
-from .registry import TaskRegistry
 from .intrinsics import json_text
-from .states import Graph, check_size
+from .registry import TaskRegistry
 from .task_runner import TaskRunner
 
 
@@ -121,13 +124,3 @@ class Run:
         if seconds > 0:
             self.sleeper(seconds)
         self.check(branch)
-
-    def run_graph(self, graph: Graph, data: Any, branch: Branch) -> Any:
-        """Runs states from StartAt until one ends the graph; returns its output."""
-        states = graph.states
-        name: str | None = graph.start_at
-        while True:
-            self.check(branch)
-            name, data = states[name].run(self, branch, data)  # type: ignore[index]
-            if name is None:
-                return data

@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .definition import compile_definition, parse_definition, substitute
-from .failures import DefinitionError, ExecutionTimedOut, StatesFailure, runtime_error
+from .failures import DefinitionError, ExecutionTimedOut, StatesFailure, check_size, runtime_error
 from .history import ExecutionListener, History, iso_millis, utc_now
 from .interpreter import Branch, Run
 from .intrinsics import json_text
 from .registry import TaskRegistry
-from .states import check_size
 from .task_runner import DEFAULT_RUNNER, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -123,7 +122,7 @@ class StateMachine:
         )
         branch = Branch(1)
         try:
-            output = run.run_graph(self.graph, value, branch)
+            output = self.graph.run(run, value, branch)
             output_text = branch.text(output, "(execution)", "output")
         except ExecutionTimedOut as failure:
             self._finish(execution, history, branch, "TIMED_OUT", "ExecutionTimedOut", failure)

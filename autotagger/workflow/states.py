@@ -1,4 +1,8 @@
-"""The eight state types, compiled from the definition and run by the interpreter.
+"""The eight state types, compiled from the definition and run against the execution's run state.
+
+Imports go one way, parse → states → run state: `definition` builds these classes, they walk
+themselves (`Graph.run`) and call into `interpreter`'s `Run` and `Branch`, which know nothing
+of state types (tests/unit/workflow/test_workflow_imports.py keeps it so).
 
 Each state's `run(ctx, branch, data)` returns `(next state name or None at the end, output)` and
 records its history events. Input/output processing follows the specification's order:
@@ -12,38 +16,27 @@ import json
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from autotagger.errors import ServiceError
 
 from .choice import Predicate, parse_timestamp
 from .failures import (
-    DATA_LIMIT_EXCEEDED,
     HEARTBEAT_TIMEOUT,
     NO_CHOICE_MATCHED,
-    PAYLOAD_LIMIT_BYTES,
     TASK_FAILED,
     TIMEOUT,
     ExecutionCancelled,
     StatesFailure,
+    check_size,
     runtime_error,
 )
+from .interpreter import Branch, Run
 from .intrinsics import json_text
 from .paths import MISSING, JsonPath, set_path
 from .retry import Catcher, Retrier
 from .task_runner import TaskDeadlineExceeded
 from .templates import Evaluator
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .interpreter import Branch, Run
-
-
-def check_size(text: str, state: str, what: str) -> str:
-    """Raises States.DataLimitExceeded when a payload is over the 256 KiB quota."""
-    if len(text) > PAYLOAD_LIMIT_BYTES // 4 and len(text.encode()) > PAYLOAD_LIMIT_BYTES:
-        raise StatesFailure(DATA_LIMIT_EXCEEDED, f"The {what} of state '{state}' has a size of {len(text.encode())} bytes, over the limit of {PAYLOAD_LIMIT_BYTES} bytes.")
-    return text
-
 
 @dataclass
 class Graph:
@@ -51,6 +44,15 @@ class Graph:
 
     start_at: str
     states: dict[str, "State"]
+
+    def run(self, run: Run, data: Any, branch: Branch) -> Any:
+        """Runs states from StartAt until one ends the graph; returns its output."""
+        states = self.states
+        name: str | None = self.start_at
+        while name is not None:
+            run.check(branch)
+            name, data = states[name].run(run, branch, data)
+        return data
 
 
 class State:
@@ -390,7 +392,7 @@ class Parallel(Recoverable):
         if self.parameters is not None:
             value = self.parameters(value, run.context(branch, self.name, retries), run.rng, self.name)
         branch.previous = run.history.add("ParallelStateStarted", None, branch.previous)
-        jobs = [(lambda child, graph=graph: run.run_graph(graph, value, child)) for graph in self.branches]
+        jobs = [(lambda child, graph=graph: graph.run(run, value, child)) for graph in self.branches]
         try:
             results = run_concurrently(run, branch, jobs, 0)
         except StatesFailure:
@@ -427,7 +429,7 @@ class Map(Recoverable):
                     item_input = item
                 child.previous = history.add("MapIterationStarted", {"name": self.name, "index": index}, child.previous)
                 try:
-                    output = run.run_graph(self.processor, item_input, child)
+                    output = self.processor.run(run, item_input, child)
                 except StatesFailure:
                     child.previous = history.add("MapIterationFailed", {"name": self.name, "index": index}, child.previous)
                     raise
