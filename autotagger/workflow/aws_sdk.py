@@ -89,7 +89,7 @@ class AwsSdkTask:
             self._prefix = client.meta.service_model.service_id.replace(" ", "")
         return self._prefix
 
-    def __call__(self, parameters: dict) -> dict:
+    def __call__(self, parameters: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         client = self._clients(_BOTO3_NAMES.get(self.service, self.service))
@@ -110,7 +110,8 @@ class AwsSdkTask:
             raise ServiceError(cause, service=prefix, code=code) from None
         except (BotoCoreError, TypeError, ValueError) as exc:
             raise ServiceError(str(exc), service=prefix, code="SdkClientException") from None
-        return _json_safe(response)
+        result: dict[str, Any] = _json_safe(response)  # boto3 answers every call with an object
+        return result
 
 
 class SqsSendMessageTask:
@@ -121,7 +122,7 @@ class SqsSendMessageTask:
     def __init__(self, clients: ClientFactory):
         self._clients = clients
 
-    def __call__(self, parameters: dict) -> dict:
+    def __call__(self, parameters: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         unknown = set(parameters) - self._FIELDS
@@ -139,7 +140,7 @@ class SqsSendMessageTask:
         return {k: v for k, v in _json_safe(response).items() if k in ("MD5OfMessageBody", "MD5OfMessageAttributes", "MessageId", "SequenceNumber")}
 
 
-def adapter_for(resource: str, clients: ClientFactory) -> Callable[[dict], dict]:
+def adapter_for(resource: str, clients: ClientFactory) -> Callable[[dict[str, Any]], dict[str, Any]]:
     if resource == SQS_SEND_MESSAGE:
         return SqsSendMessageTask(clients)
     if resource.startswith(AWS_SDK_PREFIX):

@@ -8,15 +8,17 @@ regular expressions once (`*` is the only wildcard; `\\*` and `\\\\` escape).
 
 from __future__ import annotations
 
+import operator
 import re
 from datetime import datetime
 from typing import Any, Callable
 
 from .failures import DefinitionError, runtime_error
 from .intrinsics import json_text
-from .paths import MISSING, compile_path
+from .paths import MISSING, ContextGetter, compile_path
 
-Predicate = Callable[[Any, Callable[[], dict], str], bool]  # (data, context, state name) -> bool
+Predicate = Callable[[Any, ContextGetter, str], bool]  # (data, context, state name) -> bool
+Relation = Callable[[Any, Any], bool]
 
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
@@ -39,27 +41,10 @@ def _is_string(value: Any) -> bool:
     return type(value) is str
 
 
-def _lt(a: Any, b: Any) -> bool:
-    return a < b
-
-
-def _le(a: Any, b: Any) -> bool:
-    return a <= b
-
-
-def _gt(a: Any, b: Any) -> bool:
-    return a > b
-
-
-def _ge(a: Any, b: Any) -> bool:
-    return a >= b
-
-
-def _eq(a: Any, b: Any) -> bool:
-    return a == b
-
-
-_RELATIONS = {"Equals": _eq, "LessThan": _lt, "GreaterThan": _gt, "LessThanEquals": _le, "GreaterThanEquals": _ge}
+_RELATIONS: dict[str, Relation] = {
+    "Equals": operator.eq, "LessThan": operator.lt, "GreaterThan": operator.gt,
+    "LessThanEquals": operator.le, "GreaterThanEquals": operator.ge,
+}
 
 # operator family -> (type test on both operands, conversion before comparing)
 _FAMILIES: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
@@ -74,7 +59,7 @@ TYPE_TESTS = {"IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTi
 OPERATORS = COMPARISONS | {f"{op}Path" for op in COMPARISONS if op != "StringMatches"} | TYPE_TESTS
 
 
-def compile_string_matches(pattern: str) -> re.Pattern:
+def compile_string_matches(pattern: str) -> re.Pattern[str]:
     parts = []
     i = 0
     while i < len(pattern):
@@ -98,7 +83,7 @@ def _type_test(name: str) -> Callable[[Any], bool]:
     }[name]
 
 
-def _variable_reader(text: Any, where: str) -> Callable[[Any, dict], Any]:
+def _variable_reader(text: Any, where: str) -> Callable[[Any, ContextGetter], Any]:
     if not isinstance(text, str):
         raise DefinitionError(f"{where}: Variable must be a path string")
     context = text.startswith("$$")
@@ -163,13 +148,13 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
             raise DefinitionError(f"{where}.{op}: must be true or false")
         if op == "IsPresent":
             return lambda data, ctx, state: (read(data, ctx) is not MISSING) == operand
-        test = _type_test(op)
+        has_type = _type_test(op)
 
-        def type_predicate(data: Any, ctx: dict, state: str) -> bool:
+        def type_predicate(data: Any, ctx: ContextGetter, state: str) -> bool:
             value = read(data, ctx)
             if value is MISSING:
                 raise missing(state)
-            return test(value) == operand
+            return has_type(value) == operand
 
         return type_predicate
 
@@ -177,7 +162,7 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
         base = op[:-4]
         read_operand = _variable_reader(operand, f"{where}.{op}")
 
-        def operand_of(data: Any, ctx: dict, state: str) -> Any:
+        def operand_of(data: Any, ctx: ContextGetter, state: str) -> Any:
             value = read_operand(data, ctx)
             if value is MISSING:
                 raise runtime_error(state, f"Invalid path '{operand}': The choice state's condition path references an invalid value.")
@@ -186,14 +171,14 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
         base = op
         _check_operand(base, operand, f"{where}.{op}")
 
-        def operand_of(data: Any, ctx: dict, state: str) -> Any:
+        def operand_of(data: Any, ctx: ContextGetter, state: str) -> Any:
             return operand
 
     if base == "StringMatches":
         pattern = compile_string_matches(operand)
         fullmatch = pattern.fullmatch
 
-        def matches(data: Any, ctx: dict, state: str) -> bool:
+        def matches(data: Any, ctx: ContextGetter, state: str) -> bool:
             value = read(data, ctx)
             if value is MISSING:
                 raise missing(state)
@@ -201,14 +186,17 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
 
         return matches
 
+    test: Callable[[Any], bool]
+    convert: Callable[[Any], Any]
+    relation: Relation
     if base == "BooleanEquals":
-        test, convert, relation = (lambda v: type(v) is bool), (lambda v: v), _eq
+        test, convert, relation = (lambda v: type(v) is bool), (lambda v: v), operator.eq
     else:
         family = next(f for f in _FAMILIES if base.startswith(f))
         test, convert = _FAMILIES[family]
         relation = _RELATIONS[base[len(family):]]
 
-    def compare(data: Any, ctx: dict, state: str) -> bool:
+    def compare(data: Any, ctx: ContextGetter, state: str) -> bool:
         value = read(data, ctx)
         if value is MISSING:
             raise missing(state)
@@ -220,7 +208,7 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
     return compare
 
 
-def _merge_string_matches(rules: list, where: str) -> Predicate | None:
+def _merge_string_matches(rules: list[Any], where: str) -> Predicate | None:
     """An Or of StringMatches on one Variable, as one regular expression (same result, one read).
 
     The workflow's extension check is 32 such rules (JSONPath has no lower-case function), so
@@ -237,7 +225,7 @@ def _merge_string_matches(rules: list, where: str) -> Predicate | None:
     read = _variable_reader(variable, f"{where}[0].Variable")
     fullmatch = re.compile("|".join(f"(?:{compile_string_matches(rule['StringMatches']).pattern})" for rule in rules), re.DOTALL).fullmatch
 
-    def any_matches(data: Any, ctx: Any, state: str) -> bool:
+    def any_matches(data: Any, ctx: ContextGetter, state: str) -> bool:
         value = read(data, ctx)
         if value is MISSING:
             raise runtime_error(state, f"Invalid path '{variable}': The choice state's condition path references an invalid value.")

@@ -63,7 +63,7 @@ def substitute(text: str, substitutions: dict[str, Any] | None) -> str:
     return _SUBSTITUTION.sub(lambda m: str(substitutions[m.group(1)]), text)
 
 
-def parse_definition(text: str) -> dict:
+def parse_definition(text: str) -> dict[str, Any]:
     try:
         definition = json.loads(text)
     except ValueError as exc:
@@ -77,7 +77,7 @@ def _where(state: str, field: str | None = None) -> str:
     return f"state '{state}'" + (f" field {field}" if field else "")
 
 
-def _path_or_null(state: dict, key: str, name: str, reference: bool = False) -> Any:
+def _path_or_null(state: dict[str, Any], key: str, name: str, reference: bool = False) -> Any:
     """'$' (the default), None for JSON null, or a compiled path."""
     if key not in state:
         return "$"
@@ -92,7 +92,7 @@ def _path_or_null(state: dict, key: str, name: str, reference: bool = False) -> 
         raise DefinitionError(f"{_where(name, key)}: {exc}") from None
 
 
-def _positive_int(state: dict, key: str, name: str) -> int | None:
+def _positive_int(state: dict[str, Any], key: str, name: str) -> int | None:
     if key not in state:
         return None
     value = state[key]
@@ -109,7 +109,7 @@ class _Compiler:
         if not isinstance(body, dict):
             raise DefinitionError(f"{where}: must be an object with StartAt and States")
         states = body.get("States")
-        start = body.get("StartAt")
+        start: Any = body.get("StartAt")  # any JSON value until it is found among the States
         if not isinstance(states, dict) or not states:
             raise DefinitionError(f"{where}: States must be a non-empty object")
         if start not in states:
@@ -167,16 +167,16 @@ class _Compiler:
         return build(name, state, names, common, edges), edges
 
     # -- per type
-    def pass_state(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Pass:
+    def pass_state(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Pass:
         return Pass(name, parameters=self.template(state, "Parameters", name), result=state.get("Result", MISSING),
                     result_path=_path_or_null(state, "ResultPath", name, reference=True), **common)
 
-    def template(self, state: dict, key: str, name: str) -> Any:
+    def template(self, state: dict[str, Any], key: str, name: str) -> Any:
         if key not in state:
             return None
         return compile_template(state[key], f"{_where(name, key)}")
 
-    def recoverable(self, name: str, state: dict, names: set[str], edges: set[str]) -> dict:
+    def recoverable(self, name: str, state: dict[str, Any], names: set[str], edges: set[str]) -> dict[str, Any]:
         catch = compile_catch(state.get("Catch", []), _where(name), names)
         edges.update(c.next for c in catch)
         return {
@@ -187,7 +187,7 @@ class _Compiler:
             "catch": catch,
         }
 
-    def task(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Task:
+    def task(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Task:
         resource = state.get("Resource")
         if not isinstance(resource, str) or not resource.startswith("arn:"):
             raise DefinitionError(f"{_where(name, 'Resource')}: must be an ARN, got {json_text(resource)}")
@@ -208,7 +208,7 @@ class _Compiler:
         return Task(name, resource=resource, timeout=timeout, heartbeat=heartbeat, timeout_path=paths["TimeoutSecondsPath"],
                     heartbeat_path=paths["HeartbeatSecondsPath"], **self.recoverable(name, state, names, edges), **common)
 
-    def choice(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Choice:
+    def choice(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Choice:
         rules = state.get("Choices")
         if not isinstance(rules, list) or not rules:
             raise DefinitionError(f"{_where(name, 'Choices')}: must be a non-empty array")
@@ -227,7 +227,7 @@ class _Compiler:
             edges.add(default)
         return Choice(name, rules=compiled, default=default, **common)
 
-    def wait(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Wait:
+    def wait(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Wait:
         given = [key for key in ("Seconds", "Timestamp", "SecondsPath", "TimestampPath") if key in state]
         if len(given) != 1:
             raise DefinitionError(f"{_where(name)}: a Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath, got {given or 'none'}")
@@ -241,10 +241,10 @@ class _Compiler:
         return Wait(name, seconds=seconds, timestamp=state.get("Timestamp"), seconds_path=paths["SecondsPath"],
                     timestamp_path=paths["TimestampPath"], **common)
 
-    def succeed(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Succeed:
+    def succeed(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Succeed:
         return Succeed(name, **common)
 
-    def fail(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Fail:
+    def fail(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Fail:
         values: dict[str, Any] = {}
         for fixed, path in (("Error", "ErrorPath"), ("Cause", "CausePath")):
             if fixed in state and path in state:
@@ -259,14 +259,14 @@ class _Compiler:
                 values[fixed] = None
         return Fail(name, error=values["Error"], cause=values["Cause"])
 
-    def parallel(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Parallel:
+    def parallel(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Parallel:
         branches = state.get("Branches")
         if not isinstance(branches, list) or not branches:
             raise DefinitionError(f"{_where(name, 'Branches')}: must be a non-empty array")
         graphs = [self.graph(body, f"{_where(name)} Branches[{i}]") for i, body in enumerate(branches)]
         return Parallel(name, branches=graphs, **self.recoverable(name, state, names, edges), **common)
 
-    def map(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Map:
+    def map(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Map:
         if ("ItemProcessor" in state) == ("Iterator" in state):
             raise DefinitionError(f"{_where(name)}: a Map state needs exactly one of ItemProcessor or Iterator")
         body = state.get("ItemProcessor", state.get("Iterator"))
@@ -291,7 +291,7 @@ class _Compiler:
                    item_selector=selector, max_concurrency=concurrency, **fields, **common)
 
 
-def compile_definition(definition: dict) -> tuple[Graph, set[str], float | None]:
+def compile_definition(definition: dict[str, Any]) -> tuple[Graph, set[str], float | None]:
     """Validates a parsed definition; returns its graph, the Task resources it uses and its TimeoutSeconds."""
     unknown = set(definition) - _TOP_LEVEL
     if unknown:

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class ExecutionListener(Protocol):
-    def on_event(self, execution: Any, event: dict) -> None: ...
+    def on_event(self, execution: Any, event: dict[str, Any]) -> None: ...
 
 
 @lru_cache(maxsize=None)
@@ -43,13 +43,13 @@ class History:
     """Appends events for one execution (thread-safe: Parallel and Map branches add concurrently)."""
 
     def __init__(self, execution: Any, listener: ExecutionListener | None, clock: Callable[[], datetime]):
-        self.events: list[dict] = []
+        self.events: list[dict[str, Any]] = []
         self._execution = execution
         self._listener = listener
         self._clock = clock
         self._lock = threading.Lock()
 
-    def add(self, event_type: str, details: dict | None, previous: int, *, raise_listener_errors: bool = False) -> int:
+    def add(self, event_type: str, details: dict[str, Any] | None, previous: int, *, raise_listener_errors: bool = False) -> int:
         with self._lock:
             event_id = len(self.events) + 1
             event = {"id": event_id, "previousEventId": previous, "timestamp": self._clock(), "type": event_type}

@@ -67,11 +67,11 @@ class LazyContext:
 
     __slots__ = ("_run", "_state", "_retries", "_map_item", "_entered", "_value")
 
-    def __init__(self, run: "Run", state: str, retries: int, map_item: dict | None, entered: datetime):
+    def __init__(self, run: "Run", state: str, retries: int, map_item: dict[str, Any] | None, entered: datetime):
         self._run, self._state, self._retries, self._map_item, self._entered = run, state, retries, map_item, entered
-        self._value: dict | None = None
+        self._value: dict[str, Any] | None = None
 
-    def __call__(self) -> dict:
+    def __call__(self) -> dict[str, Any]:
         if self._value is None:
             value = {
                 "Execution": self._run._execution_context,
@@ -86,7 +86,7 @@ class LazyContext:
 
 
 class Run:
-    def __init__(self, *, registry: TaskRegistry, history: History, execution_context: dict, state_machine_context: dict,
+    def __init__(self, *, registry: TaskRegistry, history: History, execution_context: dict[str, Any], state_machine_context: dict[str, Any],
                  sleeper: Callable[[float], Any], rng: Any, clock: Callable[[], datetime], runner: TaskRunner,
                  timeout_seconds: float | None, region: str):
         self.registry = registry
@@ -102,7 +102,7 @@ class Run:
         self._deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
         self._sleep_lock = threading.Lock()
 
-    def context(self, branch: Branch, state: str, retries: int = 0, map_item: dict | None = None) -> "LazyContext":
+    def context(self, branch: Branch, state: str, retries: int = 0, map_item: dict[str, Any] | None = None) -> "LazyContext":
         """The context object `$$` as a state sees it, built only if a path asks for it."""
         return LazyContext(self, state, retries, map_item, self.clock())
 

@@ -65,11 +65,11 @@ class Execution:
     error: str | None = None
     cause: str | None = None
     stop_date: datetime | None = None
-    history: list[dict] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 class StateMachine:
-    def __init__(self, definition: dict | str, *, name: str = "state-machine", substitutions: dict[str, Any] | None = None,
+    def __init__(self, definition: dict[str, Any] | str, *, name: str = "state-machine", substitutions: dict[str, Any] | None = None,
                  sleeper: Callable[[float], Any] = time.sleep, random: Any = None,
                  clock: Callable[[], datetime] = utc_now, runner: TaskRunner | None = None):
         text = definition if isinstance(definition, str) else json.dumps(definition)

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterable
 
 from .failures import UnknownResourceError
 
-TaskAdapter = Callable[[dict], Any]  # parameters -> result (JSON-able); raises ServiceError on failure
+TaskAdapter = Callable[[dict[str, Any]], Any]  # parameters -> result (JSON-able); raises ServiceError on failure
 
 
 class TaskRegistry:

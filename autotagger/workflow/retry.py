@@ -9,11 +9,12 @@ JitterStrategy FULL drawn uniformly from [0, delay].
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from random import Random
+from typing import Any, Iterator, TypeVar
 
 from .failures import ALL, KNOWN_STATES_ERRORS, DefinitionError, error_matches
 from .intrinsics import json_text
-from .paths import JsonPath, compile_reference_path
+from .paths import ReferencePath, compile_reference_path
 
 _RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"}
 _CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment"}
@@ -31,7 +32,7 @@ class Retrier:
     def matches(self, error: str) -> bool:
         return error_matches(self.errors, error)
 
-    def delay(self, retries_done: int, rng: Any) -> float:
+    def delay(self, retries_done: int, rng: Random) -> float:
         delay = self.interval * self.backoff_rate ** retries_done
         if self.max_delay is not None:
             delay = min(delay, self.max_delay)
@@ -42,7 +43,7 @@ class Retrier:
 class Catcher:
     errors: frozenset[str]
     next: str
-    result_path: JsonPath | None  # None: ResultPath null, the error is discarded
+    result_path: ReferencePath | None  # None: ResultPath null, the error is discarded
 
     def matches(self, error: str) -> bool:
         return error_matches(self.errors, error)
@@ -59,7 +60,10 @@ def _error_equals(value: Any, where: str, is_last: bool) -> frozenset[str]:
     return frozenset(value)
 
 
-def _positive_int(rule: dict, key: str, where: str, default: int | None, minimum: int = 1) -> int | None:
+_Default = TypeVar("_Default", int, None)
+
+
+def _positive_int(rule: dict[str, Any], key: str, where: str, default: _Default, minimum: int = 1) -> int | _Default:
     if key not in rule:
         return default
     value = rule[key]
@@ -68,7 +72,7 @@ def _positive_int(rule: dict, key: str, where: str, default: int | None, minimum
     return value
 
 
-def _rules(value: Any, where: str, field: str, allowed: set[str]) -> Iterator[tuple[str, dict, frozenset[str]]]:
+def _rules(value: Any, where: str, field: str, allowed: set[str]) -> Iterator[tuple[str, dict[str, Any], frozenset[str]]]:
     """The checks Retry and Catch share: an array of objects with known fields and a valid ErrorEquals.
     Yields each rule with its location (for error messages) and its error names."""
     if not isinstance(value, list):

@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from time import monotonic
-from typing import Any, Callable
+from typing import Any, Callable, Literal, Sequence
 
 from autotagger.errors import ServiceError
 
@@ -33,7 +34,7 @@ from .failures import (
 )
 from .interpreter import Branch, Run
 from .intrinsics import json_text
-from .paths import MISSING, JsonPath, set_path
+from .paths import MISSING, JsonPath, PathField, ReferencePath, set_path
 from .retry import Catcher, Retrier
 from .task_runner import TaskDeadlineExceeded
 from .templates import Evaluator
@@ -59,8 +60,8 @@ class State:
     type = "State"
     next: str | None = None
 
-    def __init__(self, name: str, *, next_state: str | None = None, input_path: JsonPath | None | str = "$",
-                 output_path: JsonPath | None | str = "$"):
+    def __init__(self, name: str, *, next_state: str | None = None, input_path: PathField = "$",
+                 output_path: PathField = "$"):
         self.name = name
         self.next = next_state
         self.input_path = input_path
@@ -69,14 +70,14 @@ class State:
         self.exited_type = f"{self.type}StateExited"
 
     # -- helpers shared by the state types
-    def select(self, path: JsonPath | None | str, data: Any, field: str) -> Any:
+    def select(self, path: PathField, data: Any, field: str) -> Any:
         if path == "$":
             return data
         if path is None:
             return {}
-        value = path.get(data)  # type: ignore[union-attr]
+        value = path.get(data)
         if value is MISSING:
-            raise runtime_error(self.name, f"Invalid path '{path.text}' for {field}: No results for path: {path.text} in '{json_text(data)}'")  # type: ignore[union-attr]
+            raise runtime_error(self.name, f"Invalid path '{path.text}' for {field}: No results for path: {path.text} in '{json_text(data)}'")
         return value
 
     def enter(self, run: "Run", branch: "Branch", data: Any) -> None:
@@ -89,21 +90,21 @@ class State:
         raise NotImplementedError
 
 
-def apply_result_path(state: str, path: JsonPath | None | str, raw_input: Any, result: Any) -> Any:
+def apply_result_path(state: str, path: ReferencePath | Literal["$"] | None, raw_input: Any, result: Any) -> Any:
     if path is None:
         return raw_input
     if path == "$":
         return result
     try:
-        return set_path(raw_input, path.steps, result)  # type: ignore[union-attr]
+        return set_path(raw_input, path.steps, result)
     except LookupError as exc:
-        raise runtime_error(state, f"Unable to apply ResultPath '{path.text}' to input '{json_text(raw_input)}': {exc}") from None  # type: ignore[union-attr]
+        raise runtime_error(state, f"Unable to apply ResultPath '{path.text}' to input '{json_text(raw_input)}': {exc}") from None
 
 
 class Pass(State):
     type = "Pass"
 
-    def __init__(self, name: str, *, parameters: Evaluator | None, result: Any, result_path: JsonPath | None | str, **common: Any):
+    def __init__(self, name: str, *, parameters: Evaluator | None, result: Any, result_path: ReferencePath | Literal["$"] | None, **common: Any):
         super().__init__(name, **common)
         self.parameters = parameters
         self.result = result
@@ -197,7 +198,9 @@ class Wait(State):
             if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
                 raise runtime_error(self.name, f"SecondsPath must point to a non-negative integer, got {json_text(seconds)}")
             return float(seconds)
-        stamp = self.timestamp if self.timestamp is not None else self.timestamp_path(value, run.context(branch, self.name), run.rng, self.name)  # type: ignore[misc]
+        stamp = self.timestamp
+        if stamp is None and self.timestamp_path is not None:
+            stamp = self.timestamp_path(value, run.context(branch, self.name), run.rng, self.name)
         moment = parse_timestamp(stamp)
         if moment is None:
             raise runtime_error(self.name, f"TimestampPath must point to an RFC 3339 timestamp, got {json_text(stamp)}")
@@ -216,7 +219,7 @@ class Recoverable(State):
     """A state with Retry and Catch (Task, Parallel, Map)."""
 
     def __init__(self, name: str, *, parameters: Evaluator | None, result_selector: Evaluator | None,
-                 result_path: JsonPath | None | str, retry: tuple[Retrier, ...], catch: tuple[Catcher, ...], **common: Any):
+                 result_path: ReferencePath | Literal["$"] | None, retry: tuple[Retrier, ...], catch: tuple[Catcher, ...], **common: Any):
         super().__init__(name, **common)
         self.parameters = parameters
         self.result_selector = result_selector
@@ -354,7 +357,7 @@ class Task(Recoverable):
 _loads = json.loads
 
 
-def run_concurrently(run: "Run", branch: "Branch", jobs: list[Callable[["Branch"], Any]], limit: int) -> list[Any]:
+def run_concurrently(run: "Run", branch: "Branch", jobs: Sequence[Callable[["Branch"], Any]], limit: int) -> list[Any]:
     """Runs branch jobs (at most `limit` at once, 0 = all) and returns their results in order.
 
     The first failure cancels the other branches at their next state transition and is re-raised.
@@ -370,13 +373,13 @@ def run_concurrently(run: "Run", branch: "Branch", jobs: list[Callable[["Branch"
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workflow-branch") as pool:
         futures = [pool.submit(job, child) for job, child in zip(jobs, children)]
         wait(futures, return_when=FIRST_EXCEPTION)
-        failed = [f for f in futures if f.done() and f.exception() is not None]
+        failed = [error for error in (f.exception() for f in futures if f.done()) if error is not None]
         if failed:
             for child in children:
                 child.cancel()
             wait(futures)
-            first = next((f.exception() for f in futures if f.exception() is not None and not isinstance(f.exception(), ExecutionCancelled)), failed[0].exception())
-            raise first  # type: ignore[misc]
+            errors = [f.exception() for f in futures]
+            raise next((e for e in errors if e is not None and not isinstance(e, ExecutionCancelled)), failed[0])
     branch.previous = max(child.previous for child in children)
     return [f.result() for f in futures]
 
@@ -392,7 +395,7 @@ class Parallel(Recoverable):
         if self.parameters is not None:
             value = self.parameters(value, run.context(branch, self.name, retries), run.rng, self.name)
         branch.previous = run.history.add("ParallelStateStarted", None, branch.previous)
-        jobs = [(lambda child, graph=graph: graph.run(run, value, child)) for graph in self.branches]
+        jobs = [partial(graph.run, run, value) for graph in self.branches]
         try:
             results = run_concurrently(run, branch, jobs, 0)
         except StatesFailure:
@@ -405,7 +408,7 @@ class Parallel(Recoverable):
 class Map(Recoverable):
     type = "Map"
 
-    def __init__(self, name: str, *, processor: Graph, items_path: JsonPath | str, item_selector: Evaluator | None,
+    def __init__(self, name: str, *, processor: Graph, items_path: JsonPath | Literal["$"], item_selector: Evaluator | None,
                  max_concurrency: int, **kwargs: Any):
         super().__init__(name, **kwargs)
         self.processor = processor

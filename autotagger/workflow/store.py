@@ -9,6 +9,7 @@ than per event); `get` merges the buffer, so a running execution shows its histo
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -48,7 +49,7 @@ def _iso(moment: datetime | str | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _event_json(event: dict) -> str:
+def _event_json(event: dict[str, Any]) -> str:
     return json.dumps({**event, "timestamp": _iso(event["timestamp"])}, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -64,14 +65,14 @@ class ExecutionStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        self._pending: dict[str, list[dict]] = {}
+        self._pending: dict[str, list[dict[str, Any]]] = {}
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     # -- listener
-    def on_event(self, execution: Any, event: dict) -> None:
+    def on_event(self, execution: Any, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "ExecutionStarted":
             with self._lock, self._db:
@@ -105,14 +106,14 @@ class ExecutionStore:
 
     # -- queries
     @staticmethod
-    def _summary(row: tuple) -> dict:
+    def _summary(row: tuple[Any, ...]) -> dict[str, Any]:
         arn, name, machine, status, input_text, output, error, cause, start, stop = row
         return {"executionArn": arn, "name": name, "stateMachineArn": machine, "status": status, "input": input_text,
                 "output": output, "error": error, "cause": cause, "startDate": start, "stopDate": stop}
 
     _COLUMNS = "arn, name, state_machine_arn, status, input, output, error, cause, start_date, stop_date"
 
-    def list(self, status: str | None = None, limit: int = 50) -> list[dict]:
+    def list(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Newest first; `status` filters (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)."""
         query = f"SELECT {self._COLUMNS} FROM executions"
         args: list[Any] = []
@@ -131,7 +132,7 @@ class ExecutionStore:
             rows = self._db.execute("SELECT status, COUNT(*) FROM executions GROUP BY status").fetchall()
         return {status: count for status, count in rows}
 
-    def get(self, execution_arn: str) -> dict | None:
+    def get(self, execution_arn: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute(f"SELECT {self._COLUMNS} FROM executions WHERE arn = ?", (execution_arn,)).fetchone()
             if row is None:
@@ -141,7 +142,7 @@ class ExecutionStore:
             events += [json.loads(_event_json(e)) for e in self._pending.get(execution_arn, []) if e["id"] not in stored]
         return {**self._summary(row), "history": events}
 
-    def running(self) -> list[tuple[str, Any]]:
+    def running(self) -> builtins.list[tuple[str, Any]]:  # `list` here is the method above
         """(arn, input) of executions still RUNNING — after a restart, those the crash interrupted."""
         with self._lock:
             rows = self._db.execute("SELECT arn, input FROM executions WHERE status = 'RUNNING' ORDER BY start_date").fetchall()

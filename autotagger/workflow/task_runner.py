@@ -75,7 +75,7 @@ class TaskRunner:
             except BaseException as exc:  # handed to the waiting execution, which names it
                 job.error = exc
             job.done.set()
-            job = None  # type: ignore[assignment]  # drop references to the finished call
+            del job  # drop references to the finished call while idle
             with self._lock:
                 self._idle += 1
             job = self._jobs.get()
