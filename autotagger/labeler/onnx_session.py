@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
+from functools import cache
 
 _lock = threading.Lock()
 
@@ -26,7 +26,7 @@ def intra_op_threads(concurrent_callers: int = 1) -> int:
     return max(1, (os.cpu_count() or 1) // concurrent_callers)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _session(path: str, threads: int):
     import onnxruntime as ort
 

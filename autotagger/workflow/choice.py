@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .failures import DefinitionError, runtime_error
 from .intrinsics import json_text
@@ -110,7 +111,10 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
     if "Condition" in rule or "Assign" in rule:
         raise DefinitionError(f"{where}: 'Condition'/'Assign' (JSONata and variables) are not supported by this engine")
     if len(boolean) + len(operators) != 1:
-        raise DefinitionError(f"{where}: a choice rule needs exactly one of And, Or, Not or a comparison operator, got {sorted(boolean + operators) or 'none'}")
+        raise DefinitionError(
+            f"{where}: a choice rule needs exactly one of And, Or, Not or a comparison operator, "
+            f"got {sorted(boolean + operators) or 'none'}"
+        )
     if boolean:
         key = boolean[0]
         unknown = set(rule) - allowed - {key}
@@ -141,7 +145,9 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
     operand = rule[op]
 
     def missing(state: str) -> Exception:
-        return runtime_error(state, f"Invalid path '{variable_text}': The choice state's condition path references an invalid value.")
+        return runtime_error(
+            state, f"Invalid path '{variable_text}': The choice state's condition path references an invalid value."
+        )
 
     if op in TYPE_TESTS:
         if type(operand) is not bool:
@@ -165,7 +171,9 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
         def operand_of(data: Any, ctx: ContextGetter, state: str) -> Any:
             value = read_operand(data, ctx)
             if value is MISSING:
-                raise runtime_error(state, f"Invalid path '{operand}': The choice state's condition path references an invalid value.")
+                raise runtime_error(
+                    state, f"Invalid path '{operand}': The choice state's condition path references an invalid value."
+                )
             return value
     else:
         base = op
@@ -194,7 +202,7 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
     else:
         family = next(f for f in _FAMILIES if base.startswith(f))
         test, convert = _FAMILIES[family]
-        relation = _RELATIONS[base[len(family):]]
+        relation = _RELATIONS[base[len(family) :]]
 
     def compare(data: Any, ctx: ContextGetter, state: str) -> bool:
         value = read(data, ctx)
@@ -223,12 +231,16 @@ def _merge_string_matches(rules: list[Any], where: str) -> Predicate | None:
         if rule["Variable"] != variable:
             return None
     read = _variable_reader(variable, f"{where}[0].Variable")
-    fullmatch = re.compile("|".join(f"(?:{compile_string_matches(rule['StringMatches']).pattern})" for rule in rules), re.DOTALL).fullmatch
+    fullmatch = re.compile(
+        "|".join(f"(?:{compile_string_matches(rule['StringMatches']).pattern})" for rule in rules), re.DOTALL
+    ).fullmatch
 
     def any_matches(data: Any, ctx: ContextGetter, state: str) -> bool:
         value = read(data, ctx)
         if value is MISSING:
-            raise runtime_error(state, f"Invalid path '{variable}': The choice state's condition path references an invalid value.")
+            raise runtime_error(
+                state, f"Invalid path '{variable}': The choice state's condition path references an invalid value."
+            )
         return type(value) is str and fullmatch(value) is not None
 
     return any_matches
@@ -242,4 +254,6 @@ def _check_operand(op: str, operand: Any, where: str) -> None:
     if op == "BooleanEquals" and type(operand) is not bool:
         raise DefinitionError(f"{where}: must be true or false, got {json_text(operand)}")
     if op.startswith("Timestamp") and parse_timestamp(operand) is None:
-        raise DefinitionError(f"{where}: must be an RFC 3339 timestamp such as 2016-08-18T17:33:00Z, got {json_text(operand)}")
+        raise DefinitionError(
+            f"{where}: must be an RFC 3339 timestamp such as 2016-08-18T17:33:00Z, got {json_text(operand)}"
+        )

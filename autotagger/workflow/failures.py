@@ -69,7 +69,11 @@ class ExecutionCancelled(StatesFailure):
 def check_size(text: str, state: str, what: str) -> str:
     """Raises States.DataLimitExceeded when a payload is over the 256 KiB quota."""
     if len(text) > PAYLOAD_LIMIT_BYTES // 4 and len(text.encode()) > PAYLOAD_LIMIT_BYTES:
-        raise StatesFailure(DATA_LIMIT_EXCEEDED, f"The {what} of state '{state}' has a size of {len(text.encode())} bytes, over the limit of {PAYLOAD_LIMIT_BYTES} bytes.")
+        raise StatesFailure(
+            DATA_LIMIT_EXCEEDED,
+            f"The {what} of state '{state}' has a size of {len(text.encode())} bytes, "
+            f"over the limit of {PAYLOAD_LIMIT_BYTES} bytes.",
+        )
     return text
 
 

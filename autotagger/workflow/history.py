@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ class ExecutionListener(Protocol):
     def on_event(self, execution: Any, event: dict[str, Any]) -> None: ...
 
 
-@lru_cache(maxsize=None)
+@cache
 def details_key(event_type: str) -> str:
     if event_type.endswith("StateEntered"):
         return "stateEnteredEventDetails"
@@ -31,12 +32,12 @@ def details_key(event_type: str) -> str:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso_millis(moment: datetime) -> str:
     """`2026-11-25T12:00:00.123Z`, the format of `$$.Execution.StartTime` and `$$.State.EnteredTime`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class History:
@@ -49,7 +50,9 @@ class History:
         self._clock = clock
         self._lock = threading.Lock()
 
-    def add(self, event_type: str, details: dict[str, Any] | None, previous: int, *, raise_listener_errors: bool = False) -> int:
+    def add(
+        self, event_type: str, details: dict[str, Any] | None, previous: int, *, raise_listener_errors: bool = False
+    ) -> int:
         with self._lock:
             event_id = len(self.events) + 1
             event = {"id": event_id, "previousEventId": previous, "timestamp": self._clock(), "type": event_type}
@@ -62,5 +65,10 @@ class History:
             except Exception:
                 if raise_listener_errors:
                     raise
-                log.exception("execution listener failed on %s event %d of %s", event_type, event_id, getattr(self._execution, "arn", "?"))
+                log.exception(
+                    "execution listener failed on %s event %d of %s",
+                    event_type,
+                    event_id,
+                    getattr(self._execution, "arn", "?"),
+                )
         return event_id

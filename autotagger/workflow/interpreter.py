@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .failures import ExecutionCancelled, ExecutionTimedOut, check_size
 from .history import History, iso_millis
@@ -26,7 +27,7 @@ from .task_runner import TaskRunner
 class Branch:
     __slots__ = ("previous", "_cancelled", "_parent", "_last_value", "_last_text")
 
-    def __init__(self, previous: int, parent: "Branch | None" = None):
+    def __init__(self, previous: int, parent: Branch | None = None):
         self.previous = previous
         self._cancelled = False
         self._parent = parent
@@ -46,7 +47,7 @@ class Branch:
         self._last_value, self._last_text = value, text
         return text
 
-    def child(self) -> "Branch":
+    def child(self) -> Branch:
         return Branch(self.previous, self)
 
     def cancel(self) -> None:
@@ -67,7 +68,7 @@ class LazyContext:
 
     __slots__ = ("_run", "_state", "_retries", "_map_item", "_entered", "_value")
 
-    def __init__(self, run: "Run", state: str, retries: int, map_item: dict[str, Any] | None, entered: datetime):
+    def __init__(self, run: Run, state: str, retries: int, map_item: dict[str, Any] | None, entered: datetime):
         self._run, self._state, self._retries, self._map_item, self._entered = run, state, retries, map_item, entered
         self._value: dict[str, Any] | None = None
 
@@ -86,9 +87,20 @@ class LazyContext:
 
 
 class Run:
-    def __init__(self, *, registry: TaskRegistry, history: History, execution_context: dict[str, Any], state_machine_context: dict[str, Any],
-                 sleeper: Callable[[float], Any], rng: Any, clock: Callable[[], datetime], runner: TaskRunner,
-                 timeout_seconds: float | None, region: str):
+    def __init__(
+        self,
+        *,
+        registry: TaskRegistry,
+        history: History,
+        execution_context: dict[str, Any],
+        state_machine_context: dict[str, Any],
+        sleeper: Callable[[float], Any],
+        rng: Any,
+        clock: Callable[[], datetime],
+        runner: TaskRunner,
+        timeout_seconds: float | None,
+        region: str,
+    ):
         self.registry = registry
         self.history = history
         self.sleeper = sleeper
@@ -102,7 +114,9 @@ class Run:
         self._deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
         self._sleep_lock = threading.Lock()
 
-    def context(self, branch: Branch, state: str, retries: int = 0, map_item: dict[str, Any] | None = None) -> "LazyContext":
+    def context(
+        self, branch: Branch, state: str, retries: int = 0, map_item: dict[str, Any] | None = None
+    ) -> LazyContext:
         """The context object `$$` as a state sees it, built only if a path asks for it."""
         return LazyContext(self, state, retries, map_item, self.clock())
 

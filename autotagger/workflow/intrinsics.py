@@ -14,8 +14,9 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Callable
 from random import Random
-from typing import Any, Callable
+from typing import Any
 
 from .failures import INTRINSIC_FAILURE, DefinitionError, StatesFailure
 from .paths import MISSING, ContextGetter, compile_path
@@ -93,7 +94,11 @@ def _require(name: str, value: Any, kind: type | tuple[type, ...], what: str) ->
 
 
 def _integer(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not value.is_integer())
+    ):
         raise _failure(name, f"expected an integer, got {json_text(value)}")
     return int(value)
 
@@ -125,9 +130,11 @@ def _format(template_arg: _Argument, values: list[Any]) -> str:
     pieces.append("".join(buf))
     args = values[1:]
     if holes != len(args):
-        raise _failure("States.Format", f"the template has {holes} placeholder(s) but {len(args)} argument(s) were given")
+        raise _failure(
+            "States.Format", f"the template has {holes} placeholder(s) but {len(args)} argument(s) were given"
+        )
     out = [pieces[0]]
-    for arg, piece in zip(args, pieces[1:]):
+    for arg, piece in zip(args, pieces[1:], strict=True):
         if isinstance(arg, (dict, list)):
             raise _failure("States.Format", "arguments must be strings, numbers, booleans or null")
         out.append(arg if isinstance(arg, str) else json_text(arg))
@@ -148,7 +155,7 @@ def _array_partition(array: Any, size: Any) -> list[Any]:
     size = _integer("States.ArrayPartition", size)
     if size <= 0:
         raise _failure("States.ArrayPartition", "the chunk size must be positive")
-    return [array[i:i + size] for i in range(0, len(array), size)]
+    return [array[i : i + size] for i in range(0, len(array), size)]
 
 
 def _array_range(start: Any, end: Any, step: Any) -> list[Any]:
@@ -366,7 +373,7 @@ class _Parser:
                 self.i += 2
                 continue
             if ch == "'":
-                raw = text[start:self.i]
+                raw = text[start : self.i]
                 self.i += 1
                 return _Literal("".join(value), raw)
             value.append(ch)
@@ -393,7 +400,7 @@ class _Parser:
             elif ch == "," and depth == 0:
                 break
             self.i += 1
-        return _PathArg(text[start:self.i].rstrip())
+        return _PathArg(text[start : self.i].rstrip())
 
 
 def compile_intrinsic(text: str) -> Call:

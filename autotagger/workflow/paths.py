@@ -12,8 +12,9 @@ history, the context object (`$$.Execution.Input`) and earlier states keep their
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from jsonpath_ng import Child, Fields, Index, Root
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
@@ -106,7 +107,9 @@ def compile_reference_path(text: str) -> ReferencePath:
     """A Reference Path (ResultPath): must name exactly one node, so it can be written to."""
     path = compile_path(text)
     if path.steps is None:
-        raise DefinitionError(f"{text!r} is not a reference path: only names and indexes are allowed (no *, .., ?, :, ,)")
+        raise DefinitionError(
+            f"{text!r} is not a reference path: only names and indexes are allowed (no *, .., ?, :, ,)"
+        )
     return ReferencePath(path.text, path.steps, path._expr)
 
 

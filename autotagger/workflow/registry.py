@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .failures import UnknownResourceError
 
@@ -18,7 +19,7 @@ class TaskRegistry:
         for resource, fn in (adapters or {}).items():
             self.register(resource, fn)
 
-    def register(self, resource: str, fn: TaskAdapter, *, inline: bool = False) -> "TaskRegistry":
+    def register(self, resource: str, fn: TaskAdapter, *, inline: bool = False) -> TaskRegistry:
         """Adds an adapter. `inline=True` is for adapters that cannot block (in-memory, short CPU work).
 
         A task with TimeoutSeconds/HeartbeatSeconds normally runs on a worker thread so a hung call

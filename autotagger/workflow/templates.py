@@ -8,8 +8,9 @@ Step Functions gives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from random import Random
-from typing import Any, Callable
+from typing import Any
 
 from .failures import DefinitionError, runtime_error
 from .intrinsics import compile_intrinsic, is_intrinsic, json_text
@@ -42,7 +43,11 @@ def compile_dynamic(text: Any, where: str, *, intrinsics: bool = True) -> Evalua
         value = path.get(context() if context_path else data)
         if value is MISSING:
             source = context() if context_path else data
-            raise runtime_error(state, f"The JSONPath '{text}' specified for the field '{field}' could not be found in the input '{json_text(source)}'")
+            raise runtime_error(
+                state,
+                f"The JSONPath '{text}' specified for the field '{field}' "
+                f"could not be found in the input '{json_text(source)}'",
+            )
         return value
 
     return resolve
@@ -68,7 +73,9 @@ def compile_template(template: Any, where: str) -> Evaluator:
             return _Constant(template)
 
         def build(data: Any, context: ContextGetter, rng: Random, state: str) -> dict[str, Any]:
-            return {key: (value(data, context, rng, state) if is_dynamic else value) for key, is_dynamic, value in parts}
+            return {
+                key: (value(data, context, rng, state) if is_dynamic else value) for key, is_dynamic, value in parts
+            }
 
         return build
     if isinstance(template, list):
