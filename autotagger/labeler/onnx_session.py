@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from functools import cache
+from pathlib import Path
 
 _lock = threading.Lock()
 
@@ -39,7 +40,7 @@ def _session(path: str, threads: int):
     return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def session(path: str, threads: int | None = None):
+def session(path: str | Path, threads: int | None = None):
     """The shared session of `path` with `threads` intra-op threads (None: intra_op_threads())."""
     with _lock:
         return _session(str(path), intra_op_threads() if threads is None else threads)

@@ -104,7 +104,7 @@ def build_response(probabilities: np.ndarray | None, detections: Iterable[Detect
         merged_instances[final].extend(instances.get(name, []))
         sources[final].append(name)
 
-    labels = []
+    labels: list[dict[str, Any]] = []
     for name, confidence in merged.items():
         threshold = rules.threshold(name, min_confidence)
         if name in rules.exclude or confidence * 100.0 < threshold:

@@ -92,7 +92,8 @@ def _run(cmd: list[str], what: str, progress: Progress | None = None, heartbeat:
         try:
             stdout, stderr = proc.communicate(timeout=heartbeat if progress else None)
             break
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # only raised with a progress to tell (no timeout otherwise)
+            assert progress is not None
             progress.note(f"still {what} ({time.monotonic() - started:.0f}s)")
     if proc.returncode != 0:
         tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
