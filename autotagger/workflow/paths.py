@@ -98,7 +98,7 @@ def compile_path(text: str) -> JsonPath:
         return JsonPath(text, (), None)
     try:
         expr = _parse(text)
-    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # jsonpath-ng raises bare Exceptions too
+    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # noqa: BLE001 - jsonpath-ng raises bare Exceptions too
         raise DefinitionError(f"{text!r} is not a valid JSONPath: {exc}") from None
     return JsonPath(text, _steps(expr), expr)
 

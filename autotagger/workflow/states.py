@@ -414,7 +414,7 @@ class Task(Recoverable):
             raise StatesFailure(error, cause) from None
         except ServiceError as exc:
             self._failed(run, branch, exc.error_name, exc.message)
-        except Exception as exc:  # any other adapter exception is a task failure, as a Lambda error would be
+        except Exception as exc:  # noqa: BLE001 - any other adapter error fails the task, as a Lambda error would
             self._failed(run, branch, TASK_FAILED, f"{type(exc).__name__}: {exc}")
         try:
             result_text = json_text(result)

@@ -73,7 +73,7 @@ class TaskRunner:
         while True:
             try:
                 job.result = job.fn(job.arg)
-            except BaseException as exc:  # handed to the waiting execution, which names it
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting execution, which names it
                 job.error = exc
             job.done.set()
             del job  # drop references to the finished call while idle
