@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from random import Random
 from typing import Any
 
 from .failures import ExecutionCancelled, ExecutionTimedOut, check_size
@@ -95,7 +96,7 @@ class Run:
         execution_context: dict[str, Any],
         state_machine_context: dict[str, Any],
         sleeper: Callable[[float], Any],
-        rng: Any,
+        rng: Random,
         clock: Callable[[], datetime],
         runner: TaskRunner,
         timeout_seconds: float | None,

@@ -80,7 +80,7 @@ class StateMachine:
         name: str = "state-machine",
         substitutions: dict[str, Any] | None = None,
         sleeper: Callable[[float], Any] = time.sleep,
-        random: Any = None,
+        random: _random.Random | None = None,
         clock: Callable[[], datetime] = utc_now,
         runner: TaskRunner | None = None,
     ):
@@ -117,7 +117,7 @@ class StateMachine:
         listener: ExecutionListener | None = None,
         *,
         sleeper: Callable[[float], Any] | None = None,
-        random: Any = None,
+        random: _random.Random | None = None,
     ) -> Execution:
         """Runs one execution to its end and returns it.
 
