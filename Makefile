@@ -39,7 +39,7 @@ run: setup models
 	$(VENV)/bin/autotagger serve --host 127.0.0.1 --port 8080 --seed-samples
 
 # Style and types: the rule set and the checked files are configured in pyproject.toml.
-lint: setup
+lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
