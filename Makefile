@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test setup models models-reference system-packages bench synth clean
+.PHONY: run test lint setup models models-reference system-packages bench synth clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,12 @@ models-reference: $(STAMP)
 run: setup models
 	$(VENV)/bin/autotagger serve --host 127.0.0.1 --port 8080 --seed-samples
 
-test: setup models-reference system-packages
+# Style and types: the rule set and the checked files are configured in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: setup lint models-reference system-packages
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: setup models

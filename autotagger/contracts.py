@@ -38,6 +38,10 @@ def state_machine_arn(name: str, *, region: str = LOCAL_REGION, account: str = L
     return f"arn:aws:states:{region}:{account}:stateMachine:{name}"
 
 
+def execution_arn(state_machine: str, name: str, *, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
+    return f"arn:aws:states:{region}:{account}:execution:{state_machine}:{name}"
+
+
 def queue_url(name: str, *, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
     """An SQS queue URL in the legacy `sqs.<region>.amazonaws.com` form SendMessage accepts."""
     return f"https://sqs.{region}.amazonaws.com/{account}/{name}"

@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 import string
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 DISPLAY_THRESHOLD = 55.0
@@ -29,7 +29,7 @@ class MalformedRecord(ValueError):
 
 def document_id(bucket: str, key: str) -> str:
     """Stable id per object, so re-uploading a key updates one document instead of adding one."""
-    return hashlib.sha256(f"{bucket}/{key}".encode("utf-8")).hexdigest()[:40]
+    return hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:40]
 
 
 def sequencer_key(sequencer: str) -> str:
@@ -64,13 +64,13 @@ def parse_time(value: Any) -> datetime:
     except ValueError as exc:
         raise MalformedRecord(f"not an ISO 8601 time: {value!r}") from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def format_time(moment: datetime) -> str:
     """UTC, second precision unless there are sub-seconds, `Z` suffix: sortable as text."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     text = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
     return text.replace("+00:00", "Z")
 

@@ -29,9 +29,8 @@ def get_labeler(name: str = "local", rules_path: str | Path | None = None, concu
         raise UserError("a rules file applies to the local labeler only")
     key: tuple = (name, rules_key)
     if name == "local":
-        from autotagger.models import model_dir
-
         from autotagger.labeler.onnx_session import intra_op_threads
+        from autotagger.models import model_dir
 
         key += (str(model_dir()), intra_op_threads(concurrent_callers))
     with _lock:

@@ -33,7 +33,7 @@ def centre_crop(image: Image.Image) -> np.ndarray:
     width, height = image.size
     scale = RESIZE / min(width, height)
     resized = image.resize((max(SIZE, round(width * scale)), max(SIZE, round(height * scale))),
-                           Image.BILINEAR, reducing_gap=3.0)
+                           Image.Resampling.BILINEAR, reducing_gap=3.0)
     left, top = (resized.width - SIZE) // 2, (resized.height - SIZE) // 2
     return _normalise(resized.crop((left, top, left + SIZE, top + SIZE)))
 

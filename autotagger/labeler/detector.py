@@ -38,7 +38,7 @@ class Detection:
 
 
 def preprocess(image: Image.Image) -> np.ndarray:
-    return np.asarray(image.resize((SIZE, SIZE), Image.BILINEAR, reducing_gap=3.0), dtype=np.float32)
+    return np.asarray(image.resize((SIZE, SIZE), Image.Resampling.BILINEAR, reducing_gap=3.0), dtype=np.float32)
 
 
 def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:

@@ -94,7 +94,7 @@ def decode(data: bytes) -> DecodedImage:
         raise InvalidImageFormatException(
             f"Unsupported image format ({_describe_other(data)}); only JPEG and PNG are accepted.")
     try:
-        image = Image.open(io.BytesIO(data), formats=[fmt])
+        image: Image.Image = Image.open(io.BytesIO(data), formats=[fmt])
         width, height = image.size  # from the header; no pixels decoded yet
         orientation = image.getexif().get(0x0112, 1) if fmt == "JPEG" else 1
         if orientation in (5, 6, 7, 8):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
+from functools import cache
+from pathlib import Path
 
 _lock = threading.Lock()
 
@@ -26,7 +27,7 @@ def intra_op_threads(concurrent_callers: int = 1) -> int:
     return max(1, (os.cpu_count() or 1) // concurrent_callers)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _session(path: str, threads: int):
     import onnxruntime as ort
 
@@ -39,7 +40,7 @@ def _session(path: str, threads: int):
     return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def session(path: str, threads: int | None = None):
+def session(path: str | Path, threads: int | None = None):
     """The shared session of `path` with `threads` intra-op threads (None: intra_op_threads())."""
     with _lock:
         return _session(str(path), intra_op_threads() if threads is None else threads)

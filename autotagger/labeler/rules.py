@@ -69,10 +69,11 @@ def load_rules(path: str | Path | None) -> Rules:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot read rules file {path}: {exc.strerror or exc}") from exc
+    is_json = path.suffix.lower() == ".json"
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        data = json.loads(text) if is_json else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"rules file {path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from exc
+        raise UserError(f"rules file {path} is not valid {'JSON' if is_json else 'TOML'}: {exc}") from exc
     if not isinstance(data, dict):
         raise UserError(f"rules file {path} must hold a table/object")
     return parse_rules(data, str(path))

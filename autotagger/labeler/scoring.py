@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ def build_response(probabilities: np.ndarray | None, detections: Iterable[Detect
         merged_instances[final].extend(instances.get(name, []))
         sources[final].append(name)
 
-    labels = []
+    labels: list[dict[str, Any]] = []
     for name, confidence in merged.items():
         threshold = rules.threshold(name, min_confidence)
         if name in rules.exclude or confidence * 100.0 < threshold:

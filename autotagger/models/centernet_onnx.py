@@ -46,7 +46,7 @@ def convert(model_json: str | Path, out: str | Path) -> None:
     import numpy as np
 
     if not hasattr(np, "product"):
-        np.product = np.prod  # tf2onnx 1.17 on numpy 2
+        np.product = np.prod  # type: ignore[attr-defined]  # tf2onnx 1.17 calls np.product, gone in numpy 2
     from tf2onnx import convert as tf2onnx_convert
 
     model_json = Path(model_json)

@@ -15,8 +15,9 @@ import base64
 import datetime as _dt
 import json
 import threading
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from autotagger.errors import ServiceError
 
@@ -75,7 +76,9 @@ class AwsSdkTask:
             raise ValueError(f"{resource} is not an aws-sdk integration ARN")
         service, _, action = resource[len(AWS_SDK_PREFIX):].partition(":")
         if not service or not action or "." in action:
-            raise ValueError(f"{resource}: expected arn:aws:states:::aws-sdk:<service>:<action> (no .sync/.waitForTaskToken)")
+            raise ValueError(
+                f"{resource}: expected arn:aws:states:::aws-sdk:<service>:<action> (no .sync/.waitForTaskToken)"
+            )
         from botocore import xform_name
 
         self.service = service
@@ -89,7 +92,7 @@ class AwsSdkTask:
             self._prefix = client.meta.service_model.service_id.replace(" ", "")
         return self._prefix
 
-    def __call__(self, parameters: dict) -> dict:
+    def __call__(self, parameters: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         client = self._clients(_BOTO3_NAMES.get(self.service, self.service))
@@ -97,7 +100,9 @@ class AwsSdkTask:
         try:
             method = getattr(client, self.method)
         except AttributeError:
-            raise ServiceError(f"{self.service} has no action {self.action}", service=prefix, code="SdkClientException") from None
+            raise ServiceError(
+                f"{self.service} has no action {self.action}", service=prefix, code="SdkClientException"
+            ) from None
         try:
             response = method(**parameters)
         except ClientError as exc:
@@ -106,49 +111,74 @@ class AwsSdkTask:
             if not code.endswith("Exception"):
                 code += "Exception"
             meta = exc.response.get("ResponseMetadata", {})
-            cause = f"{error.get('Message', '')} (Service: {prefix}, Status Code: {meta.get('HTTPStatusCode')}, Request ID: {meta.get('RequestId')})"
+            cause = (f"{error.get('Message', '')} (Service: {prefix}, Status Code: {meta.get('HTTPStatusCode')}, "
+                     f"Request ID: {meta.get('RequestId')})")
             raise ServiceError(cause, service=prefix, code=code) from None
         except (BotoCoreError, TypeError, ValueError) as exc:
             raise ServiceError(str(exc), service=prefix, code="SdkClientException") from None
-        return _json_safe(response)
+        result: dict[str, Any] = _json_safe(response)  # boto3 answers every call with an object
+        return result
 
 
 class SqsSendMessageTask:
     """The optimized `sqs:sendMessage` integration: a JSON MessageBody is sent as its JSON text."""
 
-    _FIELDS = {"QueueUrl", "MessageBody", "DelaySeconds", "MessageAttributes", "MessageDeduplicationId", "MessageGroupId"}
+    _FIELDS = {
+        "QueueUrl",
+        "MessageBody",
+        "DelaySeconds",
+        "MessageAttributes",
+        "MessageDeduplicationId",
+        "MessageGroupId",
+    }
 
     def __init__(self, clients: ClientFactory):
         self._clients = clients
 
-    def __call__(self, parameters: dict) -> dict:
+    def __call__(self, parameters: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         unknown = set(parameters) - self._FIELDS
         if unknown:
-            raise ServiceError(f"unsupported sendMessage parameter(s) {sorted(unknown)}", service="SQS", code="SdkClientException")
+            raise ServiceError(
+                f"unsupported sendMessage parameter(s) {sorted(unknown)}", service="SQS", code="SdkClientException"
+            )
         request = dict(parameters)
         if not isinstance(request.get("MessageBody"), str):
             request["MessageBody"] = json.dumps(request.get("MessageBody"), separators=(",", ":"), ensure_ascii=False)
         try:
             response = self._clients("sqs").send_message(**request)
         except ClientError as exc:
-            raise ServiceError(exc.response.get("Error", {}).get("Message", str(exc)), service="SQS", code="AmazonSQSException") from None
+            raise ServiceError(
+                exc.response.get("Error", {}).get("Message", str(exc)), service="SQS", code="AmazonSQSException"
+            ) from None
         except (BotoCoreError, TypeError, ValueError) as exc:
             raise ServiceError(str(exc), service="SQS", code="SdkClientException") from None
-        return {k: v for k, v in _json_safe(response).items() if k in ("MD5OfMessageBody", "MD5OfMessageAttributes", "MessageId", "SequenceNumber")}
+        return {
+            k: v
+            for k, v in _json_safe(response).items()
+            if k in ("MD5OfMessageBody", "MD5OfMessageAttributes", "MessageId", "SequenceNumber")
+        }
 
 
-def adapter_for(resource: str, clients: ClientFactory) -> Callable[[dict], dict]:
+def adapter_for(resource: str, clients: ClientFactory) -> Callable[[dict[str, Any]], dict[str, Any]]:
     if resource == SQS_SEND_MESSAGE:
         return SqsSendMessageTask(clients)
     if resource.startswith(AWS_SDK_PREFIX):
         return AwsSdkTask(resource, clients)
-    raise ValueError(f"no AWS adapter for {resource}: only aws-sdk:<service>:<action> and sqs:sendMessage are supported")
+    raise ValueError(
+        f"no AWS adapter for {resource}: only aws-sdk:<service>:<action> and sqs:sendMessage are supported"
+    )
 
 
-def aws_registry(resources: Iterable[str], *, clients: ClientFactory | None = None, region: str | None = None,
-                 endpoint_url: str | None = None, registry: TaskRegistry | None = None) -> TaskRegistry:
+def aws_registry(
+    resources: Iterable[str],
+    *,
+    clients: ClientFactory | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    registry: TaskRegistry | None = None,
+) -> TaskRegistry:
     """Registers AWS adapters for `resources` (e.g. `StateMachine.resources`) and returns the registry.
 
     Pass `registry` to add them to one that already holds local adapters (hybrid runs).

@@ -8,15 +8,18 @@ regular expressions once (`*` is the only wildcard; `\\*` and `\\\\` escape).
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .failures import DefinitionError, runtime_error
 from .intrinsics import json_text
-from .paths import MISSING, compile_path
+from .paths import MISSING, ContextGetter, compile_path
 
-Predicate = Callable[[Any, Callable[[], dict], str], bool]  # (data, context, state name) -> bool
+Predicate = Callable[[Any, ContextGetter, str], bool]  # (data, context, state name) -> bool
+Relation = Callable[[Any, Any], bool]
 
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
@@ -39,27 +42,10 @@ def _is_string(value: Any) -> bool:
     return type(value) is str
 
 
-def _lt(a: Any, b: Any) -> bool:
-    return a < b
-
-
-def _le(a: Any, b: Any) -> bool:
-    return a <= b
-
-
-def _gt(a: Any, b: Any) -> bool:
-    return a > b
-
-
-def _ge(a: Any, b: Any) -> bool:
-    return a >= b
-
-
-def _eq(a: Any, b: Any) -> bool:
-    return a == b
-
-
-_RELATIONS = {"Equals": _eq, "LessThan": _lt, "GreaterThan": _gt, "LessThanEquals": _le, "GreaterThanEquals": _ge}
+_RELATIONS: dict[str, Relation] = {
+    "Equals": operator.eq, "LessThan": operator.lt, "GreaterThan": operator.gt,
+    "LessThanEquals": operator.le, "GreaterThanEquals": operator.ge,
+}
 
 # operator family -> (type test on both operands, conversion before comparing)
 _FAMILIES: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
@@ -74,7 +60,7 @@ TYPE_TESTS = {"IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTi
 OPERATORS = COMPARISONS | {f"{op}Path" for op in COMPARISONS if op != "StringMatches"} | TYPE_TESTS
 
 
-def compile_string_matches(pattern: str) -> re.Pattern:
+def compile_string_matches(pattern: str) -> re.Pattern[str]:
     parts = []
     i = 0
     while i < len(pattern):
@@ -98,7 +84,7 @@ def _type_test(name: str) -> Callable[[Any], bool]:
     }[name]
 
 
-def _variable_reader(text: Any, where: str) -> Callable[[Any, dict], Any]:
+def _variable_reader(text: Any, where: str) -> Callable[[Any, ContextGetter], Any]:
     if not isinstance(text, str):
         raise DefinitionError(f"{where}: Variable must be a path string")
     context = text.startswith("$$")
@@ -125,7 +111,10 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
     if "Condition" in rule or "Assign" in rule:
         raise DefinitionError(f"{where}: 'Condition'/'Assign' (JSONata and variables) are not supported by this engine")
     if len(boolean) + len(operators) != 1:
-        raise DefinitionError(f"{where}: a choice rule needs exactly one of And, Or, Not or a comparison operator, got {sorted(boolean + operators) or 'none'}")
+        raise DefinitionError(
+            f"{where}: a choice rule needs exactly one of And, Or, Not or a comparison operator, "
+            f"got {sorted(boolean + operators) or 'none'}"
+        )
     if boolean:
         key = boolean[0]
         unknown = set(rule) - allowed - {key}
@@ -156,20 +145,22 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
     operand = rule[op]
 
     def missing(state: str) -> Exception:
-        return runtime_error(state, f"Invalid path '{variable_text}': The choice state's condition path references an invalid value.")
+        return runtime_error(
+            state, f"Invalid path '{variable_text}': The choice state's condition path references an invalid value."
+        )
 
     if op in TYPE_TESTS:
         if type(operand) is not bool:
             raise DefinitionError(f"{where}.{op}: must be true or false")
         if op == "IsPresent":
             return lambda data, ctx, state: (read(data, ctx) is not MISSING) == operand
-        test = _type_test(op)
+        has_type = _type_test(op)
 
-        def type_predicate(data: Any, ctx: dict, state: str) -> bool:
+        def type_predicate(data: Any, ctx: ContextGetter, state: str) -> bool:
             value = read(data, ctx)
             if value is MISSING:
                 raise missing(state)
-            return test(value) == operand
+            return has_type(value) == operand
 
         return type_predicate
 
@@ -177,23 +168,25 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
         base = op[:-4]
         read_operand = _variable_reader(operand, f"{where}.{op}")
 
-        def operand_of(data: Any, ctx: dict, state: str) -> Any:
+        def operand_of(data: Any, ctx: ContextGetter, state: str) -> Any:
             value = read_operand(data, ctx)
             if value is MISSING:
-                raise runtime_error(state, f"Invalid path '{operand}': The choice state's condition path references an invalid value.")
+                raise runtime_error(
+                    state, f"Invalid path '{operand}': The choice state's condition path references an invalid value."
+                )
             return value
     else:
         base = op
         _check_operand(base, operand, f"{where}.{op}")
 
-        def operand_of(data: Any, ctx: dict, state: str) -> Any:
+        def operand_of(data: Any, ctx: ContextGetter, state: str) -> Any:
             return operand
 
     if base == "StringMatches":
         pattern = compile_string_matches(operand)
         fullmatch = pattern.fullmatch
 
-        def matches(data: Any, ctx: dict, state: str) -> bool:
+        def matches(data: Any, ctx: ContextGetter, state: str) -> bool:
             value = read(data, ctx)
             if value is MISSING:
                 raise missing(state)
@@ -201,14 +194,17 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
 
         return matches
 
+    test: Callable[[Any], bool]
+    convert: Callable[[Any], Any]
+    relation: Relation
     if base == "BooleanEquals":
-        test, convert, relation = (lambda v: type(v) is bool), (lambda v: v), _eq
+        test, convert, relation = (lambda v: type(v) is bool), (lambda v: v), operator.eq
     else:
         family = next(f for f in _FAMILIES if base.startswith(f))
         test, convert = _FAMILIES[family]
-        relation = _RELATIONS[base[len(family):]]
+        relation = _RELATIONS[base[len(family) :]]
 
-    def compare(data: Any, ctx: dict, state: str) -> bool:
+    def compare(data: Any, ctx: ContextGetter, state: str) -> bool:
         value = read(data, ctx)
         if value is MISSING:
             raise missing(state)
@@ -220,7 +216,7 @@ def compile_rule(rule: Any, where: str, *, top_level: bool) -> Predicate:
     return compare
 
 
-def _merge_string_matches(rules: list, where: str) -> Predicate | None:
+def _merge_string_matches(rules: list[Any], where: str) -> Predicate | None:
     """An Or of StringMatches on one Variable, as one regular expression (same result, one read).
 
     The workflow's extension check is 32 such rules (JSONPath has no lower-case function), so
@@ -235,12 +231,16 @@ def _merge_string_matches(rules: list, where: str) -> Predicate | None:
         if rule["Variable"] != variable:
             return None
     read = _variable_reader(variable, f"{where}[0].Variable")
-    fullmatch = re.compile("|".join(f"(?:{compile_string_matches(rule['StringMatches']).pattern})" for rule in rules), re.DOTALL).fullmatch
+    fullmatch = re.compile(
+        "|".join(f"(?:{compile_string_matches(rule['StringMatches']).pattern})" for rule in rules), re.DOTALL
+    ).fullmatch
 
-    def any_matches(data: Any, ctx: Any, state: str) -> bool:
+    def any_matches(data: Any, ctx: ContextGetter, state: str) -> bool:
         value = read(data, ctx)
         if value is MISSING:
-            raise runtime_error(state, f"Invalid path '{variable}': The choice state's condition path references an invalid value.")
+            raise runtime_error(
+                state, f"Invalid path '{variable}': The choice state's condition path references an invalid value."
+            )
         return type(value) is str and fullmatch(value) is not None
 
     return any_matches
@@ -254,4 +254,6 @@ def _check_operand(op: str, operand: Any, where: str) -> None:
     if op == "BooleanEquals" and type(operand) is not bool:
         raise DefinitionError(f"{where}: must be true or false, got {json_text(operand)}")
     if op.startswith("Timestamp") and parse_timestamp(operand) is None:
-        raise DefinitionError(f"{where}: must be an RFC 3339 timestamp such as 2016-08-18T17:33:00Z, got {json_text(operand)}")
+        raise DefinitionError(
+            f"{where}: must be an RFC 3339 timestamp such as 2016-08-18T17:33:00Z, got {json_text(operand)}"
+        )

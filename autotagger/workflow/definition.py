@@ -27,13 +27,15 @@ _FLOW = {"Next", "End"}
 _RESULTS = {"Parameters", "ResultSelector", "ResultPath", "Retry", "Catch"}
 _FIELDS = {
     "Pass": _COMMON | _IO | _FLOW | {"Parameters", "Result", "ResultPath"},
-    "Task": _COMMON | _IO | _FLOW | _RESULTS | {"Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath"},
+    "Task": (_COMMON | _IO | _FLOW | _RESULTS
+             | {"Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath"}),
     "Choice": _COMMON | _IO | {"Choices", "Default"},
     "Wait": _COMMON | _IO | _FLOW | {"Seconds", "Timestamp", "SecondsPath", "TimestampPath"},
     "Succeed": _COMMON | _IO,
     "Fail": _COMMON | {"Error", "Cause", "ErrorPath", "CausePath"},
     "Parallel": _COMMON | _IO | _FLOW | _RESULTS | {"Branches"},
-    "Map": _COMMON | _IO | _FLOW | _RESULTS | {"ItemsPath", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency"},
+    "Map": (_COMMON | _IO | _FLOW | _RESULTS
+            | {"ItemsPath", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency"}),
 }
 # Fields Step Functions knows but this engine does not implement: refused by name, with the reason.
 _UNSUPPORTED = {
@@ -59,11 +61,13 @@ def substitute(text: str, substitutions: dict[str, Any] | None) -> str:
     substitutions = substitutions or {}
     missing = sorted({name for name in _SUBSTITUTION.findall(text) if name not in substitutions})
     if missing:
-        raise DefinitionError(f"the definition uses substitution(s) {', '.join('${' + m + '}' for m in missing)} but no value was given")
+        raise DefinitionError(
+            f"the definition uses substitution(s) {', '.join('${' + m + '}' for m in missing)} but no value was given"
+        )
     return _SUBSTITUTION.sub(lambda m: str(substitutions[m.group(1)]), text)
 
 
-def parse_definition(text: str) -> dict:
+def parse_definition(text: str) -> dict[str, Any]:
     try:
         definition = json.loads(text)
     except ValueError as exc:
@@ -77,7 +81,7 @@ def _where(state: str, field: str | None = None) -> str:
     return f"state '{state}'" + (f" field {field}" if field else "")
 
 
-def _path_or_null(state: dict, key: str, name: str, reference: bool = False) -> Any:
+def _path_or_null(state: dict[str, Any], key: str, name: str, reference: bool = False) -> Any:
     """'$' (the default), None for JSON null, or a compiled path."""
     if key not in state:
         return "$"
@@ -92,7 +96,7 @@ def _path_or_null(state: dict, key: str, name: str, reference: bool = False) -> 
         raise DefinitionError(f"{_where(name, key)}: {exc}") from None
 
 
-def _positive_int(state: dict, key: str, name: str) -> int | None:
+def _positive_int(state: dict[str, Any], key: str, name: str) -> int | None:
     if key not in state:
         return None
     value = state[key]
@@ -109,7 +113,7 @@ class _Compiler:
         if not isinstance(body, dict):
             raise DefinitionError(f"{where}: must be an object with StartAt and States")
         states = body.get("States")
-        start = body.get("StartAt")
+        start: Any = body.get("StartAt")  # any JSON value until it is found among the States
         if not isinstance(states, dict) or not states:
             raise DefinitionError(f"{where}: States must be a non-empty object")
         if start not in states:
@@ -130,7 +134,9 @@ class _Compiler:
                     todo.append(target)
         unreachable = sorted(names - reachable)
         if unreachable:
-            raise DefinitionError(f"{where}: state(s) {', '.join(unreachable)} cannot be reached from StartAt {start!r}")
+            raise DefinitionError(
+                f"{where}: state(s) {', '.join(unreachable)} cannot be reached from StartAt {start!r}"
+            )
         return Graph(start, compiled)
 
     def state(self, name: str, state: Any, names: set[str]) -> tuple[State, set[str]]:
@@ -138,7 +144,10 @@ class _Compiler:
             raise DefinitionError(f"{_where(name)}: must be an object")
         kind = state.get("Type")
         if kind not in _FIELDS:
-            raise DefinitionError(f"{_where(name, 'Type')}: {json_text(kind)} is not a state type (Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map)")
+            raise DefinitionError(
+                f"{_where(name, 'Type')}: {json_text(kind)} is not a state type "
+                "(Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map)"
+            )
         for key in state:
             if key in _UNSUPPORTED:
                 raise DefinitionError(f"{_where(name, key)}: not supported by the local engine ({_UNSUPPORTED[key]})")
@@ -156,27 +165,44 @@ class _Compiler:
                 raise DefinitionError(f"{_where(name)}: needs exactly one of Next or End")
             if has_next:
                 if state["Next"] not in names:
-                    raise DefinitionError(f"{_where(name, 'Next')}: {json_text(state['Next'])} is not a state of this state machine")
+                    raise DefinitionError(
+                        f"{_where(name, 'Next')}: {json_text(state['Next'])} is not a state of this state machine"
+                    )
                 edges.add(state["Next"])
                 common["next_state"] = state["Next"]
         if kind != "Fail":
             common["input_path"] = _path_or_null(state, "InputPath", name)
             common["output_path"] = _path_or_null(state, "OutputPath", name)
-        build = {"Pass": self.pass_state, "Task": self.task, "Choice": self.choice, "Wait": self.wait, "Succeed": self.succeed,
-                 "Fail": self.fail, "Parallel": self.parallel, "Map": self.map}[kind]
+        build = {
+            "Pass": self.pass_state,
+            "Task": self.task,
+            "Choice": self.choice,
+            "Wait": self.wait,
+            "Succeed": self.succeed,
+            "Fail": self.fail,
+            "Parallel": self.parallel,
+            "Map": self.map,
+        }[kind]
         return build(name, state, names, common, edges), edges
 
     # -- per type
-    def pass_state(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Pass:
-        return Pass(name, parameters=self.template(state, "Parameters", name), result=state.get("Result", MISSING),
-                    result_path=_path_or_null(state, "ResultPath", name, reference=True), **common)
+    def pass_state(
+        self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]
+    ) -> Pass:
+        return Pass(
+            name,
+            parameters=self.template(state, "Parameters", name),
+            result=state.get("Result", MISSING),
+            result_path=_path_or_null(state, "ResultPath", name, reference=True),
+            **common,
+        )
 
-    def template(self, state: dict, key: str, name: str) -> Any:
+    def template(self, state: dict[str, Any], key: str, name: str) -> Any:
         if key not in state:
             return None
         return compile_template(state[key], f"{_where(name, key)}")
 
-    def recoverable(self, name: str, state: dict, names: set[str], edges: set[str]) -> dict:
+    def recoverable(self, name: str, state: dict[str, Any], names: set[str], edges: set[str]) -> dict[str, Any]:
         catch = compile_catch(state.get("Catch", []), _where(name), names)
         edges.update(c.next for c in catch)
         return {
@@ -187,12 +213,15 @@ class _Compiler:
             "catch": catch,
         }
 
-    def task(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Task:
+    def task(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Task:
         resource = state.get("Resource")
         if not isinstance(resource, str) or not resource.startswith("arn:"):
             raise DefinitionError(f"{_where(name, 'Resource')}: must be an ARN, got {json_text(resource)}")
         if resource.endswith(".waitForTaskToken"):
-            raise DefinitionError(f"{_where(name, 'Resource')}: the callback pattern (.waitForTaskToken) is not supported by the local engine")
+            raise DefinitionError(
+                f"{_where(name, 'Resource')}: the callback pattern (.waitForTaskToken) "
+                "is not supported by the local engine"
+            )
         if resource.startswith("arn:aws:states:") and ":activity:" in resource:
             raise DefinitionError(f"{_where(name, 'Resource')}: activities are not supported by the local engine")
         for fixed, path in (("TimeoutSeconds", "TimeoutSecondsPath"), ("HeartbeatSeconds", "HeartbeatSecondsPath")):
@@ -203,12 +232,24 @@ class _Compiler:
         if heartbeat is not None and timeout is not None and heartbeat >= timeout:
             raise DefinitionError(f"{_where(name, 'HeartbeatSeconds')}: must be smaller than TimeoutSeconds")
         self.resources.add(resource)
-        paths = {key: compile_dynamic(state[key], _where(name, key), intrinsics=False) if key in state else None
-                 for key in ("TimeoutSecondsPath", "HeartbeatSecondsPath")}
-        return Task(name, resource=resource, timeout=timeout, heartbeat=heartbeat, timeout_path=paths["TimeoutSecondsPath"],
-                    heartbeat_path=paths["HeartbeatSecondsPath"], **self.recoverable(name, state, names, edges), **common)
+        paths = {
+            key: compile_dynamic(state[key], _where(name, key), intrinsics=False) if key in state else None
+            for key in ("TimeoutSecondsPath", "HeartbeatSecondsPath")
+        }
+        return Task(
+            name,
+            resource=resource,
+            timeout=timeout,
+            heartbeat=heartbeat,
+            timeout_path=paths["TimeoutSecondsPath"],
+            heartbeat_path=paths["HeartbeatSecondsPath"],
+            **self.recoverable(name, state, names, edges),
+            **common,
+        )
 
-    def choice(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Choice:
+    def choice(
+        self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]
+    ) -> Choice:
         rules = state.get("Choices")
         if not isinstance(rules, list) or not rules:
             raise DefinitionError(f"{_where(name, 'Choices')}: must be a non-empty array")
@@ -223,28 +264,45 @@ class _Compiler:
         default = state.get("Default")
         if default is not None:
             if default not in names:
-                raise DefinitionError(f"{_where(name, 'Default')}: {json_text(default)} is not a state of this state machine")
+                raise DefinitionError(
+                    f"{_where(name, 'Default')}: {json_text(default)} is not a state of this state machine"
+                )
             edges.add(default)
         return Choice(name, rules=compiled, default=default, **common)
 
-    def wait(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Wait:
+    def wait(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Wait:
         given = [key for key in ("Seconds", "Timestamp", "SecondsPath", "TimestampPath") if key in state]
         if len(given) != 1:
-            raise DefinitionError(f"{_where(name)}: a Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath, got {given or 'none'}")
+            raise DefinitionError(
+                f"{_where(name)}: a Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath, "
+                f"got {given or 'none'}"
+            )
         seconds = state.get("Seconds")
         if "Seconds" in state and (type(seconds) is not int or seconds < 0):
             raise DefinitionError(f"{_where(name, 'Seconds')}: must be a non-negative integer")
         if "Timestamp" in state and parse_timestamp(state["Timestamp"]) is None:
-            raise DefinitionError(f"{_where(name, 'Timestamp')}: must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z")
-        paths = {key: compile_dynamic(state[key], _where(name, key), intrinsics=False) if key in state else None
-                 for key in ("SecondsPath", "TimestampPath")}
-        return Wait(name, seconds=seconds, timestamp=state.get("Timestamp"), seconds_path=paths["SecondsPath"],
-                    timestamp_path=paths["TimestampPath"], **common)
+            raise DefinitionError(
+                f"{_where(name, 'Timestamp')}: must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z"
+            )
+        paths = {
+            key: compile_dynamic(state[key], _where(name, key), intrinsics=False) if key in state else None
+            for key in ("SecondsPath", "TimestampPath")
+        }
+        return Wait(
+            name,
+            seconds=seconds,
+            timestamp=state.get("Timestamp"),
+            seconds_path=paths["SecondsPath"],
+            timestamp_path=paths["TimestampPath"],
+            **common,
+        )
 
-    def succeed(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Succeed:
+    def succeed(
+        self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]
+    ) -> Succeed:
         return Succeed(name, **common)
 
-    def fail(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Fail:
+    def fail(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Fail:
         values: dict[str, Any] = {}
         for fixed, path in (("Error", "ErrorPath"), ("Cause", "CausePath")):
             if fixed in state and path in state:
@@ -259,21 +317,26 @@ class _Compiler:
                 values[fixed] = None
         return Fail(name, error=values["Error"], cause=values["Cause"])
 
-    def parallel(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Parallel:
+    def parallel(
+        self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]
+    ) -> Parallel:
         branches = state.get("Branches")
         if not isinstance(branches, list) or not branches:
             raise DefinitionError(f"{_where(name, 'Branches')}: must be a non-empty array")
         graphs = [self.graph(body, f"{_where(name)} Branches[{i}]") for i, body in enumerate(branches)]
         return Parallel(name, branches=graphs, **self.recoverable(name, state, names, edges), **common)
 
-    def map(self, name: str, state: dict, names: set[str], common: dict, edges: set[str]) -> Map:
+    def map(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Map:
         if ("ItemProcessor" in state) == ("Iterator" in state):
             raise DefinitionError(f"{_where(name)}: a Map state needs exactly one of ItemProcessor or Iterator")
         body = state.get("ItemProcessor", state.get("Iterator"))
         if isinstance(body, dict):
             config = body.get("ProcessorConfig", {})
             if config.get("Mode", "INLINE") != "INLINE":
-                raise DefinitionError(f"{_where(name, 'ItemProcessor.ProcessorConfig.Mode')}: only INLINE is supported (distributed Map is not)")
+                raise DefinitionError(
+                    f"{_where(name, 'ItemProcessor.ProcessorConfig.Mode')}: "
+                    "only INLINE is supported (distributed Map is not)"
+                )
             body = {k: v for k, v in body.items() if k != "ProcessorConfig"}
         if "ItemSelector" in state and "Parameters" in state:
             raise DefinitionError(f"{_where(name)}: ItemSelector and Parameters are mutually exclusive")
@@ -287,11 +350,18 @@ class _Compiler:
         selector = self.template(state, "ItemSelector", name)
         if selector is None:
             selector, fields["parameters"] = fields["parameters"], None  # legacy Parameters = ItemSelector
-        return Map(name, processor=self.graph(body, f"{_where(name, 'ItemProcessor')}"), items_path=items_path,
-                   item_selector=selector, max_concurrency=concurrency, **fields, **common)
+        return Map(
+            name,
+            processor=self.graph(body, f"{_where(name, 'ItemProcessor')}"),
+            items_path=items_path,
+            item_selector=selector,
+            max_concurrency=concurrency,
+            **fields,
+            **common,
+        )
 
 
-def compile_definition(definition: dict) -> tuple[Graph, set[str], float | None]:
+def compile_definition(definition: dict[str, Any]) -> tuple[Graph, set[str], float | None]:
     """Validates a parsed definition; returns its graph, the Task resources it uses and its TimeoutSeconds."""
     unknown = set(definition) - _TOP_LEVEL
     if unknown:
@@ -299,7 +369,7 @@ def compile_definition(definition: dict) -> tuple[Graph, set[str], float | None]
     if definition.get("QueryLanguage", "JSONPath") != "JSONPath":
         raise DefinitionError("QueryLanguage: only JSONPath is supported (JSONata is not)")
     if definition.get("Version", "1.0") != "1.0":
-        raise DefinitionError(f"Version: only \"1.0\" exists, got {json_text(definition['Version'])}")
+        raise DefinitionError(f'Version: only "1.0" exists, got {json_text(definition["Version"])}')
     timeout = definition.get("TimeoutSeconds")
     if timeout is not None and (type(timeout) is not int or timeout <= 0):
         raise DefinitionError(f"TimeoutSeconds: must be a positive integer, got {json_text(timeout)}")

@@ -66,6 +66,17 @@ class ExecutionCancelled(StatesFailure):
         super().__init__(BRANCH_FAILED, "Cancelled because a sibling branch failed.", terminal=True)
 
 
+def check_size(text: str, state: str, what: str) -> str:
+    """Raises States.DataLimitExceeded when a payload is over the 256 KiB quota."""
+    if len(text) > PAYLOAD_LIMIT_BYTES // 4 and len(text.encode()) > PAYLOAD_LIMIT_BYTES:
+        raise StatesFailure(
+            DATA_LIMIT_EXCEEDED,
+            f"The {what} of state '{state}' has a size of {len(text.encode())} bytes, "
+            f"over the limit of {PAYLOAD_LIMIT_BYTES} bytes.",
+        )
+    return text
+
+
 def runtime_error(state: str, message: str) -> StatesFailure:
     return StatesFailure(RUNTIME, f"An error occurred while executing the state '{state}'. {message}")
 

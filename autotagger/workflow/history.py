@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 
 class ExecutionListener(Protocol):
-    def on_event(self, execution: Any, event: dict) -> None: ...
+    def on_event(self, execution: Any, event: dict[str, Any]) -> None: ...
 
 
-@lru_cache(maxsize=None)
+@cache
 def details_key(event_type: str) -> str:
     if event_type.endswith("StateEntered"):
         return "stateEnteredEventDetails"
@@ -31,25 +32,27 @@ def details_key(event_type: str) -> str:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso_millis(moment: datetime) -> str:
     """`2026-11-25T12:00:00.123Z`, the format of `$$.Execution.StartTime` and `$$.State.EnteredTime`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class History:
     """Appends events for one execution (thread-safe: Parallel and Map branches add concurrently)."""
 
     def __init__(self, execution: Any, listener: ExecutionListener | None, clock: Callable[[], datetime]):
-        self.events: list[dict] = []
+        self.events: list[dict[str, Any]] = []
         self._execution = execution
         self._listener = listener
         self._clock = clock
         self._lock = threading.Lock()
 
-    def add(self, event_type: str, details: dict | None, previous: int, *, raise_listener_errors: bool = False) -> int:
+    def add(
+        self, event_type: str, details: dict[str, Any] | None, previous: int, *, raise_listener_errors: bool = False
+    ) -> int:
         with self._lock:
             event_id = len(self.events) + 1
             event = {"id": event_id, "previousEventId": previous, "timestamp": self._clock(), "type": event_type}
@@ -62,5 +65,10 @@ class History:
             except Exception:
                 if raise_listener_errors:
                     raise
-                log.exception("execution listener failed on %s event %d of %s", event_type, event_id, getattr(self._execution, "arn", "?"))
+                log.exception(
+                    "execution listener failed on %s event %d of %s",
+                    event_type,
+                    event_id,
+                    getattr(self._execution, "arn", "?"),
+                )
         return event_id

@@ -1,29 +1,34 @@
-"""The per-execution runtime: walks a graph of states, holding what every state needs.
+"""The per-execution run state: what every state needs while an execution runs.
 
 `Run` carries the registry, the injectable sleeper/random/clock, the history and the execution's
 own deadline; `Branch` is one line of control (the main flow, a Parallel branch or a Map
 iteration) with the id of its last event, for `previousEventId`, and a cancel flag.
+
+This module never imports the state types: `states` depends on it, not the other way round, so
+parse (`definition`) → states → run state is one direction and each layer can be read, and tested,
+without the ones above it. Walking a graph of states is the states' job (`states.Graph.run`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from random import Random
+from typing import Any
 
-from .failures import ExecutionCancelled, ExecutionTimedOut
+from .failures import ExecutionCancelled, ExecutionTimedOut, check_size
 from .history import History, iso_millis
-from .registry import TaskRegistry
 from .intrinsics import json_text
-from .states import Graph, check_size
+from .registry import TaskRegistry
 from .task_runner import TaskRunner
 
 
 class Branch:
     __slots__ = ("previous", "_cancelled", "_parent", "_last_value", "_last_text")
 
-    def __init__(self, previous: int, parent: "Branch | None" = None):
+    def __init__(self, previous: int, parent: Branch | None = None):
         self.previous = previous
         self._cancelled = False
         self._parent = parent
@@ -43,7 +48,7 @@ class Branch:
         self._last_value, self._last_text = value, text
         return text
 
-    def child(self) -> "Branch":
+    def child(self) -> Branch:
         return Branch(self.previous, self)
 
     def cancel(self) -> None:
@@ -64,11 +69,11 @@ class LazyContext:
 
     __slots__ = ("_run", "_state", "_retries", "_map_item", "_entered", "_value")
 
-    def __init__(self, run: "Run", state: str, retries: int, map_item: dict | None, entered: datetime):
+    def __init__(self, run: Run, state: str, retries: int, map_item: dict[str, Any] | None, entered: datetime):
         self._run, self._state, self._retries, self._map_item, self._entered = run, state, retries, map_item, entered
-        self._value: dict | None = None
+        self._value: dict[str, Any] | None = None
 
-    def __call__(self) -> dict:
+    def __call__(self) -> dict[str, Any]:
         if self._value is None:
             value = {
                 "Execution": self._run._execution_context,
@@ -83,9 +88,20 @@ class LazyContext:
 
 
 class Run:
-    def __init__(self, *, registry: TaskRegistry, history: History, execution_context: dict, state_machine_context: dict,
-                 sleeper: Callable[[float], Any], rng: Any, clock: Callable[[], datetime], runner: TaskRunner,
-                 timeout_seconds: float | None, region: str):
+    def __init__(
+        self,
+        *,
+        registry: TaskRegistry,
+        history: History,
+        execution_context: dict[str, Any],
+        state_machine_context: dict[str, Any],
+        sleeper: Callable[[float], Any],
+        rng: Random,
+        clock: Callable[[], datetime],
+        runner: TaskRunner,
+        timeout_seconds: float | None,
+        region: str,
+    ):
         self.registry = registry
         self.history = history
         self.sleeper = sleeper
@@ -99,7 +115,9 @@ class Run:
         self._deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
         self._sleep_lock = threading.Lock()
 
-    def context(self, branch: Branch, state: str, retries: int = 0, map_item: dict | None = None) -> "LazyContext":
+    def context(
+        self, branch: Branch, state: str, retries: int = 0, map_item: dict[str, Any] | None = None
+    ) -> LazyContext:
         """The context object `$$` as a state sees it, built only if a path asks for it."""
         return LazyContext(self, state, retries, map_item, self.clock())
 
@@ -121,13 +139,3 @@ class Run:
         if seconds > 0:
             self.sleeper(seconds)
         self.check(branch)
-
-    def run_graph(self, graph: Graph, data: Any, branch: Branch) -> Any:
-        """Runs states from StartAt until one ends the graph; returns its output."""
-        states = graph.states
-        name: str | None = graph.start_at
-        while True:
-            self.check(branch)
-            name, data = states[name].run(self, branch, data)  # type: ignore[index]
-            if name is None:
-                return data

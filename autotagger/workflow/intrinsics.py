@@ -14,10 +14,12 @@ import json
 import math
 import re
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from random import Random
+from typing import Any
 
 from .failures import INTRINSIC_FAILURE, DefinitionError, StatesFailure
-from .paths import MISSING, compile_path
+from .paths import MISSING, ContextGetter, compile_path
 
 MAX_NESTING = 10
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
@@ -53,17 +55,17 @@ class Call:
 
     __slots__ = ("name", "args", "text")
 
-    def __init__(self, name: str, args: list, text: str):
+    def __init__(self, name: str, args: list[_Argument], text: str):
         self.name = name
         self.args = args
         self.text = text
 
-    def evaluate(self, data: Any, context: Callable[[], dict], rng: Any = None) -> Any:
+    def evaluate(self, data: Any, context: ContextGetter, rng: Random) -> Any:
         values = []
         for arg in self.args:
-            if type(arg) is _Literal:
+            if isinstance(arg, _Literal):
                 values.append(arg.value)
-            elif type(arg) is _PathArg:
+            elif isinstance(arg, _PathArg):
                 value = arg.path.get(context() if arg.context else data)
                 if value is MISSING:
                     raise _failure(self.name, f"the path {('$' if arg.context else '') + arg.path.text} was not found")
@@ -72,32 +74,40 @@ class Call:
                 values.append(arg.evaluate(data, context, rng))
         if self.name == "States.Format":
             return _format(self.args[0], values)
-        if self.name == "States.MathRandom":
+        implementation = FUNCTIONS[self.name][2]
+        if implementation is None:  # States.MathRandom: it needs the execution's random generator
             return _math_random(rng, *values)
-        return FUNCTIONS[self.name][2](*values)
+        return implementation(*values)
+
+
+_Argument = _Literal | _PathArg | Call
 
 
 def _failure(name: str, message: str) -> StatesFailure:
     return StatesFailure(INTRINSIC_FAILURE, f"Invalid arguments in {name}: {message}")
 
 
-def _require(name: str, value: Any, kind: type | tuple, what: str) -> Any:
+def _require(name: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise _failure(name, f"expected {what}, got {json_text(value)}")
     return value
 
 
 def _integer(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not value.is_integer())
+    ):
         raise _failure(name, f"expected an integer, got {json_text(value)}")
     return int(value)
 
 
-def _format(template_arg: Any, values: list) -> str:
+def _format(template_arg: _Argument, values: list[Any]) -> str:
     template = values[0]
     if not isinstance(template, str):
         raise _failure("States.Format", "the template must be a string")
-    raw = template_arg.raw if type(template_arg) is _Literal else None
+    raw = template_arg.raw if isinstance(template_arg, _Literal) else None
     pieces: list[str] = []
     holes = 0
     text = raw if raw is not None else template
@@ -120,9 +130,11 @@ def _format(template_arg: Any, values: list) -> str:
     pieces.append("".join(buf))
     args = values[1:]
     if holes != len(args):
-        raise _failure("States.Format", f"the template has {holes} placeholder(s) but {len(args)} argument(s) were given")
+        raise _failure(
+            "States.Format", f"the template has {holes} placeholder(s) but {len(args)} argument(s) were given"
+        )
     out = [pieces[0]]
-    for arg, piece in zip(args, pieces[1:]):
+    for arg, piece in zip(args, pieces[1:], strict=True):
         if isinstance(arg, (dict, list)):
             raise _failure("States.Format", "arguments must be strings, numbers, booleans or null")
         out.append(arg if isinstance(arg, str) else json_text(arg))
@@ -138,15 +150,15 @@ def _string_to_json(value: Any) -> Any:
         raise _failure("States.StringToJson", f"not JSON text ({exc})") from None
 
 
-def _array_partition(array: Any, size: Any) -> list:
+def _array_partition(array: Any, size: Any) -> list[Any]:
     _require("States.ArrayPartition", array, list, "an array")
     size = _integer("States.ArrayPartition", size)
     if size <= 0:
         raise _failure("States.ArrayPartition", "the chunk size must be positive")
-    return [array[i:i + size] for i in range(0, len(array), size)]
+    return [array[i : i + size] for i in range(0, len(array), size)]
 
 
-def _array_range(start: Any, end: Any, step: Any) -> list:
+def _array_range(start: Any, end: Any, step: Any) -> list[Any]:
     start, end, step = (_integer("States.ArrayRange", v) for v in (start, end, step))
     if step == 0:
         raise _failure("States.ArrayRange", "the step must not be 0")
@@ -164,7 +176,7 @@ def _array_get_item(array: Any, index: Any) -> Any:
     return array[index]
 
 
-def _array_unique(array: Any) -> list:
+def _array_unique(array: Any) -> list[Any]:
     _require("States.ArrayUnique", array, list, "an array")
     seen: set[str] = set()
     out = []
@@ -208,7 +220,7 @@ def _hash(value: Any, algorithm: Any) -> str:
     return hashlib.new(_HASHES[algorithm], value.encode()).hexdigest()
 
 
-def _json_merge(left: Any, right: Any, deep: Any) -> dict:
+def _json_merge(left: Any, right: Any, deep: Any) -> dict[str, Any]:
     _require("States.JsonMerge", left, dict, "an object")
     _require("States.JsonMerge", right, dict, "an object")
     if deep is not False:
@@ -232,7 +244,7 @@ def _math_add(a: Any, b: Any) -> int:
     return _math_number("States.MathAdd", a) + _math_number("States.MathAdd", b)
 
 
-def _math_random(rng: Any, start: Any, end: Any, seed: Any = None) -> int:
+def _math_random(rng: Random, start: Any, end: Any, seed: Any = None) -> int:
     start, end = _math_number("States.MathRandom", start), _math_number("States.MathRandom", end)
     if start >= end:
         raise _failure("States.MathRandom", "start must be lower than end")
@@ -243,7 +255,7 @@ def _math_random(rng: Any, start: Any, end: Any, seed: Any = None) -> int:
     return rng.randrange(start, end)
 
 
-def _string_split(value: Any, delimiters: Any) -> list:
+def _string_split(value: Any, delimiters: Any) -> list[Any]:
     _require("States.StringSplit", value, str, "a string")
     _require("States.StringSplit", delimiters, str, "a string")
     if not delimiters:
@@ -252,7 +264,7 @@ def _string_split(value: Any, delimiters: Any) -> list:
 
 
 # name -> (min args, max args or None, implementation)
-FUNCTIONS: dict[str, tuple[int, int | None, Callable[..., Any]]] = {
+FUNCTIONS: dict[str, tuple[int, int | None, Callable[..., Any] | None]] = {
     "States.Format": (1, None, None),  # evaluated by _format, which needs the raw template
     "States.StringToJson": (1, 1, _string_to_json),
     "States.JsonToString": (1, 1, json_text),
@@ -303,7 +315,7 @@ class _Parser:
         if self.i >= len(self.text) or self.text[self.i] != "(":
             raise self.error(f"expected '(' after {name}")
         self.i += 1
-        args: list = []
+        args: list[_Argument] = []
         self.skip_spaces()
         if self.i < len(self.text) and self.text[self.i] == ")":
             self.i += 1
@@ -327,7 +339,7 @@ class _Parser:
             raise self.error(f"{name} takes {expected} argument(s), got {len(args)}")
         return Call(name, args, self.text)
 
-    def argument(self, depth: int) -> Any:
+    def argument(self, depth: int) -> _Argument:
         text, i = self.text, self.i
         if i >= len(text):
             raise self.error("missing argument")
@@ -361,7 +373,7 @@ class _Parser:
                 self.i += 2
                 continue
             if ch == "'":
-                raw = text[start:self.i]
+                raw = text[start : self.i]
                 self.i += 1
                 return _Literal("".join(value), raw)
             value.append(ch)
@@ -388,7 +400,7 @@ class _Parser:
             elif ch == "," and depth == 0:
                 break
             self.i += 1
-        return _PathArg(text[start:self.i].rstrip())
+        return _PathArg(text[start : self.i].rstrip())
 
 
 def compile_intrinsic(text: str) -> Call:

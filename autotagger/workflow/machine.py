@@ -13,20 +13,20 @@ import random as _random
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from autotagger.contracts import LOCAL_ACCOUNT, LOCAL_REGION
+from autotagger.contracts import LOCAL_ACCOUNT, LOCAL_REGION, execution_arn, state_machine_arn
 
 from .definition import compile_definition, parse_definition, substitute
-from .failures import DefinitionError, ExecutionTimedOut, StatesFailure, runtime_error
+from .failures import DefinitionError, ExecutionTimedOut, StatesFailure, check_size, runtime_error
 from .history import ExecutionListener, History, iso_millis, utc_now
 from .interpreter import Branch, Run
 from .intrinsics import json_text
 from .registry import TaskRegistry
-from .states import check_size
 from .task_runner import DEFAULT_RUNNER, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -34,17 +34,12 @@ log = logging.getLogger(__name__)
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 
-def state_machine_arn(name: str) -> str:
-    return f"arn:aws:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stateMachine:{name}"
-
-
-def execution_arn(state_machine: str, name: str) -> str:
-    return f"arn:aws:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:execution:{state_machine}:{name}"
-
-
 def _check_name(name: str, what: str) -> str:
     if not isinstance(name, str) or not 1 <= len(name) <= 80 or _BAD_NAME.search(name):
-        raise ValueError(f"invalid {what} name {name!r}: 1 to 80 characters, no spaces, brackets, wildcards or punctuation such as :/,;\"")
+        raise ValueError(
+            f"invalid {what} name {name!r}: 1 to 80 characters, "
+            "no spaces, brackets, wildcards or punctuation such as :/,;\""
+        )
     return name
 
 
@@ -66,13 +61,21 @@ class Execution:
     error: str | None = None
     cause: str | None = None
     stop_date: datetime | None = None
-    history: list[dict] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 class StateMachine:
-    def __init__(self, definition: dict | str, *, name: str = "state-machine", substitutions: dict[str, Any] | None = None,
-                 sleeper: Callable[[float], Any] = time.sleep, random: Any = None,
-                 clock: Callable[[], datetime] = utc_now, runner: TaskRunner | None = None):
+    def __init__(
+        self,
+        definition: dict[str, Any] | str,
+        *,
+        name: str = "state-machine",
+        substitutions: dict[str, Any] | None = None,
+        sleeper: Callable[[float], Any] = time.sleep,
+        random: _random.Random | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        runner: TaskRunner | None = None,
+    ):
         text = definition if isinstance(definition, str) else json.dumps(definition)
         self.definition = parse_definition(substitute(text, substitutions))
         self.graph, self.resources, self.timeout_seconds = compile_definition(self.definition)
@@ -84,15 +87,30 @@ class StateMachine:
         self.runner = runner or DEFAULT_RUNNER
 
     @classmethod
-    def from_file(cls, path: str | Path, *, substitutions: dict[str, Any] | None = None, name: str = "state-machine", **options: Any) -> "StateMachine":
+    def from_file(
+        cls,
+        path: str | Path,
+        *,
+        substitutions: dict[str, Any] | None = None,
+        name: str = "state-machine",
+        **options: Any,
+    ) -> StateMachine:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise DefinitionError(f"cannot read the definition {path}: {exc}") from None
         return cls(text, name=name, substitutions=substitutions, **options)
 
-    def run(self, input: Any, registry: TaskRegistry, execution_name: str | None = None,
-            listener: ExecutionListener | None = None, *, sleeper: Callable[[float], Any] | None = None, random: Any = None) -> Execution:
+    def run(
+        self,
+        input: Any,
+        registry: TaskRegistry,
+        execution_name: str | None = None,
+        listener: ExecutionListener | None = None,
+        *,
+        sleeper: Callable[[float], Any] | None = None,
+        random: _random.Random | None = None,
+    ) -> Execution:
         """Runs one execution to its end and returns it.
 
         `input` is a JSON value, or JSON text (str/bytes) as StartExecution takes it. Raises
@@ -101,29 +119,51 @@ class StateMachine:
         """
         registry.check(self.resources)
         name = _check_name(execution_name or str(uuid.uuid4()), "execution")
-        input_text = input.decode() if isinstance(input, bytes) else input if isinstance(input, str) else json_text(input)
+        input_text = (
+            input.decode() if isinstance(input, bytes) else input if isinstance(input, str) else json_text(input)
+        )
         try:
             value = json.loads(input_text)
         except ValueError as exc:
             raise ValueError(f"the execution input is not JSON: {exc}") from None
         check_size(input_text, "(execution)", "input")
         started = self.clock()
-        execution = Execution(arn=execution_arn(self.name, name), name=name, state_machine_arn=self.arn, input=value, start_date=started)
+        execution = Execution(
+            arn=execution_arn(self.name, name), name=name, state_machine_arn=self.arn, input=value, start_date=started
+        )
         history = History(execution, listener, self.clock)
         execution.history = history.events
-        history.add("ExecutionStarted", {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:role/local-workflow"},
-                    0, raise_listener_errors=True)
+        history.add(
+            "ExecutionStarted",
+            {
+                "input": input_text,
+                "inputDetails": {"truncated": False},
+                "roleArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:role/local-workflow",
+            },
+            0,
+            raise_listener_errors=True,
+        )
         run = Run(
-            registry=registry, history=history,
-            execution_context={"Id": execution.arn, "Name": name, "Input": value, "StartTime": iso_millis(started),
-                               "RoleArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:role/local-workflow"},
+            registry=registry,
+            history=history,
+            execution_context={
+                "Id": execution.arn,
+                "Name": name,
+                "Input": value,
+                "StartTime": iso_millis(started),
+                "RoleArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:role/local-workflow",
+            },
             state_machine_context={"Id": self.arn, "Name": self.name},
-            sleeper=sleeper if sleeper is not None else self.sleeper, rng=random if random is not None else self.random, clock=self.clock,
-            runner=self.runner, timeout_seconds=self.timeout_seconds, region=LOCAL_REGION,
+            sleeper=sleeper if sleeper is not None else self.sleeper,
+            rng=random if random is not None else self.random,
+            clock=self.clock,
+            runner=self.runner,
+            timeout_seconds=self.timeout_seconds,
+            region=LOCAL_REGION,
         )
         branch = Branch(1)
         try:
-            output = run.run_graph(self.graph, value, branch)
+            output = self.graph.run(run, value, branch)
             output_text = branch.text(output, "(execution)", "output")
         except ExecutionTimedOut as failure:
             self._finish(execution, history, branch, "TIMED_OUT", "ExecutionTimedOut", failure)
@@ -131,15 +171,26 @@ class StateMachine:
             self._finish(execution, history, branch, "FAILED", "ExecutionFailed", failure)
         except Exception as exc:  # an engine defect: the execution fails visibly rather than hangs RUNNING
             log.exception("workflow engine error in %s", execution.arn)
-            self._finish(execution, history, branch, "FAILED", "ExecutionFailed", runtime_error("?", f"Internal engine error: {type(exc).__name__}: {exc}"))
+            self._finish(
+                execution,
+                history,
+                branch,
+                "FAILED",
+                "ExecutionFailed",
+                runtime_error("?", f"Internal engine error: {type(exc).__name__}: {exc}"),
+            )
         else:
             execution.status, execution.output = "SUCCEEDED", output
             execution.stop_date = self.clock()
-            history.add("ExecutionSucceeded", {"output": output_text, "outputDetails": {"truncated": False}}, branch.previous)
+            history.add(
+                "ExecutionSucceeded", {"output": output_text, "outputDetails": {"truncated": False}}, branch.previous
+            )
         return execution
 
     @staticmethod
-    def _finish(execution: Execution, history: History, branch: Branch, status: str, event: str, failure: StatesFailure) -> None:
+    def _finish(
+        execution: Execution, history: History, branch: Branch, status: str, event: str, failure: StatesFailure
+    ) -> None:
         execution.status, execution.error, execution.cause = status, failure.error, failure.cause
         execution.stop_date = history._clock()
         history.add(event, {"error": failure.error, "cause": failure.cause}, branch.previous)

@@ -12,8 +12,9 @@ history, the context object (`$$.Execution.Input`) and earlier states keep their
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from jsonpath_ng import Child, Fields, Index, Root
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
@@ -23,13 +24,19 @@ from .failures import DefinitionError
 
 MISSING = object()
 
+Steps = tuple[str | int, ...]  # a definite path: object keys and array indexes, in order
+
+# The context object `$$` as states and templates read it: a call that builds it on demand, since
+# most states never read it.
+ContextGetter = Callable[[], dict[str, Any]]
+
 
 class JsonPath:
     """One compiled path. `steps` is set (a tuple of str keys / int indexes) when it is definite."""
 
     __slots__ = ("text", "steps", "_expr")
 
-    def __init__(self, text: str, steps: tuple | None, expr: Any):
+    def __init__(self, text: str, steps: Steps | None, expr: Any):
         self.text = text
         self.steps = steps
         self._expr = expr
@@ -40,7 +47,7 @@ class JsonPath:
         if steps is None:
             return [match.value for match in self._expr.find(data)]
         for step in steps:
-            if type(step) is str:
+            if isinstance(step, str):
                 if type(data) is not dict:
                     return MISSING
                 data = data.get(step, MISSING)
@@ -53,10 +60,22 @@ class JsonPath:
         return data
 
     def __repr__(self) -> str:
-        return f"JsonPath({self.text!r})"
+        return f"{type(self).__name__}({self.text!r})"
 
 
-def _steps(node: Any) -> tuple | None:
+class ReferencePath(JsonPath):
+    """A Reference Path (ResultPath): definite, so it names the one node it writes to."""
+
+    __slots__ = ()
+    steps: Steps
+
+
+# A state's path field: "$" (the default, the whole value: kept as text so that the common case
+# costs nothing), None (JSON null: an empty object in, the input passed through out) or a path.
+PathField = JsonPath | Literal["$"] | None
+
+
+def _steps(node: Any) -> Steps | None:
     if isinstance(node, Root):
         return ()
     if isinstance(node, Child):
@@ -79,20 +98,22 @@ def compile_path(text: str) -> JsonPath:
         return JsonPath(text, (), None)
     try:
         expr = _parse(text)
-    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # jsonpath-ng raises bare Exceptions too
+    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # noqa: BLE001 - jsonpath-ng raises bare Exceptions too
         raise DefinitionError(f"{text!r} is not a valid JSONPath: {exc}") from None
     return JsonPath(text, _steps(expr), expr)
 
 
-def compile_reference_path(text: str) -> JsonPath:
+def compile_reference_path(text: str) -> ReferencePath:
     """A Reference Path (ResultPath): must name exactly one node, so it can be written to."""
     path = compile_path(text)
     if path.steps is None:
-        raise DefinitionError(f"{text!r} is not a reference path: only names and indexes are allowed (no *, .., ?, :, ,)")
-    return path
+        raise DefinitionError(
+            f"{text!r} is not a reference path: only names and indexes are allowed (no *, .., ?, :, ,)"
+        )
+    return ReferencePath(path.text, path.steps, path._expr)
 
 
-def set_path(data: Any, steps: tuple, value: Any) -> Any:
+def set_path(data: Any, steps: Steps, value: Any) -> Any:
     """Returns `data` with `value` placed at `steps`, creating missing objects; never mutates `data`.
 
     Raises LookupError when the path runs through something that is not an object (or an index
@@ -101,16 +122,16 @@ def set_path(data: Any, steps: tuple, value: Any) -> Any:
     if not steps:
         return value
     step = steps[0]
-    if type(step) is str:
+    if isinstance(step, str):
         if data is MISSING or data is None:
             data = {}
         if type(data) is not dict:
             raise LookupError(f"cannot set field {step!r} on a {type(data).__name__}")
-        copy = dict(data)
-        copy[step] = set_path(data.get(step, MISSING), steps[1:], value)
-        return copy
+        fields = dict(data)
+        fields[step] = set_path(data.get(step, MISSING), steps[1:], value)
+        return fields
     if type(data) is not list or not -len(data) <= step < len(data):
         raise LookupError(f"index {step} is outside the array")
-    copy = list(data)
-    copy[step] = set_path(data[step], steps[1:], value)
-    return copy
+    items = list(data)
+    items[step] = set_path(data[step], steps[1:], value)
+    return items

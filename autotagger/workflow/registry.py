@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .failures import UnknownResourceError
 
-TaskAdapter = Callable[[dict], Any]  # parameters -> result (JSON-able); raises ServiceError on failure
+TaskAdapter = Callable[[dict[str, Any]], Any]  # parameters -> result (JSON-able); raises ServiceError on failure
 
 
 class TaskRegistry:
@@ -18,7 +19,7 @@ class TaskRegistry:
         for resource, fn in (adapters or {}).items():
             self.register(resource, fn)
 
-    def register(self, resource: str, fn: TaskAdapter, *, inline: bool = False) -> "TaskRegistry":
+    def register(self, resource: str, fn: TaskAdapter, *, inline: bool = False) -> TaskRegistry:
         """Adds an adapter. `inline=True` is for adapters that cannot block (in-memory, short CPU work).
 
         A task with TimeoutSeconds/HeartbeatSeconds normally runs on a worker thread so a hung call

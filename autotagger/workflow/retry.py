@@ -8,14 +8,24 @@ JitterStrategy FULL drawn uniformly from [0, delay].
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from random import Random
+from typing import Any, TypeVar
 
 from .failures import ALL, KNOWN_STATES_ERRORS, DefinitionError, error_matches
 from .intrinsics import json_text
-from .paths import JsonPath, compile_reference_path
+from .paths import ReferencePath, compile_reference_path
 
-_RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"}
+_RETRIER_FIELDS = {
+    "ErrorEquals",
+    "IntervalSeconds",
+    "MaxAttempts",
+    "BackoffRate",
+    "MaxDelaySeconds",
+    "JitterStrategy",
+    "Comment",
+}
 _CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment"}
 
 
@@ -31,8 +41,8 @@ class Retrier:
     def matches(self, error: str) -> bool:
         return error_matches(self.errors, error)
 
-    def delay(self, retries_done: int, rng: Any) -> float:
-        delay = self.interval * self.backoff_rate ** retries_done
+    def delay(self, retries_done: int, rng: Random) -> float:
+        delay = self.interval * self.backoff_rate**retries_done
         if self.max_delay is not None:
             delay = min(delay, self.max_delay)
         return rng.uniform(0, delay) if self.full_jitter else delay
@@ -42,7 +52,7 @@ class Retrier:
 class Catcher:
     errors: frozenset[str]
     next: str
-    result_path: JsonPath | None  # None: ResultPath null, the error is discarded
+    result_path: ReferencePath | None  # None: ResultPath null, the error is discarded
 
     def matches(self, error: str) -> bool:
         return error_matches(self.errors, error)
@@ -53,13 +63,18 @@ def _error_equals(value: Any, where: str, is_last: bool) -> frozenset[str]:
         raise DefinitionError(f"{where}.ErrorEquals: must be a non-empty array of error names")
     for name in value:
         if name.startswith("States.") and name not in KNOWN_STATES_ERRORS:
-            raise DefinitionError(f"{where}.ErrorEquals: unknown error name {name!r} (names starting with 'States.' are reserved)")
+            raise DefinitionError(
+                f"{where}.ErrorEquals: unknown error name {name!r} (names starting with 'States.' are reserved)"
+            )
     if ALL in value and (len(value) != 1 or not is_last):
         raise DefinitionError(f"{where}.ErrorEquals: States.ALL must appear alone, in the last element of the array")
     return frozenset(value)
 
 
-def _positive_int(rule: dict, key: str, where: str, default: int | None, minimum: int = 1) -> int | None:
+_Default = TypeVar("_Default", int, None)
+
+
+def _positive_int(rule: dict[str, Any], key: str, where: str, default: _Default, minimum: int = 1) -> int | _Default:
     if key not in rule:
         return default
     value = rule[key]
@@ -68,7 +83,9 @@ def _positive_int(rule: dict, key: str, where: str, default: int | None, minimum
     return value
 
 
-def _rules(value: Any, where: str, field: str, allowed: set[str]) -> Iterator[tuple[str, dict, frozenset[str]]]:
+def _rules(
+    value: Any, where: str, field: str, allowed: set[str]
+) -> Iterator[tuple[str, dict[str, Any], frozenset[str]]]:
     """The checks Retry and Catch share: an array of objects with known fields and a valid ErrorEquals.
     Yields each rule with its location (for error messages) and its error names."""
     if not isinstance(value, list):
@@ -92,14 +109,16 @@ def compile_retry(value: Any, where: str) -> tuple[Retrier, ...]:
         jitter = rule.get("JitterStrategy", "NONE")
         if jitter not in ("FULL", "NONE"):
             raise DefinitionError(f"{at}.JitterStrategy: must be FULL or NONE, got {json_text(jitter)}")
-        retriers.append(Retrier(
-            errors=errors,
-            interval=_positive_int(rule, "IntervalSeconds", at, 1),
-            max_attempts=_positive_int(rule, "MaxAttempts", at, 3, minimum=0),
-            backoff_rate=float(backoff),
-            max_delay=_positive_int(rule, "MaxDelaySeconds", at, None),
-            full_jitter=jitter == "FULL",
-        ))
+        retriers.append(
+            Retrier(
+                errors=errors,
+                interval=_positive_int(rule, "IntervalSeconds", at, 1),
+                max_attempts=_positive_int(rule, "MaxAttempts", at, 3, minimum=0),
+                backoff_rate=float(backoff),
+                max_delay=_positive_int(rule, "MaxDelaySeconds", at, None),
+                full_jitter=jitter == "FULL",
+            )
+        )
     return tuple(retriers)
 
 

@@ -9,10 +9,11 @@ than per event); `get` merges the buffer, so a running execution shows its histo
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +40,21 @@ CREATE TABLE IF NOT EXISTS execution_events (
 );
 """
 
-_TERMINAL = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionTimedOut": "TIMED_OUT", "ExecutionAborted": "ABORTED"}
+_TERMINAL = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionTimedOut": "TIMED_OUT",
+    "ExecutionAborted": "ABORTED",
+}
 
 
 def _iso(moment: datetime | str | None) -> str | None:
     if moment is None or isinstance(moment, str):
         return moment
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _event_json(event: dict) -> str:
+def _event_json(event: dict[str, Any]) -> str:
     return json.dumps({**event, "timestamp": _iso(event["timestamp"])}, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -64,23 +70,33 @@ class ExecutionStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        self._pending: dict[str, list[dict]] = {}
+        self._pending: dict[str, list[dict[str, Any]]] = {}
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     # -- listener
-    def on_event(self, execution: Any, event: dict) -> None:
+    def on_event(self, execution: Any, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "ExecutionStarted":
             with self._lock, self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute(
-                    "INSERT INTO executions (arn, name, state_machine_arn, status, input, start_date) VALUES (?, ?, ?, 'RUNNING', ?, ?)",
-                    (execution.arn, execution.name, execution.state_machine_arn, event["executionStartedEventDetails"]["input"], _iso(execution.start_date)),
+                    "INSERT INTO executions (arn, name, state_machine_arn, status, input, start_date) "
+                    "VALUES (?, ?, ?, 'RUNNING', ?, ?)",
+                    (
+                        execution.arn,
+                        execution.name,
+                        execution.state_machine_arn,
+                        event["executionStartedEventDetails"]["input"],
+                        _iso(execution.start_date),
+                    ),
                 )
-                self._db.execute("INSERT INTO execution_events (arn, id, event) VALUES (?, ?, ?)", (execution.arn, event["id"], _event_json(event)))
+                self._db.execute(
+                    "INSERT INTO execution_events (arn, id, event) VALUES (?, ?, ?)",
+                    (execution.arn, event["id"], _event_json(event)),
+                )
                 self._pending[execution.arn] = []
             return
         with self._lock:
@@ -95,24 +111,43 @@ class ExecutionStore:
                 if row is None or row[0] != "RUNNING":  # aborted meanwhile (mark_aborted): its end is not recorded
                     del self._pending[execution.arn]
                     return
-                self._db.executemany("INSERT OR REPLACE INTO execution_events (arn, id, event) VALUES (?, ?, ?)",
-                                     [(execution.arn, e["id"], _event_json(e)) for e in pending])
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO execution_events (arn, id, event) VALUES (?, ?, ?)",
+                    [(execution.arn, e["id"], _event_json(e)) for e in pending],
+                )
                 self._db.execute(
                     "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, stop_date = ? WHERE arn = ?",
-                    (_TERMINAL[kind], details.get("output"), details.get("error"), details.get("cause"), _iso(event["timestamp"]), execution.arn),
+                    (
+                        _TERMINAL[kind],
+                        details.get("output"),
+                        details.get("error"),
+                        details.get("cause"),
+                        _iso(event["timestamp"]),
+                        execution.arn,
+                    ),
                 )
             del self._pending[execution.arn]
 
     # -- queries
     @staticmethod
-    def _summary(row: tuple) -> dict:
+    def _summary(row: tuple[Any, ...]) -> dict[str, Any]:
         arn, name, machine, status, input_text, output, error, cause, start, stop = row
-        return {"executionArn": arn, "name": name, "stateMachineArn": machine, "status": status, "input": input_text,
-                "output": output, "error": error, "cause": cause, "startDate": start, "stopDate": stop}
+        return {
+            "executionArn": arn,
+            "name": name,
+            "stateMachineArn": machine,
+            "status": status,
+            "input": input_text,
+            "output": output,
+            "error": error,
+            "cause": cause,
+            "startDate": start,
+            "stopDate": stop,
+        }
 
     _COLUMNS = "arn, name, state_machine_arn, status, input, output, error, cause, start_date, stop_date"
 
-    def list(self, status: str | None = None, limit: int = 50) -> list[dict]:
+    def list(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Newest first; `status` filters (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)."""
         query = f"SELECT {self._COLUMNS} FROM executions"
         args: list[Any] = []
@@ -129,37 +164,57 @@ class ExecutionStore:
         """Executions per status, e.g. {"SUCCEEDED": 12, "FAILED": 1}."""
         with self._lock:
             rows = self._db.execute("SELECT status, COUNT(*) FROM executions GROUP BY status").fetchall()
-        return {status: count for status, count in rows}
+        return dict(rows)
 
-    def get(self, execution_arn: str) -> dict | None:
+    def get(self, execution_arn: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute(f"SELECT {self._COLUMNS} FROM executions WHERE arn = ?", (execution_arn,)).fetchone()
             if row is None:
                 return None
-            events = [json.loads(text) for (text,) in self._db.execute("SELECT event FROM execution_events WHERE arn = ? ORDER BY id", (execution_arn,))]
+            events = [
+                json.loads(text)
+                for (text,) in self._db.execute(
+                    "SELECT event FROM execution_events WHERE arn = ? ORDER BY id", (execution_arn,)
+                )
+            ]
             stored = {e["id"] for e in events}
-            events += [json.loads(_event_json(e)) for e in self._pending.get(execution_arn, []) if e["id"] not in stored]
+            events += [
+                json.loads(_event_json(e)) for e in self._pending.get(execution_arn, []) if e["id"] not in stored
+            ]
         return {**self._summary(row), "history": events}
 
-    def running(self) -> list[tuple[str, Any]]:
+    def running(self) -> builtins.list[tuple[str, Any]]:  # `list` here is the method above
         """(arn, input) of executions still RUNNING — after a restart, those the crash interrupted."""
         with self._lock:
-            rows = self._db.execute("SELECT arn, input FROM executions WHERE status = 'RUNNING' ORDER BY start_date").fetchall()
+            rows = self._db.execute(
+                "SELECT arn, input FROM executions WHERE status = 'RUNNING' ORDER BY start_date"
+            ).fetchall()
         return [(arn, json.loads(text)) for arn, text in rows]
 
     def mark_aborted(self, execution_arn: str, reason: str) -> bool:
         """Marks a RUNNING execution ABORTED with an ExecutionAborted event; False if it was not running."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             changed = self._db.execute(
-                "UPDATE executions SET status = 'ABORTED', error = 'States.Aborted', cause = ?, stop_date = ? WHERE arn = ? AND status = 'RUNNING'",
+                "UPDATE executions SET status = 'ABORTED', error = 'States.Aborted', cause = ?, stop_date = ? "
+                "WHERE arn = ? AND status = 'RUNNING'",
                 (reason, _iso(now), execution_arn),
             ).rowcount
             if changed:
-                last = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM execution_events WHERE arn = ?", (execution_arn,)).fetchone()[0]
-                event = {"id": last + 1, "previousEventId": last, "timestamp": now, "type": "ExecutionAborted",
-                         "executionAbortedEventDetails": {"error": "States.Aborted", "cause": reason}}
-                self._db.execute("INSERT INTO execution_events (arn, id, event) VALUES (?, ?, ?)", (execution_arn, event["id"], _event_json(event)))
+                last = self._db.execute(
+                    "SELECT COALESCE(MAX(id), 0) FROM execution_events WHERE arn = ?", (execution_arn,)
+                ).fetchone()[0]
+                event = {
+                    "id": last + 1,
+                    "previousEventId": last,
+                    "timestamp": now,
+                    "type": "ExecutionAborted",
+                    "executionAbortedEventDetails": {"error": "States.Aborted", "cause": reason},
+                }
+                self._db.execute(
+                    "INSERT INTO execution_events (arn, id, event) VALUES (?, ?, ?)",
+                    (execution_arn, event["id"], _event_json(event)),
+                )
             self._pending.pop(execution_arn, None)
         return bool(changed)

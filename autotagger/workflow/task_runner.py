@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class TaskDeadlineExceeded(Exception):
@@ -72,10 +73,10 @@ class TaskRunner:
         while True:
             try:
                 job.result = job.fn(job.arg)
-            except BaseException as exc:  # handed to the waiting execution, which names it
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting execution, which names it
                 job.error = exc
             job.done.set()
-            job = None  # type: ignore[assignment]  # drop references to the finished call
+            del job  # drop references to the finished call while idle
             with self._lock:
                 self._idle += 1
             job = self._jobs.get()

@@ -8,14 +8,16 @@ Step Functions gives.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from random import Random
+from typing import Any
 
 from .failures import DefinitionError, runtime_error
 from .intrinsics import compile_intrinsic, is_intrinsic, json_text
-from .paths import MISSING, compile_path
+from .paths import MISSING, ContextGetter, compile_path
 
 # (data, context, rng, state name) -> value; `context()` builds the context object `$$` on demand
-Evaluator = Callable[[Any, Callable[[], dict], Any, str], Any]
+Evaluator = Callable[[Any, ContextGetter, Random, str], Any]
 
 
 def compile_dynamic(text: Any, where: str, *, intrinsics: bool = True) -> Evaluator:
@@ -37,11 +39,15 @@ def compile_dynamic(text: Any, where: str, *, intrinsics: bool = True) -> Evalua
         raise DefinitionError(f"{where}: {exc}") from None
     field = where[:-2].rsplit(".", 1)[-1] + ".$" if where.endswith(".$") else where
 
-    def resolve(data: Any, context: Callable[[], dict], rng: Any, state: str) -> Any:
+    def resolve(data: Any, context: ContextGetter, rng: Random, state: str) -> Any:
         value = path.get(context() if context_path else data)
         if value is MISSING:
             source = context() if context_path else data
-            raise runtime_error(state, f"The JSONPath '{text}' specified for the field '{field}' could not be found in the input '{json_text(source)}'")
+            raise runtime_error(
+                state,
+                f"The JSONPath '{text}' specified for the field '{field}' "
+                f"could not be found in the input '{json_text(source)}'",
+            )
         return value
 
     return resolve
@@ -58,27 +64,35 @@ def compile_template(template: Any, where: str) -> Evaluator:
                 dynamic = True
             else:
                 inner = compile_template(value, f"{where}.{key}")
-                is_const = getattr(inner, "constant", MISSING) is not MISSING
-                parts.append((key, not is_const, inner if not is_const else inner.constant))
-                dynamic = dynamic or not is_const
+                if isinstance(inner, _Constant):
+                    parts.append((key, False, inner.value))
+                else:
+                    parts.append((key, True, inner))
+                    dynamic = True
         if not dynamic:
-            return _constant(template)
+            return _Constant(template)
 
-        def build(data: Any, context: Callable[[], dict], rng: Any, state: str) -> dict:
-            return {key: (value(data, context, rng, state) if is_dynamic else value) for key, is_dynamic, value in parts}
+        def build(data: Any, context: ContextGetter, rng: Random, state: str) -> dict[str, Any]:
+            return {
+                key: (value(data, context, rng, state) if is_dynamic else value) for key, is_dynamic, value in parts
+            }
 
         return build
     if isinstance(template, list):
         items = [compile_template(item, f"{where}[{i}]") for i, item in enumerate(template)]
-        if all(getattr(item, "constant", MISSING) is not MISSING for item in items):
-            return _constant(template)
+        if all(isinstance(item, _Constant) for item in items):
+            return _Constant(template)
         return lambda data, context, rng, state: [item(data, context, rng, state) for item in items]
-    return _constant(template)
+    return _Constant(template)
 
 
-def _constant(value: Any) -> Evaluator:
-    def constant(data: Any, context: Callable[[], dict], rng: Any, state: str) -> Any:
-        return value
+class _Constant:
+    """The evaluator of a template without paths: its value, shared (values are never mutated)."""
 
-    constant.constant = value  # type: ignore[attr-defined]
-    return constant
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __call__(self, data: Any, context: ContextGetter, rng: Random, state: str) -> Any:
+        return self.value
