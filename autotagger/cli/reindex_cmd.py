@@ -43,7 +43,7 @@ def _reindex(args: argparse.Namespace) -> int:
         finally:
             index.close()
         print(f"{result.status}: {args.index_name} -> {result.index}" +
-              (f" ({result.copied} documents copied, {result.previous} deleted)" if result.status == "moved" else ""))
+              (f" ({result.documents} documents moved, {result.previous} deleted)" if result.status == "moved" else ""))
         return 0
     from autotagger.config import Settings
     from autotagger.index.sqlite import SCHEMA_VERSION, SQLiteIndex

@@ -38,7 +38,7 @@ CATCH_UP_MARGIN = timedelta(minutes=15)
 class ReindexResult:
     status: str  # "current": nothing to do; "moved": documents copied and the name switched
     index: str  # the index the name resolves to now
-    copied: int = 0  # documents written by both copy passes
+    documents: int = 0  # documents the new index holds after the move (tombstones too)
     previous: str | None = None  # the index that was replaced (and deleted)
 
 
@@ -96,7 +96,7 @@ def reindex(client: OpenSearch, index_name: str = INDEX_NAME, *, margin: timedel
         actions.insert(0, {"remove": {"index": source, "alias": index_name}})
     client.indices.update_aliases(body={"actions": actions})
     progress(f"{index_name} now names {target} ({counts[target]} documents); deleted {source}")
-    return ReindexResult("moved", target, copied + caught_up, source)
+    return ReindexResult("moved", target, counts[target], source)
 
 
 def _copy(client: OpenSearch, source: str, target: str, query: dict | None = None) -> int:
