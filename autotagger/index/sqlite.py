@@ -453,7 +453,7 @@ class SQLiteIndex:
                 where += " AND (event_ms, id) < (?, ?)"
                 params += spec.after
             rows = conn.execute(f"SELECT body FROM documents INDEXED BY documents_by_time WHERE {where} "
-                                "ORDER BY event_ms DESC, id DESC LIMIT ? OFFSET ?", [*params, fetch, spec.offset])
+                                "ORDER BY event_ms DESC, id DESC LIMIT ? OFFSET ?", [*params, fetch, spec.offset]).fetchall()
             return total, [row[0] for row in rows]
         spellings = self._tag_ids(conn, spec.tags)
         if spellings is None:
