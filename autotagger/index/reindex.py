@@ -91,10 +91,10 @@ def reindex(client: OpenSearch, index_name: str = INDEX_NAME, *, margin: timedel
     if counts[source] != counts[target]:
         raise UserError(f"{target} holds {counts[target]} documents, {source} {counts[source]}: run reindex again "
                         f"(writes to {source} stay blocked until it succeeds)")
-    actions = [{"add": {"index": target, "alias": index_name}}, {"remove_index": {"index": source}}]
-    if source != index_name:
-        actions.insert(0, {"remove": {"index": source, "alias": index_name}})
-    client.indices.update_aliases(body={"actions": actions})
+    # Deleting the old index drops its aliases too; a concrete index of the alias's name must go in
+    # the same request, as an alias cannot share a name with an index.
+    client.indices.update_aliases(body={"actions": [{"add": {"index": target, "alias": index_name}},
+                                                    {"remove_index": {"index": source}}]})
     progress(f"{index_name} now names {target} ({counts[target]} documents); deleted {source}")
     return ReindexResult("moved", target, counts[target], source)
 

@@ -129,3 +129,23 @@ def test_given_the_cli_when_reindex_runs_against_an_endpoint_then_it_reports_the
     assert f"moved: {NAME} -> {NAME}-v2 (130 documents moved, {NAME} deleted)" in capsys.readouterr().out
     assert main(["reindex", "--endpoint", osmem_clone.url]) == 0
     assert f"current: {NAME} -> {NAME}-v2" in capsys.readouterr().out
+
+
+def test_given_an_index_behind_the_alias_when_the_template_version_rises_then_the_alias_moves_to_the_next_index(
+        old_index, monkeypatch):
+    client = old_index.client
+    reindex(client, NAME)
+    before = everything(client, NAME)
+
+    def version_3(index_name=NAME):
+        template = copy.deepcopy(load_template(index_name))
+        template["version"] = template["template"]["mappings"]["_meta"]["template_version"] = 3
+        return template
+
+    monkeypatch.setattr(reindex_module, "load_template", version_3)
+    result = reindex(client, NAME)
+    assert (result.status, result.index, result.previous, result.documents) == ("moved", f"{NAME}-v3", f"{NAME}-v2", 130)
+    assert client.indices.get_alias(name=NAME) == {f"{NAME}-v3": {"aliases": {NAME: {}}}}
+    assert not client.indices.exists(index=f"{NAME}-v2")
+    assert everything(client, NAME) == before
+    assert reindex(client, NAME).status == "current"
