@@ -205,6 +205,8 @@ class SQLiteIndex:
     def _open_schema(self, conn: sqlite3.Connection) -> None:
         """Creates the schema in a new file and migrates an older one in place, in one transaction
         (the first of several processes opening an old file migrates it, the others wait)."""
+        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return  # no write lock needed to open a current file
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
