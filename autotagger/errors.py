@@ -70,3 +70,8 @@ class InternalServerError(RekognitionError):
 
 class UserError(Exception):
     """A mistake by the person at the keyboard: shown as one line on stderr, never a traceback."""
+
+
+class InvalidCursor(ValueError):
+    """A search cursor this server did not issue (garbled, truncated or from another API): the
+    HTTP API answers 400. Cursors carry no secret, so a wrong one is only ever a client mistake."""

@@ -106,8 +106,19 @@ class ImageIndex(Protocol):
     def get(self, doc_id: str) -> dict[str, Any] | None: ...
 
     def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
-               offset: int = 0, since: str | None = None, until: str | None = None) -> dict[str, Any]:
-        """{"total": int, "images": [document, ...]} newest first; all tags must match."""
+               cursor: str | None = None, since: str | None = None, until: str | None = None,
+               offset: int = 0) -> dict[str, Any]:
+        """{"total": int, "images": [document, ...], "next_cursor": str | None}.
+
+        Newest first by event_time, ties by id (descending). Every tag must match, ignoring case
+        (`dog` finds `Dog`; documents show tags as written), with a label of at least min_confidence.
+        since is inclusive, until exclusive. `total` counts every match, whatever the page. limit is
+        0..500 (0: the total only). Pass `next_cursor` back as `cursor` for the next page; it is None
+        on the last page. A walk by cursor returns each image once, also while images are indexed.
+        `offset` skips matches instead (not together with a cursor). Raises
+        `autotagger.errors.InvalidCursor` for a malformed cursor and ValueError for other bad values.
+        Shared semantics: `autotagger.index.query`.
+        """
         ...
 
     def tag_counts(self, top: int = 20, min_confidence: float = 0.0, since: str | None = None,

@@ -11,11 +11,19 @@ forgets its version after `index.gc_deletes`; every query excludes them.
 
 The index template (template.json, mapping: keyword tags, nested labels, dates) is installed
 idempotently on first use and by `install_template` (for the CLI); the index is created if missing.
+Tags and label names are mapped twice: as written (`tags`, what aggregations and dashboards show) and
+lower-cased by a normalizer (`tags.folded`, what searches match). A normalizer on `tags` itself
+would make aggregations answer in lower case too: it changes the indexed term, only `_source` keeps
+the original (https://docs.opensearch.org/latest/mappings/mapping-parameters/normalizer/; the
+subfield is a multi-field, https://docs.opensearch.org/latest/mappings/mapping-parameters/fields/).
+An index made from an older template lacks the subfields: searches on it stay case-sensitive (a
+warning says so) until `autotagger reindex` moves it to the current template.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from datetime import datetime, timezone
@@ -29,6 +37,9 @@ from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 from autotagger.contracts import INDEX_NAME, INDEX_TEMPLATE_FILE, INDEX_TEMPLATE_PACKAGE
 from autotagger.domain.documents import (DISPLAY_THRESHOLD, format_time, parse_time, resolve_within_batch,
                                          sequencer_key, supersedes, tombstone_for)
+from autotagger.index.query import SearchSpec, fold
+
+log = logging.getLogger(__name__)
 
 CONFLICT_ROUNDS = 3
 
@@ -67,6 +78,13 @@ def install_template(client: OpenSearch, index_name: str = INDEX_NAME) -> bool:
     return installed
 
 
+def has_folded_tags(client: OpenSearch, index_name: str) -> bool:
+    """Whether the index (or the one an alias names) maps the lower-cased `tags.folded` subfield."""
+    for mapping in client.indices.get_mapping(index=index_name).values():
+        return "folded" in mapping["mappings"].get("properties", {}).get("tags", {}).get("fields", {})
+    return False
+
+
 def sigv4_auth(host: str, region: str | None):
     """requests-aws4auth signer for an Amazon OpenSearch host (managed `es` or serverless `aoss`).
 
@@ -100,6 +118,7 @@ class OpenSearchIndex:
         self.refresh = refresh
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._folded = "folded"  # the subfield searches match; "" on an index made from an older template
 
     @classmethod
     def from_url(cls, url: str, *, index_name: str | None = None, region: str | None = None,
@@ -123,6 +142,10 @@ class OpenSearchIndex:
         with self._ready_lock:
             if not self._ready:
                 install_template(self.client, self.index_name)
+                if not has_folded_tags(self.client, self.index_name):
+                    log.warning("index %s predates template version %s: tag searches are case-sensitive until "
+                                "`autotagger reindex` moves it", self.index_name, load_template()["version"])
+                    self._folded = ""
                 self._ready = True
 
     # -- writes -----------------------------------------------------------------------------
@@ -241,23 +264,38 @@ class OpenSearchIndex:
     def _query(self, filters: list[dict[str, Any]]) -> dict[str, Any]:
         return {"bool": {"filter": filters, "must_not": [{"term": {"deleted": True}}]}}
 
+    def _field(self, name: str) -> str:
+        """The field a tag search matches: the lower-cased subfield when the index has it."""
+        return f"{name}.{self._folded}" if self._folded else name
+
     def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
-               offset: int = 0, since: str | None = None, until: str | None = None) -> dict[str, Any]:
-        """Newest first; with tags, every tag must be present with at least min_confidence."""
+               cursor: str | None = None, since: str | None = None, until: str | None = None,
+               offset: int = 0) -> dict[str, Any]:
+        """Newest first, ties by id; every tag must be present (in any case) with at least
+        min_confidence. Semantics and errors: `ImageIndex.search`. Pages go on with `search_after`
+        on the sort values a cursor holds
+        (https://docs.opensearch.org/latest/search-plugins/searching-data/paginate/)."""
+        spec = SearchSpec.parse(tags, min_confidence, limit, cursor, since, until, offset)
         self.ensure_ready()
         filters = self._filters(since, until)
-        wanted = list(dict.fromkeys(tags or []))
-        for tag in wanted:
-            filters.append({"term": {"tags": tag}})
-            if min_confidence > self.threshold:
+        for tag in spec.tags:
+            if not self._folded:  # an index of the older template: the tag as given, case and all
+                tag = next(t for t in tags or [] if fold(t) == tag)
+            filters.append({"term": {self._field("tags"): tag}})
+            if spec.min_confidence > self.threshold:
                 filters.append({"nested": {"path": "labels", "query": {"bool": {"filter": [
-                    {"term": {"labels.name": tag}}, {"range": {"labels.confidence": {"gte": min_confidence}}}]}}}})
-        if not wanted:
-            filters += self._confidence_filter(min_confidence)
-        body = {"query": self._query(filters), "sort": [{"event_time": "desc"}, {"id": "desc"}],
-                "from": offset, "size": limit, "track_total_hits": True}
+                    {"term": {self._field("labels.name"): tag}},
+                    {"range": {"labels.confidence": {"gte": spec.min_confidence}}}]}}}})
+        if not spec.tags:
+            filters += self._confidence_filter(spec.min_confidence)
+        body: dict[str, Any] = {"query": self._query(filters), "sort": [{"event_time": "desc"}, {"id": "desc"}],
+                                "size": spec.limit + 1 if spec.limit else 0, "track_total_hits": True}
+        if spec.after is not None:
+            body["search_after"] = list(spec.after)
+        elif spec.offset:
+            body["from"] = spec.offset
         found = self.client.search(index=self.index_name, body=body)
-        return {"total": found["hits"]["total"]["value"], "images": [hit["_source"] for hit in found["hits"]["hits"]]}
+        return spec.page(found["hits"]["total"]["value"], [hit["_source"] for hit in found["hits"]["hits"]])
 
     def tag_counts(self, top: int = 20, min_confidence: float = 0.0, since: str | None = None,
                    until: str | None = None) -> list[dict[str, Any]]:

@@ -20,12 +20,13 @@ import sqlite3
 import threading
 from collections import Counter
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from autotagger.domain.documents import parse_time, sequencer_key, tag_confidences, tombstone_for
+from autotagger.domain.documents import sequencer_key, tag_confidences, tombstone_for
 from autotagger.errors import UserError
+from autotagger.index.query import SearchSpec, fold, to_ms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -38,13 +39,15 @@ CREATE TABLE IF NOT EXISTS documents (
   max_confidence REAL NOT NULL,
   body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS documents_by_time ON documents(deleted, event_ms);
+CREATE INDEX IF NOT EXISTS documents_by_time ON documents(deleted, event_ms, id);
 CREATE INDEX IF NOT EXISTS documents_by_hour ON documents(deleted, hour_ms, max_confidence, event_ms);
 CREATE TABLE IF NOT EXISTS tag_names (
   tag_id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
+  folded TEXT NOT NULL,
   live INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS tag_names_by_folded ON tag_names(folded);
 CREATE TABLE IF NOT EXISTS tags (
   doc INTEGER NOT NULL,
   tag_id INTEGER NOT NULL,
@@ -73,17 +76,18 @@ CREATE TABLE IF NOT EXISTS hourly (
 );
 """
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+_MIGRATIONS = {
+    # 3 -> 4: tags match case-insensitively (tag_names.folded) and ties in time are ordered by id.
+    3: lambda conn: (
+        conn.execute("ALTER TABLE tag_names ADD COLUMN folded TEXT NOT NULL DEFAULT ''"),
+        conn.executemany("UPDATE tag_names SET folded = ? WHERE tag_id = ?",
+                         [(fold(name), tag_id) for tag_id, name in conn.execute("SELECT tag_id, name FROM tag_names")]),
+        conn.execute("DROP INDEX IF EXISTS documents_by_time")),
+}
 HOUR_MS = 3_600_000
 INTERVALS = ("hour", "day", "week", "month")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MIN_MS, _MAX_MS = -(2**62), 2**62
-
-
-def to_ms(value: str | None, default: int) -> int:
-    if value is None:
-        return default
-    return int((parse_time(value) - _EPOCH) // timedelta(milliseconds=1))
 
 
 _BUCKET_SQL = {  # bucket start in ms from a time h in ms (1970-01-05 was a Monday: weeks start there)
@@ -131,6 +135,11 @@ def _chunks(values: list, size: int = 500) -> Iterator[list]:
 
 def _marks(values: list) -> str:
     return ",".join("?" * len(values))
+
+
+def _page_end(end: int, spec: SearchSpec) -> int:
+    """The exclusive upper bound of event_ms for the page: the range's, or just past the cursor's time."""
+    return end if spec.after is None else min(end, spec.after[0] + 1)
 
 
 def _hour(ms: int) -> int:
@@ -191,12 +200,30 @@ class SQLiteIndex:
         self._lock = threading.Lock()
         self._tag_ids_seen: dict[str, int] = {}
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connection()
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
-            raise UserError(f"{self.path} holds an index of schema {version}, this version needs "
-                            f"{SCHEMA_VERSION}: move the file away and re-index")
-        conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        self._open_schema(self._connection())
+
+    def _open_schema(self, conn: sqlite3.Connection) -> None:
+        """Creates the schema in a new file and migrates an older one in place, in one transaction
+        (the first of several processes opening an old file migrates it, the others wait)."""
+        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return  # no write lock needed to open a current file
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION) and version not in _MIGRATIONS:
+                raise UserError(f"{self.path} holds an index of schema {version}, this version needs "
+                                f"{SCHEMA_VERSION}: move the file away and re-index")
+            while version in _MIGRATIONS:
+                _MIGRATIONS[version](conn)
+                version += 1
+            for statement in _SCHEMA.split(";"):  # executescript would commit the transaction
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use (again after close())."""
@@ -331,7 +358,8 @@ class SQLiteIndex:
         names = list(dict.fromkeys(names))
         missing = [name for name in names if name not in self._tag_ids_seen]
         if missing:
-            conn.executemany("INSERT OR IGNORE INTO tag_names (name, live) VALUES (?, 0)", [(n,) for n in missing])
+            conn.executemany("INSERT OR IGNORE INTO tag_names (name, folded, live) VALUES (?, ?, 0)",
+                             [(n, fold(n)) for n in missing])
             for chunk in _chunks(missing):
                 deltas.new_tag_ids.update(conn.execute(
                     f"SELECT name, tag_id FROM tag_names WHERE name IN ({_marks(chunk)})", chunk))
@@ -380,14 +408,16 @@ class SQLiteIndex:
         sql, params = self._live_rows(start, end, min_confidence)
         return self._connection().execute(f"SELECT COALESCE(SUM(n), 0) FROM ({sql})", params).fetchone()[0]
 
-    def _tag_ids(self, names: list[str]) -> dict[str, tuple[int, int]] | None:
-        """name -> (tag_id, live count); None when any name was never indexed."""
+    @staticmethod
+    def _tag_ids(conn: sqlite3.Connection, folded: tuple[str, ...]) -> dict[str, list[tuple[int, int]]] | None:
+        """folded tag -> [(tag_id, live count)] of every spelling indexed ("Dog", "DOG"); None when
+        a tag was never indexed in any spelling."""
         found = {}
-        for name in names:
-            row = self._connection().execute("SELECT tag_id, live FROM tag_names WHERE name = ?", (name,)).fetchone()
-            if row is None:
+        for tag in folded:
+            rows = conn.execute("SELECT tag_id, live FROM tag_names WHERE folded = ?", (tag,)).fetchall()
+            if not rows:
                 return None
-            found[name] = (row[0], row[1])
+            found[tag] = rows
         return found
 
     @contextmanager
@@ -401,25 +431,40 @@ class SQLiteIndex:
             conn.execute("COMMIT")
 
     def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
-               offset: int = 0, since: str | None = None, until: str | None = None) -> dict[str, Any]:
-        """Newest first; with tags, every tag must be present with at least min_confidence."""
-        with self._snapshot():
-            return self._search(list(dict.fromkeys(tags or [])), min_confidence, limit, offset, since, until)
+               cursor: str | None = None, since: str | None = None, until: str | None = None,
+               offset: int = 0) -> dict[str, Any]:
+        """Newest first, ties by id; every tag must be present (in any case) with at least
+        min_confidence. Semantics and errors: `ImageIndex.search`."""
+        spec = SearchSpec.parse(tags, min_confidence, limit, cursor, since, until, offset)
+        with self._snapshot() as conn:
+            total, bodies = self._search(conn, spec)
+        return spec.page(total, [json.loads(body) for body in bodies])
 
-    def _search(self, wanted: list[str], min_confidence: float, limit: int, offset: int, since: str | None,
-                until: str | None) -> dict[str, Any]:
-        start, end = to_ms(since, _MIN_MS), to_ms(until, _MAX_MS)
-        conn = self._connection()
-        if not wanted:
+    def _search(self, conn: sqlite3.Connection, spec: SearchSpec) -> tuple[int, list[str]]:
+        """(total, bodies of up to limit + 1 matches after the cursor or offset)."""
+        start = _MIN_MS if spec.since_ms is None else spec.since_ms
+        end = _MAX_MS if spec.until_ms is None else spec.until_ms
+        fetch = spec.limit + 1 if spec.limit else 0
+        if not spec.tags:
+            total = self._live_between(start, end, spec.min_confidence)
             where = "deleted = 0 AND event_ms >= ? AND event_ms < ? AND max_confidence >= ?"
-            params: list[Any] = [start, end, min_confidence]
-            total = self._live_between(start, end, min_confidence)
-            rows = conn.execute(f"SELECT body FROM documents WHERE {where} ORDER BY event_ms DESC, doc DESC "
-                                "LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
-            return {"total": total, "images": [json.loads(row[0]) for row in rows]}
-        ids = self._tag_ids(wanted)
-        if ids is None:
-            return {"total": 0, "images": []}
+            params: list[Any] = [start, _page_end(end, spec), spec.min_confidence]
+            if spec.after is not None:
+                # The cursor's time bounds the index range (one seek, whatever the depth); its id
+                # decides among the rows of that very time.
+                where += " AND (event_ms, id) < (?, ?)"
+                params += spec.after
+            rows = conn.execute(f"SELECT body FROM documents INDEXED BY documents_by_time WHERE {where} "
+                                "ORDER BY event_ms DESC, id DESC LIMIT ? OFFSET ?", [*params, fetch, spec.offset]).fetchall()
+            return total, [row[0] for row in rows]
+        spellings = self._tag_ids(conn, spec.tags)
+        if spellings is None:
+            return 0, []
+        if any(len(found) > 1 for found in spellings.values()):
+            return self._search_spellings(conn, spec, spellings, start, end, fetch)
+        ids = {tag: found[0] for tag, found in spellings.items()}
+        wanted = list(spec.tags)
+        min_confidence = spec.min_confidence
         start, end = self._clamped(conn, start, end)
         ranged = (start, end) != (_MIN_MS, _MAX_MS)
         # Drive the query from the tag with the fewest rows in the range (upper bounds from the counters),
@@ -431,23 +476,55 @@ class SQLiteIndex:
                          for name, (tag_id, live) in ids.items()} if len(wanted) > 1 else by_time
         driver = min(wanted, key=lambda name: (by_time[name], by_confidence[name]))
         where = "t.tag_id = ? AND t.event_ms >= ? AND t.event_ms < ? AND t.confidence >= ?"
-        params: list[Any] = [ids[driver][0], start, end, min_confidence]
+        others: list[Any] = []
         for other in wanted:
             if other != driver:
                 condition, condition_params = _has_tag(ids[other][0], min_confidence)
                 where += f" AND {condition}"
-                params += condition_params
+                others += condition_params
         if len(wanted) == 1 and min_confidence <= 0 and not ranged:
             total = ids[driver][1]
         else:
-            total = conn.execute(f"SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE {where}", params).fetchone()[0]
-        if total == 0 or limit == 0 or offset >= total:
-            return {"total": total, "images": []}
-        # The page walks the index newest first and reads the bodies of the page's documents only.
-        rows = conn.execute(f"SELECT d.body FROM (SELECT t.doc, t.event_ms FROM tags t INDEXED BY tags_by_time WHERE {where} "
-                            "ORDER BY t.event_ms DESC, t.doc DESC LIMIT ? OFFSET ?) p JOIN documents d ON d.doc = p.doc "
-                            "ORDER BY p.event_ms DESC, p.doc DESC", [*params, limit, offset]).fetchall()
-        return {"total": total, "images": [json.loads(row[0]) for row in rows]}
+            total = conn.execute(f"SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE {where}",
+                                 [ids[driver][0], start, end, min_confidence, *others]).fetchone()[0]
+        if total == 0 or fetch == 0 or spec.offset >= total:
+            return total, []
+        # The page walks the index newest first from the cursor on (its time is the range's upper
+        # bound, its id decides among rows of that very time) and reads the page's bodies only.
+        after = ""
+        if spec.after is not None:
+            after = " AND (t.event_ms < ? OR d.id < ?)"
+            others += spec.after
+        rows = conn.execute(
+            "SELECT d.body FROM (SELECT t.doc, t.event_ms, d.id FROM tags t INDEXED BY tags_by_time "
+            f"JOIN documents d ON d.doc = t.doc WHERE {where}{after} ORDER BY t.event_ms DESC, d.id DESC "
+            "LIMIT ? OFFSET ?) p JOIN documents d ON d.doc = p.doc ORDER BY p.event_ms DESC, p.id DESC",
+            [ids[driver][0], start, _page_end(end, spec), min_confidence, *others, fetch, spec.offset]).fetchall()
+        return total, [row[0] for row in rows]
+
+    def _search_spellings(self, conn: sqlite3.Connection, spec: SearchSpec, spellings: dict[str, list[tuple[int, int]]],
+                          start: int, end: int, fetch: int) -> tuple[int, list[str]]:
+        """The search when a tag was indexed in more than one spelling ("Dog" and "DOG"): documents
+        in time order, each checked for one spelling of every tag. Rare (label names come from one
+        model), so it trades the counters' shortcuts for simplicity: the total counts the range."""
+        where = "d.deleted = 0 AND d.event_ms >= ? AND d.event_ms < ?"
+        params: list[Any] = [start, end]
+        for found in spellings.values():
+            tag_ids = [tag_id for tag_id, _ in found]
+            where += (f" AND EXISTS (SELECT 1 FROM tags t WHERE t.doc = d.doc AND t.tag_id IN ({_marks(tag_ids)}) "
+                      "AND t.confidence >= ?)")
+            params += [*tag_ids, spec.min_confidence]
+        total = conn.execute(f"SELECT COUNT(*) FROM documents d INDEXED BY documents_by_time WHERE {where}",
+                             params).fetchone()[0]
+        if total == 0 or fetch == 0:
+            return total, []
+        if spec.after is not None:
+            where += " AND (d.event_ms, d.id) < (?, ?)"
+            params += spec.after
+            params[1] = _page_end(end, spec)
+        rows = conn.execute(f"SELECT d.body FROM documents d INDEXED BY documents_by_time WHERE {where} "
+                            "ORDER BY d.event_ms DESC, d.id DESC LIMIT ? OFFSET ?", [*params, fetch, spec.offset])
+        return total, [row[0] for row in rows]
 
     @staticmethod
     def _clamped(conn: sqlite3.Connection, start: int, end: int) -> tuple[int, int]:

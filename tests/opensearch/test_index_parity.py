@@ -1,7 +1,7 @@
 """The SQLite and OpenSearch adapters answer every port query alike on the same events.
 
 Events include out-of-order uploads, deletes, a late upload after a delete and labels around the
-display threshold; times are distinct (ties in time are ordered differently by the two adapters).
+display threshold. Ties in time, cursors and tag case: test_search_semantics.py.
 """
 
 from __future__ import annotations

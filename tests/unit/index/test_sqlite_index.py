@@ -331,10 +331,10 @@ def test_given_a_range_holding_every_image_when_counting_tags_then_it_equals_no_
 
 def _observable(index):
     """Everything a reader can see: live documents, tag counters (all, confident, per hour) and image counts."""
-    return {"search": index.search(limit=1000), "count": index.count(),
+    return {"search": index.search(limit=500), "count": index.count(),
             "tags": index.tag_counts(top=1000), "confident": index.tag_counts(top=1000, min_confidence=80),
             "hourly": index.tag_counts(top=1000, since="2026-11-25T11:00:00Z", until="2026-11-25T13:00:00Z"),
-            "images": index.image_counts("hour"), "dogs": index.search(tags=["Dog"], limit=1000)}
+            "images": index.image_counts("hour"), "dogs": index.search(tags=["Dog"], limit=500)}
 
 
 def test_given_a_batch_mixing_stored_new_stale_and_repeated_ids_when_applied_then_it_equals_applying_one_by_one(

@@ -1,0 +1,89 @@
+"""A SQLite index created by the schema-3 adapter is migrated when the current one opens it."""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from autotagger.domain.documents import action_from_record, parse_record
+from autotagger.errors import UserError
+from autotagger.index.sqlite import SCHEMA_VERSION, SQLiteIndex
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def legacy_adapter():
+    """The schema-3 SQLiteIndex, as released (tests/unit/index/legacy/sqlite_v3.py)."""
+    spec = importlib.util.spec_from_file_location("sqlite_v3", Path(__file__).parent / "legacy" / "sqlite_v3.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SQLiteIndex
+
+
+def record(key, sequencer, event_time, labels=(), action="upsert"):
+    body = {"action": action, "bucket": "b", "key": key, "sequencer": sequencer, "event_time": event_time}
+    if action == "upsert":
+        body.update(size=1, etag="e", labels=[{"Name": n, "Confidence": c} for n, c in labels])
+    return action_from_record(parse_record(body), NOW)
+
+
+ACTIONS = [record("a.jpg", "01", "2026-11-25T10:00:00Z", (("Dog", 90.0), ("Ball", 70.0))),
+           record("b.jpg", "01", "2026-11-25T10:00:00Z", (("Dog", 60.0),)),
+           record("c.jpg", "01", "2026-11-25T11:00:00Z", (("Cat", 99.0),)),
+           record("d.jpg", "01", "2026-11-25T09:00:00Z", (("Dog", 80.0),)),
+           record("d.jpg", "02", "2026-11-25T11:30:00Z", action="delete")]
+
+
+@pytest.fixture
+def old_database(tmp_path):
+    path = tmp_path / "index.db"
+    old = legacy_adapter()(path)
+    assert {r["status"] for r in old.apply(ACTIONS)} == {"applied"}
+    before = {"documents": {image["key"]: image for image in old.search(limit=100)["images"]},
+              "tags": old.tag_counts(), "confident": old.tag_counts(min_confidence=80),
+              "images": old.image_counts("hour"), "count": old.count()}
+    old.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+    return path, before
+
+
+def test_given_a_schema_3_database_when_opened_then_it_is_migrated_and_answers_as_before(old_database):
+    path, before = old_database
+    index = SQLiteIndex(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert {image["key"]: image for image in index.search(limit=100)["images"]} == before["documents"]
+    assert (index.tag_counts(), index.tag_counts(min_confidence=80), index.image_counts("hour"), index.count()) == (
+        before["tags"], before["confident"], before["images"], before["count"])
+    # The new semantics on the old rows: any case, ties in time by id, cursors.
+    dogs = index.search(tags=["DOG"], limit=1)
+    assert dogs["total"] == 2 and dogs["next_cursor"]
+    rest = index.search(tags=["dog"], limit=1, cursor=dogs["next_cursor"])
+    pair = sorted([before["documents"]["a.jpg"], before["documents"]["b.jpg"]], key=lambda d: d["id"], reverse=True)
+    assert dogs["images"] + rest["images"] == pair and rest["next_cursor"] is None
+    assert index.search(tags=["dog", "BALL"])["images"] == [before["documents"]["a.jpg"]]
+    index.apply([record("e.jpg", "03", "2026-11-25T12:00:00Z", (("dog", 95.0),))])
+    assert [image["key"] for image in index.search(tags=["Dog"])["images"]] == ["e.jpg"] + [d["key"] for d in pair]
+    index.close()
+    SQLiteIndex(path).close()  # opening a migrated file again changes nothing
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 4
+
+
+def test_given_a_database_of_an_unknown_schema_when_opened_then_the_user_is_told_to_reindex(tmp_path):
+    path = tmp_path / "index.db"
+    sqlite3.connect(path).execute("PRAGMA user_version = 2").connection.close()
+    with pytest.raises(UserError, match="schema 2"):
+        SQLiteIndex(path)
+
+
+def test_given_an_old_database_when_reindex_runs_without_an_endpoint_then_it_is_migrated(old_database, capsys):
+    from autotagger.cli import main
+
+    path, _ = old_database
+    assert main(["reindex", "--data-dir", str(path.parent)]) == 0
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 4
+    assert "schema 4" in capsys.readouterr().out
+    assert main(["reindex", "--data-dir", str(path.parent / "nowhere")]) == 2
