@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "autotagger.cli.dashboards_cmd",
     "autotagger.cli.serve_cmd", "autotagger.cli.pipeline_cmds",
     "autotagger.cli.reprocess_cmd",
+    "autotagger.cli.smoke_cmd",
 ]
 
 
