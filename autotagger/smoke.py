@@ -8,7 +8,8 @@ Reads the stack's outputs, then through the deployed pieces themselves:
 3. reads one of those records back from Kinesis and decodes it as the indexer does;
 4. uploads a corrupt image and checks its FAILED execution, the state that failed, and its dead
    letter carrying the same error;
-5. deletes an object and checks the delete reaches the stream (the indexer removes the document);
+5. deletes an object and checks its delete record reaches the stream (from which the indexer
+   removes the document);
 and cleans up after itself: every object it uploaded is deleted, its dead letter removed.
 Each check is a row of a table with a console link; any failed check makes the exit status 1.
 """
@@ -68,6 +69,9 @@ class Links:
 
     def object(self, bucket: str, key: str) -> str:
         return f"https://s3.console.aws.amazon.com/s3/object/{bucket}?region={self.region}&prefix={quote(key, safe='')}"
+
+    def prefix(self, bucket: str, prefix: str) -> str:
+        return f"https://s3.console.aws.amazon.com/s3/buckets/{bucket}?region={self.region}&prefix={quote(prefix, safe='')}"
 
     def execution(self, arn: str) -> str:
         return f"{self.base}/states/home?region={self.region}#/v2/executions/details/{arn}"
@@ -185,9 +189,9 @@ class Smoke:
         checks.append(self._guarded("corrupt image dead-lettered", self.links.queue(d.dead_letter_queue_url),
                                     self._corrupt_image))
         if tagged:
-            checks.append(self._guarded("delete reaches the index", "", lambda: self._delete(tagged[-1])))
+            checks.append(self._guarded("delete record on the stream", "", lambda: self._delete(tagged[-1])))
         else:
-            checks.append(Check("delete reaches the index", False, "no tagged object to delete"))
+            checks.append(Check("delete record on the stream", False, "no tagged object to delete"))
         return checks
 
     def _guarded(self, name: str, link: str, step: Callable[[], tuple[str, str] | str]) -> Check:
@@ -359,7 +363,7 @@ class Smoke:
             except Exception:  # noqa: BLE001 - reported below, the other keys are still deleted
                 left.append(key)
         detail = "every uploaded object deleted" if not left else f"could not delete {left}"
-        return [Check("cleanup", not left, detail, self.links.object(self.deployment.bucket, self.prefix))]
+        return [Check("cleanup", not left, detail, self.links.prefix(self.deployment.bucket, self.prefix))]
 
 
 class _Failed(AssertionError):

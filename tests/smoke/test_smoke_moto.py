@@ -187,7 +187,7 @@ def test_GIVEN_a_working_deployment_WHEN_smoke_tested_THEN_every_check_passes_wi
     names = [c.name for c in checks]
     assert names == (["stack outputs"] + [f"upload, key with {label}" for label in AWKWARD_KEYS]
                      + [f"tagged, key with {label}" for label in AWKWARD_KEYS]
-                     + ["Kinesis record decoded", "corrupt image dead-lettered", "delete reaches the index", "cleanup"])
+                     + ["Kinesis record decoded", "corrupt image dead-lettered", "delete record on the stream", "cleanup"])
     assert all(c.link.startswith("https://") and ".console.aws.amazon.com/" in c.link for c in checks)
     corrupt = next(c for c in checks if c.name == "corrupt image dead-lettered")
     assert "FAILED in DetectLabels" in corrupt.detail and "InvalidImageFormatException" in corrupt.detail
