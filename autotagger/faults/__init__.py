@@ -306,5 +306,5 @@ class FaultyIndex(_Wrapper):
 def add_fault_options(parser: Any) -> None:
     """`--fault SPEC` (repeatable) on a command that runs the local pipeline."""
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
-                        help="inject a fault for demos and drills, e.g. labeler.throttle=3, index.down=10s "
+                        help="inject a fault for demos and drills, e.g. labeler.throttle=3, labeler.quota=5, index.down=10s "
                              "(repeatable; see autotagger.faults)")

@@ -60,7 +60,7 @@ def _detect_labels(history: list[dict]) -> list[tuple[str, object]]:
 
 
 def test_GIVEN_a_burst_of_ten_times_the_quota_WHEN_drained_THEN_every_image_is_indexed_and_none_dead_lettered(burst):
-    pipeline, ledger, plan = burst
+    pipeline, ledger, _ = burst
 
     report = assert_invariant(pipeline.stores, ledger)
 

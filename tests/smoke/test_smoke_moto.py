@@ -51,7 +51,7 @@ class ApiGateway:
         s3 = boto3.client("s3", region_name=REGION)
 
         class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self):  # noqa: N802 - http.server's name
+            def do_PUT(self):
                 segments = self.path.split("?", 1)[0].split("/")
                 if len(segments) != 4 or segments[:2] != ["", "v1"]:
                     return self._answer(404, {"message": "Missing Authentication Token"})

@@ -220,7 +220,7 @@ def test_given_a_batch_mixing_both_encodings_and_garbage_when_handled_then_only_
     index = MemoryIndex()
     indexing.configure(index)
     batch = event("kinesis_batch.json")
-    first, second = (base64.b64decode(r["kinesis"]["data"]) for r in batch["Records"][:2])
+    first = base64.b64decode(batch["Records"][0]["kinesis"]["data"])
     batch["Records"][0]["kinesis"]["data"] = base64.b64encode(base64.b64encode(first)).decode()
     batch["Records"][1]["kinesis"]["data"] = base64.b64encode(b"\x89PNG not a record").decode()
     response = handler(batch, lambda_context)
