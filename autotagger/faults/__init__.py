@@ -139,7 +139,9 @@ class Fault:
             return True
         if self.kind == "quota":
             if self._bucket is None:  # made on first use, so it runs on the plan's clock
-                self._bucket = TokenBucket(self.rate or 1.0, clock=clock)
+                if self.rate is None:
+                    raise ValueError(f"{self.port}.quota needs a rate (calls per second)")
+                self._bucket = TokenBucket(self.rate, clock=clock)
             return not self._bucket.take()
         if self.calls is not None:
             return self._seen <= self.calls
@@ -306,5 +308,5 @@ class FaultyIndex(_Wrapper):
 def add_fault_options(parser: Any) -> None:
     """`--fault SPEC` (repeatable) on a command that runs the local pipeline."""
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
-                        help="inject a fault for demos and drills, e.g. labeler.throttle=3, labeler.quota=5, index.down=10s "
-                             "(repeatable; see autotagger.faults)")
+                        help="inject a fault for demos and drills, e.g. labeler.throttle=3, labeler.quota=5, "
+                             "index.down=10s (repeatable; see autotagger.faults)")
