@@ -73,6 +73,9 @@ class Links:
     def prefix(self, bucket: str, prefix: str) -> str:
         return f"https://s3.console.aws.amazon.com/s3/buckets/{bucket}?region={self.region}&prefix={quote(prefix, safe='')}"
 
+    def state_machine(self, arn: str) -> str:
+        return f"{self.base}/states/home?region={self.region}#/statemachines/view/{arn}"
+
     def execution(self, arn: str) -> str:
         return f"{self.base}/states/home?region={self.region}#/v2/executions/details/{arn}"
 
@@ -170,6 +173,7 @@ class Smoke:
 
     def _steps(self) -> list[Check]:
         d = self.deployment
+        executions_link = self.links.state_machine(d.state_machine_arn)  # where a check that found none points
         body = test_image()
         checks, uploaded = [], {}
         for label, name in AWKWARD_KEYS.items():
@@ -180,18 +184,19 @@ class Smoke:
                 uploaded[key] = label
         executions = {}
         for key, label in uploaded.items():
-            checks.append(self._guarded(f"tagged, key with {label}", "", lambda key=key: self._tagged(key, executions)))
+            checks.append(self._guarded(f"tagged, key with {label}", executions_link, lambda key=key: self._tagged(key, executions)))
         tagged = [key for key in uploaded if key in executions]
         if tagged:
-            checks.append(self._guarded("Kinesis record decoded", "", lambda: self._kinesis_record(executions[tagged[0]])))
+            checks.append(self._guarded("Kinesis record decoded", executions_link, lambda: self._kinesis_record(executions[tagged[0]])))
         else:
-            checks.append(Check("Kinesis record decoded", False, "no execution put a record to read back"))
+            checks.append(Check("Kinesis record decoded", False, "no execution put a record to read back",
+                                executions_link))
         checks.append(self._guarded("corrupt image dead-lettered", self.links.queue(d.dead_letter_queue_url),
                                     self._corrupt_image))
         if tagged:
-            checks.append(self._guarded("delete record on the stream", "", lambda: self._delete(tagged[-1])))
+            checks.append(self._guarded("delete record on the stream", executions_link, lambda: self._delete(tagged[-1])))
         else:
-            checks.append(Check("delete record on the stream", False, "no tagged object to delete"))
+            checks.append(Check("delete record on the stream", False, "no tagged object to delete", executions_link))
         return checks
 
     def _guarded(self, name: str, link: str, step: Callable[[], tuple[str, str] | str]) -> Check:

@@ -239,6 +239,9 @@ def test_GIVEN_an_api_that_mangles_binary_bodies_WHEN_smoke_tested_THEN_the_uplo
     upload_rows = [line for line in out.splitlines() if "upload, key with" in line]
     assert len(upload_rows) == len(AWKWARD_KEYS)
     assert all(row.startswith("FAIL") and "is not the MD5" in row for row in upload_rows)
+    # Every row, failed ones included, points at a console page to look further.
+    rows = out.splitlines()[1:]
+    assert rows and all("https://" in row and ".console.aws.amazon.com/" in row for row in rows)
 
 
 def test_GIVEN_no_such_stack_WHEN_smoke_tested_THEN_one_failed_check_says_so_and_it_exits_1(aws, capsys):
