@@ -2,8 +2,9 @@
 writes bench/results.json and the tables of docs/performance.md.
 
 Sections: engine (bench.bench_engine), labeler (bench.bench_labeler), pipeline (end to end),
-indexing, queries, cost (scale and cost on paper), profiles. A section that fails is recorded with
-its error and the others still run; the exit status is then 1.
+indexing, queries, burst (uploads above the DetectLabels quota), cost (scale and cost on paper),
+profiles. A section that fails is recorded with its error and the others still run; the exit
+status is then 1.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def _queries(quick: bool) -> dict[str, Any]:
     return bench_queries.run(quick=quick)
 
 
+def _burst(quick: bool) -> dict[str, Any]:
+    from bench import bench_burst
+
+    return bench_burst.run(uploads=200) if quick else bench_burst.run()
+
+
 def _cost(quick: bool) -> dict[str, Any]:
     from bench import cost_model
 
@@ -68,7 +75,7 @@ def _profiles(quick: bool) -> dict[str, Any]:
 
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "engine": _engine, "labeler": _labeler, "pipeline": _pipeline, "indexing": _indexing,
-    "queries": _queries, "cost": _cost, "profiles": _profiles,
+    "queries": _queries, "burst": _burst, "cost": _cost, "profiles": _profiles,
 }
 
 

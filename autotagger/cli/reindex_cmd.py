@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from autotagger.config import DEFAULT_DATA_DIR
-from autotagger.domain.documents import INDEX_NAME
+from autotagger.contracts import INDEX_NAME
 from autotagger.errors import UserError
 
 

@@ -14,6 +14,7 @@ A spec is `PORT.KIND[=AMOUNT]`; AMOUNT is a count of calls (`3`: the first 3 cal
 | `labeler.internal=N`    | DetectLabels raises `Rekognition.InternalServerError`                   | retried (ASL), then tagged|
 | `labeler.fail[=N]`      | DetectLabels raises `Rekognition.AccessDeniedException` (not retryable) | dead letter               |
 | `labeler.slow=DURATION` | every DetectLabels call takes DURATION longer                           | tagged, later             |
+| `labeler.quota=RATE`    | at most RATE DetectLabels calls per second (a token bucket holding RATE tokens, refilled at RATE per second); the others raise `Rekognition.ThrottlingException`, as Rekognition answers calls above its TPS quota | retried (ASL) until a token is free, then tagged |
 | `stream.throttle=N`     | PutRecord raises `Kinesis.ProvisionedThroughputExceededException`       | retried (ASL), then tagged|
 | `stream.internal=N`     | PutRecord raises `Kinesis.InternalFailureException`                     | retried (ASL), then tagged|
 | `stream.fail[=N]`       | PutRecord raises `Kinesis.AccessDeniedException` (not retryable)        | dead letter               |
@@ -30,6 +31,7 @@ dashboard keeps showing what waits.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -41,7 +43,7 @@ from autotagger.errors import ServiceError, UserError
 log = logging.getLogger(__name__)
 
 KINDS: dict[str, tuple[str, ...]] = {
-    "labeler": ("throttle", "internal", "fail", "slow"),
+    "labeler": ("throttle", "internal", "fail", "slow", "quota"),
     "stream": ("throttle", "internal", "fail", "slow"),
     "index": ("down", "partial", "slow"),
 }
@@ -51,6 +53,7 @@ _ERRORS: dict[tuple[str, str], tuple[str, str, bool]] = {
     ("labeler", "throttle"): ("Rekognition", "ThrottlingException", True),
     ("labeler", "internal"): ("Rekognition", "InternalServerError", True),
     ("labeler", "fail"): ("Rekognition", "AccessDeniedException", False),
+    ("labeler", "quota"): ("Rekognition", "ThrottlingException", True),
     ("stream", "throttle"): ("Kinesis", "ProvisionedThroughputExceededException", True),
     ("stream", "internal"): ("Kinesis", "InternalFailureException", True),
     ("stream", "fail"): ("Kinesis", "AccessDeniedException", False),
@@ -75,6 +78,38 @@ class IndexUnavailable(ConnectionError):
     """What a bulk request to an unreachable index raises (injected)."""
 
 
+class TokenBucket:
+    """A service's TPS quota: `rate` tokens a second, at most `capacity` (default: `rate`, at least
+    one) saved up; a call takes one.
+
+    Thread-safe; `clock` is injectable (seconds, monotonic). A refused call takes no token, as a
+    throttled request does not count against the quota it was refused by."""
+
+    def __init__(self, rate: float, capacity: float | None = None, *, clock: Callable[[], float] = time.monotonic):
+        if rate <= 0:
+            raise ValueError(f"a token bucket needs a positive rate, not {rate!r}")
+        self.rate = float(rate)
+        self.capacity = float(capacity if capacity is not None else max(rate, 1.0))
+        if self.capacity < 1:
+            raise ValueError(f"a token bucket must hold at least one token, not {self.capacity!r}")
+        self._clock = clock
+        self._tokens = self.capacity  # starts full: a quiet service admits a burst of `capacity` at once
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """True (one token taken) if the call is within the quota, False if it is to be throttled."""
+        with self._lock:
+            now = self._clock()
+            if self._last is not None:
+                self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            return False
+
+
 @dataclass
 class Fault:
     """One injected fault: which port, what kind, and for how many calls or how long."""
@@ -84,11 +119,15 @@ class Fault:
     calls: int | None = None      # the first N calls; None with seconds None: every call
     seconds: float | None = None  # a window from the first call (or, for `slow`, the added delay)
     injected: int = 0             # how many times it fired
+    rate: float | None = None     # `quota`: calls admitted per second
     _started: float | None = field(default=None, repr=False)
+    _bucket: TokenBucket | None = field(default=None, repr=False)
     _seen: int = field(default=0, repr=False)
 
     @property
     def spec(self) -> str:
+        if self.rate is not None:
+            return f"{self.port}.{self.kind}={self.rate:g}"
         amount = "" if self.calls is None and self.seconds is None else \
             f"={self.calls}" if self.calls is not None else f"={self.seconds:g}s"
         return f"{self.port}.{self.kind}{amount}"
@@ -98,6 +137,12 @@ class Fault:
         self._seen += 1
         if self.kind == "slow":
             return True
+        if self.kind == "quota":
+            if self._bucket is None:  # made on first use, so it runs on the plan's clock
+                if self.rate is None:
+                    raise ValueError(f"{self.port}.quota needs a rate (calls per second)")
+                self._bucket = TokenBucket(self.rate, clock=clock)
+            return not self._bucket.take()
         if self.calls is not None:
             return self._seen <= self.calls
         if self.seconds is not None:
@@ -120,6 +165,15 @@ def parse_spec(text: str) -> Fault:
         raise FaultSpecError(f"fault {text!r}: {port} faults are {', '.join(KINDS[port])}")
     fault = Fault(port, kind)
     amount = amount.strip()
+    if kind == "quota":
+        try:
+            fault.rate = float(amount)
+        except ValueError:
+            fault.rate = None
+        if fault.rate is None or not (math.isfinite(fault.rate) and fault.rate > 0):
+            raise FaultSpecError(f"fault {text!r}: a quota is the calls admitted per second, a positive number, "
+                                 f"e.g. {port}.quota=5")
+        return fault
     if amount:
         if amount.isdigit():
             fault.calls = int(amount)
@@ -254,5 +308,5 @@ class FaultyIndex(_Wrapper):
 def add_fault_options(parser: Any) -> None:
     """`--fault SPEC` (repeatable) on a command that runs the local pipeline."""
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
-                        help="inject a fault for demos and drills, e.g. labeler.throttle=3, index.down=10s "
-                             "(repeatable; see autotagger.faults)")
+                        help="inject a fault for demos and drills, e.g. labeler.throttle=3, labeler.quota=5, "
+                             "index.down=10s (repeatable; see autotagger.faults)")

@@ -35,12 +35,29 @@ class BatchOutcome:
 
 
 def decode_record(record: dict[str, Any]) -> dict[str, Any]:
-    """Kinesis event record -> validated stream record (base64 `kinesis.data` holds the JSON)."""
+    """Kinesis event record -> validated stream record.
+
+    `kinesis.data` is base64 of the bytes Kinesis stored (Lambda's Kinesis event). Those bytes are
+    the record's JSON text, or base64 of it: the Kinesis API carries a blob as base64 on the wire
+    ("base64-encoded when the blob is serialized",
+    https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecord.html), and whether Step
+    Functions' aws-sdk integration sends the `Data` string's UTF-8 bytes or takes the string for
+    that wire encoding is not documented, so both are accepted; a JSON record never starts with a
+    base64 character, so the two cannot be confused. Anything else raises MalformedRecord.
+    """
     try:
-        data = base64.b64decode(record["kinesis"]["data"], validate=True)
+        stored = base64.b64decode(record["kinesis"]["data"], validate=True)
     except (KeyError, TypeError, binascii.Error) as exc:
         raise MalformedRecord(f"kinesis.data is missing or not base64: {exc}") from exc
-    return parse_record(data)
+    if stored.lstrip()[:1] == b"{":
+        return parse_record(stored)
+    try:
+        inner = base64.b64decode(stored.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedRecord(f"the record data is neither JSON text nor base64 of it: {stored[:40]!r}") from exc
+    if inner.lstrip()[:1] != b"{":
+        raise MalformedRecord(f"the record data is base64, but not of a JSON object: {inner[:40]!r}")
+    return parse_record(inner)
 
 
 def sequence_number(record: dict[str, Any]) -> str:

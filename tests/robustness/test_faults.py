@@ -64,17 +64,28 @@ def test_GIVEN_a_labeler_failing_its_first_calls_WHEN_uploading_THEN_the_asl_ret
     assert len(sleeper.waits) == failures and all(w <= 2 ** i for i, w in enumerate(sleeper.waits))
 
 
-def test_GIVEN_a_labeler_throttling_longer_than_the_retries_WHEN_uploading_THEN_a_dead_letter_after_seven_attempts(
-        make_pipeline):
-    pipeline, ledger = make_pipeline(faults=FaultPlan.parse(["labeler.throttle=50"])), Ledger()
+def _throttling_retrier() -> dict:
+    from autotagger.local.runtime import state_machine_path
+
+    retry = json.loads(state_machine_path().read_text())["States"]["DetectLabels"]["Retry"]
+    return next(r for r in retry if "Rekognition.ThrottlingException" in r["ErrorEquals"])
+
+
+def test_GIVEN_a_labeler_throttling_longer_than_the_retries_WHEN_uploading_THEN_a_dead_letter_after_the_last_attempt(
+        make_pipeline, sleeper):
+    retrier = _throttling_retrier()
+    pipeline, ledger = make_pipeline(faults=FaultPlan.parse(["labeler.throttle=1000"])), Ledger()
 
     upload(pipeline, ledger, "faults/throttled.png", small_png(2))
 
     report = settle_and_check(pipeline, ledger)
     assert report.dead_lettered == ["faults/throttled.png"]
-    # MaxAttempts 6: the first call and six retries.
+    # The first call and MaxAttempts retries (130: rides out a burst, see docs/robustness.md).
+    assert retrier["MaxAttempts"] == 130
     assert _task_attempts(_history(pipeline, "faults/throttled.png"), "detectLabels") == \
-        ["Rekognition.ThrottlingException"] * 7
+        ["Rekognition.ThrottlingException"] * (retrier["MaxAttempts"] + 1)
+    # Capped backoff with full jitter: no wait beyond MaxDelaySeconds, and together they last long.
+    assert max(sleeper.waits) <= retrier["MaxDelaySeconds"] and sum(sleeper.waits) > 45 * 60
     assert _letter(pipeline, "faults/throttled.png")["reason"]["error"] == "Rekognition.ThrottlingException"
 
 

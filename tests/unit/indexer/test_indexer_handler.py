@@ -182,6 +182,52 @@ def test_given_a_kinesis_record_when_decoded_then_the_stream_record_comes_back()
     assert decode_record(record)["key"] == "k.jpg"
 
 
+_RECORD = {"action": "delete", "bucket": "b", "key": "k.jpg", "sequencer": "01", "event_time": "2026-01-01T00:00:00Z"}
+
+
+def _kinesis_record(stored: bytes) -> dict:
+    """Lambda's Kinesis event record for the bytes Kinesis stored (always base64 in the event)."""
+    return {"kinesis": {"sequenceNumber": "7", "data": base64.b64encode(stored).decode()}}
+
+
+@pytest.mark.parametrize("stored", [
+    json.dumps(_RECORD).encode(),                                 # Step Functions put the JSON text's bytes
+    base64.b64encode(json.dumps(_RECORD).encode()),               # ... or base64 of the JSON text
+    b"  " + base64.b64encode(json.dumps(_RECORD).encode()) + b"\n",
+    json.dumps(_RECORD, ensure_ascii=False).encode() + b"\n",
+], ids=["json-text", "base64-of-json", "base64-with-whitespace", "json-with-newline"])
+def test_given_either_encoding_of_the_data_string_when_decoded_then_the_same_stream_record(stored):
+    assert indexing.decode_record(_kinesis_record(stored)) == indexing.decode_record(
+        _kinesis_record(json.dumps(_RECORD).encode()))
+
+
+@pytest.mark.parametrize("stored, reason", [
+    (b"\x00\xff\xfe garbage", "neither JSON text nor base64"),
+    (b"not json, not base64!", "neither JSON text nor base64"),
+    (base64.b64encode(b"hello, world"), "base64, but not of a JSON object"),
+    (base64.b64encode(base64.b64encode(json.dumps(_RECORD).encode())), "base64, but not of a JSON object"),
+    (b'{"action": "upsert", "bucket": "b"', "not JSON"),
+], ids=["binary", "text", "base64-of-text", "base64-twice", "truncated-json"])
+def test_given_data_that_is_no_record_in_either_encoding_when_decoded_then_malformed_with_the_reason(stored, reason):
+    from autotagger.domain.documents import MalformedRecord
+
+    with pytest.raises(MalformedRecord, match=reason):
+        indexing.decode_record(_kinesis_record(stored))
+
+
+def test_given_a_batch_mixing_both_encodings_and_garbage_when_handled_then_only_the_garbage_is_reported(
+        handler, lambda_context):
+    index = MemoryIndex()
+    indexing.configure(index)
+    batch = event("kinesis_batch.json")
+    first = base64.b64decode(batch["Records"][0]["kinesis"]["data"])
+    batch["Records"][0]["kinesis"]["data"] = base64.b64encode(base64.b64encode(first)).decode()
+    batch["Records"][1]["kinesis"]["data"] = base64.b64encode(b"\x89PNG not a record").decode()
+    response = handler(batch, lambda_context)
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence_numbers(batch)[1]}]}
+    assert document_id("image-vaults", "raw-image/dog.jpg") in index.documents
+
+
 def test_given_the_bare_domain_endpoint_cdk_exports_when_the_index_is_built_then_it_is_signed_https(monkeypatch):
     from autotagger.index.opensearch import OpenSearchIndex
 
