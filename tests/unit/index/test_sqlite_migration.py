@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from autotagger.config import INDEX_FILE
+
 from autotagger.domain.documents import action_from_record, parse_record
 from autotagger.errors import UserError
 from autotagger.index.sqlite import SCHEMA_VERSION, SQLiteIndex
@@ -40,7 +42,7 @@ ACTIONS = [record("a.jpg", "01", "2026-11-25T10:00:00Z", (("Dog", 90.0), ("Ball"
 
 @pytest.fixture
 def old_database(tmp_path):
-    path = tmp_path / "index.db"
+    path = tmp_path / INDEX_FILE  # where a data dir keeps its index, so `reindex --data-dir` finds it
     old = legacy_adapter()(path)
     assert {r["status"] for r in old.apply(ACTIONS)} == {"applied"}
     before = {"documents": {image["key"]: image for image in old.search(limit=100)["images"]},

@@ -197,7 +197,7 @@ def _kinesis_record(stored: bytes) -> dict:
     json.dumps(_RECORD, ensure_ascii=False).encode() + b"\n",
 ], ids=["json-text", "base64-of-json", "base64-with-whitespace", "json-with-newline"])
 def test_given_either_encoding_of_the_data_string_when_decoded_then_the_same_stream_record(stored):
-    assert indexing.decode_record(_kinesis_record(stored)) == indexing.decode_record(
+    assert decode_record(_kinesis_record(stored)) == decode_record(
         _kinesis_record(json.dumps(_RECORD).encode()))
 
 
@@ -212,13 +212,13 @@ def test_given_data_that_is_no_record_in_either_encoding_when_decoded_then_malfo
     from autotagger.domain.documents import MalformedRecord
 
     with pytest.raises(MalformedRecord, match=reason):
-        indexing.decode_record(_kinesis_record(stored))
+        decode_record(_kinesis_record(stored))
 
 
 def test_given_a_batch_mixing_both_encodings_and_garbage_when_handled_then_only_the_garbage_is_reported(
-        handler, lambda_context):
+        lambda_context):
     index = MemoryIndex()
-    indexing.configure(index)
+    handler = make_handler(lambda: index)
     batch = event("kinesis_batch.json")
     first = base64.b64decode(batch["Records"][0]["kinesis"]["data"])
     batch["Records"][0]["kinesis"]["data"] = base64.b64encode(base64.b64encode(first)).decode()
