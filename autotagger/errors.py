@@ -70,3 +70,7 @@ class InternalServerError(RekognitionError):
 
 class UserError(Exception):
     """A mistake by the person at the keyboard: shown as one line on stderr, never a traceback."""
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor that this index or service never issued (or no longer understands)."""
