@@ -32,9 +32,11 @@ from autotagger.reprocess import execution_name
 # ListExecutions answers at most 1000 per call (API reference, ListExecutions maxResults); one
 # fixed page size keeps a cursor's position inside its page meaningful from call to call.
 LIST_PAGE_SIZE = 100
-# Filtering by object key needs DescribeExecution per execution (ListExecutions carries no input):
-# at most this many per request, then the page ends early with a cursor to go on from.
-KEY_SCAN_BUDGET = 100
+# ListExecutions carries neither the input nor the error and cause: filtering by object key, and
+# the error and cause of a failed execution (which the local runtime lists too), need one
+# DescribeExecution each. At most this many per request; then the page ends early with a cursor.
+DESCRIBE_BUDGET = 100
+_ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 # Step Functions execution names: 1-80 characters, none of whitespace, brackets, wildcards,
 # "#%\^|~`$&,;:/ or control characters (API reference, StartExecution `name`).
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
@@ -75,7 +77,7 @@ class StepFunctionsExecutions:
     refused rather than silently walking another list)."""
 
     def __init__(self, sfn: Any, state_machine_arn: str, *, page_size: int = LIST_PAGE_SIZE,
-                 key_scan_budget: int = KEY_SCAN_BUDGET):
+                 describe_budget: int = DESCRIBE_BUDGET):
         parts = state_machine_arn.split(":")
         if len(parts) != 7 or parts[0] != "arn" or parts[2] != "states" or parts[5] != "stateMachine":
             raise ValueError(f"not a state machine ARN: {state_machine_arn!r}")
@@ -83,7 +85,7 @@ class StepFunctionsExecutions:
         self.state_machine_arn = state_machine_arn
         self._execution_prefix = ":".join(parts[:5] + ["execution", parts[6]]) + ":"
         self.page_size = page_size
-        self.key_scan_budget = key_scan_budget
+        self.describe_budget = describe_budget
 
     def execution_arn(self, name: str) -> str | None:
         """The ARN of this state machine's execution `name`; None for a name Step Functions cannot have."""
@@ -124,13 +126,14 @@ class StepFunctionsExecutions:
             executions = page["executions"]
             for position in range(skip, len(executions)):
                 item = executions[position]
-                if key is not None:
-                    if described == self.key_scan_budget:
+                if key is not None or item.get("status") in _ENDED_BADLY:
+                    if described == self.describe_budget:
                         return {"executions": found, "next_cursor": self._cursor(token, position, filters)}
                     described += 1
                     details = self.sfn.describe_execution(executionArn=item["executionArn"])
-                    if _object_key(details.get("input")) != key:
+                    if key is not None and _object_key(details.get("input")) != key:
                         continue
+                    item = {**item, "error": details.get("error"), "cause": details.get("cause")}
                 found.append(execution_summary(item))
                 if len(found) == limit:
                     if position + 1 < len(executions):
@@ -204,13 +207,14 @@ class SqsDeadLetterQueue:
 
     def __init__(self, sqs: Any, name: str, queue_url: str, *, executions: StepFunctionsExecutions | None = None,
                  event_of: Callable[[Any], dict[str, Any] | None] | None = None,
-                 receive_wait_s: int = RECEIVE_WAIT_S):
+                 receive_wait_s: int = RECEIVE_WAIT_S, clock: Callable[[], float] = time.time):
         self.sqs = sqs
         self.name = name
         self.queue_url = queue_url
         self._executions = executions
         self._event_of = event_of if executions is not None else None
         self._wait = receive_wait_s
+        self._clock = clock
 
     def _receive(self, visibility_timeout_s: int) -> list[dict[str, Any]]:
         return self.sqs.receive_message(
@@ -259,6 +263,9 @@ class SqsDeadLetterQueue:
 
     def redrive(self, message_ids: list[str] | None = None) -> dict[str, list[str]]:
         wanted = None if message_ids is None else set(message_ids)
+        # "Everything" is what was there when the redrive began: a re-run that fails again sends a
+        # new dead letter to this queue, which must wait for the next redrive, not loop this one.
+        began_ms = int(self._clock() * 1000)
         redriven: list[str] = []
         kept: list[str] = []
         held: list[dict[str, Any]] = []  # received but not deleted: released at the end
@@ -266,7 +273,9 @@ class SqsDeadLetterQueue:
         try:
             for message in self._walk(REDRIVE_VISIBILITY_TIMEOUT_S, done):
                 message_id = message["MessageId"]
-                if wanted is not None and message_id not in wanted:
+                sent_ms = int(message.get("Attributes", {}).get("SentTimestamp", "0"))
+                unasked = message_id not in wanted if wanted is not None else sent_ms > began_ms
+                if unasked:
                     held.append(message)
                     continue
                 event = self._event(message)
