@@ -79,6 +79,16 @@ def test_given_an_unknown_route_when_called_then_404_in_the_error_shape(deployme
                                                                "message": "no route GET /v1/nothing-here"})
 
 
+def test_given_an_index_that_does_not_answer_when_searched_then_500_in_the_error_shape(deployment, monkeypatch):
+    from autotagger.api import aws as api_aws
+
+    monkeypatch.setenv("OPENSEARCH_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
+    api_aws.reset_service()
+    status, body = deployment.call("GET", "/v1/images", template="/v1/images")
+    assert (status, body) == (500, {"error": "internal_error",
+                                    "message": "the server failed to answer; the error is logged"})
+
+
 # -- executions ------------------------------------------------------------------------------------
 
 def test_given_a_succeeded_and_a_failed_execution_when_listed_then_filters_and_cursor_find_them(deployment):
