@@ -156,16 +156,17 @@ class DeadLetterQueue(Protocol):
 
     name: str
 
-    def list(self, limit: int = 100, visibility_timeout_s: int = 30) -> list[DeadLetter]:
-        """Up to `limit` messages, oldest first where the queue knows the order. Listing may hide
-        messages from other receivers for at most `visibility_timeout_s` (SQS must receive to read)."""
-        ...
-
     def redrive(self, message_ids: list[str] | None = None) -> dict[str, list[str]]:
-        """Re-submits the given messages of this queue (all when None), each at most once however
+        """Re-submits the given messages of this queue (when None, all it held as the redrive began:
+        a re-submission that fails again waits for the next redrive), each at most once however
         often this is called, and deletes a message only after its re-submission started.
         {"redriven": [message id, ...], "not_redrivable": [id of a message kept: nothing to re-submit]};
         ids this queue does not hold are in neither list."""
+        ...
+
+    def list(self, limit: int = 100, visibility_timeout_s: int = 30) -> list[DeadLetter]:
+        """Up to `limit` messages, oldest first where the queue knows the order. Listing may hide
+        messages from other receivers for at most `visibility_timeout_s` (SQS must receive to read)."""
         ...
 
 

@@ -251,16 +251,6 @@ class SqsDeadLetterQueue:
                           sent_at=_iso(datetime.fromtimestamp(sent_ms / 1000, timezone.utc)),
                           queue=self.name, attributes=extra)
 
-    def list(self, limit: int = 100, visibility_timeout_s: int = 30) -> list[DeadLetter]:
-        received: list[dict[str, Any]] = []
-        try:
-            for message in self._walk(visibility_timeout_s, lambda: len(received) >= limit):
-                received.append(message)
-        finally:
-            self._release(received)
-        letters = [self._letter(m) for m in received[:limit]]
-        return sorted(letters, key=lambda letter: letter.sent_at)
-
     def redrive(self, message_ids: list[str] | None = None) -> dict[str, list[str]]:
         wanted = None if message_ids is None else set(message_ids)
         # "Everything" is what was there when the redrive began: a re-run that fails again sends a
@@ -269,7 +259,10 @@ class SqsDeadLetterQueue:
         redriven: list[str] = []
         kept: list[str] = []
         held: list[dict[str, Any]] = []  # received but not deleted: released at the end
-        done = lambda: wanted is not None and len(redriven) + len(kept) == len(wanted)  # noqa: E731
+
+        def done() -> bool:
+            return wanted is not None and len(redriven) + len(kept) == len(wanted)
+
         try:
             for message in self._walk(REDRIVE_VISIBILITY_TIMEOUT_S, done):
                 message_id = message["MessageId"]
@@ -279,7 +272,7 @@ class SqsDeadLetterQueue:
                     held.append(message)
                     continue
                 event = self._event(message)
-                if event is None:
+                if event is None or self._executions is None:
                     kept.append(message_id)
                     held.append(message)
                     continue
@@ -295,6 +288,16 @@ class SqsDeadLetterQueue:
         finally:
             self._release(held)
         return {"redriven": redriven, "not_redrivable": kept}
+
+    def list(self, limit: int = 100, visibility_timeout_s: int = 30) -> list[DeadLetter]:
+        received: list[dict[str, Any]] = []  # filled as the walk goes: it stops at `limit`, and all are released
+        try:
+            for message in self._walk(visibility_timeout_s, lambda: len(received) >= limit):
+                received.append(message)
+        finally:
+            self._release(received)
+        letters = [self._letter(m) for m in received[:limit]]
+        return sorted(letters, key=lambda letter: letter.sent_at)
 
     def _event(self, message: dict[str, Any]) -> dict[str, Any] | None:
         if self._event_of is None:

@@ -111,10 +111,10 @@ class _Query:
             raise _invalid(f"{name} must be between {minimum:g} and {maximum:g}, not {text}")
         return value
 
-    def choice(self, name: str, choices: Sequence[str], default: str | None = None) -> str | None:
+    def choice(self, name: str, choices: Sequence[str]) -> str | None:
         value = self.one(name)
         if value is None:
-            return default
+            return None
         if value not in choices:
             raise _invalid(f"{name} must be one of {', '.join(choices)}, not {value!r}")
         return value
@@ -216,7 +216,7 @@ class ReadApi:
     def image_stats(self, params: QueryParams | None = None) -> list[dict[str, Any]]:
         """GET /v1/stats/images: [{"time", "count"}] per interval, oldest first."""
         query = _Query(params)
-        return self.index.image_counts(interval=query.choice("interval", INTERVALS, "day"),
+        return self.index.image_counts(interval=query.choice("interval", INTERVALS) or "day",
                                        since=query.time("since"), until=query.time("until"),
                                        min_confidence=query.confidence())
 
@@ -268,7 +268,7 @@ class ReadApi:
             redriven += done["redriven"]
             not_redrivable += done["not_redrivable"]
             if remaining is not None:
-                handled = set(done["redriven"]) | set(done["not_redrivable"])
+                handled: set[str] = set(done["redriven"]) | set(done["not_redrivable"])
                 remaining = [i for i in remaining if i not in handled]
         return {"redriven": redriven, "not_found": remaining or [], "not_redrivable": not_redrivable}
 
