@@ -325,13 +325,15 @@ def s3_client(region: str | None = None) -> Any:
 class S3ImageUrls:
     """`ports.ImageUrls` on S3.
 
-    Uploads are presigned PUTs with Content-Type and Content-Length among the signed headers: S3
-    recomputes the signature from the headers the request carries, so another type or another body
-    length fails with 403 SignatureDoesNotMatch ("Authenticating Requests: Using Query Parameters
-    (AWS Signature Version 4)", Amazon S3 API Reference). A presigned POST with a policy could
-    allow a range (`content-length-range`, "Creating a POST Policy"), but it is a multipart form
-    rather than the body itself, and the API promises the exact declared size; a PUT also keeps
-    one upload shape for the local runtime and for API Gateway's own PUT route.
+    Uploads are presigned PUTs with Content-Type and Content-Length among the signed headers
+    (X-Amz-SignedHeaders): S3 recomputes the signature from the headers the request carries, so
+    another type or another body length fails with 403 SignatureDoesNotMatch
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html). A presigned
+    POST could allow a size range with a policy's `content-length-range` condition
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html), but the
+    upload is then a multipart form instead of the bytes themselves, and the API promises exactly
+    the declared size; a PUT also keeps one upload shape for the local runtime and for
+    `PUT /v1/{bucket}/{object}`. The chosen PUT binds type and size exactly; a URL is for one object.
     """
 
     def __init__(self, s3: Any, bucket: str, *, clock: Callable[[], float] = time.time):
