@@ -193,7 +193,7 @@ class ReadApi:
             "since": query.time("since"), "until": query.time("until"),
         }
         cursor = query.one("cursor")
-        if cursor is not None:
+        if cursor is not None:  # only then: an index without cursors still answers every first page
             arguments["cursor"] = cursor
         found = self.index.search(**arguments)
         return {"total": found["total"], "images": found["images"], "next_cursor": found.get("next_cursor")}
@@ -245,7 +245,8 @@ class ReadApi:
     def list_dead_letters(self, params: QueryParams | None = None) -> dict[str, list[dict[str, Any]]]:
         """GET /v1/dead-letters: {queue name: [message with its reason]}."""
         limit = _Query(params).integer("limit", DEFAULT_DEAD_LETTERS_LIMIT, 1, MAX_LIST_LIMIT)
-        return {queue.name: [describe_dead_letter(m) for m in queue.list(limit, LIST_VISIBILITY_TIMEOUT_S)]
+        return {queue.name: [describe_dead_letter(m) for m in
+                             queue.list(limit=limit, visibility_timeout_s=LIST_VISIBILITY_TIMEOUT_S)]
                 for queue in self.dead_letters}
 
     def redrive(self, body: bytes | str | None = None) -> dict[str, list[str]]:
