@@ -180,6 +180,21 @@ def test_given_a_redrive_of_everything_when_its_reruns_fail_again_then_their_new
     assert len(after) == 3 and not after & before  # one new letter per re-run, none redriven in a loop
 
 
+def test_given_an_event_the_rule_could_not_deliver_when_redriven_then_the_workflow_runs_on_it(deployment):
+    event = deployment.upload("raw-image/late.jpg", JPEG)
+    message_id = deployment.sqs.send_message(QueueUrl=deployment.queues["rule"], MessageBody=json.dumps(event),
+                                             MessageAttributes={"ERROR_CODE": {"DataType": "String",
+                                                                               "StringValue": "ThrottlingException"}},
+                                             )["MessageId"]
+    [letter] = deployment.call("GET", "/v1/dead-letters", template="/v1/dead-letters")[1]["rule"]
+    assert letter["body"] == event
+    status, result = deployment.call("POST", "/v1/dead-letters/redrive", body={"message_ids": [message_id]})
+    assert (status, result["redriven"]) == (200, [message_id])
+    [rerun] = deployment.executions_named(redrive_name(message_id))
+    assert deployment.wait(rerun["executionArn"])["status"] == "SUCCEEDED"
+    assert deployment.queue_ids("rule") == set()
+
+
 def test_given_an_indexer_dead_letter_when_everything_is_redriven_then_it_is_kept(deployment):
     batch_info = {"requestContext": {"condition": "RetryAttemptsExhausted"},
                   "KinesisBatchInfo": {"shardId": "shardId-000000000000", "batchSize": 1}}
