@@ -130,3 +130,65 @@ class ImageIndex(Protocol):
                      min_confidence: float = 0.0) -> list[dict[str, Any]]:
         """[{"time": ISO start of bucket, "count"}] oldest first; interval is hour|day|week|month."""
         ...
+
+
+# -- read API (issue 11): what `autotagger.api.service.ReadApi` needs besides the ImageIndex ------
+#
+# | port            | AWS adapter (autotagger.api.aws)              | local adapter                    |
+# |-----------------|-----------------------------------------------|----------------------------------|
+# | Executions      | Step Functions (List/DescribeExecution, GetExecutionHistory) | the execution store |
+# | DeadLetterQueue | one SQS dead-letter queue                     | one SQLite dead-letter queue     |
+# | ImageUrls       | presigned S3 GET and PUT                      | signed, expiring local URLs      |
+#
+# Executions and dead letters cross these ports already in the API's JSON shapes
+# (`autotagger.local.stores.execution_summary`, `execution_detail`), so both runtimes answer alike.
+
+
+@runtime_checkable
+class Executions(Protocol):
+    """The tagging state machine's executions, newest first."""
+
+    def list(self, status: str | None = None, key: str | None = None, limit: int = 50,
+             cursor: str | None = None) -> dict[str, Any]:
+        """{"executions": [summary, ...], "next_cursor": str | None}; `key` keeps the executions whose
+        input is an S3 event for that object key. A page may hold fewer than `limit` executions while
+        `next_cursor` is not None. An unknown cursor raises `autotagger.errors.InvalidCursor`."""
+        ...
+
+    def describe(self, name: str) -> dict[str, Any] | None:
+        """The execution detail with its history state by state and the failed state, or None."""
+        ...
+
+
+@runtime_checkable
+class DeadLetterQueue(Protocol):
+    """One dead-letter queue the API lists and redrives; `name` is its key in the API's answer
+    (workflow, rule, indexer)."""
+
+    name: str
+
+    def redrive(self, message_ids: list[str] | None = None) -> dict[str, list[str]]:
+        """Re-submits the given messages of this queue (when None, all it held as the redrive began:
+        a re-submission that fails again waits for the next redrive), each at most once however
+        often this is called, and deletes a message only after its re-submission started.
+        {"redriven": [message id, ...], "not_redrivable": [id of a message kept: nothing to re-submit]};
+        ids this queue does not hold are in neither list."""
+        ...
+
+    def list(self, limit: int = 100, visibility_timeout_s: int = 30) -> list[DeadLetter]:
+        """Up to `limit` messages, oldest first where the queue knows the order. Listing may hide
+        messages from other receivers for at most `visibility_timeout_s` (SQS must receive to read)."""
+        ...
+
+
+@runtime_checkable
+class ImageUrls(Protocol):
+    """Short-lived URLs to read an image's bytes and to upload one, without the API in between."""
+
+    def download_url(self, bucket: str, key: str, expires_in_s: int) -> str: ...
+
+    def upload(self, key: str, content_type: str, size: int, expires_in_s: int) -> dict[str, Any]:
+        """{"url", "method", "headers", "expires_at", "key"}: a request made with exactly `method`
+        and `headers` stores a body of `size` bytes of `content_type` under `key` in the image bucket;
+        any other type or size is refused by whoever serves the URL."""
+        ...

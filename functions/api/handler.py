@@ -1,0 +1,104 @@
+"""Read API Lambda: the `/v1` read routes of `autotagger/api/openapi.json` on API Gateway (REST, proxy
+integration). Routing only: every route hands the query string or body to `ReadApi`
+(`autotagger.api.service`), which validates, answers and maps errors exactly as the local server
+does; the service's ports are wired from the environment by `autotagger.api.aws`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+
+from autotagger.api.aws import current_service
+from autotagger.api.service import error_response
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "api")
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "autotagger"), service=SERVICE)
+app = APIGatewayRestResolver(enable_validation=True)
+
+
+def _query() -> dict[str, list[str]]:
+    return app.current_event.multi_value_query_string_parameters or {}
+
+
+def _body() -> str | None:
+    return app.current_event.decoded_body
+
+
+@app.get("/v1/images")
+def search_images() -> dict:
+    return current_service().search_images(_query())
+
+
+@app.get("/v1/images/<image_id>")
+def get_image(image_id: str) -> dict:
+    return current_service().get_image(image_id)
+
+
+@app.get("/v1/stats/tags")
+def tag_stats() -> list:
+    return current_service().tag_stats(_query())
+
+
+@app.get("/v1/stats/images")
+def image_stats() -> list:
+    return current_service().image_stats(_query())
+
+
+@app.get("/v1/executions")
+def list_executions() -> dict:
+    return current_service().list_executions(_query())
+
+
+@app.get("/v1/executions/<name>")
+def get_execution(name: str) -> dict:
+    return current_service().get_execution(name)
+
+
+@app.get("/v1/dead-letters")
+def list_dead_letters() -> dict:
+    return current_service().list_dead_letters(_query())
+
+
+@app.post("/v1/dead-letters/redrive")
+def redrive() -> dict:
+    return current_service().redrive(_body())
+
+
+@app.post("/v1/uploads")
+def create_upload() -> dict:
+    return current_service().create_upload(_body())
+
+
+def _error(status: int, body: dict[str, str]) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+@app.not_found
+def no_route(_: NotFoundError) -> Response:
+    return _error(404, {"error": "not_found", "message": f"no route {app.current_event.http_method} "
+                                                         f"{app.current_event.path}"})
+
+
+@app.exception_handler(Exception)
+def failed(exc: Exception) -> Response:
+    status, body = error_response(exc)
+    if status >= 500:
+        logger.exception("request failed")
+    return _error(status, body)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
