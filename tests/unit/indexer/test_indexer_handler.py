@@ -12,6 +12,7 @@ import pytest
 from autotagger import indexing
 from autotagger.domain.documents import document_id
 from autotagger.index.sqlite import SQLiteIndex
+from tests.fakes import FakeImageIndex
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
@@ -25,30 +26,6 @@ def load_handler():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.handler
-
-
-class MemoryIndex:
-    """An in-memory ImageIndex that answers "error" for the ids in `failing` (a bulk item error)."""
-
-    def __init__(self, failing=()):
-        self.failing = set(failing)
-        self.documents = {}
-        self.calls = []
-
-    def apply(self, actions):
-        self.calls.append(actions)
-        results = []
-        for action in actions:
-            if action["id"] in self.failing:
-                results.append({"id": action["id"], "status": "error", "error": "429 es_rejected_execution"})
-                continue
-            stored = self.documents.get(action["id"])
-            if stored is not None and stored["sequencer"].rjust(64, "0") > action["sequencer"].rjust(64, "0"):
-                results.append({"id": action["id"], "status": "stale"})
-                continue
-            self.documents[action["id"]] = action["document"]
-            results.append({"id": action["id"], "status": "applied"})
-        return results
 
 
 def event(name):
@@ -72,14 +49,14 @@ def quiet(monkeypatch):
 
 
 def test_given_a_valid_batch_when_handled_then_no_failures_and_one_apply_call(handler, lambda_context):
-    index = MemoryIndex()
+    index = FakeImageIndex()
     indexing.configure(index)
     assert handler(event("kinesis_batch.json"), lambda_context) == {"batchItemFailures": []}
-    assert len(index.calls) == 1 and len(index.calls[0]) == 3
+    assert len(index.apply_calls) == 1 and len(index.apply_calls[0]) == 3
 
 
 def test_given_a_valid_batch_when_handled_then_documents_follow_the_contract(handler, lambda_context):
-    index = MemoryIndex()
+    index = FakeImageIndex()
     indexing.configure(index)
     handler(event("kinesis_batch.json"), lambda_context)
     dog = index.documents[document_id("image-vaults", "raw-image/dog.jpg")]
@@ -88,7 +65,7 @@ def test_given_a_valid_batch_when_handled_then_documents_follow_the_contract(han
 
 
 def test_given_one_malformed_record_when_handled_then_only_it_is_reported(handler, lambda_context):
-    index = MemoryIndex()
+    index = FakeImageIndex()
     indexing.configure(index)
     batch = event("kinesis_malformed.json")
     response = handler(batch, lambda_context)
@@ -97,7 +74,7 @@ def test_given_one_malformed_record_when_handled_then_only_it_is_reported(handle
 
 
 def test_given_a_bulk_item_error_when_handled_then_only_that_record_is_reported(handler, lambda_context):
-    index = MemoryIndex(failing={document_id("image-vaults", "raw-image/cat.png")})
+    index = FakeImageIndex(failing={document_id("image-vaults", "raw-image/cat.png")})
     indexing.configure(index)
     batch = event("kinesis_batch.json")
     response = handler(batch, lambda_context)
@@ -105,7 +82,7 @@ def test_given_a_bulk_item_error_when_handled_then_only_that_record_is_reported(
 
 
 def test_given_an_older_event_after_a_newer_one_when_handled_then_it_is_stale_not_a_failure(handler, lambda_context):
-    index = MemoryIndex()
+    index = FakeImageIndex()
     indexing.configure(index)
     assert handler(event("kinesis_out_of_order.json"), lambda_context) == {"batchItemFailures": []}
     assert index.documents[document_id("image-vaults", "raw-image/dog.jpg")]["tags"][0] == "Dog"
@@ -113,7 +90,7 @@ def test_given_an_older_event_after_a_newer_one_when_handled_then_it_is_stale_no
 
 def test_given_every_record_fails_when_handled_then_all_are_reported_instead_of_raising(handler, lambda_context):
     batch = event("kinesis_batch.json")
-    indexing.configure(MemoryIndex(failing={document_id("image-vaults", key) for key in
+    indexing.configure(FakeImageIndex(failing={document_id("image-vaults", key) for key in
                                             ("raw-image/dog.jpg", "raw-image/cat.png", "raw-image/old.jpg")}))
     response = handler(batch, lambda_context)
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == sequence_numbers(batch)
@@ -122,7 +99,7 @@ def test_given_every_record_fails_when_handled_then_all_are_reported_instead_of_
 def test_given_data_that_is_not_base64_when_handled_then_the_record_is_reported(handler, lambda_context):
     batch = event("kinesis_batch.json")
     batch["Records"][0]["kinesis"]["data"] = "%%% not base64 %%%"
-    indexing.configure(MemoryIndex())
+    indexing.configure(FakeImageIndex())
     response = handler(batch, lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence_numbers(batch)[0]}]}
 
@@ -147,7 +124,7 @@ def test_given_no_configured_index_when_the_environment_names_a_sqlite_file_then
 def test_given_a_display_threshold_in_the_environment_when_handled_then_tags_follow_it(
         handler, monkeypatch, lambda_context):
     monkeypatch.setenv("DISPLAY_THRESHOLD", "50")
-    index = MemoryIndex()
+    index = FakeImageIndex()
     indexing.configure(index)
     handler(event("kinesis_batch.json"), lambda_context)
     assert "Grass" in index.documents[document_id("image-vaults", "raw-image/dog.jpg")]["tags"]
@@ -156,7 +133,7 @@ def test_given_a_display_threshold_in_the_environment_when_handled_then_tags_fol
 def test_given_metrics_enabled_when_handled_then_counts_are_emitted_in_the_namespace(
         handler, monkeypatch, capsys, lambda_context):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    indexing.configure(MemoryIndex())
+    indexing.configure(FakeImageIndex())
     handler(event("kinesis_malformed.json"), lambda_context)
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     metrics = emitted[-1]
