@@ -54,6 +54,9 @@ CREATE INDEX IF NOT EXISTS dead_letter_objects_by_message ON dead_letter_objects
 # indexed once when opened).
 _OBJECTS_INDEXED = 1
 
+# The letters of a queue about one object: a search of dead_letter_objects' primary key, never a scan.
+ABOUT_OBJECT_SQL = ("SELECT DISTINCT d.* FROM dead_letter_objects o JOIN dead_letters d USING (message_id)"
+                    " WHERE o.bucket = ? AND o.object_key = ? AND d.queue = ?")
 MAX_BODY_BYTES = 256 * 1024  # SQS's limit; a body that large is a bug upstream, not a dead letter
 
 
@@ -156,8 +159,7 @@ class LocalDeadLetterQueue:
     def about(self, bucket: str, key: str, sequencer: str | None = None) -> list[QueuedDeadLetter]:
         """The letters of this queue about object `bucket/key` (its version `sequencer` only, when
         given), newest first: an index lookup, never a scan of the queue."""
-        query = ("SELECT DISTINCT d.* FROM dead_letter_objects o JOIN dead_letters d USING (message_id)"
-                 " WHERE o.bucket = ? AND o.object_key = ? AND d.queue = ?")
+        query = ABOUT_OBJECT_SQL
         params: list[Any] = [bucket, key, self.name]
         if sequencer is not None:
             query += " AND o.sequencer = ?"
