@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import socket
 
-import pytest
-
 # The X-Ray SDK (Powertools' Tracer, in the indexer handler) makes its UDP emitter's socket when first
 # imported; tracing is off locally, so it never sends. Imported here, before any test is guarded.
-import aws_xray_sdk.core  # noqa: E402, F401
+import aws_xray_sdk.core  # noqa: F401
+import pytest
 
 
 class SocketInUnitTest(RuntimeError):

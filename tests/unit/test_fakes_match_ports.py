@@ -76,3 +76,34 @@ def test_GIVEN_a_fake_whose_method_drifted_WHEN_checked_THEN_the_drift_is_report
         "count(self, live_only: 'bool' = True) -> 'int' != count(self) -> 'int'"]
     assert signature_drift(ports.RecordStream, IncompleteStream) == ["close: missing"]
     assert not isinstance(IncompleteStream(), ports.RecordStream)
+
+
+@pytest.fixture
+def local_adapters(tmp_path):
+    """Each local adapter, as LocalStores composes it, keyed by its port."""
+    from autotagger.config import Settings
+    from autotagger.local.stores import LocalStores
+
+    stores = LocalStores(Settings(data_dir=tmp_path / "data"))
+    yield {ports.ObjectStore: stores.bucket, ports.RecordStream: stores.stream, ports.DeadLetters: stores.workflow_dlq,
+           ports.ImageIndex: stores.index, ports.Executions: stores.executions}
+    stores.close()
+
+
+def test_GIVEN_the_local_adapters_WHEN_checked_against_their_ports_THEN_each_has_every_member(local_adapters):
+    assert [port.__name__ for port, adapter in local_adapters.items() if not isinstance(adapter, port)] == []
+
+
+def test_GIVEN_fault_wrappers_WHEN_checked_against_their_ports_THEN_they_keep_every_member_and_forward_reads():
+    from autotagger.faults import FaultPlan
+
+    plan = FaultPlan.parse(["labeler.fail", "stream.fail", "index.down"])
+    labeler = plan.wrap("labeler", FakeLabeler(model_version="v7"))
+    index = FakeImageIndex()
+    wrapped_index = plan.wrap("index", index)
+    index.documents["a"] = {"id": "a", "sequencer": "01", "tags": ["Dog"], "labels": [], "event_time": "2026-01-01T00:00:00Z"}
+
+    assert isinstance(labeler, ports.Labeler) and labeler.model_version == "v7"
+    assert isinstance(plan.wrap("stream", FakeRecordStream()), ports.RecordStream)
+    assert isinstance(wrapped_index, ports.ImageIndex)
+    assert (wrapped_index.count(), wrapped_index.get("a")["tags"], wrapped_index.search()["total"]) == (1, ["Dog"], 1)
