@@ -7,6 +7,7 @@
 | RecordStream  | Kinesis                      | durable SQLite stream                 |
 | DeadLetters   | SQS                          | durable SQLite queue                  |
 | ImageIndex    | OpenSearch (opensearch-py)   | SQLite                                |
+| Executions    | Step Functions' own history  | SQLite execution store                |
 
 Everything crossing a port is plain data (dicts, bytes, dataclasses), so the domain can be tested
 with in-memory fakes and the local runtime can swap any adapter for the AWS one.
@@ -26,7 +27,12 @@ class Labeler(Protocol):
     "Height", "Left", "Top"}, "Confidence"}], "Parents": [{"Name"}], "Aliases": [{"Name"}],
     "Categories": [{"Name"}]}], "LabelModelVersion": str}`. Errors are `autotagger.errors`
     Rekognition errors (InvalidImageFormatException, ImageTooLargeException, ...).
+
+    `model_version` names the model that answers (what `LabelModelVersion` will say), so a change of
+    model is a new reprocess run; None when only the answers say it (Rekognition).
     """
+
+    model_version: str | None
 
     def detect_labels(self, image_bytes: bytes, max_labels: int = 100, min_confidence: float = 55.0) -> dict[str, Any]: ...
 
@@ -60,12 +66,16 @@ class ObjectStore(Protocol):
 
     def list(self, prefix: str = "") -> Iterable[StoredObject]: ...
 
+    def close(self) -> None: ...
+
 
 @runtime_checkable
 class RecordStream(Protocol):
     """Kinesis-like: records are ordered per partition key."""
 
     def put_record(self, data: bytes, partition_key: str) -> dict[str, str]: ...  # {"SequenceNumber", "ShardId"}
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -79,13 +89,25 @@ class DeadLetter:
 
 @runtime_checkable
 class DeadLetters(Protocol):
-    """SQS-like dead-letter queue you can list and redrive."""
+    """SQS-like dead-letter queue you can list and redrive.
+
+    Unlike SQS it also answers which letters are about one S3 object (`about`): a workflow dead
+    letter carries the object's S3 event, an indexer dead letter the stream records of its batch.
+    """
 
     def send(self, body: str, attributes: dict[str, str] | None = None) -> str: ...  # message id
 
     def list(self, limit: int = 100) -> list[DeadLetter]: ...
 
+    def count(self) -> int: ...
+
+    def about(self, bucket: str, key: str, sequencer: str | None = None) -> list[DeadLetter]:
+        """The letters about object `bucket/key` (only its version `sequencer` when given), newest first."""
+        ...
+
     def remove(self, message_id: str) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 @runtime_checkable
@@ -131,12 +153,49 @@ class ImageIndex(Protocol):
         """[{"time": ISO start of bucket, "count"}] oldest first; interval is hour|day|week|month."""
         ...
 
+    def count(self) -> int:
+        """Live (not deleted) images."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Executions(Protocol):
+    """Workflow executions and their event histories; the engine writes it as a listener.
+
+    Execution dicts are shaped like Step Functions' DescribeExecution: {"executionArn", "name",
+    "stateMachineArn", "status", "input", "output", "error", "cause", "startDate", "stopDate"}.
+    """
+
+    def on_event(self, execution: Any, event: dict[str, Any]) -> None: ...
+
+    def list(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest first; `status` filters (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)."""
+        ...
+
+    def get(self, execution_arn: str) -> dict[str, Any] | None:
+        """The execution with its "history" (events oldest first), or None."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Executions per status that has any, e.g. {"SUCCEEDED": 12, "FAILED": 1}."""
+        ...
+
+    def running(self) -> list[tuple[str, Any]]:
+        """(arn, input) of the executions still RUNNING."""
+        ...
+
+    def mark_aborted(self, execution_arn: str, reason: str) -> bool: ...
+
+    def close(self) -> None: ...
+
 
 # -- read API (issue 11): what `autotagger.api.service.ReadApi` needs besides the ImageIndex ------
 #
 # | port            | AWS adapter (autotagger.api.aws)              | local adapter                    |
 # |-----------------|-----------------------------------------------|----------------------------------|
-# | Executions      | Step Functions (List/DescribeExecution, GetExecutionHistory) | the execution store |
+# | ExecutionLookup | Step Functions (List/DescribeExecution, GetExecutionHistory) | the execution store |
 # | DeadLetterQueue | one SQS dead-letter queue                     | one SQLite dead-letter queue     |
 # | ImageUrls       | presigned S3 GET and PUT                      | signed, expiring local URLs      |
 #
@@ -145,7 +204,7 @@ class ImageIndex(Protocol):
 
 
 @runtime_checkable
-class Executions(Protocol):
+class ExecutionLookup(Protocol):
     """The tagging state machine's executions, newest first."""
 
     def list(self, status: str | None = None, key: str | None = None, limit: int = 50,

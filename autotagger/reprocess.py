@@ -182,9 +182,7 @@ def _iso_to_datetime(text: str) -> datetime:
 
 def local_run_id(pipeline: Any) -> str:
     s = pipeline.settings
-    # A fault wrapper around the labeler forwards `model_version` to the labeler it wraps.
-    version = getattr(getattr(pipeline, "labeler", None), "model_version", None)
-    return run_id(s.labeler, version, s.max_labels, s.min_confidence)
+    return run_id(s.labeler, pipeline.labeler.model_version, s.max_labels, s.min_confidence)
 
 
 def checkpoint_path(data_dir: Path, run: str) -> Path:

@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from autotagger.errors import InvalidImageFormatException
+from tests.fakes import JPEG_MAGIC, PNG_MAGIC, FakeLabeler
 
 # The smallest byte strings the instant labeler tells apart by their magic numbers.
-TINY_PNG = b"\x89PNG\r\n\x1a\n" + b"pixels"
-TINY_JPEG = b"\xff\xd8\xff\xe0" + b"pixels"
-
-
-class InstantLabeler:
-    """A `ports.Labeler` that answers at once, by magic number: a PNG is a Cat, a JPEG a Dog,
-    anything else is not an image (InvalidImageFormatException, as Rekognition says).
-    Set `gate` to an Event to hold every call until it is set."""
-
-    def __init__(self):
-        self.calls = 0
-        self.gate: threading.Event | None = None
-
-    def detect_labels(self, image_bytes, max_labels=100, min_confidence=55.0):
-        self.calls += 1
-        if self.gate is not None:
-            self.gate.wait(10)
-        if image_bytes.startswith(TINY_PNG[:8]):
-            name = "Cat"
-        elif image_bytes.startswith(TINY_JPEG[:3]):
-            name = "Dog"
-        else:
-            raise InvalidImageFormatException("Request has invalid image format")
-        parents = ["Mammal", "Animal"]
-        labels = [{"Name": name, "Confidence": 97.5, "Instances": [], "Parents": [{"Name": p} for p in parents],
-                   "Aliases": [], "Categories": [{"Name": "Animals and Pets"}]}]
-        labels += [{"Name": p, "Confidence": 97.5, "Instances": [], "Parents": [], "Aliases": [], "Categories": []}
-                   for p in parents]
-        return {"Labels": labels[:max_labels], "LabelModelVersion": "instant-1"}
+TINY_PNG = PNG_MAGIC + b"pixels"
+TINY_JPEG = JPEG_MAGIC + b"\xe0" + b"pixels"
 
 
 @pytest.fixture
-def instant_labeler() -> InstantLabeler:
-    return InstantLabeler()
+def instant_labeler() -> FakeLabeler:
+    """A `ports.Labeler` that answers at once: a PNG is a Cat, a JPEG a Dog (parents Mammal, Animal),
+    anything else is not an image. Set `gate` to an Event to hold every call until it is set."""
+    return FakeLabeler(model_version="instant-1", parents=("Mammal", "Animal"))
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ def _object_key(execution_input: Any) -> str | None:
 
 
 class StepFunctionsExecutions:
-    """`ports.Executions` over one state machine.
+    """`ports.ExecutionLookup` over one state machine.
 
     The cursor is the ListExecutions `nextToken` of the page to read plus how much of that page
     was already answered, and the filters it was issued for (a cursor used with other filters is

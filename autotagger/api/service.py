@@ -16,7 +16,7 @@ from typing import Any
 
 from autotagger.errors import InvalidCursor
 from autotagger.local.stores import describe_dead_letter
-from autotagger.ports import DeadLetterQueue, Executions, ImageIndex, ImageUrls
+from autotagger.ports import DeadLetterQueue, ExecutionLookup, ImageIndex, ImageUrls
 
 # The limits the OpenAPI document declares (tests/unit/api checks both say the same).
 MAX_SEARCH_LIMIT = 500
@@ -172,7 +172,7 @@ class ReadApi:
     its own). `dead_letters` are listed in the given order, which is also the order a redrive
     looks for message ids in."""
 
-    def __init__(self, index: ImageIndex, executions: Executions, dead_letters: Sequence[DeadLetterQueue],
+    def __init__(self, index: ImageIndex, executions: ExecutionLookup, dead_letters: Sequence[DeadLetterQueue],
                  urls: ImageUrls):
         self.index = index
         self.executions = executions

@@ -7,8 +7,6 @@ only read the data directory, so they also work while `autotagger serve` runs on
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import json
 import sys
 import time
@@ -222,39 +220,18 @@ def _tag(args: argparse.Namespace) -> int:
 
 def tag_result(stores: Any, path: Path, stored: Any) -> dict[str, Any]:
     """What became of one upload: its index document, or the dead letter that explains why not."""
-    from autotagger.domain.documents import document_id
-
-    doc_id = document_id(stored.bucket, stored.key)
-    result: dict[str, Any] = {"file": str(path), "key": stored.key, "id": doc_id}
-    document = stores.index.get(doc_id)
-    if document and document.get("sequencer") == stored.sequencer and not document.get("deleted"):
+    outcome = stores.upload_outcome(stored.bucket, stored.key, stored.sequencer)
+    result: dict[str, Any] = {"file": str(path), "key": stored.key, "id": outcome["id"]}
+    if outcome["status"] == "indexed":
+        document = outcome["document"]
         return {**result, "status": "tagged", "labels": document.get("labels", []), "tags": document.get("tags", [])}
-    letters = stores.dead_letters(limit=1_000_000)
-    for queue, explains in (("workflow", _letter_is), ("indexer", _records_hold)):
-        for letter in letters[queue]:
-            if isinstance(letter["body"], dict) and explains(letter["body"], stored):
-                return {**result, "status": "failed", "error": letter["reason"]["error"],
-                        "cause": letter["reason"]["cause"], "message_id": letter["message_id"]}
-    return {**result, "status": "failed", "error": "Autotagger.Unknown", "cause": "neither indexed nor dead-lettered"}
-
-
-def _letter_is(body: dict[str, Any], stored: Any) -> bool:
-    """A workflow dead letter carries the S3 event of the upload it failed."""
-    obj = ((body.get("event") or {}).get("detail") or {}).get("object") or {}
-    return obj.get("key") == stored.key and obj.get("sequencer") == stored.sequencer
-
-
-def _records_hold(body: dict[str, Any], stored: Any) -> bool:
-    """An indexer dead letter carries the stream records (base64 JSON) of the batch it failed."""
-    return any(_record_is(r, stored) for r in body.get("records", []))
-
-
-def _record_is(record: dict[str, Any], stored: Any) -> bool:
-    try:
-        data = json.loads(base64.b64decode(record["data"]))
-    except (KeyError, TypeError, ValueError, binascii.Error):
-        return False
-    return isinstance(data, dict) and data.get("key") == stored.key and data.get("sequencer") == stored.sequencer
+    if outcome["status"] == "dead_lettered":
+        letter = outcome["dead_letter"]
+        return {**result, "status": "failed", "error": letter["reason"]["error"],
+                "cause": letter["reason"]["cause"], "message_id": letter["message_id"]}
+    cause = ("a newer upload or delete of the key replaced it" if outcome["status"] == "superseded"
+             else "neither indexed nor dead-lettered")
+    return {**result, "status": "failed", "error": "Autotagger.Unknown", "cause": cause}
 
 
 # -- read-only commands -----------------------------------------------------------------------

@@ -254,7 +254,8 @@ class FaultPlan:
 
 
 class _Wrapper:
-    """Forwards everything a wrapper does not override to the wrapped adapter (close, count, ...)."""
+    """The wrappers implement their port's every method (forwarding what they do not fail); anything
+    else an adapter offers beyond its port (e.g. the local stream's `pending`) is forwarded too."""
 
     def __init__(self, inner: Any, plan: FaultPlan):
         self._inner = inner
@@ -271,6 +272,10 @@ class FaultyLabeler(_Wrapper):
         self._plan._before_call("labeler")
         return self._inner.detect_labels(image_bytes, max_labels=max_labels, min_confidence=min_confidence)
 
+    @property
+    def model_version(self) -> str | None:
+        return self._inner.model_version
+
 
 class FaultyRecordStream(_Wrapper):
     """`ports.RecordStream` whose PutRecord fails as planned (nothing is stored when it fails)."""
@@ -278,6 +283,9 @@ class FaultyRecordStream(_Wrapper):
     def put_record(self, data: bytes, partition_key: str) -> dict[str, str]:
         self._plan._before_call("stream")
         return self._inner.put_record(data, partition_key)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class FaultyIndex(_Wrapper):
@@ -303,6 +311,29 @@ class FaultyIndex(_Wrapper):
             log.warning("fault injected: index.partial (%d of %d item(s) failed)", len(failing), len(actions))
             return results
         return self._inner.apply(actions)
+
+    # Reads are never failed: the dashboard keeps showing what waits.
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        return self._inner.get(doc_id)
+
+    def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
+               offset: int = 0, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        return self._inner.search(tags=tags, min_confidence=min_confidence, limit=limit, offset=offset,
+                                  since=since, until=until)
+
+    def tag_counts(self, top: int = 20, min_confidence: float = 0.0, since: str | None = None,
+                   until: str | None = None) -> list[dict[str, Any]]:
+        return self._inner.tag_counts(top=top, min_confidence=min_confidence, since=since, until=until)
+
+    def image_counts(self, interval: str = "day", since: str | None = None, until: str | None = None,
+                     min_confidence: float = 0.0) -> list[dict[str, Any]]:
+        return self._inner.image_counts(interval=interval, since=since, until=until, min_confidence=min_confidence)
+
+    def count(self) -> int:
+        return self._inner.count()
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def add_fault_options(parser: Any) -> None:

@@ -42,6 +42,10 @@ def service_error(exc: Exception) -> errors.ServiceError:
 class RekognitionLabeler:
     """Calls Rekognition with image bytes or an S3 object; answers the response as AWS sends it."""
 
+    # Rekognition names its model only in each answer ("LabelModelVersion", DetectLabels API
+    # reference: https://docs.aws.amazon.com/rekognition/latest/APIReference/API_DetectLabels.html).
+    model_version: str | None = None
+
     def __init__(self, client: Any = None, region_name: str | None = None):
         if client is None:
             import boto3

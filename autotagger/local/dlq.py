@@ -9,10 +9,15 @@ after re-submitting; if the re-submission fails (or the process dies) the claim 
 message is visible again. A second redrive of a claimed or removed message gets nothing to do.
 Passing `message_id` to the re-submission as its idempotency key (the execution name) closes the
 last gap, a crash between re-submitting and removing.
+
+Each letter is also indexed by the S3 objects it is about (`dead_letter_objects`), so "was this
+upload dead-lettered, and why?" is one indexed lookup (`about`) however many letters wait.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import time
@@ -36,8 +41,22 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     invisible_until REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_queue ON dead_letters (queue, seq);
+CREATE TABLE IF NOT EXISTS dead_letter_objects (
+    message_id TEXT NOT NULL REFERENCES dead_letters (message_id) ON DELETE CASCADE,
+    bucket     TEXT NOT NULL,
+    object_key TEXT NOT NULL,
+    sequencer  TEXT NOT NULL,  -- '' when the letter does not say
+    PRIMARY KEY (bucket, object_key, sequencer, message_id)
+);
+CREATE INDEX IF NOT EXISTS dead_letter_objects_by_message ON dead_letter_objects (message_id);
 """
+# PRAGMA user_version from which every letter has its dead_letter_objects rows (older files are
+# indexed once when opened).
+_OBJECTS_INDEXED = 1
 
+# The letters of a queue about one object: a search of dead_letter_objects' primary key, never a scan.
+ABOUT_OBJECT_SQL = ("SELECT DISTINCT d.* FROM dead_letter_objects o JOIN dead_letters d USING (message_id)"
+                    " WHERE o.bucket = ? AND o.object_key = ? AND d.queue = ?")
 MAX_BODY_BYTES = 256 * 1024  # SQS's limit; a body that large is a bug upstream, not a dead letter
 
 
@@ -48,6 +67,43 @@ class QueuedDeadLetter(DeadLetter):
 
     receive_count: int = 0
     in_flight: bool = False
+
+
+def objects_of(body: str) -> set[tuple[str, str, str]]:
+    """(bucket, key, sequencer) of each S3 object a dead letter body is about.
+
+    The workflow's letter carries the object's S3 event ({"event": {"detail": {"bucket": {"name"},
+    "object": {"key", "sequencer"}}}}); the indexer's carries the stream records of the failed
+    batch ({"records": [{"data": base64 of the stream record {"bucket", "key", "sequencer"}}]}).
+    Anything else is about no object."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return set()
+    if not isinstance(parsed, dict):
+        return set()
+    found: set[tuple[str, str, str]] = set()
+    detail = (parsed.get("event") or {}).get("detail") if isinstance(parsed.get("event"), dict) else None
+    if isinstance(detail, dict):
+        bucket, obj = detail.get("bucket") or {}, detail.get("object") or {}
+        if isinstance(bucket, dict) and isinstance(obj, dict):
+            found.add(_object(bucket.get("name"), obj.get("key"), obj.get("sequencer")))
+    records = parsed.get("records")
+    for record in records if isinstance(records, list) else ():
+        try:
+            data = json.loads(base64.b64decode(record["data"], validate=True))
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            continue
+        if isinstance(data, dict):
+            found.add(_object(data.get("bucket"), data.get("key"), data.get("sequencer")))
+    return {o for o in found if o[0] and o[1]}
+
+
+def _object(bucket: object, key: object, sequencer: object) -> tuple[str, str, str]:
+    def text(value: object) -> str:
+        return value if isinstance(value, str) else ""
+
+    return text(bucket), text(key), text(sequencer)
 
 
 def _iso(epoch_s: float) -> str:
@@ -65,6 +121,7 @@ class LocalDeadLetterQueue:
         self._clock = clock
         self._db = Database(db_path)
         self._db.executescript(_SCHEMA)
+        self._index_older_letters()
 
     def send(self, body: str, attributes: dict[str, str] | None = None) -> str:
         if not isinstance(body, str):
@@ -80,6 +137,7 @@ class LocalDeadLetterQueue:
                 "INSERT INTO dead_letters (queue, message_id, body, attributes, sent_at) VALUES (?, ?, ?, ?, ?)",
                 (self.name, message_id, body, json.dumps(attributes), _iso(self._clock())),
             )
+            _index_objects(conn, message_id, body)
         return message_id
 
     def list(self, limit: int = 100, offset: int = 0) -> list[QueuedDeadLetter]:
@@ -97,6 +155,16 @@ class LocalDeadLetterQueue:
     def count(self) -> int:
         row = self._db.query_one("SELECT COUNT(*) AS n FROM dead_letters WHERE queue = ?", (self.name,))
         return int(row["n"])
+
+    def about(self, bucket: str, key: str, sequencer: str | None = None) -> list[QueuedDeadLetter]:
+        """The letters of this queue about object `bucket/key` (its version `sequencer` only, when
+        given), newest first: an index lookup, never a scan of the queue."""
+        query = ABOUT_OBJECT_SQL
+        params: list[Any] = [bucket, key, self.name]
+        if sequencer is not None:
+            query += " AND o.sequencer = ?"
+            params.append(sequencer)
+        return [self._to_letter(row) for row in self._db.query(query + " ORDER BY d.seq DESC", params)]
 
     def remove(self, message_id: str) -> bool:
         """Deletes the message; True if it was there. Removing twice is harmless."""
@@ -145,9 +213,23 @@ class LocalDeadLetterQueue:
     def close(self) -> None:
         self._db.close()
 
+    def _index_older_letters(self) -> None:
+        """Gives letters written before `dead_letter_objects` existed their rows, once per file."""
+        with self._db.transaction() as conn:
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= _OBJECTS_INDEXED:
+                return
+            for message_id, body in conn.execute("SELECT message_id, body FROM dead_letters").fetchall():
+                _index_objects(conn, message_id, body)
+            conn.execute(f"PRAGMA user_version = {_OBJECTS_INDEXED}")
+
     def _to_letter(self, row) -> QueuedDeadLetter:
         return QueuedDeadLetter(
             message_id=row["message_id"], body=row["body"], sent_at=row["sent_at"], queue=row["queue"],
             attributes=json.loads(row["attributes"]), receive_count=row["receive_count"],
             in_flight=row["invisible_until"] > self._clock(),
         )
+
+
+def _index_objects(conn: Any, message_id: str, body: str) -> None:
+    conn.executemany("INSERT OR IGNORE INTO dead_letter_objects (message_id, bucket, object_key, sequencer)"
+                     " VALUES (?, ?, ?, ?)", [(message_id, *obj) for obj in sorted(objects_of(body))])

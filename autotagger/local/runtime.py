@@ -225,6 +225,9 @@ class Pipeline:
     def summary(self) -> dict[str, Any]:
         return self.stores.summary()
 
+    def upload_outcome(self, bucket: str, key: str, sequencer: str | None = None) -> dict[str, Any] | None:
+        return self.stores.upload_outcome(bucket, key, sequencer)
+
     def redrive(self, message_ids: list[str] | None = None) -> dict[str, list[str]]:
         """Workflow dead letters run the workflow again on their original event; indexer dead
         letters put their records back on the stream (`autotagger.local.redrive`)."""

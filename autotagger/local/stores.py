@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import sqlite3
-from contextlib import closing
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from functools import cached_property
@@ -23,6 +21,8 @@ from autotagger.config import Settings
 from autotagger.contracts import INDEXER_DLQ_NAME, STATE_MACHINE_NAME, STREAM_NAME, WORKFLOW_DLQ_NAME
 
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# What became of an upload (`LocalStores.upload_outcome`).
+UPLOAD_STATUSES = ("indexed", "dead_lettered", "running", "superseded")
 INDEXER_CONSUMER = "indexer"
 STREAM_SHARDS = 4
 
@@ -90,9 +90,8 @@ class LocalStores:
     def close(self) -> None:
         for name in ("bucket", "stream", "workflow_dlq", "indexer_dlq", "executions", "index"):
             store = self.__dict__.pop(name, None)
-            close = getattr(store, "close", None)
-            if close is not None:
-                close()
+            if store is not None:
+                store.close()
 
     # -- questions -------------------------------------------------------------------------
 
@@ -120,24 +119,54 @@ class LocalStores:
         return None if execution is None else execution_detail(execution)
 
     def execution_counts(self) -> dict[str, int]:
-        """Executions per status. The dashboard polls this, so it must not load every execution:
-        the store's own `counts()` when it has one, else one GROUP BY on its file."""
-        counted = getattr(self.executions, "counts", None)
-        if counted is not None:
-            found = counted()
-        else:
-            path = Path(self.executions.path)
-            with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)) as conn:
-                found = dict(conn.execute("SELECT status, COUNT(*) FROM executions GROUP BY status").fetchall())
+        """Executions per status, every status present (0 when none)."""
+        found = self.executions.counts()
         return {status: int(found.get(status, 0)) for status in EXECUTION_STATUSES}
 
     def dead_letters(self, limit: int = 100) -> dict[str, list[dict[str, Any]]]:
         return {"workflow": [describe_dead_letter(m) for m in self.workflow_dlq.list(limit=limit)],
                 "indexer": [describe_dead_letter(m) for m in self.indexer_dlq.list(limit=limit)]}
 
+    def upload_outcome(self, bucket: str, key: str, sequencer: str | None = None) -> dict[str, Any] | None:
+        """What became of an upload: of the object version `sequencer`, else of the key's latest one.
+
+        {"bucket", "key", "sequencer", "id" (its index document id), "status"}, and by status:
+        - "indexed": "document", its index document;
+        - "dead_lettered": "dead_letter", the letter that says why (as `dead_letters` lists it);
+        - "running": neither yet (its execution is pending or running, or its record waits on the stream);
+        - "superseded": neither, and a newer upload or a delete of the key came since: what it
+          would have written no longer shows (an index write never lets an older event win).
+        None when another bucket is asked, or no sequencer is given and the bucket has no such key.
+        Every answer is a few keyed lookups (index document, dead letters by object): dashboards
+        poll it per upload.
+        """
+        from autotagger.domain.documents import document_id, supersedes
+
+        if bucket != self.bucket_name:
+            return None
+        head = self.bucket.head(key)
+        if sequencer is None:
+            if head is None:
+                return None
+            sequencer = head.sequencer
+        outcome: dict[str, Any] = {"bucket": bucket, "key": key, "sequencer": sequencer,
+                                   "id": document_id(bucket, key)}
+        document = self.index.get(outcome["id"])
+        if document is not None and document.get("deleted"):
+            document = None  # a tombstone: the key's delete, not this upload
+        if document is not None and document.get("sequencer") == sequencer:
+            return {**outcome, "status": "indexed", "document": document}
+        for queue in (self.workflow_dlq, self.indexer_dlq):
+            letters = queue.about(bucket, key, sequencer)
+            if letters:
+                return {**outcome, "status": "dead_lettered", "dead_letter": describe_dead_letter(letters[0])}
+        newer = [s for s in (document and document.get("sequencer"), head and head.sequencer) if s]
+        if head is None or any(s != sequencer and supersedes(s, sequencer) for s in newer):
+            return {**outcome, "status": "superseded"}
+        return {**outcome, "status": "running"}
+
     def images_indexed(self) -> int:
-        count = getattr(self.index, "count", None)
-        return int(count()) if count is not None else int(self.index.search(limit=0)["total"])
+        return int(self.index.count())
 
     def stream_records_pending(self) -> int:
         return sum(self.stream.pending(INDEXER_CONSUMER).values())

@@ -1,4 +1,4 @@
-"""`/api/*`: search, statistics, executions and dead letters, read by the dashboard and scripts.
+"""`/api/*`: search, statistics, executions, dead letters and upload outcomes, read by the dashboard and scripts.
 
 Handlers are plain functions: FastAPI runs them in its thread pool, so the SQLite-backed
 adapters behind the pipeline never block the event loop that keeps accepting uploads.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from autotagger.contracts import ACCEPTED_MEDIA_TYPES
@@ -26,7 +26,9 @@ from autotagger.server.models import (
     Summary,
     TagCount,
     TimeCount,
+    UploadOutcome,
 )
+from autotagger.server.upload_rules import check_key, split_object_path
 
 router = APIRouter()
 _NOT_FOUND = {404: {"model": ErrorBody}}
@@ -154,3 +156,25 @@ def redrive(request: Request, body: Annotated[RedriveRequest | None, Body()] = N
 @router.get("/api/summary", response_model=Summary, tags=["meta"])
 def summary(request: Request):
     return _pipeline(request).summary()
+
+
+UPLOADS_PREFIX = "/api/uploads/"
+
+
+@router.get(
+    UPLOADS_PREFIX + "{bucket}/{key:path}", response_model=UploadOutcome,
+    tags=["uploads"], summary="What became of an object's latest upload: indexed, dead-lettered, or still running",
+    responses={**_NOT_FOUND, 400: {"model": ErrorBody, "description": "Not a valid object key"}})
+def upload_outcome(
+    request: Request,
+    bucket: str,
+    key: Annotated[str, Path(description="The object key as in the upload API: one path segment, `/` sent as %2F")],
+):
+    # The raw path, as the upload API reads it, so `%2F` in the key stays part of the key.
+    bucket, key = split_object_path(request.scope.get("raw_path") or request.url.path.encode("ascii"),
+                                    prefix=UPLOADS_PREFIX)
+    check_key(key)  # 400 for a key no upload could have, as the upload API answers
+    outcome = _pipeline(request).upload_outcome(bucket, key)
+    if outcome is None:
+        raise HTTPException(404, f"no object {key!r} in bucket {bucket!r}")
+    return outcome

@@ -6,9 +6,11 @@ indexer wrote), so those models allow extra fields instead of silently dropping 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from autotagger.local.stores import UPLOAD_STATUSES
 
 
 class _Open(BaseModel):
@@ -116,6 +118,18 @@ class RedriveRequest(BaseModel):
 class RedriveResult(BaseModel):
     redriven: list[str]
     not_found: list[str]
+
+
+class UploadOutcome(BaseModel):
+    bucket: str
+    key: str
+    sequencer: str = Field(description="The S3 sequencer of the upload (the object version) this answers for.")
+    id: str = Field(description="The id of the object's index document.")
+    status: Literal[UPLOAD_STATUSES] = Field(description=(
+        "indexed: `document` holds its tags. dead_lettered: `dead_letter` says why it could not be tagged. "
+        "running: neither yet. superseded: neither, and a newer upload or a delete of the key came since."))
+    document: ImageDocument | None = None
+    dead_letter: DeadLetterMessage | None = None
 
 
 class DeadLetterCounts(BaseModel):

@@ -17,3 +17,13 @@ def test_GIVEN_a_file_the_server_refuses_WHEN_uploaded_from_the_page_THEN_its_ro
     row = page.locator("#upload-list li", has_text="notes.txt")
     row.and_(page.locator("[data-state=rejected]")).wait_for(timeout=15000)
     assert "Rejected (HTTP 403)" in row.locator(".upload-status").inner_text()
+
+
+def test_GIVEN_a_file_that_is_not_an_image_inside_WHEN_uploaded_from_the_page_THEN_its_row_gives_the_dead_letters_reason(
+        page, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"no pixels here")  # a PNG by its name and magic, not inside
+    page.locator("#file-input").set_input_files(str(broken))
+    row = page.locator("#upload-list li", has_text="broken.png")
+    row.and_(page.locator("[data-state=failed]")).wait_for(timeout=60000)
+    assert "Not tagged: Rekognition.InvalidImageFormatException" in row.locator(".upload-status").inner_text()

@@ -121,6 +121,22 @@ def test_GIVEN_good_and_bad_uploads_WHEN_all_settled_THEN_each_is_indexed_or_dea
     assert sorted(indexed) == sorted(good) and sorted(dead) == sorted(bad)  # each exactly once
 
 
+def test_GIVEN_uploads_WHEN_asking_their_outcome_THEN_indexed_with_tags_or_dead_lettered_with_the_reason(http):
+    _put(http, "outcome/chelsea.png", sample_photo("chelsea.png"))
+    _put(http, "outcome/broken.jpg", b"\xff\xd8\xff\xe0 not a picture", "image/jpeg")
+
+    def outcome(key):
+        answer = http.get(f"/api/uploads/{BUCKET}/{quote(key, safe='')}").json()
+        return answer if answer["status"] != "running" else None
+
+    indexed, failed = wait_for(lambda: outcome("outcome/chelsea.png")), wait_for(lambda: outcome("outcome/broken.jpg"))
+    assert (indexed["status"], indexed["id"]) == ("indexed", document_id(BUCKET, "outcome/chelsea.png"))
+    assert "Cat" in indexed["document"]["tags"]
+    assert (failed["status"], failed["dead_letter"]["reason"]["error"]) == (
+        "dead_lettered", "Rekognition.InvalidImageFormatException")
+    assert http.get(f"/api/uploads/{BUCKET}/outcome%2Fnever.png").status_code == 404
+
+
 def test_GIVEN_the_server_WHEN_reading_openapi_THEN_the_upload_route_is_documented(http):
     assert "/v1/{bucket}/{key}" in http.get("/openapi.json").json()["paths"]
 

@@ -9,7 +9,8 @@ import pytest
 
 from autotagger.config import Settings
 
-from .fast_labeler import FastLabeler
+from tests.fakes import FakeLabeler
+
 from .invariant import Ledger, assert_invariant, wait_settled
 
 
@@ -26,8 +27,8 @@ class RecordingSleeper:
 
 
 @pytest.fixture
-def fast_labeler() -> FastLabeler:
-    return FastLabeler()
+def fast_labeler() -> FakeLabeler:
+    return FakeLabeler(model_version="fast-1")
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autotagger.domain.documents import document_id
+from autotagger.domain.documents import MalformedRecord, document_id, sequencer_key
 from autotagger.local.stores import RUNTIME_DB
 
 
@@ -260,10 +260,11 @@ def check(stores: Any, ledger: Ledger) -> Report:
 
 
 def _newer(a: Any, b: Any) -> bool:
-    if not isinstance(a, str) or not isinstance(b, str):
+    """True when sequencer `a` is strictly newer than `b`, by the index's own rule."""
+    try:
+        return sequencer_key(a) > sequencer_key(b)
+    except MalformedRecord:
         return False
-    width = max(len(a), len(b))
-    return int(a.rjust(width, "0"), 16) > int(b.rjust(width, "0"), 16)
 
 
 def assert_invariant(stores: Any, ledger: Ledger) -> Report:

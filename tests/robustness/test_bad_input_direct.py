@@ -90,7 +90,7 @@ def test_GIVEN_a_16_MB_object_put_in_the_bucket_WHEN_its_event_runs_THEN_the_lab
     upload(pipeline, ledger, "direct/huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (16 * 1000 * 1000))
 
     settle_and_check(pipeline, ledger)
-    assert _letters(pipeline)[0]["reason"]["error"] == "Autotagger.ObjectTooLarge" and fast_labeler.calls == 0
+    assert _letters(pipeline)[0]["reason"]["error"] == "Autotagger.ObjectTooLarge" and fast_labeler.calls == []
 
 
 # -- malformed events ----------------------------------------------------------------------------

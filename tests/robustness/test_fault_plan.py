@@ -6,7 +6,9 @@ import pytest
 
 from autotagger.faults import FaultPlan, IndexUnavailable, InjectedServiceError
 
-from .fast_labeler import FastLabeler, small_png
+from tests.fakes import FakeLabeler
+
+from .fast_labeler import small_png
 
 
 class Index:
@@ -22,7 +24,7 @@ class Index:
 
 
 def test_GIVEN_throttle_for_2_calls_WHEN_called_4_times_THEN_the_first_2_raise_the_rekognition_error():
-    labeler = FaultPlan.parse(["labeler.throttle=2"]).wrap("labeler", FastLabeler())
+    labeler = FaultPlan.parse(["labeler.throttle=2"]).wrap("labeler", FakeLabeler(model_version="fast-1"))
     outcomes = []
     for _ in range(4):
         try:
@@ -75,7 +77,7 @@ def test_GIVEN_a_wrapped_index_WHEN_asking_what_the_wrapper_does_not_override_TH
 
 def test_GIVEN_a_slow_labeler_WHEN_called_THEN_it_waits_the_duration_then_answers():
     waits = []
-    labeler = FaultPlan.parse(["labeler.slow=250ms"], sleep=waits.append).wrap("labeler", FastLabeler())
+    labeler = FaultPlan.parse(["labeler.slow=250ms"], sleep=waits.append).wrap("labeler", FakeLabeler(model_version="fast-1"))
 
     assert labeler.detect_labels(small_png(1))["Labels"][0]["Name"] == "Cat" and waits == [0.25]
 

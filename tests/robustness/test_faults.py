@@ -236,9 +236,9 @@ def test_GIVEN_a_fault_on_the_command_line_WHEN_tagging_THEN_the_retries_show_in
     """`autotagger tag --fault labeler.throttle=1` (the real ASL retry: about a second)."""
     import autotagger.labeler as labeler_module
 
-    from .fast_labeler import FastLabeler
+    from tests.fakes import FakeLabeler
 
-    monkeypatch.setattr(labeler_module, "get_labeler", lambda *a, **k: FastLabeler())
+    monkeypatch.setattr(labeler_module, "get_labeler", lambda *a, **k: FakeLabeler(model_version="fast-1"))
     image = tmp_path / "cat.png"
     image.write_bytes(small_png(30))
     from autotagger.cli import main

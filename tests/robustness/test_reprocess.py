@@ -22,22 +22,18 @@ from autotagger.reprocess import (
 )
 
 from .conftest import settle_and_check, upload
-from .fast_labeler import FastLabeler, small_png
+from tests.fakes import FakeLabeler
+
+from .fast_labeler import small_png
 from .invariant import Ledger
 
 BUCKET = "image-vaults"
 KEYS = [f"photos/{i}.png" for i in range(5)]
 
 
-class NewModelLabeler(FastLabeler):
+def new_model_labeler() -> FakeLabeler:
     """The labeler after a model change: another version, another answer."""
-
-    model_version = "fast-2"
-
-    def detect_labels(self, image_bytes, max_labels=100, min_confidence=55.0):
-        answer = super().detect_labels(image_bytes, max_labels, min_confidence)
-        answer["Labels"][0]["Name"] = "Tiger"
-        return {**answer, "LabelModelVersion": self.model_version}
+    return FakeLabeler(model_version="fast-2", png="Tiger", jpeg="Tiger")
 
 
 @pytest.fixture
@@ -57,7 +53,7 @@ def new_model_pipeline(tmp_path, sleeper):
     from autotagger.config import Settings
     from autotagger.local.runtime import Pipeline
 
-    with Pipeline(Settings(data_dir=tmp_path / "data", workers=2), labeler=NewModelLabeler(), sleeper=sleeper) as p:
+    with Pipeline(Settings(data_dir=tmp_path / "data", workers=2), labeler=new_model_labeler(), sleeper=sleeper) as p:
         yield p
 
 
@@ -127,7 +123,7 @@ def test_GIVEN_the_cli_WHEN_reprocessing_THEN_it_reports_the_run_and_leaves_a_ch
     import autotagger.labeler as labeler_module
     from autotagger.cli import main
 
-    monkeypatch.setattr(labeler_module, "get_labeler", lambda *a, **k: NewModelLabeler())
+    monkeypatch.setattr(labeler_module, "get_labeler", lambda *a, **k: new_model_labeler())
 
     code = main(["reprocess", "--data-dir", str(tmp_path / "data"), "--prefix", "photos/", "--rate", "500"])
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 
@@ -22,17 +20,6 @@ def test_GIVEN_a_short_key_WHEN_serving_THEN_exit_2(run_cli, tmp_path):
     code, _, err = run_cli("serve", "--api-key", "short", "--data-dir", tmp_path)
 
     assert code == 2 and "at least 16 characters" in err
-
-
-def test_GIVEN_a_busy_port_WHEN_serving_THEN_exit_2_naming_the_address(run_cli, tmp_path):
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-
-        code, _, err = run_cli("serve", "--port", port, "--data-dir", tmp_path)
-
-    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err
 
 
 def test_GIVEN_a_port_out_of_range_WHEN_serving_THEN_exit_2(run_cli, tmp_path):

@@ -14,6 +14,7 @@ import pytest
 from autotagger.domain.documents import document_id
 from autotagger.index.sqlite import SQLiteIndex
 from autotagger.stream_indexer import decode_record, make_handler
+from tests.fakes import FakeImageIndex
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
@@ -28,30 +29,6 @@ def load_lambda_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-class MemoryIndex:
-    """An in-memory ImageIndex that answers "error" for the ids in `failing` (a bulk item error)."""
-
-    def __init__(self, failing=()):
-        self.failing = set(failing)
-        self.documents = {}
-        self.calls = []
-
-    def apply(self, actions):
-        self.calls.append(actions)
-        results = []
-        for action in actions:
-            if action["id"] in self.failing:
-                results.append({"id": action["id"], "status": "error", "error": "429 es_rejected_execution"})
-                continue
-            stored = self.documents.get(action["id"])
-            if stored is not None and stored["sequencer"].rjust(64, "0") > action["sequencer"].rjust(64, "0"):
-                results.append({"id": action["id"], "status": "stale"})
-                continue
-            self.documents[action["id"]] = action["document"]
-            results.append({"id": action["id"], "status": "applied"})
-        return results
 
 
 def event(name):
@@ -74,14 +51,14 @@ def quiet(monkeypatch):
 
 
 def test_given_a_valid_batch_when_handled_then_no_failures_and_one_apply_call(lambda_context):
-    index = MemoryIndex()
+    index = FakeImageIndex()
     handler = make_handler(lambda: index)
     assert handler(event("kinesis_batch.json"), lambda_context) == {"batchItemFailures": []}
-    assert len(index.calls) == 1 and len(index.calls[0]) == 3
+    assert len(index.apply_calls) == 1 and len(index.apply_calls[0]) == 3
 
 
 def test_given_a_valid_batch_when_handled_then_documents_follow_the_contract(lambda_context):
-    index = MemoryIndex()
+    index = FakeImageIndex()
     handler = make_handler(lambda: index)
     handler(event("kinesis_batch.json"), lambda_context)
     dog = index.documents[document_id("image-vaults", "raw-image/dog.jpg")]
@@ -90,7 +67,7 @@ def test_given_a_valid_batch_when_handled_then_documents_follow_the_contract(lam
 
 
 def test_given_one_malformed_record_when_handled_then_only_it_is_reported(lambda_context):
-    index = MemoryIndex()
+    index = FakeImageIndex()
     handler = make_handler(lambda: index)
     batch = event("kinesis_malformed.json")
     response = handler(batch, lambda_context)
@@ -99,7 +76,7 @@ def test_given_one_malformed_record_when_handled_then_only_it_is_reported(lambda
 
 
 def test_given_a_bulk_item_error_when_handled_then_only_that_record_is_reported(lambda_context):
-    index = MemoryIndex(failing={document_id("image-vaults", "raw-image/cat.png")})
+    index = FakeImageIndex(failing={document_id("image-vaults", "raw-image/cat.png")})
     handler = make_handler(lambda: index)
     batch = event("kinesis_batch.json")
     response = handler(batch, lambda_context)
@@ -107,7 +84,7 @@ def test_given_a_bulk_item_error_when_handled_then_only_that_record_is_reported(
 
 
 def test_given_an_older_event_after_a_newer_one_when_handled_then_it_is_stale_not_a_failure(lambda_context):
-    index = MemoryIndex()
+    index = FakeImageIndex()
     handler = make_handler(lambda: index)
     assert handler(event("kinesis_out_of_order.json"), lambda_context) == {"batchItemFailures": []}
     assert index.documents[document_id("image-vaults", "raw-image/dog.jpg")]["tags"][0] == "Dog"
@@ -115,7 +92,7 @@ def test_given_an_older_event_after_a_newer_one_when_handled_then_it_is_stale_no
 
 def test_given_every_record_fails_when_handled_then_all_are_reported_instead_of_raising(lambda_context):
     batch = event("kinesis_batch.json")
-    index = MemoryIndex(failing={document_id("image-vaults", key) for key in
+    index = FakeImageIndex(failing={document_id("image-vaults", key) for key in
                                  ("raw-image/dog.jpg", "raw-image/cat.png", "raw-image/old.jpg")})
     handler = make_handler(lambda: index)
     response = handler(batch, lambda_context)
@@ -125,7 +102,7 @@ def test_given_every_record_fails_when_handled_then_all_are_reported_instead_of_
 def test_given_data_that_is_not_base64_when_handled_then_the_record_is_reported(lambda_context):
     batch = event("kinesis_batch.json")
     batch["Records"][0]["kinesis"]["data"] = "%%% not base64 %%%"
-    handler = make_handler(MemoryIndex)
+    handler = make_handler(FakeImageIndex)
     response = handler(batch, lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence_numbers(batch)[0]}]}
 
@@ -148,7 +125,7 @@ def test_given_no_configured_index_when_the_environment_names_a_sqlite_file_then
 
 def test_given_a_display_threshold_in_the_environment_when_handled_then_tags_follow_it(monkeypatch, lambda_context):
     monkeypatch.setenv("DISPLAY_THRESHOLD", "50")
-    index = MemoryIndex()
+    index = FakeImageIndex()
     handler = make_handler(lambda: index)
     handler(event("kinesis_batch.json"), lambda_context)
     assert "Grass" in index.documents[document_id("image-vaults", "raw-image/dog.jpg")]["tags"]
@@ -156,7 +133,7 @@ def test_given_a_display_threshold_in_the_environment_when_handled_then_tags_fol
 
 def test_given_metrics_enabled_when_handled_then_counts_are_emitted_in_the_namespace(monkeypatch, capsys, lambda_context):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    handler = make_handler(MemoryIndex)
+    handler = make_handler(FakeImageIndex)
     handler(event("kinesis_malformed.json"), lambda_context)
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     metrics = emitted[-1]
@@ -217,7 +194,7 @@ def test_given_data_that_is_no_record_in_either_encoding_when_decoded_then_malfo
 
 def test_given_a_batch_mixing_both_encodings_and_garbage_when_handled_then_only_the_garbage_is_reported(
         lambda_context):
-    index = MemoryIndex()
+    index = FakeImageIndex()
     handler = make_handler(lambda: index)
     batch = event("kinesis_batch.json")
     first = base64.b64decode(batch["Records"][0]["kinesis"]["data"])
@@ -248,23 +225,23 @@ def test_given_a_handler_when_invoked_repeatedly_then_its_index_is_built_once(la
     built = []
 
     def factory():
-        built.append(MemoryIndex())
+        built.append(FakeImageIndex())
         return built[-1]
 
     handler = make_handler(factory)
     handler(event("kinesis_batch.json"), lambda_context)
     handler(event("kinesis_batch.json"), lambda_context)
-    assert len(built) == 1 and len(built[0].calls) == 2
+    assert len(built) == 1 and len(built[0].apply_calls) == 2
 
 
 def test_given_two_handlers_in_one_process_when_each_handles_a_batch_then_each_writes_only_its_own_index(
         lambda_context):
-    first, second = MemoryIndex(), MemoryIndex()
+    first, second = FakeImageIndex(), FakeImageIndex()
     first_handler, second_handler = make_handler(lambda: first), make_handler(lambda: second)
     first_handler(event("kinesis_batch.json"), lambda_context)
     second_handler(event("kinesis_out_of_order.json"), lambda_context)
     first_handler(event("kinesis_malformed.json"), lambda_context)
-    assert (len(first.calls), len(second.calls)) == (2, 1)
+    assert (len(first.apply_calls), len(second.apply_calls)) == (2, 1)
     assert document_id("image-vaults", "raw-image/cat.png") in first.documents
     assert document_id("image-vaults", "raw-image/cat.png") not in second.documents
 

@@ -74,5 +74,6 @@ def test_given_no_aws_region_when_creating_the_labeler_then_user_error_says_how_
     for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # else botocore asks the instance metadata service
     with pytest.raises(errors.UserError, match="AWS_REGION"):
         RekognitionLabeler()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from autotagger.local.dlq import LocalDeadLetterQueue
+from autotagger.local.dlq import ABOUT_OBJECT_SQL, LocalDeadLetterQueue
 from autotagger.ports import DeadLetters
 
 
@@ -123,3 +123,68 @@ def test_given_a_redrive_in_progress_when_a_second_redrive_starts_then_it_does_n
 
     assert queue.redrive(message_id, resubmit) is True
     assert calls == [message_id]
+
+
+def _about(bucket, key, sequencer):
+    return json.dumps({"event": {"detail": {"bucket": {"name": bucket}, "object": {"key": key, "sequencer": sequencer}}},
+                       "error": "Rekognition.InvalidImageFormatException"})
+
+
+def test_given_letters_about_objects_when_asked_about_one_then_only_its_letters_newest_first(queue):
+    first = queue.send(_about("b", "k", "01"))
+    queue.send(_about("b", "other", "01"))
+    second = queue.send(_about("b", "k", "02"))
+    queue.send("not json")
+
+    assert [m.message_id for m in queue.about("b", "k")] == [second, first]
+    assert [m.message_id for m in queue.about("b", "k", "01")] == [first]
+    assert queue.about("other-bucket", "k") == []
+
+
+def test_given_two_queues_in_one_file_when_asked_about_an_object_then_each_answers_for_its_own(tmp_path, queue):
+    other = LocalDeadLetterQueue(queue._db.path, "indexer-dlq")
+    try:
+        mine = queue.send(_about("b", "k", "01"))
+        other.send(_about("b", "k", "01"))
+
+        assert [m.message_id for m in queue.about("b", "k")] == [mine]
+    finally:
+        other.close()
+
+
+def test_given_a_removed_letter_when_asked_about_its_object_then_it_is_gone(queue):
+    message_id = queue.send(_about("b", "k", "01"))
+
+    queue.remove(message_id)
+
+    assert queue.about("b", "k") == []
+
+
+def test_given_a_file_written_before_letters_were_indexed_by_object_when_opened_then_its_letters_are_found(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:  # the schema before dead_letter_objects, with one letter in it
+        conn.executescript("""CREATE TABLE dead_letters (seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL,
+            message_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL, attributes TEXT NOT NULL, sent_at TEXT NOT NULL,
+            receive_count INTEGER NOT NULL DEFAULT 0, invisible_until REAL NOT NULL DEFAULT 0);""")
+        conn.execute("INSERT INTO dead_letters (queue, message_id, body, attributes, sent_at) VALUES (?, ?, ?, ?, ?)",
+                     ("q", "old-1", _about("b", "k", "01"), "{}", "2026-01-01T00:00:00.000Z"))
+    conn.close()
+
+    queue = LocalDeadLetterQueue(path, "q")
+    try:
+        assert [m.message_id for m in queue.about("b", "k", "01")] == ["old-1"]
+    finally:
+        queue.close()
+
+
+def test_given_many_letters_when_asked_about_an_object_then_sqlite_searches_by_object_instead_of_scanning(queue):
+    for i in range(200):
+        queue.send(_about("b", f"k{i}", "01"))
+    queue._db.query("ANALYZE")
+
+    plan = queue._db.query(f"EXPLAIN QUERY PLAN {ABOUT_OBJECT_SQL}", ("b", "k7", queue.name))
+    steps = [row["detail"] for row in plan]
+
+    assert not any(step.startswith("SCAN") for step in steps), steps

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autotagger.config import Settings
+from tests.fakes import FakeLabeler
 
 
 @pytest.fixture
@@ -42,28 +43,8 @@ def pipeline(make_pipeline):
         yield running
 
 
-class PeakCountingLabeler:
-    """Holds each call for 50 ms and records how many calls ever ran at once (`peak`)."""
-
-    def __init__(self):
-        import threading
-
-        self.peak = 0
-        self._running = 0
-        self._lock = threading.Lock()
-
-    def detect_labels(self, image_bytes, max_labels=100, min_confidence=55.0):
-        import time
-
-        with self._lock:
-            self._running += 1
-            self.peak = max(self.peak, self._running)
-        time.sleep(0.05)  # long enough for concurrent callers to overlap
-        with self._lock:
-            self._running -= 1
-        return {"Labels": [], "LabelModelVersion": "slow"}
-
-
 @pytest.fixture
 def peak_counting_labeler():
-    return PeakCountingLabeler()
+    """Holds each call for 50 ms (long enough for concurrent callers to overlap); `peak` is how
+    many calls ever ran at once."""
+    return FakeLabeler(hold_s=0.05)

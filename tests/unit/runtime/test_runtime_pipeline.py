@@ -62,7 +62,7 @@ def test_GIVEN_a_key_that_is_not_an_image_name_WHEN_uploaded_THEN_the_dead_lette
     pipeline.wait_idle(10)
 
     [letter] = pipeline.dead_letters()["workflow"]
-    assert letter["reason"]["error"] == "Autotagger.UnsupportedObjectType" and labeler.calls == 0
+    assert letter["reason"]["error"] == "Autotagger.UnsupportedObjectType" and labeler.calls == []
 
 
 def test_GIVEN_an_indexed_image_WHEN_deleted_THEN_its_document_leaves_the_index(pipeline):

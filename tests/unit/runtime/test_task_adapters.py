@@ -6,53 +6,14 @@ import pytest
 
 from autotagger.errors import InvalidImageFormatException, ServiceError
 from autotagger.local.task_adapters import detect_labels_adapter, put_record_adapter, send_message_adapter
-from autotagger.ports import DeadLetter
+from tests.fakes import JPEG_MAGIC, PNG_MAGIC, FakeDeadLetters, FakeLabeler, FakeObjectStore, FakeRecordStream
 
 
-class DictBucket:
-    name = "image-vaults"
-
-    def __init__(self, objects):
-        self.objects = dict(objects)
-
-    def get(self, key):
-        return self.objects[key]
-
-
-class RecordingLabeler:
-    def __init__(self, error=None):
-        self.calls = []
-        self.error = error
-
-    def detect_labels(self, image_bytes, max_labels=100, min_confidence=55.0):
-        self.calls.append((image_bytes, max_labels, min_confidence))
-        if self.error:
-            raise self.error
-        return {"Labels": [{"Name": "Cat", "Confidence": 99.0}], "LabelModelVersion": "test"}
-
-
-class ListStream:
-    def __init__(self):
-        self.records = []
-
-    def put_record(self, data, partition_key):
-        self.records.append((data, partition_key))
-        return {"SequenceNumber": str(len(self.records)), "ShardId": "shardId-000000000000"}
-
-
-class ListQueue:
-    def __init__(self):
-        self.messages = []
-
-    def send(self, body, attributes=None):
-        self.messages.append(body)
-        return f"m{len(self.messages)}"
-
-    def list(self, limit=100):
-        return [DeadLetter(f"m{i}", b, "", "q") for i, b in enumerate(self.messages, 1)][:limit]
-
-    def remove(self, message_id):
-        return False
+def bucket_with(objects):
+    bucket = FakeObjectStore()
+    for key, data in objects.items():
+        bucket.put(key, data)
+    return bucket
 
 
 def _detect_params(name="raw-image/cat.jpg", bucket="image-vaults"):
@@ -60,17 +21,17 @@ def _detect_params(name="raw-image/cat.jpg", bucket="image-vaults"):
 
 
 def test_GIVEN_a_stored_object_WHEN_detect_labels_runs_THEN_the_labeler_gets_its_bytes_and_limits():
-    labeler = RecordingLabeler()
-    adapter = detect_labels_adapter(DictBucket({"raw-image/cat.jpg": b"jpeg-bytes"}), labeler)
+    labeler = FakeLabeler(jpeg="Cat")
+    adapter = detect_labels_adapter(bucket_with({"raw-image/cat.jpg": JPEG_MAGIC + b"jpeg-bytes"}), labeler)
 
     response = adapter(_detect_params())
 
-    assert labeler.calls == [(b"jpeg-bytes", 20, 55.0)]
+    assert labeler.calls == [(JPEG_MAGIC + b"jpeg-bytes", 20, 55.0)]
     assert response["Labels"][0]["Name"] == "Cat"
 
 
 def test_GIVEN_a_missing_object_WHEN_detect_labels_runs_THEN_it_fails_as_InvalidS3ObjectException():
-    adapter = detect_labels_adapter(DictBucket({}), RecordingLabeler())
+    adapter = detect_labels_adapter(bucket_with({}), FakeLabeler())
 
     with pytest.raises(ServiceError) as raised:
         adapter(_detect_params())
@@ -79,7 +40,7 @@ def test_GIVEN_a_missing_object_WHEN_detect_labels_runs_THEN_it_fails_as_Invalid
 
 
 def test_GIVEN_another_bucket_WHEN_detect_labels_runs_THEN_it_fails_as_InvalidS3ObjectException():
-    adapter = detect_labels_adapter(DictBucket({"raw-image/cat.jpg": b"x"}), RecordingLabeler())
+    adapter = detect_labels_adapter(bucket_with({"raw-image/cat.jpg": b"x"}), FakeLabeler())
 
     with pytest.raises(ServiceError) as raised:
         adapter(_detect_params(bucket="someone-elses"))
@@ -88,8 +49,8 @@ def test_GIVEN_another_bucket_WHEN_detect_labels_runs_THEN_it_fails_as_InvalidS3
 
 
 def test_GIVEN_a_labeler_error_WHEN_detect_labels_runs_THEN_the_rekognition_error_propagates():
-    labeler = RecordingLabeler(error=InvalidImageFormatException("Request has invalid image format"))
-    adapter = detect_labels_adapter(DictBucket({"raw-image/cat.jpg": b"not an image"}), labeler)
+    labeler = FakeLabeler(error=InvalidImageFormatException("Request has invalid image format"))
+    adapter = detect_labels_adapter(bucket_with({"raw-image/cat.jpg": b"not an image"}), labeler)
 
     with pytest.raises(ServiceError) as raised:
         adapter(_detect_params())
@@ -98,7 +59,7 @@ def test_GIVEN_a_labeler_error_WHEN_detect_labels_runs_THEN_the_rekognition_erro
 
 
 def test_GIVEN_a_non_numeric_max_labels_WHEN_detect_labels_runs_THEN_it_fails_as_InvalidParameterException():
-    adapter = detect_labels_adapter(DictBucket({"raw-image/cat.jpg": b"x"}), RecordingLabeler())
+    adapter = detect_labels_adapter(bucket_with({"raw-image/cat.jpg": b"x"}), FakeLabeler())
 
     with pytest.raises(ServiceError) as raised:
         adapter({**_detect_params(), "MaxLabels": "20"})
@@ -107,7 +68,7 @@ def test_GIVEN_a_non_numeric_max_labels_WHEN_detect_labels_runs_THEN_it_fails_as
 
 
 def test_GIVEN_json_text_WHEN_put_record_runs_THEN_the_stream_gets_utf8_bytes_and_the_partition_key():
-    stream = ListStream()
+    stream = FakeRecordStream()
     adapter = put_record_adapter(stream, "records")
 
     response = adapter({"StreamName": "records", "Data": '{"key": "é"}', "PartitionKey": "abc"})
@@ -117,7 +78,7 @@ def test_GIVEN_json_text_WHEN_put_record_runs_THEN_the_stream_gets_utf8_bytes_an
 
 
 def test_GIVEN_an_unknown_stream_name_WHEN_put_record_runs_THEN_it_fails_as_Kinesis_ResourceNotFound():
-    adapter = put_record_adapter(ListStream(), "records")
+    adapter = put_record_adapter(FakeRecordStream(), "records")
 
     with pytest.raises(ServiceError) as raised:
         adapter({"StreamName": "other", "Data": "{}", "PartitionKey": "abc"})
@@ -126,12 +87,12 @@ def test_GIVEN_an_unknown_stream_name_WHEN_put_record_runs_THEN_it_fails_as_Kine
 
 
 def test_GIVEN_a_message_body_WHEN_send_message_runs_THEN_the_queue_holds_it_and_the_md5_is_answered():
-    queue = ListQueue()
+    queue = FakeDeadLetters()
     adapter = send_message_adapter(queue, "https://sqs/q")
 
     response = adapter({"QueueUrl": "https://sqs/q", "MessageBody": '{"error": "X"}'})
 
-    assert queue.messages == ['{"error": "X"}']
+    assert [letter.body for letter in queue.list()] == ['{"error": "X"}']
     assert response == {"MessageId": "m1", "MD5OfMessageBody": "cf64726bdf5c6c1f398f9e62e6421f53"}
 
 
@@ -142,7 +103,7 @@ def test_GIVEN_two_slots_WHEN_six_threads_call_the_labeler_THEN_at_most_two_call
     from autotagger.local.task_adapters import BoundedLabeler
 
     bounded = BoundedLabeler(peak_counting_labeler, 2)
-    threads = [threading.Thread(target=bounded.detect_labels, args=(b"x",)) for _ in range(6)]
+    threads = [threading.Thread(target=bounded.detect_labels, args=(PNG_MAGIC,)) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:

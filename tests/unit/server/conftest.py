@@ -10,46 +10,21 @@ from fastapi.testclient import TestClient
 
 from autotagger.ports import StoredObject
 from autotagger.server import create_app
-
-
-class MemoryIndex:
-    def __init__(self):
-        self.documents: dict[str, dict[str, Any]] = {}
-        self.search_calls: list[dict[str, Any]] = []
-
-    def apply(self, actions):
-        raise NotImplementedError("the routes never write the index")
-
-    def get(self, doc_id):
-        return self.documents.get(doc_id)
-
-    def search(self, tags=None, min_confidence=0.0, limit=50, offset=0, since=None, until=None):
-        self.search_calls.append(dict(tags=tags, min_confidence=min_confidence, limit=limit, offset=offset,
-                                      since=since, until=until))
-        hits = [d for d in self.documents.values() if all(t in d["tags"] for t in tags or [])]
-        return {"total": len(hits), "images": hits[offset:offset + limit]}
-
-    def tag_counts(self, top=20, min_confidence=0.0, since=None, until=None):
-        counts: dict[str, int] = {}
-        for doc in self.documents.values():
-            for tag in doc["tags"]:
-                counts[tag] = counts.get(tag, 0) + 1
-        return [{"tag": t, "count": c} for t, c in sorted(counts.items(), key=lambda i: -i[1])][:top]
-
-    def image_counts(self, interval="day", since=None, until=None, min_confidence=0.0):
-        return [{"time": "2026-11-25T00:00:00Z", "count": len(self.documents)}]
+from tests.fakes import FakeImageIndex
 
 
 class MemoryPipeline:
     bucket_name = "image-vaults"
 
     def __init__(self):
-        self.index = MemoryIndex()
+        self.index = FakeImageIndex()
         self.objects: dict[str, tuple[bytes, str]] = {}
         self.deleted: list[str] = []
         self.executions: dict[str, dict[str, Any]] = {}
         self.letters: dict[str, list[dict[str, Any]]] = {"workflow": [], "indexer": []}
         self.redrive_calls: list[Any] = []
+        self.outcomes: dict[tuple[str, str], dict[str, Any]] = {}  # (bucket, key) -> what upload_outcome answers
+        self.outcome_calls: list[tuple[str, str, str | None]] = []
 
     def upload(self, key, data, content_type):
         self.objects[key] = (data, content_type)
@@ -82,8 +57,12 @@ class MemoryPipeline:
         wanted = message_ids if message_ids is not None else sorted(known)
         return {"redriven": [m for m in wanted if m in known], "not_found": [m for m in wanted if m not in known]}
 
+    def upload_outcome(self, bucket, key, sequencer=None):
+        self.outcome_calls.append((bucket, key, sequencer))
+        return self.outcomes.get((bucket, key))
+
     def summary(self):
-        return {"images_indexed": len(self.index.documents), "executions": {"SUCCEEDED": 1},
+        return {"images_indexed": self.index.count(), "executions": {"SUCCEEDED": 1},
                 "stream_records_pending": 0, "dead_letters": {"workflow": 0, "indexer": 0}}
 
 

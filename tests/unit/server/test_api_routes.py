@@ -135,7 +135,7 @@ def test_GIVEN_the_app_WHEN_reading_openapi_THEN_every_route_is_documented(clien
 
     assert {"/v1/{bucket}/{key}", "/api/images", "/api/images/{image_id}", "/api/images/{image_id}/content",
             "/api/stats/tags", "/api/stats/images", "/api/executions", "/api/executions/{execution_id}",
-            "/api/dlq", "/api/dlq/redrive", "/api/summary", "/healthz"} <= set(paths)
+            "/api/dlq", "/api/dlq/redrive", "/api/summary", "/api/uploads/{bucket}/{key}", "/healthz"} <= set(paths)
 
 
 def test_GIVEN_the_app_WHEN_reading_openapi_THEN_the_upload_route_names_the_served_bucket(client):
@@ -149,3 +149,50 @@ def test_GIVEN_a_since_that_is_not_a_date_WHEN_searching_THEN_the_422_names_the_
     detail = client.get("/api/images", params={"since": "null"}).json()["detail"]
 
     assert detail[0]["loc"] == ["query", "since"]
+
+
+def test_GIVEN_an_indexed_upload_WHEN_asking_its_outcome_with_an_encoded_slash_THEN_200_with_the_document(
+        client, pipeline, document_factory):
+    document = document_factory()
+    pipeline.outcomes[("image-vaults", "raw-image/dog.jpg")] = {
+        "bucket": "image-vaults", "key": "raw-image/dog.jpg", "sequencer": "01", "id": document["id"],
+        "status": "indexed", "document": document}
+
+    response = client.get("/api/uploads/image-vaults/raw-image%2Fdog.jpg")
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["document"]["tags"]) == ("indexed", ["Dog", "Animal"])
+    assert pipeline.outcome_calls == [("image-vaults", "raw-image/dog.jpg", None)]
+
+
+def test_GIVEN_a_dead_lettered_upload_WHEN_asking_its_outcome_THEN_the_reason_is_answered(client, pipeline):
+    letter = {"message_id": "m1", "queue": "image-tagging-dlq", "sent_at": "2026-11-25T00:00:00.000Z",
+              "reason": {"error": "Rekognition.InvalidImageFormatException", "cause": "not an image",
+                         "execution_id": "arn:x", "failed_at": None}, "body": {}}
+    pipeline.outcomes[("image-vaults", "bad.jpg")] = {"bucket": "image-vaults", "key": "bad.jpg", "sequencer": "01",
+                                                       "id": "b" * 40, "status": "dead_lettered", "dead_letter": letter}
+
+    body = client.get("/api/uploads/image-vaults/bad.jpg").json()
+
+    assert (body["status"], body["dead_letter"]["reason"]["error"], body["document"]) == (
+        "dead_lettered", "Rekognition.InvalidImageFormatException", None)
+
+
+def test_GIVEN_no_such_upload_WHEN_asking_its_outcome_THEN_404(client):
+    response = client.get("/api/uploads/image-vaults/never.jpg")
+
+    assert response.status_code == 404 and "never.jpg" in response.json()["detail"]
+
+
+def test_GIVEN_a_key_no_upload_could_have_WHEN_asking_its_outcome_THEN_400_like_the_upload_api(client, pipeline):
+    response = client.get(f"/api/uploads/image-vaults/{'k' * 1025}")
+
+    assert response.status_code == 400 and pipeline.outcome_calls == []
+
+
+def test_GIVEN_the_app_WHEN_reading_openapi_THEN_the_upload_outcome_route_says_its_statuses(client):
+    operation = client.get("/openapi.json").json()["paths"]["/api/uploads/{bucket}/{key}"]["get"]
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["UploadOutcome"]
+
+    assert {"200", "404"} <= set(operation["responses"])
+    assert schema["properties"]["status"]["enum"] == ["indexed", "dead_lettered", "running", "superseded"]

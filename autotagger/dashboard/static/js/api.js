@@ -52,6 +52,9 @@ export const api = {
   deadLetters: () => request("GET", "/api/dlq"),
   redrive: (messageIds) => request("POST", "/api/dlq/redrive", undefined, messageIds ? { message_ids: messageIds } : {}),
   deleteObject: (bucket, key) => fetch(objectUrl(bucket, key), { method: "DELETE" }),
+  // What became of the key's latest upload: {id, status: indexed|dead_lettered|running|superseded,
+  // document, dead_letter}; the server answers it (GET /api/uploads/{bucket}/{key}).
+  uploadOutcome: (bucket, key) => request("GET", `/api/uploads/${encodeURIComponent(bucket)}/${encodeURIComponent(key)}`),
 };
 
 // The upload API path: the key is one path segment, its slashes sent as %2F.
@@ -82,11 +85,4 @@ export function uploadObject(bucket, key, file, onProgress) {
     xhr.addEventListener("error", () => resolve({ ok: false, status: 0, message: "network error: the server did not answer" }));
     xhr.send(file);
   });
-}
-
-// The index document id of an object: sha256(bucket + "/" + key) in hex, first 40 characters.
-export async function documentId(bucket, key) {
-  if (!globalThis.crypto?.subtle) return null;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${bucket}/${key}`));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("").slice(0, 40);
 }

@@ -1,9 +1,8 @@
 // Upload: many files by drag and drop or the file picker, each PUT through /v1/{bucket}/{key},
 // with its own progress bar and outcome (uploaded, then tagged or failed).
-import { api, ApiError, documentId, uploadObject } from "./api.js";
+import { api, ApiError, uploadObject } from "./api.js";
 import { $, announce, el } from "./dom.js";
 import { bytes } from "./format.js";
-import { allLetters, letterId, letterObject, letterReason } from "./deadletter_shape.js";
 
 const CONCURRENCY = 3;
 const TRACK_FOR_MS = 180000;
@@ -12,7 +11,7 @@ export function createUploader({ onOpen, onUploaded }) {
   const zone = $("#drop-zone");
   const input = $("#file-input");
   const list = $("#upload-list");
-  const pending = new Map(); // document id -> {key, bucket, previous, deadLettersBefore, row, started}
+  const pending = new Set(); // {bucket, key, view, started}
   let trackTimer = null;
 
   function row(file) {
@@ -32,65 +31,52 @@ export function createUploader({ onOpen, onUploaded }) {
     if (action) view.status.append(" ", action);
   }
 
-  async function deadLetterIds() {
-    try {
-      return new Set(allLetters(await api.deadLetters()).map(letterId));
-    } catch {
-      return new Set();
+  // Shows what the server says became of the upload; true once that is final.
+  function showOutcome(job, outcome) {
+    if (outcome.status === "indexed") {
+      const open = el("button", { type: "button", class: "link-button", text: "Open", onclick: () => onOpen(outcome.id), "aria-label": `Open ${job.key}` });
+      setOutcome(job.view, "tagged", `Tagged: ${(outcome.document.tags ?? []).slice(0, 6).join(", ") || "no tags above the threshold"}.`, open);
+      return true;
     }
+    if (outcome.status === "dead_lettered") {
+      const reason = outcome.dead_letter.reason;
+      setOutcome(job.view, "failed", `Not tagged: ${reason.error ?? "error"}${reason.cause ? ` (${reason.cause})` : ""}`);
+      announce(`${job.key} could not be tagged: ${reason.error ?? "error"}.`);
+      return true;
+    }
+    if (outcome.status === "superseded") {
+      setOutcome(job.view, "uploaded", "Uploaded; a newer upload or delete of this key replaced it.");
+      return true;
+    }
+    return false; // running
   }
 
   async function track() {
     trackTimer = null;
-    if (!pending.size) return;
-    let letters = [];
-    try {
-      letters = allLetters(await api.deadLetters());
-    } catch {
-      /* retried on the next tick */
-    }
-    for (const [id, job] of [...pending]) {
-      const failed = letters.find((letter) => {
-        const object = letterObject(letter);
-        return !job.deadLettersBefore.has(letterId(letter)) && object.key === job.key && object.bucket === job.bucket;
-      });
-      if (failed) {
-        const body = letterReason(failed);
-        setOutcome(job.view, "failed", `Not tagged: ${body.error ?? "error"}${body.cause ? ` (${body.cause})` : ""}`);
-        announce(`${job.key} could not be tagged: ${body.error ?? "error"}.`);
-        pending.delete(id);
-        continue;
-      }
+    for (const job of [...pending]) {
       try {
-        const doc = await api.image(id);
-        if (doc.sequencer !== job.previous) {
-          const open = el("button", { type: "button", class: "link-button", text: "Open", onclick: () => onOpen(id), "aria-label": `Open ${job.key}` });
-          setOutcome(job.view, "tagged", `Tagged: ${(doc.tags ?? []).slice(0, 6).join(", ") || "no tags above the threshold"}.`, open);
-          pending.delete(id);
+        if (showOutcome(job, await api.uploadOutcome(job.bucket, job.key))) {
+          pending.delete(job);
           continue;
         }
       } catch (error) {
-        // 404: not indexed yet; anything else (the server restarting): try again on the next tick.
-        if (!(error instanceof ApiError)) console.warn("tracking", job.key, error);
+        // 404: the object was deleted meanwhile; anything else (the server restarting): try again on the next tick.
+        if (error instanceof ApiError && error.status === 404) {
+          setOutcome(job.view, "uploaded", "Uploaded; the object has been deleted since.");
+          pending.delete(job);
+          continue;
+        }
+        console.warn("tracking", job.key, error);
       }
       if (Date.now() - job.started > TRACK_FOR_MS) {
         setOutcome(job.view, "uploaded", "Uploaded; not indexed yet (see Executions).");
-        pending.delete(id);
+        pending.delete(job);
       }
     }
     if (pending.size) trackTimer = setTimeout(track, 1000);
   }
 
-  async function uploadOne(file, view, bucket, key, deadLettersBefore) {
-    const id = await documentId(bucket, key);
-    let previous = null;
-    if (id) {
-      try {
-        previous = (await api.image(id)).sequencer;
-      } catch {
-        previous = null;
-      }
-    }
+  async function uploadOne(file, view, bucket, key) {
     setOutcome(view, "uploading", "Uploading 0%");
     const result = await uploadObject(bucket, key, file, (fraction) => {
       view.progress.value = Math.round(fraction * 100);
@@ -102,12 +88,8 @@ export function createUploader({ onOpen, onUploaded }) {
       return false;
     }
     view.progress.value = 100;
-    if (!id) {
-      setOutcome(view, "uploaded", "Uploaded; tagging runs in the background.");
-      return true;
-    }
     setOutcome(view, "tagging", "Uploaded; tagging…");
-    pending.set(id, { key, bucket, previous, deadLettersBefore, view, started: Date.now() });
+    pending.add({ key, bucket, view, started: Date.now() });
     if (!trackTimer) trackTimer = setTimeout(track, 500);
     return true;
   }
@@ -116,7 +98,6 @@ export function createUploader({ onOpen, onUploaded }) {
     if (!files.length) return;
     const bucket = $("#upload-bucket").value.trim() || "image-vaults";
     const prefix = $("#upload-prefix").value.trim();
-    const deadLettersBefore = await deadLetterIds();
     const jobs = [...files].map((file) => ({ file, view: row(file), key: `${prefix}${file.name}` }));
     announce(`Uploading ${jobs.length} ${jobs.length === 1 ? "file" : "files"}.`);
     let next = 0;
@@ -124,7 +105,7 @@ export function createUploader({ onOpen, onUploaded }) {
     const worker = async () => {
       while (next < jobs.length) {
         const job = jobs[next++];
-        if (await uploadOne(job.file, job.view, bucket, job.key, deadLettersBefore)) uploaded += 1;
+        if (await uploadOne(job.file, job.view, bucket, job.key)) uploaded += 1;
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, jobs.length) }, worker));

@@ -1,0 +1,15 @@
+"""One in-memory fake per port of `autotagger.ports`, shared by every test folder.
+
+Each fake keeps its port's method signatures exactly (tests/unit/test_fakes_match_ports.py
+compares them), so a port that changes makes its fake fail instead of drifting.
+"""
+
+from tests.fakes.dead_letters import FakeDeadLetters
+from tests.fakes.executions import FakeExecutions
+from tests.fakes.index import FakeImageIndex
+from tests.fakes.labeler import JPEG_MAGIC, PNG_MAGIC, FakeLabeler
+from tests.fakes.object_store import FakeObjectStore
+from tests.fakes.record_stream import FakeRecordStream
+
+__all__ = ["FakeDeadLetters", "FakeExecutions", "FakeImageIndex", "FakeLabeler", "FakeObjectStore",
+           "FakeRecordStream", "JPEG_MAGIC", "PNG_MAGIC"]
