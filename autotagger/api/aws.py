@@ -21,8 +21,9 @@ import os
 import re
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from autotagger.errors import InvalidCursor
 from autotagger.local.stores import execution_detail, execution_summary
@@ -50,7 +51,7 @@ RECEIVE_WAIT_S = 1
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _error_code(error: Exception) -> str | None:
@@ -248,7 +249,7 @@ class SqsDeadLetterQueue:
                  if "StringValue" in value}
         extra["ApproximateReceiveCount"] = attributes.get("ApproximateReceiveCount", "0")
         return DeadLetter(message_id=message["MessageId"], body=message["Body"],
-                          sent_at=_iso(datetime.fromtimestamp(sent_ms / 1000, timezone.utc)),
+                          sent_at=_iso(datetime.fromtimestamp(sent_ms / 1000, UTC)),
                           queue=self.name, attributes=extra)
 
     def redrive(self, message_ids: list[str] | None = None) -> dict[str, list[str]]:
@@ -346,7 +347,7 @@ class S3ImageUrls:
                                               ExpiresIn=expires_in_s)
 
     def upload(self, key: str, content_type: str, size: int, expires_in_s: int) -> dict[str, Any]:
-        expires_at = datetime.fromtimestamp(self._clock() + expires_in_s, timezone.utc).replace(microsecond=0)
+        expires_at = datetime.fromtimestamp(self._clock() + expires_in_s, UTC).replace(microsecond=0)
         url = self.s3.generate_presigned_url(
             "put_object", Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type,
                                   "ContentLength": size},
@@ -370,7 +371,7 @@ def service_from_environment():
     import boto3
 
     from autotagger.api.service import ReadApi
-    from autotagger.indexing import index_from_environment
+    from autotagger.index import index_from_environment
 
     region = os.environ.get("AWS_REGION") or None
     sfn = boto3.client("stepfunctions", region_name=region)
