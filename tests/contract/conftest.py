@@ -1,0 +1,46 @@
+"""One seeded world per runtime, for the whole module (seeding the AWS one runs nine executions in
+moto: about 20 s). The cases run in table order on it: reads first, changes last."""
+
+from __future__ import annotations
+
+import pytest
+from moto import mock_aws
+
+from autotagger.api import aws as api_aws
+from autotagger.local.lambda_context import LambdaContext
+from tests.aws_api.api_lambda_support import Deployment
+from tests.contract.seeds import seed
+from tests.support.scripted_labeler import ScriptedLabeler, patch_moto_rekognition
+from tests.support.worlds import ACCOUNT, AWS_ENVIRONMENT, REGION, AwsWorld, LocalWorld
+
+
+@pytest.fixture(scope="module")
+def aws_world(osmem_server):
+    patch = pytest.MonkeyPatch()
+    for name, value in AWS_ENVIRONMENT.items():
+        patch.setenv(name, value)
+    api_aws.reset_service()
+    clone = osmem_server.clone()
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), patch_moto_rekognition(ACCOUNT):
+            world = AwsWorld(Deployment(clone.url, patch, LambdaContext("autotagger-api", region=REGION,
+                                                                        account=ACCOUNT)))
+            world.answers = {}
+            seed(world, "gallery")
+            yield world
+            world.close()
+    finally:
+        api_aws.reset_service()
+        patch.undo()
+        clone.close()
+
+
+@pytest.fixture(scope="module")
+def local_world(tmp_path_factory):
+    world = LocalWorld(tmp_path_factory.mktemp("contract") / "data", ScriptedLabeler())
+    world.answers = {}
+    try:
+        seed(world, "gallery")
+        yield world
+    finally:
+        world.close()
