@@ -60,9 +60,10 @@ class ScriptedLabeler:
 
 
 @contextlib.contextmanager
-def patch_moto_rekognition(account: str):
+def patch_moto_rekognition(account: str, labeler: Any = None):
     """moto's DetectLabels answers a canned "Mobile Phone" for any image; inside this block it reads
-    the S3 object moto holds and answers as `ScriptedLabeler` (an error for what is not an image)."""
+    the S3 object moto holds and answers as `labeler` (a `ports.Labeler`; `ScriptedLabeler` by
+    default) does, with InvalidImageFormatException for what is not an image."""
     from moto.core.exceptions import JsonRESTError
     from moto.rekognition.responses import RekognitionResponse
     from moto.s3.models import s3_backends
@@ -72,10 +73,11 @@ def patch_moto_rekognition(account: str):
         stored = s3_backends[account]["global"].get_object(location.get("Bucket"), location.get("Name"))
         if stored is None:
             raise JsonRESTError("InvalidS3ObjectException", "Unable to get object metadata from S3")
-        answer = detect_labels_answer(stored.value, int(self._get_param("MaxLabels") or 1000),
-                                      float(self._get_param("MinConfidence") or 55.0))
-        if answer is None:
-            raise JsonRESTError("InvalidImageFormatException", "Request has invalid image format")
+        try:
+            answer = (labeler or ScriptedLabeler()).detect_labels(
+                stored.value, int(self._get_param("MaxLabels") or 1000), float(self._get_param("MinConfidence") or 55))
+        except InvalidImageFormatException as exc:
+            raise JsonRESTError("InvalidImageFormatException", str(exc)) from None
         return json.dumps(answer)
 
     with mock.patch.object(RekognitionResponse, "detect_labels", detect_labels):
