@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from newman_support import API_KEY
 
 
@@ -52,3 +51,40 @@ def keyed_server(tmp_path_factory):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@pytest.fixture(scope="module")
+def lambda_server(osmem_server):
+    """The API Lambda on loopback as API Gateway serves it (tests/support/lambda_http.py), with S3,
+    SQS, Kinesis and Step Functions (running the ASL) in moto and the index in osmem-server. moto's
+    canned Rekognition is replaced by the fast labeler (a JPEG is a Dog; bytes that are no image
+    are InvalidImageFormatException, as Rekognition says), so a corrupt upload is dead-lettered."""
+    from moto import mock_aws
+
+    from autotagger.api import aws as api_aws
+    from autotagger.local.lambda_context import LambdaContext
+    from tests.aws_api.api_lambda_support import Deployment
+    from tests.fakes import FakeLabeler
+    from tests.support.lambda_http import LambdaHttpServer
+    from tests.support.scripted_labeler import patch_moto_rekognition
+    from tests.support.worlds import ACCOUNT, AWS_ENVIRONMENT, REGION
+
+    patch = pytest.MonkeyPatch()
+    for name, value in AWS_ENVIRONMENT.items():
+        patch.setenv(name, value)
+    clone = osmem_server.clone()
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), \
+                patch_moto_rekognition(ACCOUNT, FakeLabeler(model_version="fast-1")):
+            deployment = Deployment(clone.url, patch, LambdaContext("autotagger-api", region=REGION, account=ACCOUNT))
+            server = LambdaHttpServer(deployment, API_KEY).start()
+            # The Lambda presigns its URLs against the loopback S3 (path style: an IP address).
+            patch.setenv("AWS_ENDPOINT_URL_S3", server.url)
+            api_aws.reset_service()
+            yield server.url
+            server.close()
+            deployment.settle()
+    finally:
+        api_aws.reset_service()
+        patch.undo()
+        clone.close()

@@ -13,12 +13,14 @@ REPO = Path(__file__).resolve().parents[2]
 API_KEY = "postman-test-key"
 
 
-def run_newman(base_url: str, api_key: str, report: Path, *extra: str) -> subprocess.CompletedProcess:
+def run_newman(base_url: str, api_key: str, report: Path, *extra: str,
+               environment: str = "local") -> subprocess.CompletedProcess:
+    """newman with `postman/<environment>.postman_environment.json`, pointed at `base_url`."""
     npx = shutil.which("npx")
     if npx is None or not (REPO / "node_modules" / ".bin" / "newman").exists():
         pytest.fail("newman is not installed: run `npm install` (make test does)")
     command = [npx, "--no-install", "newman", "run", "postman/autotagger.postman_collection.json",
-               "--environment", "postman/local.postman_environment.json",
+               "--environment", f"postman/{environment}.postman_environment.json",
                "--env-var", f"base_url={base_url}", "--env-var", f"api_key={api_key}",
                "--working-dir", "postman", "--reporters", "cli,json", "--reporter-json-export", str(report),
                "--color", "off", *extra]
