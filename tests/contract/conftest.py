@@ -10,6 +10,7 @@ from autotagger.api import aws as api_aws
 from autotagger.local.lambda_context import LambdaContext
 from tests.aws_api.api_lambda_support import Deployment
 from tests.contract.seeds import seed
+from tests.support.lambda_http import LambdaHttpServer
 from tests.support.scripted_labeler import ScriptedLabeler, patch_moto_rekognition
 from tests.support.worlds import ACCOUNT, AWS_ENVIRONMENT, REGION, AwsWorld, LocalWorld
 
@@ -23,12 +24,17 @@ def aws_world(osmem_server):
     clone = osmem_server.clone()
     try:
         with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), patch_moto_rekognition(ACCOUNT):
-            world = AwsWorld(Deployment(clone.url, patch, LambdaContext("autotagger-api", region=REGION,
-                                                                        account=ACCOUNT)))
+            deployment = Deployment(clone.url, patch, LambdaContext("autotagger-api", region=REGION, account=ACCOUNT))
+            s3 = LambdaHttpServer(deployment, "contract-key", index_stream=False).start()
+            # The Lambda presigns against the loopback S3 (path style: an IP address).
+            patch.setenv("AWS_ENDPOINT_URL_S3", s3.url)
+            api_aws.reset_service()
+            world = AwsWorld(deployment, s3.url)
             world.answers = {}
             seed(world, "gallery")
             yield world
             world.close()
+            s3.close()
     finally:
         api_aws.reset_service()
         patch.undo()

@@ -10,7 +10,9 @@
   moto's S3 through here. As S3 does, a presigned request whose signed headers (Content-Type,
   Content-Length) differ from what was presigned is refused with 403 SignatureDoesNotMatch: the
   signature is computed again by botocore's own SigV4 query signer from the request as received.
-* A thread does the indexer Lambda's work: new Kinesis records into the OpenSearch index.
+  A presigned PUT, like any S3 write, then starts the workflow (EventBridge).
+* With `index_stream`, a thread does the indexer Lambda's work: new Kinesis records into the
+  OpenSearch index (without it, the caller indexes: `Deployment.index_stream`).
 
 Requests without the API key get API Gateway's 403 `{"message": "Forbidden"}`.
 """
@@ -30,14 +32,15 @@ from tests.aws_api.api_lambda_support import BUCKET, EVENTS, REGION, Deployment,
 
 
 class LambdaHttpServer:
-    def __init__(self, deployment: Deployment, api_key: str):
+    def __init__(self, deployment: Deployment, api_key: str, *, index_stream: bool = True):
         self.deployment = deployment
         self.api_key = api_key
         self._lock = threading.Lock()  # one handler invocation at a time, as one Lambda instance
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._threads = [threading.Thread(target=self._server.serve_forever, daemon=True),
-                         threading.Thread(target=self._index_forever, daemon=True)]
+        self._threads = [threading.Thread(target=self._server.serve_forever, daemon=True)]
+        if index_stream:
+            self._threads.append(threading.Thread(target=self._index_forever, daemon=True))
         self._stop = threading.Event()
 
     def start(self) -> LambdaHttpServer:
@@ -78,18 +81,22 @@ class LambdaHttpServer:
         if bucket != BUCKET:
             return _json(403, {"message": "uploads are accepted into the image bucket only"})
         if method == "PUT":
-            content_type = headers.get("content-type", "")
-            event = self.deployment.upload(key, body, content_type)
-            status, out = 200, {"Content-Type": content_type}
-        else:
-            self.deployment.s3.delete_object(Bucket=BUCKET, Key=key)
-            event = json.loads((EVENTS / "object_deleted.json").read_text())
-            event["detail"]["object"].update(key=key, sequencer=f"{time.time_ns():020X}")
-            status, out = 204, {}
+            self.created(key, body, headers.get("content-type", ""))
+            return 200, {"Content-Type": headers.get("content-type", "")}, b""
+        self.deployment.s3.delete_object(Bucket=BUCKET, Key=key)
+        event = json.loads((EVENTS / "object_deleted.json").read_text())
+        event["detail"]["object"].update(key=key, sequencer=f"{time.time_ns():020X}")
+        self._notify(event)
+        return 204, {}, b""
+
+    def created(self, key: str, body: bytes, content_type: str) -> None:
+        """S3 stores the object, then EventBridge starts the workflow with its "Object Created" event."""
+        self._notify(self.deployment.upload(key, body, content_type))
+
+    def _notify(self, event: dict[str, Any]) -> None:
         event["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.deployment.sfn.start_execution(stateMachineArn=self.deployment.state_machine_arn,
                                             name=str(uuid.uuid4()), input=json.dumps(event))
-        return status, out, b""
 
     def s3_presigned(self, method: str, url: str, headers: dict[str, str],
                      body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -100,7 +107,9 @@ class LambdaHttpServer:
             return 403, {"Content-Type": "application/xml"}, b"<Error><Code>SignatureDoesNotMatch</Code></Error>"
         s3 = self.deployment.s3
         if method == "PUT":
-            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=headers.get("content-type", ""))
+            if bucket != BUCKET:  # the Lambda presigns for the image bucket only
+                return 403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code></Error>"
+            self.created(key, body, headers.get("content-type", ""))
             return 200, {}, b""
         try:
             found = s3.get_object(Bucket=bucket, Key=key)

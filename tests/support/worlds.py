@@ -8,7 +8,8 @@ labeler must be the scripted one both runtimes share; the HTTP path is still the
 
 `AwsWorld`: what CDK deploys, minus AWS: S3, SQS, Kinesis and Step Functions (running the ASL) in
 moto, the index in osmem-server, and `functions/api/handler.handler` invoked with API Gateway REST
-proxy events (`tests/aws_api/api_lambda_support.rest_event`).
+proxy events (`tests/aws_api/api_lambda_support.rest_event`). The URLs the Lambda presigns point at
+the loopback S3 of `tests.support.lambda_http` (which checks their signatures, as S3 does).
 
 Both are seeded the same way: an object is stored, then the workflow runs on the S3 event for it
 (event time and execution name chosen by the test, so both runtimes hold the same documents, the
@@ -146,10 +147,15 @@ class LocalWorld:
 class AwsWorld:
     name = "aws"
 
-    def __init__(self, deployment: Deployment):
+    def __init__(self, deployment: Deployment, s3_url: str):
+        import httpx
+
         self.deployment = deployment
+        self.s3_url = s3_url
+        self.http = httpx.Client(timeout=30)
 
     def close(self) -> None:
+        self.http.close()
         self.deployment.settle()
 
     # seeding ---------------------------------------------------------------------------------------
@@ -201,10 +207,9 @@ class AwsWorld:
 
     def fetch(self, url: str, method: str = "GET", data: bytes | None = None,
               headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        """A presigned S3 URL, answered by moto (it intercepts `requests` to AWS)."""
-        import requests
-
-        response = requests.request(method, url, data=data, headers=headers or {}, timeout=30)
+        """A presigned S3 URL (on the loopback S3)."""
+        assert url.startswith(self.s3_url + "/"), url
+        response = self.http.request(method, url, content=data, headers=headers or {})
         return response.status_code, response.content
 
 
