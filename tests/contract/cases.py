@@ -44,6 +44,23 @@ class AnyText:
 ANY_TEXT = AnyText()
 
 
+class Including:
+    """Matches a string holding `part`, in any case (a cause: Step Functions adds the service, status
+    and request id to Rekognition's message; the local engine gives the message)."""
+
+    def __init__(self, part: str):
+        self.part = part
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and self.part.lower() in other.lower()
+
+    def __repr__(self) -> str:
+        return f"<text including {self.part!r}>"
+
+
+CORRUPT_CAUSE = Including("invalid image format")
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
@@ -151,7 +168,8 @@ CASES: tuple[Case, ...] = (
     Case("executions newest first, with the failed one's error",
          (get("/v1/executions", contains={"executions[].name": EXECUTIONS_NEWEST_FIRST, "next_cursor": None}),
           get("/v1/executions", query={"status": ["FAILED"]},
-              contains={"executions[].name": ["seed-corrupt"], "executions[].error": [CORRUPT_ERROR]}))),
+              contains={"executions[].name": ["seed-corrupt"], "executions[].error": [CORRUPT_ERROR],
+                        "executions[].cause": [CORRUPT_CAUSE]}))),
     Case("executions of one object key",
          (get("/v1/executions", query={"key": ["raw-image/gone.jpg"]},
               contains={"executions[].name": ["seed-gone-deleted", "seed-gone"],
@@ -162,12 +180,14 @@ CASES: tuple[Case, ...] = (
     Case("one failed execution: the state that failed, its error and cause, the history",
          (get("/v1/executions/seed-corrupt",
               contains={"name": "seed-corrupt", "status": "FAILED", "failed_state": "DetectLabels",
-                        "error": CORRUPT_ERROR, "input.detail.object.key": "raw-image/corrupt.jpg"}),)),
+                        "error": CORRUPT_ERROR, "cause": CORRUPT_CAUSE,
+                        "input.detail.object.key": "raw-image/corrupt.jpg"}),)),
     Case("an unknown execution is not found", (refused("GET", "/v1/executions/never-ran", 404, "not_found"),)),
     # -- dead letters (read) ---------------------------------------------------------------------
     Case("dead letters: the corrupt image, with its reason",
          (get("/v1/dead-letters",
               contains={"workflow[].queue": ["workflow"], "workflow[].reason.error": [CORRUPT_ERROR],
+                        "workflow[].reason.cause": [CORRUPT_CAUSE],
                         "workflow[].body.event.detail.object.key": ["raw-image/corrupt.jpg"], "indexer": []}),)),
     # -- errors: one shape, the statuses the document declares -----------------------------------
     Case("400 for a parameter out of its bounds or of the wrong type", (
