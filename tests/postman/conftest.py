@@ -1,4 +1,5 @@
-"""The Postman collection, run by newman against the real local server (`autotagger serve`)."""
+"""The Postman collection, run by newman against the real local server (`autotagger serve`) and against
+the API Lambda behind API Gateway on loopback (moto and osmem-server behind it)."""
 
 from __future__ import annotations
 

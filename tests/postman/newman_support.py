@@ -1,4 +1,4 @@
-"""Runs the Postman collection with newman (from node_modules)."""
+"""Runs the Postman collection with newman (from node_modules), with the local or the aws environment file."""
 
 from __future__ import annotations
 
