@@ -23,8 +23,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from label_map_curation import (  # noqa: E402
-    COCO, COCO_ROLLUPS, EXTRA_NODES, EXTRA_SYNSETS, IMAGENET_SYNSET_FIXES, IMPLIED, ROLLUPS)
+from label_map_curation import (
+    COCO,
+    COCO_ROLLUPS,
+    EXTRA_NODES,
+    EXTRA_SYNSETS,
+    IMAGENET_SYNSET_FIXES,
+    IMPLIED,
+    ROLLUPS,
+)
 
 OUTPUT = HERE.parent / "autotagger" / "labeler" / "label_map.json"
 FORMAT = 1

@@ -8,10 +8,10 @@ counting right.
 import json
 
 import pytest
-
-from bench.bench_accuracy import EXPECTATIONS, load_photos, photo_path, score
-from autotagger.labeler.vocabulary import default_vocabulary
 from labeler_photos import SAMPLE_PHOTOS
+
+from autotagger.labeler.vocabulary import default_vocabulary
+from bench.bench_accuracy import EXPECTATIONS, load_photos, photo_path, score
 
 PHOTOS = load_photos()
 EVALUATION = [p for p in PHOTOS if p["set"] == "evaluation"]

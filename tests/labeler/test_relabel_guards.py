@@ -11,7 +11,12 @@ import pytest
 
 from autotagger.labeler import scoring
 from autotagger.labeler.detector import Detection
-from autotagger.labeler.scoring import IMPLAUSIBLE, RELABEL_MIN_AREA, SURE, build_response
+from autotagger.labeler.scoring import (
+    IMPLAUSIBLE,
+    RELABEL_MIN_AREA,
+    SURE,
+    build_response,
+)
 from autotagger.labeler.vocabulary import default_vocabulary
 
 VOCAB = default_vocabulary()
