@@ -77,6 +77,7 @@ SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "engine": _engine, "labeler": _labeler, "pipeline": _pipeline, "indexing": _indexing,
     "queries": _queries, "burst": _burst, "cost": _cost, "profiles": _profiles,
 }
+SECTIONS["accuracy"] = lambda quick: __import__("bench.bench_accuracy", fromlist=["section"]).section(quick)
 
 
 def main(argv: list[str] | None = None) -> int:
