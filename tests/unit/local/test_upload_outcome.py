@@ -11,7 +11,7 @@ import pytest
 
 from autotagger.config import Settings
 from autotagger.domain.documents import action_from_record, document_id, parse_record
-from autotagger.local.events import object_created_event
+from autotagger.local.s3_events import object_created_event
 from autotagger.local.stores import LocalStores
 
 BUCKET = "image-vaults"
