@@ -104,7 +104,7 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
         return out + ["Not run.", ""]
     out += [f"{p['images']} sample photos ({', '.join(p.get('photos', []))}; variants so each is distinct) uploaded "
             f"through `PUT /v1/{{bucket}}/{{key}}` of a real `autotagger serve` (fresh data dir, {p['workers']} "
-            f"workflow workers, {p['uploaders']} concurrent uploaders) until `GET /api/images` counts them all, "
+            f"workflow workers, {p['uploaders']} concurrent uploaders) until the last is indexed (its `indexed_at`; `GET /api/images` polled to learn it), "
             f"versus the labeler alone in its own process with {p['workers']} concurrent callers; "
             f"{p['repeats']} repetitions, alternating which runs first.", ""]
     ratios = pipeline_ratios(p)
@@ -289,6 +289,14 @@ def _profiles(p: dict[str, Any] | None) -> list[str]:
                 f"intra-op threads are native and not sampled, so inference is larger still in CPU terms):", ""]
         out += _table(["part", "share of samples"], [[r["name"], f"{r['share']:.1%}"] for r in pipe["by_part"]])
         out += _table(["innermost frame", "share"], [[r["name"], f"{r['share']:.1%}"] for r in pipe["top_self_frames"][:8]])
+    by_thread = pipe.get("cpu_ms_per_image_by_thread")
+    if by_thread:
+        total = sum(by_thread.values())
+        out += [f"CPU per image by thread (from /proc, the same {pipe['images']} uploads; onnxruntime runs inside the "
+                "calling thread):", ""]
+        out += _table(["threads", "CPU ms per image", "share"],
+                      [[role, _f(ms, 2), f"{ms / total:.1%}"] for role, ms in by_thread.items()]
+                      + [["all", _f(total, 2), ""]])
     for key, title in (("handler_sqlite", "Indexer handler → SQLite (Kinesis batches of {})"),
                        ("opensearch_adapter", "OpenSearch adapter apply (batches of {}, osmem-server)")):
         part = _g(p, "indexing", key)
@@ -355,6 +363,16 @@ def _findings(s: dict[str, Any]) -> list[str]:
                        "HTTP (uvicorn, FastAPI, pydantic)": "HTTP", "bucket (files + SQLite)": "bucket",
                        "sqlite3 (other)": "SQLite (other)", "SQLite index writes": "SQLite index writes"}, ".1%")
                    + ". onnxruntime's native intra-op threads are not sampled.")
+    by_thread = _g(prof, "pipeline", "cpu_ms_per_image_by_thread") or {}
+    tasks = next((ms for role, ms in by_thread.items() if role.startswith("workflow tasks")), None)
+    if by_thread and tasks:
+        total = sum(by_thread.values())
+        out.append(f"- **CPU around the labeler**: of {_f(total, 1)} CPU ms per image in the server, the workflow task "
+                   f"threads (the labeler, plus the bucket read and PutRecord) use {_f(tasks, 1)} ms; the other "
+                   f"{_f(total - tasks, 1)} ms (" + ", ".join(f"{role} {_f(ms, 1)}" for role, ms in by_thread.items()
+                                                       if ms != tasks) + ") compete with the labeler for the same cores. "
+                   f"On cores the labeler keeps busy, the pipeline can reach at most {_f(tasks / total, 2)} of the "
+                   "labeler's images per second, less the labeler's own share of the task threads' work.")
     durable = _g(prof, "pipeline", "durable_writes") or {}
     if durable:
         out.append(f"- **Durable hand-offs**: {sum(durable.values()):.1%} of the pipeline's samples are in durable writes ("
