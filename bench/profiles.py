@@ -178,6 +178,7 @@ def cpu_by_role(before: dict[str, float], after: dict[str, float], roles: dict[s
 
 
 def profile_pipeline(images: int = 24) -> dict[str, Any]:
+    from bench.bench_pipeline import POLL_SECONDS
     from bench.sample_photos import sample_photos
     from bench.server_process import Client, ServerProcess
 
@@ -197,7 +198,7 @@ def profile_pipeline(images: int = 24) -> dict[str, Any]:
             cpu_before = thread_cpu_seconds(server.pid)
             for photo in photos:
                 client.upload(f"profile/{photo.name}", photo.data)
-            client.wait_indexed(1 + len(photos), timeout=600)
+            client.wait_indexed(1 + len(photos), timeout=600, poll=POLL_SECONDS)  # the bench's own polling
             cpu_after = thread_cpu_seconds(server.pid)
             spy.send_signal(signal.SIGINT)
             _, err = spy.communicate(timeout=60)
