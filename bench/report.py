@@ -371,8 +371,8 @@ def _findings(s: dict[str, Any]) -> list[str]:
                    f"threads (the labeler, plus the bucket read and PutRecord) use {_f(tasks, 1)} ms; the other "
                    f"{_f(total - tasks, 1)} ms (" + ", ".join(f"{role} {_f(ms, 1)}" for role, ms in by_thread.items()
                                                        if ms != tasks) + ") compete with the labeler for the same cores. "
-                   f"On cores the labeler keeps busy, the pipeline can reach at most {_f(tasks / total, 2)} of the "
-                   "labeler's images per second, less the labeler's own share of the task threads' work.")
+                   f"On cores the labeler keeps busy, that caps the pipeline at {_f(tasks / total, 2)} of the labeler's "
+                   "images per second, lower still by the bucket reads and record puts inside the task threads.")
     durable = _g(prof, "pipeline", "durable_writes") or {}
     if durable:
         out.append(f"- **Durable hand-offs**: {sum(durable.values()):.1%} of the pipeline's samples are in durable writes ("
