@@ -98,13 +98,19 @@ def pipeline_ratios(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _run_ends(p: dict[str, Any]) -> str:
+    """How the run's end was taken (results written before the bench recorded it ended at the first poll
+    that counted every image)."""
+    return p.get("run_ends") or "when a poll of `GET /api/images` first counts them all"
+
+
 def _pipeline(p: dict[str, Any] | None) -> list[str]:
     out = ["## 1. End to end, local: pipeline versus the labeler alone", ""]
     if not p:
         return out + ["Not run.", ""]
     out += [f"{p['images']} sample photos ({', '.join(p.get('photos', []))}; variants so each is distinct) uploaded "
             f"through `PUT /v1/{{bucket}}/{{key}}` of a real `autotagger serve` (fresh data dir, {p['workers']} "
-            f"workflow workers, {p['uploaders']} concurrent uploaders) until the last is indexed (its `indexed_at`; `GET /api/images` polled to learn it), "
+            f"workflow workers, {p['uploaders']} concurrent uploaders); the run ends {_run_ends(p)}, "
             f"versus the labeler alone in its own process with {p['workers']} concurrent callers; "
             f"{p['repeats']} repetitions, alternating which runs first.", ""]
     ratios = pipeline_ratios(p)
