@@ -134,7 +134,53 @@ def _shares(counter: Counter, total: int, top: int = 12) -> list[dict[str, Any]]
     return [{"name": name, "share": round(count / total, 3)} for name, count in counter.most_common(top)] if total else []
 
 
+THREAD_ROLES = [  # (role, prefix of the Python thread name), first match wins
+    ("workflow tasks (DetectLabels: the labeler; PutRecord)", "workflow-task"),
+    ("workflow engine (executions, history, outbox)", "workflow_"),
+    ("HTTP event loop (uvicorn, FastAPI)", "MainThread"),
+    ("HTTP thread pool (uploads into the bucket, API queries)", "AnyIO worker thread"),
+    ("stream consumer + indexer handler", "indexer-"),
+]
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """User + system CPU seconds of each thread (by native id) of process `pid`, from /proc."""
+    import os
+
+    found: dict[str, float] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        found[tid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def thread_roles(py_spy: str, pid: int) -> dict[str, str]:
+    """Native thread id -> role, from the Python thread names `py-spy dump` shows."""
+    import re
+
+    dump = subprocess.run([py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60).stdout
+    roles = {}
+    for match in re.finditer(r'Thread (\d+) \([^)]*\): "([^"]+)"', dump):
+        roles[match.group(1)] = next((role for role, prefix in THREAD_ROLES if match.group(2).startswith(prefix)),
+                                     "other Python threads")
+    return roles
+
+
+def cpu_by_role(before: dict[str, float], after: dict[str, float], roles: dict[str, str],
+                images: int) -> dict[str, float]:
+    """CPU milliseconds per image spent by each role's threads between two `thread_cpu_seconds`."""
+    spent: Counter = Counter()
+    for tid, seconds in after.items():
+        spent[roles.get(tid, "native threads (no Python frames)")] += seconds - before.get(tid, 0.0)
+    return {role: round(seconds * 1000 / images, 2) for role, seconds in spent.most_common() if seconds > 0}
+
+
 def profile_pipeline(images: int = 24) -> dict[str, Any]:
+    from bench.bench_pipeline import POLL_SECONDS
     from bench.sample_photos import sample_photos
     from bench.server_process import Client, ServerProcess
 
@@ -151,11 +197,14 @@ def profile_pipeline(images: int = 24) -> dict[str, Any]:
                                     "--output", str(raw), "--nonblocking"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             time.sleep(1.0)  # attached
+            cpu_before = thread_cpu_seconds(server.pid)
             for photo in photos:
                 client.upload(f"profile/{photo.name}", photo.data)
-            client.wait_indexed(1 + len(photos), timeout=600)
+            client.wait_indexed(1 + len(photos), timeout=600, poll=POLL_SECONDS)  # the bench's own polling
+            cpu_after = thread_cpu_seconds(server.pid)
             spy.send_signal(signal.SIGINT)
             _, err = spy.communicate(timeout=60)
+            by_role = cpu_by_role(cpu_before, cpu_after, thread_roles(py_spy, server.pid), len(photos))
         finally:
             client.close()
     if not raw.is_file():
@@ -166,6 +215,7 @@ def profile_pipeline(images: int = 24) -> dict[str, Any]:
             "samples": total, "waiting_samples_excluded": waiting,
             "by_part": _shares(categories, total, 20), "top_self_frames": _shares(leaves, total, 12),
             "durable_writes": durable_write_shares(raw.read_text(encoding="utf-8")),
+            "cpu_ms_per_image_by_thread": by_role,
             "raw": str(raw.relative_to(REPO_ROOT))}
 
 

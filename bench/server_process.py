@@ -111,5 +111,17 @@ class Client:
             time.sleep(poll)
         raise TimeoutError(f"index did not reach {count} images in {timeout} s (has {self.indexed()})")
 
+    def last_indexed_at(self, count: int) -> float:
+        """When the last of the index's `count` newest documents was indexed (their `indexed_at`, the
+        indexer's wall clock on this machine), as seconds since the epoch."""
+        from datetime import datetime
+
+        answer = self.http.get("/api/images", params={"limit": count})
+        answer.raise_for_status()
+        stamps = [image["indexed_at"] for image in answer.json()["images"] if image.get("indexed_at")]
+        if len(stamps) < count:
+            raise RuntimeError(f"{len(stamps)} of {count} documents carry indexed_at")
+        return max(datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() for s in stamps)
+
     def summary(self) -> dict[str, Any]:
         return self.http.get("/api/summary").json()
