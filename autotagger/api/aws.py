@@ -370,7 +370,7 @@ def service_from_environment():
     import boto3
 
     from autotagger.api.service import ReadApi
-    from autotagger.indexing import index_from_environment
+    from autotagger.index import index_from_environment
 
     region = os.environ.get("AWS_REGION") or None
     sfn = boto3.client("stepfunctions", region_name=region)
