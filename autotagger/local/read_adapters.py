@@ -14,9 +14,10 @@ import hmac
 import json
 import os
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from autotagger.errors import InvalidCursor
@@ -162,7 +163,7 @@ def signing_secret(data_dir: str | os.PathLike[str]) -> bytes:
     except FileExistsError:
         secret = path.read_bytes()
         if len(secret) < 32:
-            raise RuntimeError(f"{path} is damaged (shorter than 32 bytes): delete it to sign with a new secret")
+            raise RuntimeError(f"{path} is damaged (under 32 bytes): delete it to sign with a new secret") from None
         return secret
     secret = os.urandom(32)
     try:
@@ -182,7 +183,7 @@ class UrlRefused(Exception):
 
 
 def _iso(epoch_s: int) -> str:
-    return datetime.fromtimestamp(epoch_s, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 class LocalImageUrls:

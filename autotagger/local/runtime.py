@@ -24,15 +24,21 @@ from pathlib import Path
 from typing import Any
 
 from autotagger.config import Settings
-from autotagger.contracts import (ASL_FILE, INDEXER_BATCH_SIZE, INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME,
-                                  TAGGING_RULE_NAME, tagging_rule_pattern)
+from autotagger.contracts import (
+    ASL_FILE,
+    INDEXER_BATCH_SIZE,
+    INDEXER_RETRY_ATTEMPTS,
+    STATE_MACHINE_NAME,
+    STREAM_NAME,
+    TAGGING_RULE_NAME,
+    tagging_rule_pattern,
+)
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
 from autotagger.local.data_dir_lock import DataDirLock
 from autotagger.local.outbox import Outbox
 from autotagger.local.stores import INDEXER_CONSUMER, RUNTIME_DB, LocalStores
 from autotagger.ports import Labeler, StoredObject
-
 
 # Powertools in the indexer handler: no X-Ray, no EMF lines on stdout, only warnings logged.
 _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
@@ -87,7 +93,7 @@ class Pipeline:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "Pipeline":
+    def start(self) -> Pipeline:
         if self._started:
             return self
         from autotagger.local.event_router import EventRouter
@@ -137,7 +143,7 @@ class Pipeline:
         self.stores.close()
         self._lock.release()
 
-    def __enter__(self) -> "Pipeline":
+    def __enter__(self) -> Pipeline:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -250,8 +256,12 @@ class Pipeline:
         """The `/v1` read routes (`autotagger.api.service.ReadApi`) over this pipeline's stores, as the
         API Lambda serves them over Step Functions, SQS and S3."""
         from autotagger.api.service import ReadApi
-        from autotagger.local.read_adapters import (LocalDeadLetterQueueView, LocalExecutionLookup, carries_event,
-                                                    carries_records)
+        from autotagger.local.read_adapters import (
+            LocalDeadLetterQueueView,
+            LocalExecutionLookup,
+            carries_event,
+            carries_records,
+        )
         from autotagger.local.redrive import redrive_batch, rerun_dead_letter
 
         stores = self.stores
