@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.convertors import Convertor, register_url_convertor
 
 from autotagger.contracts import MAX_UPLOAD_BYTES
 from autotagger.server.upload_rules import (
@@ -22,22 +21,6 @@ from autotagger.server.upload_rules import (
     check_media_type,
     split_object_path,
 )
-
-
-class ObjectKeyConvertor(Convertor[str]):
-    """Like Starlette's `path`, but also matches keys holding a newline (`%0A`), so such keys get a
-    clear 400 from the key rules instead of an unexplained 404."""
-
-    regex = r"[\s\S]+"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("objectkey", ObjectKeyConvertor())
 
 router = APIRouter()
 

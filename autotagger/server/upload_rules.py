@@ -8,7 +8,26 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
+from starlette.convertors import Convertor, register_url_convertor
+
 from autotagger.contracts import ACCEPTED_MEDIA_TYPES, MAX_KEY_BYTES, MAX_UPLOAD_BYTES
+
+
+# `{key:objectkey}` in a route path: the object key, which may hold `/`.
+class ObjectKeyConvertor(Convertor[str]):
+    """Like Starlette's `path`, but also matches keys holding a newline (`%0A`), so such keys get a
+    clear 400 from the key rules instead of an unexplained 404."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("objectkey", ObjectKeyConvertor())
 
 # The error codes of the OpenAPI document's `Error` schema, by status.
 ERROR_CODES = {400: "invalid_parameter", 401: "unauthorized", 403: "forbidden", 404: "not_found",
