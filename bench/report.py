@@ -57,7 +57,7 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
         return out + ["Not run.", ""]
     out += [f"{p['images']} sample photos ({', '.join(p.get('photos', []))}; variants so each is distinct) uploaded "
             f"through `PUT /v1/{{bucket}}/{{key}}` of a real `autotagger serve` (fresh data dir, {p['workers']} "
-            f"workflow workers, {p['uploaders']} concurrent uploaders) until `GET /api/images` counts them all, "
+            f"workflow workers, {p['uploaders']} concurrent uploaders) until `GET /v1/images` counts them all, "
             f"versus the labeler alone in its own process with {p['workers']} concurrent callers; "
             f"{p['repeats']} repetitions, alternating which runs first.", ""]
     out += _table(["measure", "pipeline", "labeler only", "pipeline / labeler", "target"], [
@@ -89,7 +89,7 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
     lat = p["latency_ms"]
     out += [f"Upload-to-searchable latency at {lat['rate_per_second']:g} uploads/s (one at a time, pipeline idle "
             f"between): **p50 {_f(lat['p50'])} ms, p95 {_f(lat['p95'])} ms** (max {_f(lat['max'])} ms, "
-            f"{lat['samples']} uploads; PUT start until `GET /api/images/{{id}}` answers). Median split: "
+            f"{lat['samples']} uploads; PUT start until `GET /v1/images/{{id}}` answers). Median split: "
             + ", ".join(f"{k.replace('_', ' ')} {_f(v)} ms" for k, v in lat.get("breakdown_p50", {}).items())
             + f". Dead letters: {p.get('dead_letters')}.", ""]
     return out
