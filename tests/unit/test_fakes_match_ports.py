@@ -115,3 +115,13 @@ def test_GIVEN_fault_wrappers_WHEN_checked_against_their_ports_THEN_they_keep_ev
     assert isinstance(plan.wrap("stream", FakeRecordStream()), ports.RecordStream)
     assert isinstance(wrapped_index, ports.ImageIndex)
     assert (wrapped_index.count(), wrapped_index.get("a")["tags"], wrapped_index.search()["total"]) == (1, ["Dog"], 1)
+
+
+def test_GIVEN_the_local_read_adapters_WHEN_checked_against_their_ports_THEN_each_has_the_same_signatures(tmp_path):
+    from autotagger.local.read_adapters import LocalDeadLetterQueueView, LocalExecutionLookup, LocalImageUrls
+
+    adapters = [(ports.ExecutionLookup, LocalExecutionLookup), (ports.DeadLetterQueue, LocalDeadLetterQueueView),
+                (ports.ImageUrls, LocalImageUrls)]
+
+    assert {port.__name__: signature_drift(port, adapter) for port, adapter in adapters} == {
+        "ExecutionLookup": [], "DeadLetterQueue": [], "ImageUrls": []}
