@@ -15,9 +15,20 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from autotagger.api.service import ReadApi
+from autotagger.server.object_routes import read_body
 from autotagger.server.upload_rules import UploadRejected, check_key, split_object_path
 
 router = APIRouter()
+# The JSON bodies of the API are a few hundred bytes; more is refused before it is all read.
+MAX_JSON_BODY_BYTES = 1024 * 1024
+
+
+async def _json_body(request: Request) -> bytes:
+    def too_large() -> UploadRejected:
+        return UploadRejected(400, f"the body is over {MAX_JSON_BODY_BYTES} bytes: send the JSON the API documents",
+                              "invalid_body")
+
+    return await read_body(request, limit=MAX_JSON_BODY_BYTES, too_large=too_large)
 
 
 def _api(request: Request) -> ReadApi:
@@ -77,13 +88,13 @@ def list_dead_letters(request: Request) -> dict[str, list[dict[str, Any]]]:
 
 @router.post("/v1/dead-letters/redrive")
 async def redrive(request: Request) -> dict[str, list[str]]:
-    body = await request.body()
+    body = await _json_body(request)
     return await run_in_threadpool(_api(request).redrive, body)
 
 
 @router.post("/v1/uploads")
 async def create_upload(request: Request) -> dict[str, Any]:
-    body = await request.body()
+    body = await _json_body(request)
     ticket = await run_in_threadpool(_api(request).create_upload, body)
     return {**ticket, "url": _absolute(request, ticket["url"])}
 

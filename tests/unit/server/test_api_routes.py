@@ -193,6 +193,16 @@ def test_GIVEN_a_malformed_redrive_body_WHEN_posting_THEN_400_and_nothing_redriv
     assert pipeline.resubmitted == []
 
 
+def test_GIVEN_a_json_body_over_1_MiB_WHEN_posting_THEN_400_invalid_body_and_nothing_redriven(client, pipeline):
+    pipeline.workflow_dlq.letters["m1"] = _letter("m1", "workflow", event={})
+    padding = "x" * (1024 * 1024)  # well-formed requests, only too long
+
+    assert_error(client.post("/v1/dead-letters/redrive", json={"message_ids": ["m1", padding]}), 400, "invalid_body")
+    assert_error(client.post("/v1/uploads", json={"key": padding, "content_type": "image/png", "size": 1}),
+                 400, "invalid_body")
+    assert pipeline.resubmitted == []
+
+
 # -- POST /v1/uploads and the upload URL -----------------------------------------------------------------
 
 def _ticket(client, key="big/photo.jpg", content_type="image/jpeg", size=12 * 1024 * 1024):
