@@ -89,7 +89,7 @@ def _epoch(iso: str | None) -> float | None:
 
 def low_rate_latency(client: Client, photos: list[Photo], samples: int, interval: float) -> dict[str, list[float]]:
     """One upload every `interval` seconds (an idle pipeline between them): PUT start -> the image's
-    document answers GET /api/images/{id}. Each latency is split (same clock, same machine) into
+    document answers GET /v1/images/{id}. Each latency is split (same clock, same machine) into
     upload -> execution start, the execution (labeling inside), execution end -> indexed_at
     (stream + indexer) and indexed_at -> seen by the client (its 5 ms polling)."""
     from autotagger.domain.documents import document_id
@@ -107,8 +107,8 @@ def low_rate_latency(client: Client, photos: list[Photo], samples: int, interval
             time.sleep(0.005)
         seen = time.perf_counter()
         parts["total"].append((seen - began) * 1000)
-        document = client.http.get(f"/api/images/{document_id(client.bucket, key)}").json()
-        executions = client.http.get("/api/executions", params={"limit": 1}).json()
+        document = client.http.get(f"/v1/images/{document_id(client.bucket, key)}").json()
+        executions = client.http.get("/v1/executions", params={"limit": 1}).json()["executions"]
         start, stop = (_epoch(executions[0].get("start_date")), _epoch(executions[0].get("stop_date"))) \
             if executions else (None, None)
         indexed = _epoch(document.get("indexed_at"))

@@ -152,7 +152,7 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
     lat = p["latency_ms"]
     out += [f"Upload-to-searchable latency at {lat['rate_per_second']:g} uploads/s (one at a time, pipeline idle "
             f"between): **p50 {_f(lat['p50'])} ms, p95 {_f(lat['p95'])} ms** (max {_f(lat['max'])} ms, "
-            f"{lat['samples']} uploads; PUT start until `GET /api/images/{{id}}` answers). Median split: "
+            f"{lat['samples']} uploads; PUT start until `GET /v1/images/{{id}}` answers). Median split: "
             + ", ".join(f"{k.replace('_', ' ')} {_f(v)} ms" for k, v in lat.get("breakdown_p50", {}).items())
             + ". Dead letters: " + ", ".join(f"{k} {v}" for k, v in (p.get("dead_letters") or {}).items()) + ".", ""]
     return out

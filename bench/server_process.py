@@ -77,7 +77,7 @@ class ServerProcess:
 
 
 class Client:
-    """Uploads through `PUT /v1/{bucket}/{key}` and asks the index through `/api/images`."""
+    """Uploads through `PUT /v1/{bucket}/{key}` and asks the index through `/v1/images`."""
 
     def __init__(self, url: str, bucket: str = DEFAULT_BUCKET):
         import httpx
@@ -93,14 +93,14 @@ class Client:
         answer.raise_for_status()
 
     def indexed(self) -> int:
-        answer = self.http.get("/api/images", params={"limit": 0})
+        answer = self.http.get("/v1/images", params={"limit": 0})
         answer.raise_for_status()
         return int(answer.json()["total"])
 
     def searchable(self, key: str) -> bool:
         from autotagger.domain.documents import document_id
 
-        return self.http.get(f"/api/images/{document_id(self.bucket, key)}").status_code == 200
+        return self.http.get(f"/v1/images/{document_id(self.bucket, key)}").status_code == 200
 
     def wait_indexed(self, count: int, timeout: float, poll: float = 0.025) -> float:
         """Blocks until the index holds `count` images; returns the moment (perf_counter) it did."""
@@ -124,4 +124,4 @@ class Client:
         return max(datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() for s in stamps)
 
     def summary(self) -> dict[str, Any]:
-        return self.http.get("/api/summary").json()
+        return self.http.get("/v1/summary").json()

@@ -19,19 +19,26 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from autotagger.config import Settings
-from autotagger.contracts import (ASL_FILE, INDEXER_BATCH_SIZE, INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME,
-                                  TAGGING_RULE_NAME, tagging_rule_pattern)
+from autotagger.contracts import (
+    ASL_FILE,
+    INDEXER_BATCH_SIZE,
+    INDEXER_RETRY_ATTEMPTS,
+    STATE_MACHINE_NAME,
+    STREAM_NAME,
+    TAGGING_RULE_NAME,
+    tagging_rule_pattern,
+)
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
 from autotagger.local.data_dir_lock import DataDirLock
 from autotagger.local.outbox import Outbox
 from autotagger.local.stores import INDEXER_CONSUMER, RUNTIME_DB, LocalStores
 from autotagger.ports import Labeler, StoredObject
-
 
 # Powertools in the indexer handler: no X-Ray, no EMF lines on stdout, only warnings logged.
 _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
@@ -86,7 +93,7 @@ class Pipeline:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "Pipeline":
+    def start(self) -> Pipeline:
         if self._started:
             return self
         from autotagger.local.event_router import EventRouter
@@ -136,7 +143,7 @@ class Pipeline:
         self.stores.close()
         self._lock.release()
 
-    def __enter__(self) -> "Pipeline":
+    def __enter__(self) -> Pipeline:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -236,6 +243,36 @@ class Pipeline:
         self._require_started()
         return redrive(message_ids, workflow_dlq=self.stores.workflow_dlq, indexer_dlq=self.stores.indexer_dlq,
                        stream=self.stores.stream, start_execution=self._runner.start)
+
+    @cached_property
+    def image_urls(self):
+        """Signed, expiring URLs to the bucket's objects (the server's `/v1/_local/...` routes check them)."""
+        from autotagger.local.read_adapters import LocalImageUrls, signing_secret
+
+        return LocalImageUrls(signing_secret(self.settings.data_dir), self.bucket_name)
+
+    @cached_property
+    def read_api(self):
+        """The `/v1` read routes (`autotagger.api.service.ReadApi`) over this pipeline's stores, as the
+        API Lambda serves them over Step Functions, SQS and S3."""
+        from autotagger.api.service import ReadApi
+        from autotagger.local.read_adapters import (
+            LocalDeadLetterQueueView,
+            LocalExecutionLookup,
+            carries_event,
+            carries_records,
+        )
+        from autotagger.local.redrive import redrive_batch, rerun_dead_letter
+
+        stores = self.stores
+        queues = [
+            LocalDeadLetterQueueView("workflow", stores.workflow_dlq,
+                                     lambda letter: rerun_dead_letter(letter, self.start_execution), carries_event),
+            LocalDeadLetterQueueView("indexer", stores.indexer_dlq,
+                                     lambda letter: redrive_batch(stores.stream, letter.body), carries_records),
+        ]
+        return ReadApi(stores.index, LocalExecutionLookup(stores.executions, stores.execution_arn), queues,
+                       self.image_urls)
 
     def start_execution(self, event: dict[str, Any], name: str) -> bool:
         """Runs the workflow on `event` as execution `name` (used by `autotagger reprocess`); a name

@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS executions (
 );
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, start_date);
 CREATE INDEX IF NOT EXISTS executions_by_start ON executions (start_date);
+CREATE INDEX IF NOT EXISTS executions_by_key
+    ON executions (json_extract(input, '$.detail.object.key'), start_date);
 CREATE TABLE IF NOT EXISTS execution_events (
     arn TEXT NOT NULL,
     id INTEGER NOT NULL,
@@ -159,6 +161,29 @@ class ExecutionStore:
         with self._lock:
             rows = self._db.execute(query, args).fetchall()
         return [self._summary(row) for row in rows]
+
+    def page(self, status: str | None = None, key: str | None = None, limit: int = 50,
+             after: tuple[str, int] | None = None) -> builtins.list[tuple[tuple[str, int], dict[str, Any]]]:
+        """A keyset page, newest first: (position, execution) pairs after the position `after`
+        (a previous page's last), so a page costs the same at any depth and executions started
+        meanwhile neither repeat nor shift the rest. `key` keeps executions whose input is an S3
+        event for that object key."""
+        query = f"SELECT rowid, {self._COLUMNS} FROM executions WHERE 1 = 1"
+        args: builtins.list[Any] = []
+        if status is not None:
+            query += " AND status = ?"
+            args.append(status)
+        if key is not None:
+            query += " AND json_extract(input, '$.detail.object.key') = ?"
+            args.append(key)
+        if after is not None:
+            query += " AND (start_date < ? OR (start_date = ? AND rowid < ?))"
+            args += [after[0], after[0], after[1]]
+        query += " ORDER BY start_date DESC, rowid DESC LIMIT ?"
+        args.append(int(limit))
+        with self._lock:
+            rows = self._db.execute(query, args).fetchall()
+        return [((row[9], int(row[0])), self._summary(row[1:])) for row in rows]
 
     def counts(self) -> dict[str, int]:
         """Executions per status, e.g. {"SUCCEEDED": 12, "FAILED": 1}."""

@@ -34,7 +34,7 @@ def _rss_mb(pid: int, field: str) -> float:
 def _settle(http, server) -> None:
     deadline = time.monotonic() + 180
     while True:
-        summary = http.get("/api/summary").json()
+        summary = http.get("/v1/summary").json()
         if (outbox_pending(server.data_dir) == 0 and summary["executions"]["RUNNING"] == 0
                 and summary["stream_records_pending"] == 0):
             return

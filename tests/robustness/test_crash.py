@@ -52,7 +52,7 @@ def _upload_all(url: str, bodies: dict[str, bytes], ledger: Ledger, stop: thread
 
 
 def _settled(server: Server) -> bool:
-    summary = httpx.get(f"{server.url}/api/summary", timeout=10).json()
+    summary = httpx.get(f"{server.url}/v1/summary", timeout=10).json()
     return (outbox_pending(server.data_dir) == 0 and summary["executions"]["RUNNING"] == 0
             and summary["stream_records_pending"] == 0)
 
@@ -72,7 +72,7 @@ def _wait(condition, timeout: float, what: str) -> None:
     pytest.param(UPLOADS, ["index.slow=400ms"], False, 4, id="mid-indexing"),
     pytest.param(10, ["labeler.slow=200ms"], True, 5, id="mid-upload-then-again-during-recovery"),
 ])
-def test_GIVEN_uploads_in_flight_WHEN_the_server_is_killed_and_restarted_THEN_every_acknowledged_upload_ends_per_the_invariant(
+def test_GIVEN_uploads_in_flight_WHEN_the_server_is_killed_and_restarted_THEN_every_acknowledged_upload_ends_per_the_invariant(  # noqa: E501
         tmp_path, acks_before_kill, faults, kill_during_recovery, seed):
     rng = random.Random(seed)
     data_dir, ledger, stop = tmp_path / "data", Ledger(), threading.Event()

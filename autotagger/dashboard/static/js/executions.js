@@ -76,9 +76,9 @@ export function createExecutions({ onError }) {
   let openId = null;
 
   async function refreshList() {
-    const executions = await api.executions({ status: filter.value || undefined, limit: 50 });
+    const { executions } = await api.executions({ status: filter.value || undefined, limit: 50 });
     clear(table).append(...executions.map((execution) => el("tr", { class: execution.status === "FAILED" ? "row-failed" : null },
-      el("td", {}, el("button", { type: "button", class: "link-button", text: execution.name, onclick: () => open(execution.arn ?? execution.name), "aria-label": `Open execution ${execution.name} (${STATUS_TEXT[execution.status] ?? execution.status})` })),
+      el("td", {}, el("button", { type: "button", class: "link-button", text: execution.name, onclick: () => open(execution.name), "aria-label": `Open execution ${execution.name} (${STATUS_TEXT[execution.status] ?? execution.status})` })),
       el("td", {}, statusBadge(execution.status)),
       el("td", { text: dateTime(execution.start_date) }),
       el("td", { text: execution.stop_date ? duration(execution.start_date, execution.stop_date) : "–" }),
