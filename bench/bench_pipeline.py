@@ -155,7 +155,7 @@ def run(quick: bool = False, images: int | None = None, repeats: int | None = No
                          [r["images_per_second"] for r in labeler_runs], TARGET_RATIO)
     return {
         "images": images, "repeats": repeats, "workers": workers, "uploaders": UPLOADERS,
-        "run_ends": f"when the last is indexed (its `indexed_at`; `GET /api/images` polled every {POLL_SECONDS:g} s "
+        "run_ends": f"when the last is indexed (its `indexed_at`; `GET /v1/images` polled every {POLL_SECONDS:g} s "
                     "to learn it)",
         "photos": sorted({p.name.rsplit("-", 1)[0] for p in photos}),
         "pipeline_images_per_second": spread([r["images_per_second"] for r in pipeline_runs]),

@@ -101,7 +101,7 @@ def pipeline_ratios(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _run_ends(p: dict[str, Any]) -> str:
     """How the run's end was taken (results written before the bench recorded it ended at the first poll
     that counted every image)."""
-    return p.get("run_ends") or "when a poll of `GET /api/images` first counts them all"
+    return p.get("run_ends") or "when a poll of `GET /v1/images` first counts them all"
 
 
 def _pipeline(p: dict[str, Any] | None) -> list[str]:

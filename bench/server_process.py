@@ -116,7 +116,7 @@ class Client:
         indexer's wall clock on this machine), as seconds since the epoch."""
         from datetime import datetime
 
-        answer = self.http.get("/api/images", params={"limit": count})
+        answer = self.http.get("/v1/images", params={"limit": count})
         answer.raise_for_status()
         stamps = [image["indexed_at"] for image in answer.json()["images"] if image.get("indexed_at")]
         if len(stamps) < count:

@@ -110,7 +110,7 @@ def _as_newer_runs_write_them(results):
     pipeline["peak_rss_mib"] = {"pipeline_server": {"median": 380.5, "min": 377.1, "max": 386.7,
                                                     "runs": [386.7, 380.5, 377.1]},
                                 "labeler_only": {"median": 316.4, "min": 315.0, "max": 320.2, "runs": [320.2, 316.4, 315.0]}}
-    pipeline["run_ends"] = "when the last is indexed (its `indexed_at`; `GET /api/images` polled every 0.25 s to learn it)"
+    pipeline["run_ends"] = "when the last is indexed (its `indexed_at`; `GET /v1/images` polled every 0.25 s to learn it)"
     return results
 
 
