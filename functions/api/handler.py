@@ -23,7 +23,13 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "api")
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "autotagger"), service=SERVICE)
-app = APIGatewayRestResolver(enable_validation=True)
+API_BASE = "/v1"
+# The `/v1` of the document's paths is the API Gateway stage, and for the execute-api URL the
+# proxy event's `path` leaves the stage out (`/images`; `requestContext.path` is `/v1/images`), while
+# behind a custom domain or in tests it may carry it: routes are declared without it and a leading
+# `/v1` is stripped (API Gateway Developer Guide, "Input format of a Lambda function for proxy
+# integration"; Powertools `strip_prefixes`).
+app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=[API_BASE])
 
 
 def _query() -> dict[str, list[str]]:
@@ -34,47 +40,47 @@ def _body() -> str | None:
     return app.current_event.decoded_body
 
 
-@app.get("/v1/images")
+@app.get("/images")
 def search_images() -> dict:
     return current_service().search_images(_query())
 
 
-@app.get("/v1/images/<image_id>")
+@app.get("/images/<image_id>")
 def get_image(image_id: str) -> dict:
     return current_service().get_image(image_id)
 
 
-@app.get("/v1/stats/tags")
+@app.get("/stats/tags")
 def tag_stats() -> list:
     return current_service().tag_stats(_query())
 
 
-@app.get("/v1/stats/images")
+@app.get("/stats/images")
 def image_stats() -> list:
     return current_service().image_stats(_query())
 
 
-@app.get("/v1/executions")
+@app.get("/executions")
 def list_executions() -> dict:
     return current_service().list_executions(_query())
 
 
-@app.get("/v1/executions/<name>")
+@app.get("/executions/<name>")
 def get_execution(name: str) -> dict:
     return current_service().get_execution(name)
 
 
-@app.get("/v1/dead-letters")
+@app.get("/dead-letters")
 def list_dead_letters() -> dict:
     return current_service().list_dead_letters(_query())
 
 
-@app.post("/v1/dead-letters/redrive")
+@app.post("/dead-letters/redrive")
 def redrive() -> dict:
     return current_service().redrive(_body())
 
 
-@app.post("/v1/uploads")
+@app.post("/uploads")
 def create_upload() -> dict:
     return current_service().create_upload(_body())
 
