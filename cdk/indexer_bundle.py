@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -193,7 +193,7 @@ class _LocalBundling:
     def __init__(self, function_dir: Path) -> None:
         self.function_dir = function_dir
 
-    def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:  # noqa: ARG002 - CDK's signature
+    def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:
         build(Path(output_dir), self.function_dir)
         return True
 
