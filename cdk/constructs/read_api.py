@@ -74,14 +74,23 @@ ENDPOINT_SERVICES = {
 
 def lambda_routes(document: Path = OPENAPI_DOCUMENT) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(path, METHOD, operation) of every operation of the document the Lambda serves."""
-    paths = json.loads(document.read_text(encoding="utf-8"))["paths"]
-    for path, item in paths.items():
+    spec = json.loads(document.read_text(encoding="utf-8"))
+
+    def resolved(parameter: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in parameter:  # "#/components/parameters/<name>"
+            node: Any = spec
+            for part in parameter["$ref"].removeprefix("#/").split("/"):
+                node = node[part]
+            parameter = node
+        return parameter
+
+    for path, item in spec["paths"].items():
         if path == UPLOAD_PATH:
             continue
         for method in HTTP_METHODS:
             if method in item:
-                yield path, method.upper(), {**item[method], "parameters": [
-                    *item.get("parameters", []), *item[method].get("parameters", [])]}
+                parameters = [*item.get("parameters", []), *item[method].get("parameters", [])]
+                yield path, method.upper(), {**item[method], "parameters": [resolved(p) for p in parameters]}
 
 
 def resource_path(path: str) -> str:
