@@ -117,10 +117,12 @@ def test_given_the_indexer_when_synthesized_then_it_writes_the_index_the_local_o
     assert environment["INDEX_NAME"] == local.index_name
 
 
-def test_given_the_role_mapping_when_synthesized_then_its_index_patterns_cover_the_local_index(dev):
-    mapping = _only(dev.resources("Custom::OpenSearchRoleMapping"))
+def test_given_the_role_mappings_when_synthesized_then_their_index_patterns_cover_the_local_index(dev):
+    mappings = [m["Properties"] for m in dev.resources("Custom::OpenSearchRoleMapping").values()]
     local = OpenSearchIndex.from_url("http://127.0.0.1:9200")
-    assert any(fnmatch.fnmatchcase(local.index_name, pattern) for pattern in mapping["IndexPatterns"])
+    assert len(mappings) == 2  # the indexer's and the read API's
+    for mapping in mappings:
+        assert any(fnmatch.fnmatchcase(local.index_name, pattern) for pattern in mapping["IndexPatterns"])
 
 
 # -- the indexer's stream consumer ------------------------------------------------------------------
