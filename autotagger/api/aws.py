@@ -23,12 +23,15 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autotagger.errors import InvalidCursor
 from autotagger.local.stores import execution_detail, execution_summary
 from autotagger.ports import DeadLetter
 from autotagger.reprocess import execution_name
+
+if TYPE_CHECKING:
+    from autotagger.api.service import ReadApi
 
 # ListExecutions answers at most 1000 per call (API reference, ListExecutions maxResults); one
 # fixed page size keeps a cursor's position inside its page meaningful from call to call.
@@ -371,7 +374,7 @@ def _required(name: str) -> str:
     return value
 
 
-def service_from_environment():
+def service_from_environment() -> ReadApi:
     """The `ReadApi` over this deployment's services (see the module docs for the environment)."""
     import boto3
 
@@ -390,10 +393,10 @@ def service_from_environment():
 
 
 _lock = threading.Lock()
-_service = None
+_service: ReadApi | None = None
 
 
-def current_service():
+def current_service() -> ReadApi:
     """One service per Lambda process, built on first use (clients and connections are reused)."""
     global _service
     with _lock:

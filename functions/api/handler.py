@@ -41,62 +41,62 @@ def _body() -> str | None:
 
 
 @app.get("/images")
-def search_images() -> dict:
+def search_images() -> dict[str, Any]:
     return current_service().search_images(_query())
 
 
 @app.get("/images/<image_id>")
-def get_image(image_id: str) -> dict:
+def get_image(image_id: str) -> dict[str, Any]:
     return current_service().get_image(image_id)
 
 
 @app.get("/stats/tags")
-def tag_stats() -> list:
+def tag_stats() -> list[dict[str, Any]]:
     return current_service().tag_stats(_query())
 
 
 @app.get("/stats/images")
-def image_stats() -> list:
+def image_stats() -> list[dict[str, Any]]:
     return current_service().image_stats(_query())
 
 
 @app.get("/executions")
-def list_executions() -> dict:
+def list_executions() -> dict[str, Any]:
     return current_service().list_executions(_query())
 
 
 @app.get("/executions/<name>")
-def get_execution(name: str) -> dict:
+def get_execution(name: str) -> dict[str, Any]:
     return current_service().get_execution(name)
 
 
 @app.get("/dead-letters")
-def list_dead_letters() -> dict:
+def list_dead_letters() -> dict[str, Any]:
     return current_service().list_dead_letters(_query())
 
 
 @app.post("/dead-letters/redrive")
-def redrive() -> dict:
+def redrive() -> dict[str, Any]:
     return current_service().redrive(_body())
 
 
 @app.post("/uploads")
-def create_upload() -> dict:
+def create_upload() -> dict[str, Any]:
     return current_service().create_upload(_body())
 
 
-def _error(status: int, body: dict[str, str]) -> Response:
+def _error(status: int, body: dict[str, str]) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
 @app.not_found
-def no_route(_: NotFoundError) -> Response:
+def no_route(_: NotFoundError) -> Response[str]:
     return _error(404, {"error": "not_found", "message": f"no route {app.current_event.http_method} "
                                                          f"{app.current_event.path}"})
 
 
-@app.exception_handler(Exception)
-def failed(exc: Exception) -> Response:
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+def failed(exc: Exception) -> Response[str]:
     status, body = error_response(exc)
     if status >= 500:
         logger.exception("request failed")

@@ -4,6 +4,9 @@ them, its network path and its least-privilege role, read back from the synthesi
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -101,6 +104,34 @@ def test_given_the_read_lambda_asset_when_bundled_then_it_carries_the_api_handle
     assert (asset / "autotagger" / "api" / "service.py").is_file()
     assert (asset / "aws_lambda_powertools").is_dir() and (asset / "pydantic").is_dir()
     assert not (asset / "autotagger" / "server").exists()  # the local server stays out of the asset
+
+
+def test_given_the_read_lambda_asset_when_its_handler_wires_the_service_then_all_core_code_comes_from_the_asset(
+        dev, tmp_path):
+    """The `autotagger` code of the asset is complete on its own: the handler and what it imports on the
+    first request (the service, the index adapters) load from the asset (the wheels are for arm64/3.13,
+    so third-party packages come from this virtualenv instead)."""
+    asset = dev.outdir / f"asset.{_function(dev)['Code']['S3Key'].removesuffix('.zip')}"
+    core_only = tmp_path / "core"
+    for path in [asset / "handler.py", *asset.joinpath("autotagger").rglob("*")]:
+        if path.is_file():
+            target = core_only / path.relative_to(asset)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    probe = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import handler; "
+        "import autotagger.api.service, autotagger.index, autotagger.index.opensearch; "
+        "print(json.dumps({n: getattr(m, '__file__', None) for n, m in sys.modules.items() "
+        "if n == 'autotagger' or n.startswith('autotagger.')}))"
+    )
+    environment = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+                   "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run([sys.executable, "-c", probe, str(core_only)], capture_output=True, text=True,
+                            cwd=tmp_path, env=environment, timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    outside = {name: file for name, file in loaded.items() if file and not file.startswith(str(core_only))}
+    assert ("autotagger.api.service" in loaded, outside) == (True, {})
 
 
 def test_given_the_read_lambda_when_synthesized_then_it_is_told_every_resource_the_service_reads(dev):
