@@ -84,7 +84,8 @@ def test_given_the_asl_placeholders_when_synthesized_then_cdk_and_the_local_runt
 def test_given_default_context_when_synthesized_then_detect_labels_gets_the_local_runtime_parameters(dev):
     deployed = dev.resource(dev.stack.workflow.state_machine)["Properties"]["DefinitionSubstitutions"]
     local = Settings().substitutions()
-    assert {k: deployed[k] for k in ("MaxLabels", "MinConfidence")} == {k: local[k] for k in ("MaxLabels", "MinConfidence")}
+    names = ("MaxLabels", "MinConfidence")
+    assert {k: deployed[k] for k in names} == {k: local[k] for k in names}
 
 
 # -- uploads -------------------------------------------------------------------------------------
@@ -127,7 +128,8 @@ def test_given_the_role_mappings_when_synthesized_then_their_index_patterns_cove
 
 # -- the indexer's stream consumer ------------------------------------------------------------------
 
-def test_given_the_event_source_when_synthesized_then_its_batches_and_retries_are_the_local_consumer_ones(dev, local_pipeline):
+def test_given_the_event_source_when_synthesized_then_its_batches_and_retries_are_the_local_consumer_ones(
+        dev, local_pipeline):
     mapping = _only(dev.resources("AWS::Lambda::EventSourceMapping"))
     consumer = local_pipeline._consumer
     assert (mapping["BatchSize"], mapping["MaximumRetryAttempts"], mapping["BisectBatchOnFunctionError"]) == (
