@@ -66,7 +66,10 @@ READER_HTTP_ACTIONS = ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost")
 READER_CLUSTER_PERMISSIONS = ("cluster_composite_ops_ro", "indices:admin/index_template/get")
 READER_INDEX_ACTIONS = ("read", "indices:admin/get", "indices:admin/mappings/get")
 """What the read side of autotagger.index.opensearch does: search, count, get, and on first use read
-the index template, check the index exists and read its mapping (`ensure_ready`)."""
+the index template, check the index exists and read its mapping (`ensure_ready`). `read` is search,
+get, mget and field mappings; `cluster_composite_ops_ro` is mget/msearch/scroll and alias lookups
+(OpenSearch Security, "Default action groups",
+https://docs.opensearch.org/docs/latest/security/access-control/default-action-groups/)."""
 
 DEV_DATA_NODES = 1
 PROD_DATA_NODES = 2
