@@ -9,7 +9,7 @@ Environment of the Lambda:
 | `STATE_MACHINE_ARN` | the tagging state machine (list, describe, start executions of it) |
 | `IMAGE_BUCKET` | the image bucket (presigned GET and PUT) |
 | `WORKFLOW_DLQ_URL`, `RULE_DLQ_URL`, `INDEXER_DLQ_URL` | the dead-letter queues (each optional) |
-| `OPENSEARCH_ENDPOINT`, `INDEX_NAME`, `AWS_REGION` | the index, as for the indexer (`autotagger.indexing`) |
+| `OPENSEARCH_ENDPOINT`, `INDEX_NAME`, `AWS_REGION` | the index, as for the indexer (`autotagger.index`) |
 """
 
 from __future__ import annotations
@@ -21,13 +21,17 @@ import os
 import re
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from autotagger.errors import InvalidCursor
 from autotagger.local.stores import execution_detail, execution_summary
 from autotagger.ports import DeadLetter
 from autotagger.reprocess import execution_name
+
+if TYPE_CHECKING:
+    from autotagger.api.service import ReadApi
 
 # ListExecutions answers at most 1000 per call (API reference, ListExecutions maxResults); one
 # fixed page size keeps a cursor's position inside its page meaningful from call to call.
@@ -50,7 +54,7 @@ RECEIVE_WAIT_S = 1
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _error_code(error: Exception) -> str | None:
@@ -248,7 +252,7 @@ class SqsDeadLetterQueue:
                  if "StringValue" in value}
         extra["ApproximateReceiveCount"] = attributes.get("ApproximateReceiveCount", "0")
         return DeadLetter(message_id=message["MessageId"], body=message["Body"],
-                          sent_at=_iso(datetime.fromtimestamp(sent_ms / 1000, timezone.utc)),
+                          sent_at=_iso(datetime.fromtimestamp(sent_ms / 1000, UTC)),
                           queue=self.name, attributes=extra)
 
     def redrive(self, message_ids: list[str] | None = None) -> dict[str, list[str]]:
@@ -346,7 +350,7 @@ class S3ImageUrls:
                                               ExpiresIn=expires_in_s)
 
     def upload(self, key: str, content_type: str, size: int, expires_in_s: int) -> dict[str, Any]:
-        expires_at = datetime.fromtimestamp(self._clock() + expires_in_s, timezone.utc).replace(microsecond=0)
+        expires_at = datetime.fromtimestamp(self._clock() + expires_in_s, UTC).replace(microsecond=0)
         url = self.s3.generate_presigned_url(
             "put_object", Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type,
                                   "ContentLength": size},
@@ -358,6 +362,11 @@ class S3ImageUrls:
 
 # -- wiring for the Lambda ------------------------------------------------------------------------
 
+# The environment the API Lambda is given (CDK's `cdk/constructs/read_api.py` sets exactly these).
+STATE_MACHINE_ARN_ENV = "STATE_MACHINE_ARN"
+IMAGE_BUCKET_ENV = "IMAGE_BUCKET"
+DEAD_LETTER_QUEUE_URL_ENVS = {"workflow": "WORKFLOW_DLQ_URL", "rule": "RULE_DLQ_URL", "indexer": "INDEXER_DLQ_URL"}
+
 def _required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
@@ -365,7 +374,7 @@ def _required(name: str) -> str:
     return value
 
 
-def service_from_environment():
+def service_from_environment() -> ReadApi:
     """The `ReadApi` over this deployment's services (see the module docs for the environment)."""
     import boto3
 
@@ -375,21 +384,19 @@ def service_from_environment():
     region = os.environ.get("AWS_REGION") or None
     sfn = boto3.client("stepfunctions", region_name=region)
     sqs = boto3.client("sqs", region_name=region)
-    executions = StepFunctionsExecutions(sfn, _required("STATE_MACHINE_ARN"))
-    queues = [SqsDeadLetterQueue(sqs, name, os.environ[variable], executions=executions, event_of=event_of)
-              for name, variable, event_of in (("workflow", "WORKFLOW_DLQ_URL", workflow_event),
-                                                ("rule", "RULE_DLQ_URL", rule_event),
-                                                ("indexer", "INDEXER_DLQ_URL", None))
-              if os.environ.get(variable)]
+    executions = StepFunctionsExecutions(sfn, _required(STATE_MACHINE_ARN_ENV))
+    events_of = {"workflow": workflow_event, "rule": rule_event, "indexer": None}
+    queues = [SqsDeadLetterQueue(sqs, name, os.environ[variable], executions=executions, event_of=events_of[name])
+              for name, variable in DEAD_LETTER_QUEUE_URL_ENVS.items() if os.environ.get(variable)]
     return ReadApi(index_from_environment(), executions, queues,
-                   S3ImageUrls(s3_client(region), _required("IMAGE_BUCKET")))
+                   S3ImageUrls(s3_client(region), _required(IMAGE_BUCKET_ENV)))
 
 
 _lock = threading.Lock()
-_service = None
+_service: ReadApi | None = None
 
 
-def current_service():
+def current_service() -> ReadApi:
     """One service per Lambda process, built on first use (clients and connections are reused)."""
     global _service
     with _lock:

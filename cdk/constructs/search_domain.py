@@ -54,9 +54,22 @@ INDEXER_CLUSTER_PERMISSIONS = (
     "indices:admin/template/put",
 )
 INDEXER_INDEX_ACTIONS = (
-    "crud", "create_index", "indices_monitor", "indices:admin/mapping/put", "indices:admin/get", "indices:admin/refresh",
+    "crud", "create_index", "indices_monitor", "indices:admin/mapping/put", "indices:admin/get",
+    "indices:admin/refresh",
 )
 """What autotagger.index.opensearch does: mget/bulk, exists/create the index, refresh on demand."""
+
+READER_ROLE_NAME = "autotagger_reader"
+"""The OpenSearch role of the read API's IAM role: reads only."""
+READER_HTTP_ACTIONS = ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost")
+"""`_search`, `_count` and `_mget` are POSTs; nothing the reader sends writes."""
+READER_CLUSTER_PERMISSIONS = ("cluster_composite_ops_ro", "indices:admin/index_template/get")
+READER_INDEX_ACTIONS = ("read", "indices:admin/get", "indices:admin/mappings/get")
+"""What the read side of autotagger.index.opensearch does: search, count, get, and on first use read
+the index template, check the index exists and read its mapping (`ensure_ready`). `read` is search,
+get, mget and field mappings; `cluster_composite_ops_ro` is mget/msearch/scroll and alias lookups
+(OpenSearch Security, "Default action groups",
+https://docs.opensearch.org/docs/latest/security/access-control/default-action-groups/)."""
 
 DEV_DATA_NODES = 1
 PROD_DATA_NODES = 2
@@ -218,22 +231,44 @@ class SearchDomain(Construct):
             f"IAM5[Resource::<{Stack.of(self).get_logical_id(function.node.default_child)}.Arn>:*]",
             "CDK's custom-resource framework may invoke any version of the one role-mapper function.",
         ))
-        self.role_mapping = CustomResource(
-            self, "IndexerRoleMapping",
-            service_token=provider.service_token,
+        self._role_mapper = provider
+        self._secrets_endpoint = network.secrets_endpoint
+        self.role_mapping = self._role_mapping(
+            "IndexerRoleMapping", INDEXER_ROLE_NAME, indexer_role, INDEXER_CLUSTER_PERMISSIONS, INDEXER_INDEX_ACTIONS)
+
+    def _role_mapping(self, construct_id: str, role_name: str, role: iam.IRole,
+                      cluster_permissions: tuple[str, ...], index_actions: tuple[str, ...]) -> CustomResource:
+        mapping = CustomResource(
+            self, construct_id,
+            service_token=self._role_mapper.service_token,
             resource_type="Custom::OpenSearchRoleMapping",
             properties={
                 "Endpoint": f"https://{self.domain.domain_endpoint}",
                 "SecretArn": self.master_user.secret_arn,
-                "RoleName": INDEXER_ROLE_NAME,
-                "BackendRoleArn": indexer_role.role_arn,
+                "RoleName": role_name,
+                "BackendRoleArn": role.role_arn,
                 "IndexPatterns": [f"{INDEX_NAME}*"],
-                "ClusterPermissions": list(INDEXER_CLUSTER_PERMISSIONS),
-                "IndexActions": list(INDEXER_INDEX_ACTIONS),
+                "ClusterPermissions": list(cluster_permissions),
+                "IndexActions": list(index_actions),
             },
         )
         # Deleted before the endpoint it reads the secret through (the domain is already referenced).
-        self.role_mapping.node.add_dependency(network.secrets_endpoint)
+        mapping.node.add_dependency(self._secrets_endpoint)
+        return mapping
+
+    def grant_read(self, role: iam.IRole, function: lambda_.IFunction) -> None:
+        """Lets `function` (running as `role`) read the image index and nothing else: signed GET/HEAD/POST
+        on this domain, a read-only OpenSearch role mapped to `role`, HTTPS into the domain."""
+        role.add_to_principal_policy(iam.PolicyStatement(
+            actions=list(READER_HTTP_ACTIONS), resources=[f"{self.domain_arn}/*"]))
+        acknowledge(role, Ack(
+            f"IAM5[Resource::arn:<AWS::Partition>:es:<AWS::Region>:<AWS::AccountId>:domain/{DOMAIN_NAME}/*]",
+            "es:ESHttp* actions are authorized per HTTP path: '/*' means the paths of this one domain; "
+            "fine-grained access control limits the role to reading the image index (role mapping).",
+        ))
+        self.reader_role_mapping = self._role_mapping(
+            "ReaderRoleMapping", READER_ROLE_NAME, role, READER_CLUSTER_PERMISSIONS, READER_INDEX_ACTIONS)
+        self.allow_https_from(function, "read API Lambda")
 
     def allow_https_from(self, peer: ec2.IConnectable, description: str) -> None:
         self.domain.connections.allow_from(peer, ec2.Port.tcp(443), description)

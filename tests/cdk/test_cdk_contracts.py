@@ -84,7 +84,8 @@ def test_given_the_asl_placeholders_when_synthesized_then_cdk_and_the_local_runt
 def test_given_default_context_when_synthesized_then_detect_labels_gets_the_local_runtime_parameters(dev):
     deployed = dev.resource(dev.stack.workflow.state_machine)["Properties"]["DefinitionSubstitutions"]
     local = Settings().substitutions()
-    assert {k: deployed[k] for k in ("MaxLabels", "MinConfidence")} == {k: local[k] for k in ("MaxLabels", "MinConfidence")}
+    names = ("MaxLabels", "MinConfidence")
+    assert {k: deployed[k] for k in names} == {k: local[k] for k in names}
 
 
 # -- uploads -------------------------------------------------------------------------------------
@@ -117,15 +118,18 @@ def test_given_the_indexer_when_synthesized_then_it_writes_the_index_the_local_o
     assert environment["INDEX_NAME"] == local.index_name
 
 
-def test_given_the_role_mapping_when_synthesized_then_its_index_patterns_cover_the_local_index(dev):
-    mapping = _only(dev.resources("Custom::OpenSearchRoleMapping"))
+def test_given_the_role_mappings_when_synthesized_then_their_index_patterns_cover_the_local_index(dev):
+    mappings = [m["Properties"] for m in dev.resources("Custom::OpenSearchRoleMapping").values()]
     local = OpenSearchIndex.from_url("http://127.0.0.1:9200")
-    assert any(fnmatch.fnmatchcase(local.index_name, pattern) for pattern in mapping["IndexPatterns"])
+    assert len(mappings) == 2  # the indexer's and the read API's
+    for mapping in mappings:
+        assert any(fnmatch.fnmatchcase(local.index_name, pattern) for pattern in mapping["IndexPatterns"])
 
 
 # -- the indexer's stream consumer ------------------------------------------------------------------
 
-def test_given_the_event_source_when_synthesized_then_its_batches_and_retries_are_the_local_consumer_ones(dev, local_pipeline):
+def test_given_the_event_source_when_synthesized_then_its_batches_and_retries_are_the_local_consumer_ones(
+        dev, local_pipeline):
     mapping = _only(dev.resources("AWS::Lambda::EventSourceMapping"))
     consumer = local_pipeline._consumer
     assert (mapping["BatchSize"], mapping["MaximumRetryAttempts"], mapping["BisectBatchOnFunctionError"]) == (
