@@ -90,7 +90,7 @@ def keyed_server(tmp_path_factory, api_key):
         put = httpx.put(f"{server.url}{API_BASE}/{DEFAULT_BUCKET}/{quote(PHOTO_KEY, safe='')}",
                         content=sample_photo("astronaut"), headers={**keyed, "Content-Type": "image/png"}, timeout=30)
         assert put.status_code == 200, put.text
-        images = f"{server.url}/api/images"
+        images = f"{server.url}/v1/images"
         server.document = _wait(lambda: next(iter(httpx.get(images, headers=keyed, timeout=5).json()["images"]), None),
                                 120, "the tagged photo")
         yield server
@@ -109,13 +109,13 @@ def proxy(keyed_server, api_key):
 
 
 def test_GIVEN_a_server_requiring_a_key_WHEN_called_without_it_THEN_it_refuses(keyed_server):
-    assert httpx.get(f"{keyed_server.url}/api/images", timeout=5).status_code == 401  # the key is really needed
+    assert httpx.get(f"{keyed_server.url}/v1/images", timeout=5).status_code == 401  # the key is really needed
 
 
 def test_GIVEN_the_proxy_WHEN_the_api_answers_an_error_THEN_the_status_and_error_body_reach_the_caller(
         keyed_server, proxy, api_key):
-    direct = httpx.get(f"{keyed_server.url}/api/images/no-such-image", headers={API_KEY_HEADER: api_key}, timeout=5)
-    proxied = httpx.get(f"{proxy.url}/api/images/no-such-image", timeout=5)
+    direct = httpx.get(f"{keyed_server.url}/v1/images/no-such-image", headers={API_KEY_HEADER: api_key}, timeout=5)
+    proxied = httpx.get(f"{proxy.url}/v1/images/no-such-image", timeout=5)
     assert (proxied.status_code, proxied.json()) == (direct.status_code, direct.json()) and direct.status_code == 404
 
 
