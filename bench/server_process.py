@@ -29,13 +29,13 @@ class ServerProcess:
         self._lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self, timeout: float = 120.0) -> "ServerProcess":
+    def start(self, timeout: float = 120.0) -> ServerProcess:
         self.process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         env=self.env, start_new_session=True)
         threading.Thread(target=self._pump, daemon=True).start()

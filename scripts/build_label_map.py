@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from label_map_curation import (
+from label_map_curation import (  # noqa: E402 - a sibling script, importable once its folder is on the path
     COCO,
     COCO_ROLLUPS,
     EXTRA_NODES,

@@ -23,15 +23,27 @@ DEFAULT_DIR = Path(__file__).resolve().parents[2] / "dashboards"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    dashboards = subparsers.add_parser("dashboards", help="OpenSearch Dashboards saved objects (index pattern, visualizations, dashboard)")
+    dashboards = subparsers.add_parser(
+        "dashboards", help="OpenSearch Dashboards saved objects (index pattern, visualizations, dashboard)"
+    )
     sub = dashboards.add_subparsers(dest="dashboards_command", metavar="ACTION", required=True)
     install = sub.add_parser("install", help="import dashboards/*.ndjson into OpenSearch Dashboards (idempotent)")
-    install.add_argument("--endpoint", required=True,
-                         help="OpenSearch Dashboards URL, e.g. http://localhost:5601 or https://DOMAIN.REGION.es.amazonaws.com/_dashboards")
-    install.add_argument("--sigv4", action="store_true", help="sign requests with AWS SigV4 (Amazon OpenSearch Service)")
+    install.add_argument(
+        "--endpoint",
+        required=True,
+        help="OpenSearch Dashboards URL, e.g. http://localhost:5601 or https://DOMAIN.REGION.es.amazonaws.com/_dashboards",
+    )
+    install.add_argument(
+        "--sigv4", action="store_true", help="sign requests with AWS SigV4 (Amazon OpenSearch Service)"
+    )
     install.add_argument("--region", help="AWS region for --sigv4 (default: from the AWS configuration)")
-    install.add_argument("--file", dest="files", action="append", type=Path,
-                         help="an .ndjson file to import (repeatable; default: every dashboards/*.ndjson)")
+    install.add_argument(
+        "--file",
+        dest="files",
+        action="append",
+        type=Path,
+        help="an .ndjson file to import (repeatable; default: every dashboards/*.ndjson)",
+    )
     install.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each request")
     install.set_defaults(func=_install)
 
@@ -78,7 +90,11 @@ def install(endpoint: str, files: list[Path], *, auth=None, timeout: float = 30.
     for path in files:
         try:
             response = requests.post(
-                url, params={"overwrite": "true"}, headers={"osd-xsrf": "true"}, auth=auth, timeout=timeout,
+                url,
+                params={"overwrite": "true"},
+                headers={"osd-xsrf": "true"},
+                auth=auth,
+                timeout=timeout,
                 files={"file": (path.name, path.read_bytes(), "application/ndjson")},
             )
         except requests.RequestException as exc:
@@ -106,5 +122,8 @@ def _install(args: argparse.Namespace) -> int:
     files = saved_object_files(args.files)
     auth = _aws_auth(args.region) if args.sigv4 else None
     for answer in install(args.endpoint, files, auth=auth, timeout=args.timeout):
-        print(f"imported {answer.get('successCount', 0)} saved objects from {answer['file']} into {import_url(args.endpoint)}")
+        print(
+            f"imported {answer.get('successCount', 0)} saved objects from {answer['file']} "
+            f"into {import_url(args.endpoint)}"
+        )
     return 0
