@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from autotagger import contracts
 from autotagger.contracts import INDEX_NAME
-from cdk import indexer_bundle
+from cdk import lambda_bundle
 from cdk.constructs import indexer, network, search_domain
 
 
@@ -24,12 +24,12 @@ def _domain(synth) -> dict:
 def test_given_the_indexer_when_synthesized_then_it_runs_python_3_13_on_arm64(dev):
     function = _function(dev)
     assert (function["Runtime"], function["Architectures"]) == (
-        indexer_bundle.RUNTIME.name, [indexer_bundle.ARCHITECTURE.name])
-    assert indexer_bundle.RUNTIME.name == f"python{indexer_bundle.PYTHON_VERSION}"  # the Python the wheels are for
+        lambda_bundle.RUNTIME.name, [lambda_bundle.ARCHITECTURE.name])
+    assert lambda_bundle.RUNTIME.name == f"python{lambda_bundle.PYTHON_VERSION}"  # the Python the wheels are for
 
 
 def test_given_the_indexer_when_synthesized_then_its_handler_is_the_bundled_functions_indexer_handler(dev):
-    assert _function(dev)["Handler"] == indexer_bundle.HANDLER
+    assert _function(dev)["Handler"] == lambda_bundle.HANDLER
 
 
 def test_given_the_indexer_when_synthesized_then_it_is_told_the_opensearch_endpoint_and_index(dev):
