@@ -16,6 +16,7 @@ redriven by `local.redrive`.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import warnings
@@ -23,15 +24,24 @@ from pathlib import Path
 from typing import Any
 
 from autotagger.config import Settings
-from autotagger.contracts import (ASL_FILE, INDEXER_BATCH_SIZE, INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME,
-                                  TAGGING_RULE_NAME, tagging_rule_pattern)
+from autotagger.contracts import (
+    ASL_FILE,
+    INDEXER_BATCH_SIZE,
+    INDEXER_RETRY_ATTEMPTS,
+    STATE_MACHINE_NAME,
+    STREAM_NAME,
+    TAGGING_RULE_NAME,
+    UNSUPPORTED_OBJECT_RULE_NAME,
+    tagging_rule_pattern,
+    unsupported_object_dead_letter,
+    unsupported_object_rule_pattern,
+)
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
 from autotagger.local.data_dir_lock import DataDirLock
 from autotagger.local.outbox import Outbox
 from autotagger.local.stores import INDEXER_CONSUMER, RUNTIME_DB, LocalStores
 from autotagger.ports import Labeler, StoredObject
-
 
 # Powertools in the indexer handler: no X-Ray, no EMF lines on stdout, only warnings logged.
 _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
@@ -86,7 +96,7 @@ class Pipeline:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "Pipeline":
+    def start(self) -> Pipeline:
         if self._started:
             return self
         from autotagger.local.event_router import EventRouter
@@ -113,6 +123,10 @@ class Pipeline:
         # The rule's target persists the pending execution (outbox), then schedules it.
         self._router.add_rule(TAGGING_RULE_NAME, tagging_rule_pattern(s.bucket),
                               lambda event: self._runner.submit(event, event.get("id") or os.urandom(16).hex()))
+        # Other files start no execution: like the AWS rule, this one dead-letters them at once.
+        self._router.add_rule(UNSUPPORTED_OBJECT_RULE_NAME, unsupported_object_rule_pattern(s.bucket),
+                              lambda event: self.stores.workflow_dlq.send(json.dumps(
+                                  unsupported_object_dead_letter(event, event.get("time") or ""))))
         self._consumer = self._stream_consumer()
         self._started = True
         recover(self._outbox, self.stores.executions, self.stores.execution_arn, self._runner.schedule)
@@ -136,7 +150,7 @@ class Pipeline:
         self.stores.close()
         self._lock.release()
 
-    def __enter__(self) -> "Pipeline":
+    def __enter__(self) -> Pipeline:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
