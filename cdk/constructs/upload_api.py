@@ -29,7 +29,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from autotagger.contracts import ACCEPTED_MEDIA_TYPES
+from autotagger.contracts import ACCEPTED_MEDIA_TYPES, MAX_UPLOAD_BYTES
 from cdk import quota
 from cdk.config import DeploymentConfig
 from cdk.nag import MANAGED, Ack, acknowledge, objects_finding
@@ -45,6 +45,21 @@ UPLOAD_METHOD = "PUT"
 
 UNSUPPORTED_MEDIA_TYPE_STATUS = "415"
 REFUSED_BUCKET_STATUS = "403"
+REQUEST_TOO_LARGE_STATUS = "413"
+NO_OBJECT_STATUS = "403"
+ANSWERS = {
+    "wrong bucket": (REFUSED_BUCKET_STATUS, {"message": "uploads are accepted into the image bucket only"}),
+    "missing key": (NO_OBJECT_STATUS, {"message": "PUT /v1/{bucket}/{object}: the object key is missing"}),
+    "bad type": (UNSUPPORTED_MEDIA_TYPE_STATUS,
+                 {"message": f"Content-Type must be one of {', '.join(ACCEPTED_MEDIA_TYPES)}"}),
+    "too large": (REQUEST_TOO_LARGE_STATUS,
+                  {"message": f"the body is larger than {MAX_UPLOAD_BYTES} bytes, API Gateway's payload limit"}),
+}
+"""The exact 4xx answers of the upload API (the README lists them; a test keeps both equal). "Missing
+key" is API Gateway's MISSING_AUTHENTICATION_TOKEN response (a path no method matches: also a
+wrong path), "too large" its REQUEST_TOO_LARGE (413) and "bad type" its UNSUPPORTED_MEDIA_TYPE (415)
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html),
+each given a fixed body here instead of the default `{"message": $context.error.messageString}`."""
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 INTEGRATION_TIMEOUT = Duration.seconds(29)
 
@@ -121,8 +136,7 @@ class UploadApi(Construct):
                     apigw.IntegrationResponse(status_code="200", response_parameters=response_parameters),
                     apigw.IntegrationResponse(
                         selection_pattern=REFUSED_BUCKET_STATUS, status_code=REFUSED_BUCKET_STATUS,
-                        response_templates={"application/json": json.dumps(
-                            {"message": "uploads are accepted into the image bucket only"})},
+                        response_templates={"application/json": json.dumps(ANSWERS["wrong bucket"][1])},
                     ),
                     apigw.IntegrationResponse(selection_pattern=r"4\d{2}", status_code="400"),
                     apigw.IntegrationResponse(selection_pattern=r"5\d{2}", status_code="502"),
@@ -170,13 +184,14 @@ class UploadApi(Construct):
                 f"IAM4[{MANAGED}AmazonAPIGatewayPushToCloudWatchLogs]",
                 "The account-level role API Gateway needs for execution logs; AWS's policy for exactly that.",
             ))
-        self.api.add_gateway_response(
-            "UnsupportedMediaType",
-            type=apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
-            status_code=UNSUPPORTED_MEDIA_TYPE_STATUS,
-            templates={"application/json": json.dumps(
-                {"message": f"Content-Type must be one of {', '.join(ACCEPTED_MEDIA_TYPES)}"})},
-        )
+        for construct_id, response_type, answer in (
+            ("UnsupportedMediaType", apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, "bad type"),
+            ("RequestTooLarge", apigw.ResponseType.REQUEST_TOO_LARGE, "too large"),
+            ("MissingObjectKey", apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "missing key"),
+        ):
+            status, body = ANSWERS[answer]
+            self.api.add_gateway_response(construct_id, type=response_type, status_code=status,
+                                          templates={"application/json": json.dumps(body)})
 
         self.api_key = apigw.ApiKey(
             self, "ApiKey",
