@@ -77,7 +77,7 @@ def test_given_the_event_source_when_synthesized_then_each_shard_is_read_in_para
 def test_given_the_indexer_role_when_synthesized_then_it_signs_http_requests_to_this_domain_only(dev):
     es = [s for s in dev.role_statements(dev.stack.indexer_role)
           if any(a.startswith("es:") for a in s["Action"])]
-    domain_paths = dev.stack.resolve(f"{dev.stack.search.domain_arn}/*")
+    domain_paths = dev.stack.resolve(f"{dev.stack.search.domain.domain_arn}/*")
     assert [(sorted(s["Action"]), s["Resource"]) for s in es] == [
         (sorted(search_domain.INDEXER_HTTP_ACTIONS), domain_paths)]
 
@@ -173,10 +173,10 @@ def test_given_bastion_false_when_synthesized_then_no_instance_is_created(varian
     variant.template.resource_count_is("AWS::EC2::Instance", 0)
 
 
-def test_given_the_prod_profile_when_synthesized_then_the_domain_spans_two_availability_zones(variant):
+def test_given_the_prod_profile_when_synthesized_then_the_domain_spans_three_availability_zones(variant):
     domain = _domain(variant)
     assert (domain["ClusterConfig"]["ZoneAwarenessConfig"], len(domain["VPCOptions"]["SubnetIds"])) == (
-        {"AvailabilityZoneCount": 2}, 2)
+        {"AvailabilityZoneCount": 3}, 3)
 
 
 def test_given_the_indexer_role_when_synthesized_then_it_reads_only_the_tag_stream(dev):

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from workflow_helpers import Script, Sleeps
 
 from autotagger.errors import InvalidImageFormatException, ThrottlingException
 from autotagger.workflow import StateMachine, TaskRegistry
-from workflow_helpers import Script, Sleeps
 
 ROOT = Path(__file__).resolve().parents[3]
 SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq"}
