@@ -85,3 +85,24 @@ def test_given_the_prod_profile_when_synthesized_then_three_masters_and_data_nod
     subnets = [variant.json["Resources"][s["Ref"]]["Properties"]["AvailabilityZone"]
                for s in domain["VPCOptions"]["SubnetIds"]]
     assert sorted(s["Fn::Select"][0] for s in subnets) == [0, 1, 2]  # the region's first three zones
+
+
+def test_given_the_upload_api_when_synthesized_then_its_4xx_answers_are_the_ones_both_readmes_list(dev):
+    """Each answer of `upload_api.ANSWERS` is in the template (a gateway response, or the 403 of
+    the integration) and, body and status, in the README's table and its Korean twin."""
+    import json
+    from pathlib import Path
+
+    from cdk.constructs import upload_api
+
+    gateway = {r["Properties"]["StatusCode"]: json.loads(r["Properties"]["ResponseTemplates"]["application/json"])
+               for r in dev.resources("AWS::ApiGateway::GatewayResponse").values()}
+    integration = dev.resource(dev.stack.upload_api.method)["Properties"]["Integration"]["IntegrationResponses"]
+    refused = [json.loads(r["ResponseTemplates"]["application/json"]) for r in integration
+               if r.get("StatusCode") == upload_api.REFUSED_BUCKET_STATUS]
+    root = Path(__file__).resolve().parents[2]
+    for name, (status, body) in upload_api.ANSWERS.items():
+        assert body in ([*refused] if name == "wrong bucket" else [gateway.get(status)]), name
+        row = f"| {status} | `{json.dumps(body)}` |"
+        for readme in ("README.md", "README.kr.md"):
+            assert row in (root / readme).read_text(encoding="utf-8"), (name, readme)
