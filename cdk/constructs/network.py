@@ -3,7 +3,7 @@
 Nothing in the private subnets needs the internet, so there is no NAT (and no NAT bill):
 - the indexer Lambda talks to OpenSearch inside the VPC; Kinesis polling, the on-failure queue,
   logs and traces are done by the Lambda service outside the function's ENI;
-- the role-mapping custom resource also needs the OpenSearch admin password: one interface
+- the two custom resources (role mapping, dashboards) also need the OpenSearch admin password: one interface
   endpoint for Secrets Manager serves it;
 - the bastion sits in a public subnet with no inbound rule at all, so the SSM agent reaches
   Session Manager through the internet gateway (cheaper than the three SSM endpoints) while

@@ -3,7 +3,8 @@
 Who gets in, and how:
 - the indexer Lambda signs with SigV4 as its IAM role; the role-mapping custom resource
   (`cdk/role_mapping/index.py`) maps that role to an OpenSearch role limited to the image index,
-  so no one has to click through Dashboards after `cdk deploy`;
+  and the dashboards custom resource (`functions/dashboards_install/`) imports the saved objects
+  of `dashboards/*.ndjson`, so no one has to click through Dashboards after `cdk deploy`;
 - people use Dashboards as the internal master user, whose password CDK generates into Secrets
   Manager, through SSM port forwarding on the bastion (the domain has no public endpoint).
 Because Dashboards logins are not SigV4-signed, the domain access policy lets any principal
@@ -108,7 +109,7 @@ class SearchDomain(Construct):
         self.domain_arn = stack.format_arn(service="es", resource="domain", resource_name=domain_name)
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=network.vpc, allow_all_outbound=False,
-            description="OpenSearch domain: HTTPS from the indexer, the role mapper and the bastion only",
+            description="OpenSearch domain: HTTPS from the stack's functions and the bastion only",
         )
         self.master_user = secretsmanager.Secret(
             self, "MasterUser",
@@ -182,7 +183,7 @@ class SearchDomain(Construct):
         acknowledge(
             self.domain,
             Ack("OS3", "The domain is in a VPC: IP allowlists do not apply to VPC domains; its security "
-                       "group admits only the indexer, the role mapper and the bastion."),
+                       "group admits only the indexer, the two custom resources and the bastion."),
             Ack("OS5", "Fine-grained access control authenticates every request (SigV4 for the indexer, "
                        "the internal master user for Dashboards logins, which cannot be SigV4-signed); "
                        "the open access policy is AWS's documented pairing with FGAC, inside the VPC."),
