@@ -109,7 +109,7 @@ class SearchDomain(Construct):
         self.domain_arn = stack.format_arn(service="es", resource="domain", resource_name=domain_name)
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=network.vpc, allow_all_outbound=False,
-            description="OpenSearch domain: HTTPS from the stack's functions and the bastion only",
+            description="OpenSearch domain: HTTPS from the functions of this stack and the bastion only",
         )
         self.master_user = secretsmanager.Secret(
             self, "MasterUser",
