@@ -7,6 +7,9 @@ CloudFormation template.
   each dead-letter path get their exact count.
 * Cost per 1,000 images, Standard versus Express, at the prices below (us-east-1, with the date
   and the page they were read from).
+* The extra transitions of a burst above the DetectLabels quota: the throttling Retry of the ASL's
+  DetectLabels state (its numbers read from the file) turned into retries per image and their
+  price per 1,000 images (the arithmetic of docs/robustness.md, "Bursts above the Rekognition quota").
 * Images per second the deployment sustains: the smallest of the per-service ceilings (Rekognition
   DetectLabels TPS quota, Step Functions quotas / transitions per image, the API usage plan, the
   stream and the indexer's concurrency from the template).
@@ -17,6 +20,8 @@ CloudFormation template.
 from __future__ import annotations
 
 import argparse
+import bisect
+import itertools
 import json
 import math
 import os
@@ -70,7 +75,8 @@ PRICES = {
         "DetectLabels is a Group 2 API (pricing page); the tier price was not shown in the excerpts read"),
     "lambda_arm64_per_gb_second": Figure(0.0000133334, "USD per GB-second (arm64)",
                                          "https://aws.amazon.com/lambda/pricing/", False),
-    "lambda_per_request": Figure(0.20 / 1_000_000, "USD per invocation", "https://aws.amazon.com/lambda/pricing/", False),
+    "lambda_per_request": Figure(0.20 / 1_000_000, "USD per invocation",
+                                 "https://aws.amazon.com/lambda/pricing/", False),
 }
 QUOTAS = {
     "rekognition_detect_labels_tps": Figure(
@@ -175,6 +181,62 @@ def transitions(asl: dict[str, Any] | None = None) -> dict[str, Any]:
                                   max(p["transitions"] for p in paths if p["kind"] != "success")]}
 
 
+# -- bursts: the throttling Retry's extra transitions ---------------------------------------------
+
+THROTTLING_ERROR = "Rekognition.ThrottlingException"
+BURST = {"factor": 10, "seconds": 300}
+"""The burst issue 12 asks the workflow to absorb: ten times the quota for five minutes."""
+
+
+def throttling_retrier(asl: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Retry entry of the DetectLabels task that catches Rekognition's throttling."""
+    asl = asl or load_asl()
+    for state in asl["States"].values():
+        if state.get("Resource", "").endswith(":rekognition:detectLabels"):
+            for retrier in state.get("Retry", []):
+                if THROTTLING_ERROR in retrier["ErrorEquals"]:
+                    return retrier
+    raise ValueError(f"no DetectLabels Retry catches {THROTTLING_ERROR}")
+
+
+def retry_caps(retrier: dict[str, Any]) -> list[float]:
+    """The longest wait before each retry: IntervalSeconds x BackoffRate^n, capped at MaxDelaySeconds
+    (with full jitter the wait is uniform between 0 and that cap)."""
+    interval, rate = retrier.get("IntervalSeconds", 1), retrier.get("BackoffRate", 2.0)
+    cap = retrier.get("MaxDelaySeconds", math.inf)
+    return [min(interval * rate ** n, cap) for n in range(retrier.get("MaxAttempts", 3))]
+
+
+def burst_retries(retrier: dict[str, Any] | None = None, *, factor: int = BURST["factor"],
+                  seconds: int = BURST["seconds"]) -> dict[str, Any]:
+    """Retries and their price for a burst of `factor` times the quota Q for `seconds`.
+
+    Arrivals are uniform over the burst (factor·Q a second) and Rekognition serves Q a second, so the
+    i-th image waits about i/Q - i/(factor·Q) seconds; waiting W seconds takes the number of retries
+    whose expected waits (half of each cap, full jitter) add up to W. Q cancels out. Each retry is a
+    billed state transition ("each retry ... as an additional state transition", Step Functions
+    pricing)."""
+    retrier = retrier or throttling_retrier()
+    caps = retry_caps(retrier)
+    expected = list(itertools.accumulate(cap / 2 for cap in caps))
+    images = factor * seconds  # per unit of quota (Q = 1); the averages do not depend on Q
+    waits = [i * (1 - 1 / factor) for i in range(images)]
+    retries = [min(bisect.bisect_left(expected, wait) + 1 if wait > 0 else 0, len(caps)) for wait in waits]
+    mean_retries = sum(retries) / len(retries)
+    price = PRICES["sfn_standard_per_transition"].value
+    return {
+        "retrier": {k: retrier[k] for k in ("ErrorEquals", "IntervalSeconds", "BackoffRate", "MaxDelaySeconds",
+                                            "MaxAttempts", "JitterStrategy") if k in retrier},
+        "longest_retrying_seconds": round(sum(caps)), "expected_retrying_seconds": round(sum(caps) / 2),
+        "burst": {"times_quota": factor, "seconds": seconds, "drain_seconds": images},
+        "mean_wait_seconds": round(sum(waits) / len(waits)),
+        "mean_retries_per_image": round(mean_retries, 1),
+        "images_out_of_retries_per_1000": round(1000 * sum(r >= len(caps) for r in retries) / len(retries), 3),
+        "extra_transitions_per_1000_images": round(1000 * mean_retries),
+        "extra_cost_per_1000_images_usd": round(1000 * mean_retries * price, 4),
+    }
+
+
 # -- the template ----------------------------------------------------------------------------
 
 def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -188,6 +250,28 @@ def _only(template: dict[str, Any], kind: str, hint: str | None = None) -> dict[
     if len(found) != 1:
         raise ValueError(f"expected one {kind}{f' ({hint})' if hint else ''}, found {len(found)}")
     return next(iter(found.values()))["Properties"]
+
+
+def in_region(value: Any, template: dict[str, Any], region: str = REGION) -> Any:
+    """`value` as deployed in `region`: an environment-agnostic template states region-dependent
+    settings (the API rate, from the region's DetectLabels quota) as Fn::If over AWS::Region."""
+    if not isinstance(value, dict) or "Fn::If" not in value:
+        return value
+    condition, if_true, if_false = value["Fn::If"]
+    chosen = if_true if _condition(template["Conditions"][condition], template, region) else if_false
+    return in_region(chosen, template, region)
+
+
+def _condition(expression: dict[str, Any], template: dict[str, Any], region: str) -> bool:
+    (function, arguments), = expression.items()
+    if function == "Fn::Equals":
+        values = [region if argument == {"Ref": "AWS::Region"} else argument for argument in arguments]
+        return values[0] == values[1]
+    if function == "Fn::Or":
+        return any(_condition(argument, template, region) for argument in arguments)
+    if function == "Condition":
+        return _condition(template["Conditions"][arguments], template, region)
+    raise ValueError(f"condition {function} is not read by the cost model")
 
 
 def read_template(template: dict[str, Any]) -> dict[str, Any]:
@@ -220,8 +304,8 @@ def read_template(template: dict[str, Any]) -> dict[str, Any]:
         "indexer_reserved_concurrency": function.get("ReservedConcurrentExecutions"),
         "state_machine_type": machine.get("StateMachineType", "STANDARD"),
         "state_machine_logging": machine.get("LoggingConfiguration", {}).get("Level"),
-        "api_rate_limit": throttle.get("RateLimit"),
-        "api_burst_limit": throttle.get("BurstLimit"),
+        "api_rate_limit": in_region(throttle.get("RateLimit"), template),
+        "api_burst_limit": in_region(throttle.get("BurstLimit"), template),
         "rule_retry_attempts": retry.get("MaximumRetryAttempts"),
     }
 
@@ -322,6 +406,7 @@ def run(template_path: str | None = None) -> dict[str, Any]:
         "sustained_without_api_gateway": round(min(backend.values()), 1),
         "backend_bottleneck": min(backend, key=backend.get),
         "cost_per_1000_images_usd": cost_per_1000(per_image, settings),
+        "burst_above_the_quota": burst_retries(),
         "prices": {k: v.as_dict() for k, v in PRICES.items()}, "quotas": {k: v.as_dict() for k, v in QUOTAS.items()},
         "assumptions": ASSUMPTIONS,
     }

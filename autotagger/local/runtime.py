@@ -16,6 +16,7 @@ redriven by `local.redrive`.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import warnings
@@ -31,7 +32,10 @@ from autotagger.contracts import (
     STATE_MACHINE_NAME,
     STREAM_NAME,
     TAGGING_RULE_NAME,
+    UNSUPPORTED_OBJECT_RULE_NAME,
     tagging_rule_pattern,
+    unsupported_object_dead_letter,
+    unsupported_object_rule_pattern,
 )
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
@@ -120,6 +124,10 @@ class Pipeline:
         # The rule's target persists the pending execution (outbox), then schedules it.
         self._router.add_rule(TAGGING_RULE_NAME, tagging_rule_pattern(s.bucket),
                               lambda event: self._runner.submit(event, event.get("id") or os.urandom(16).hex()))
+        # Other files start no execution: like the AWS rule, this one dead-letters them at once.
+        self._router.add_rule(UNSUPPORTED_OBJECT_RULE_NAME, unsupported_object_rule_pattern(s.bucket),
+                              lambda event: self.stores.workflow_dlq.send(json.dumps(
+                                  unsupported_object_dead_letter(event, event.get("time") or ""))))
         self._consumer = self._stream_consumer()
         self._started = True
         recover(self._outbox, self.stores.executions, self.stores.execution_arn, self._runner.schedule)

@@ -42,7 +42,7 @@ from cdk.config import DeploymentConfig
 from cdk.constructs.network import PRIVATE_SUBNETS, Network
 from cdk.constructs.search_domain import SearchDomain
 from cdk.constructs.upload_api import BUCKET_PARAM, INTEGRATION_TIMEOUT, OBJECT_PARAM, STAGE_NAME
-from cdk.indexer_bundle import ARCHITECTURE, HANDLER, REPO_ROOT, RUNTIME, indexer_code
+from cdk.lambda_bundle import ARCHITECTURE, HANDLER, REPO_ROOT, RUNTIME, function_code
 from cdk.nag import LAMBDA_VPC, XRAY_AND_LOGS, Ack, acknowledge, objects_finding
 from cdk.removal import log_group
 
@@ -142,7 +142,7 @@ class ReadApi(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=HANDLER,
-            code=indexer_code(FUNCTION_DIR),
+            code=function_code(FUNCTION_DIR),
             role=self.role,
             memory_size=MEMORY_MB,
             timeout=TIMEOUT,
@@ -167,7 +167,7 @@ class ReadApi(Construct):
         acknowledge(self.role, XRAY_AND_LOGS)
         acknowledge(self.function, Ack(
             "L1", "Python 3.13 on purpose: the Lambda asset's wheels are fetched for cp313 and the "
-                  "project supports it; moving to 3.14 is one constant (cdk/indexer_bundle.py).",
+                  "project supports it; moving to 3.14 is one constant (cdk/lambda_bundle.py).",
         ))
         search.grant_read(self.role, self.function)
 

@@ -34,7 +34,7 @@ def test_every_path_ends_in_a_terminal_state_and_dead_letters_pass_the_queue():
     delete = next(p for p in walk["paths"] if p["via"] == "delete")
     assert delete["transitions"] == 5
     vias = {p["via"] for p in walk["paths"] if p["kind"] == "dead letter"}
-    assert {"DetectLabels", "PutRecord", "RejectUnsupportedType", "RejectUnsupportedEvent"} <= vias
+    assert {"DetectLabels", "PutRecord", "RejectEmptyObject", "RejectUnsupportedEvent"} <= vias
     assert walk["dead_letter_range"] == [5, 8]
 
 
@@ -107,6 +107,39 @@ def test_cost_per_1000_images_is_transitions_times_price():
 def test_every_price_and_quota_names_its_source():
     for figure in [*cost_model.PRICES.values(), *cost_model.QUOTAS.values()]:
         assert figure.source.startswith("https://") and figure.unit
+
+
+def test_burst_retries_are_read_from_the_asls_throttling_retry():
+    retrier = cost_model.throttling_retrier()
+    assert "Rekognition.ThrottlingException" in retrier["ErrorEquals"]
+    caps = cost_model.retry_caps(retrier)
+    assert len(caps) == retrier["MaxAttempts"] and max(caps) == retrier["MaxDelaySeconds"]
+    burst = cost_model.burst_retries(retrier)
+    assert burst["longest_retrying_seconds"] == round(sum(caps))
+    assert burst["burst"]["drain_seconds"] == 10 * 300  # 10 x Q for 300 s, served at Q a second
+    # every image waits less than its retries can last: none runs out (the Retry rides out the burst)
+    assert burst["expected_retrying_seconds"] > burst["burst"]["drain_seconds"]
+    assert burst["images_out_of_retries_per_1000"] == 0
+    per_transition = cost_model.PRICES["sfn_standard_per_transition"].value
+    assert burst["extra_cost_per_1000_images_usd"] == pytest.approx(
+        burst["extra_transitions_per_1000_images"] * per_transition, rel=1e-3)
+
+
+def test_a_short_retry_budget_runs_out_in_the_same_burst():
+    short = {"ErrorEquals": ["Rekognition.ThrottlingException"], "IntervalSeconds": 1, "BackoffRate": 2.0,
+             "MaxDelaySeconds": 30, "MaxAttempts": 6}
+    assert cost_model.burst_retries(short)["images_out_of_retries_per_1000"] > 900
+
+
+def test_a_region_dependent_rate_is_read_for_the_models_region():
+    template = fake_template()
+    template["Conditions"] = {"RegionIsUseast1": {"Fn::Or": [
+        {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}, {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}]}}
+    template["Resources"]["Plan"]["Properties"]["Throttle"] = {
+        "RateLimit": {"Fn::If": ["RegionIsUseast1", 50, 5]}, "BurstLimit": {"Fn::If": ["RegionIsUseast1", 100, 10]}}
+    settings = cost_model.read_template(template)
+    assert (settings["api_rate_limit"], settings["api_burst_limit"]) == (50, 100)
+    assert cost_model.in_region({"Fn::If": ["RegionIsUseast1", 50, 5]}, template, "ap-south-1") == 5
 
 
 def test_percentile_interpolates_like_numpy():

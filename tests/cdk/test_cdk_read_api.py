@@ -12,7 +12,7 @@ import pytest
 
 from autotagger import contracts
 from autotagger.api import aws as api_aws
-from cdk import indexer_bundle
+from cdk import lambda_bundle
 from cdk.constructs import read_api, search_domain, upload_api
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -93,7 +93,7 @@ def test_given_the_read_routes_when_synthesized_then_they_share_the_upload_usage
 def test_given_the_read_lambda_when_synthesized_then_it_runs_the_api_handler_on_python_3_13_arm64(dev):
     function = _function(dev)
     assert (function["Runtime"], function["Architectures"], function["Handler"]) == (
-        indexer_bundle.RUNTIME.name, [indexer_bundle.ARCHITECTURE.name], indexer_bundle.HANDLER)
+        lambda_bundle.RUNTIME.name, [lambda_bundle.ARCHITECTURE.name], lambda_bundle.HANDLER)
     assert function["Timeout"] == upload_api.INTEGRATION_TIMEOUT.to_seconds()
     assert function["TracingConfig"] == {"Mode": "Active"}
 
