@@ -23,15 +23,21 @@ from pathlib import Path
 from typing import Any
 
 from autotagger.config import Settings
-from autotagger.contracts import (ASL_FILE, INDEXER_BATCH_SIZE, INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME,
-                                  TAGGING_RULE_NAME, tagging_rule_pattern)
+from autotagger.contracts import (
+    ASL_FILE,
+    INDEXER_BATCH_SIZE,
+    INDEXER_RETRY_ATTEMPTS,
+    STATE_MACHINE_NAME,
+    STREAM_NAME,
+    TAGGING_RULE_NAME,
+    tagging_rule_pattern,
+)
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
 from autotagger.local.data_dir_lock import DataDirLock
 from autotagger.local.outbox import Outbox
 from autotagger.local.stores import INDEXER_CONSUMER, RUNTIME_DB, LocalStores
 from autotagger.ports import Labeler, StoredObject
-
 
 # Powertools in the indexer handler: no X-Ray, no EMF lines on stdout, only warnings logged.
 _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
@@ -79,6 +85,7 @@ class Pipeline:
             self._lock.release()
             raise
         self._runner = None
+        self._state_machine = self._registry = None
         self._consumer = None
         self._router = None
         self._started = False
@@ -86,7 +93,7 @@ class Pipeline:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "Pipeline":
+    def start(self) -> Pipeline:
         if self._started:
             return self
         from autotagger.local.event_router import EventRouter
@@ -106,7 +113,8 @@ class Pipeline:
                                                name=STATE_MACHINE_NAME,
                                                **({"sleeper": self._sleeper} if self._sleeper else {}))
         # Twice as many executions as labeler slots: the others' I/O steps overlap the labeler calls.
-        self._runner = ExecutionRunner(state_machine, self._task_registry(), outbox=self._outbox,
+        self._state_machine, self._registry = state_machine, self._task_registry()
+        self._runner = ExecutionRunner(state_machine, self._registry, outbox=self._outbox,
                                        executions=self.stores.executions, dead_letters=self.stores.workflow_dlq,
                                        execution_arn=self.stores.execution_arn, max_workers=2 * s.workers)
         self._router = EventRouter()
@@ -136,7 +144,7 @@ class Pipeline:
         self.stores.close()
         self._lock.release()
 
-    def __enter__(self) -> "Pipeline":
+    def __enter__(self) -> Pipeline:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -239,6 +247,22 @@ class Pipeline:
         that already ran or is pending is not run again (idempotent). True if it was not seen before."""
         self._require_started()
         return self._runner.start(event, name)
+
+    def run_backfill(self, input: dict[str, Any], name: str) -> Any:
+        """Runs statemachine/backfill.asl.json (the Distributed Map `autotagger reprocess` uses) to
+        its end in this thread, its items as child executions of the tagging workflow
+        (`autotagger.local.backfill`); returns the backfill's Execution."""
+        from autotagger.local import backfill
+
+        self._require_started()
+        registry = (self._task_registry()
+                    .register(backfill.LIST_OBJECTS_V2_ARN, backfill.list_objects_adapter(self.stores.bucket))
+                    .register(backfill.PUT_OBJECT_ARN, backfill.put_object_adapter(self.stores.backfill_results))
+                    .register(backfill.START_EXECUTION_SYNC_ARN, backfill.start_execution_sync_adapter(
+                        self._state_machine, self._registry, self.stores.executions, sleeper=self._sleeper)))
+        machine = backfill.backfill_state_machine(self.settings, self._state_machine.arn,
+                                                  **({"sleeper": self._sleeper} if self._sleeper else {}))
+        return machine.run(input, registry, execution_name=name, listener=self.stores.executions)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Blocks until no execution is pending or running and the stream is fully consumed.

@@ -72,6 +72,13 @@ class LocalStores:
         return LocalDeadLetterQueue(self.data_dir / DLQ_DB, INDEXER_DLQ_NAME)
 
     @cached_property
+    def backfill_results(self):
+        """Where the backfill's ResultWriter puts the Map Run results (a bucket of their own)."""
+        from autotagger.local.backfill import results_bucket
+
+        return results_bucket(self.data_dir)
+
+    @cached_property
     def executions(self):
         from autotagger.workflow.store import ExecutionStore
 
@@ -88,7 +95,7 @@ class LocalStores:
         return self.settings.bucket
 
     def close(self) -> None:
-        for name in ("bucket", "stream", "workflow_dlq", "indexer_dlq", "executions", "index"):
+        for name in ("bucket", "backfill_results", "stream", "workflow_dlq", "indexer_dlq", "executions", "index"):
             store = self.__dict__.pop(name, None)
             close = getattr(store, "close", None)
             if close is not None:

@@ -122,6 +122,14 @@ class Run:
         self._deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
         self._sleep_lock = threading.Lock()
 
+    @property
+    def execution_id(self) -> str:
+        return str(self._execution_context["Id"])
+
+    @property
+    def state_machine_id(self) -> str:
+        return str(self._state_machine_context["Id"])
+
     def context(
         self, branch: Branch, state: str, retries: int = 0, map_item: dict[str, Any] | None = None
     ) -> LazyContext:
