@@ -224,7 +224,7 @@ class MapRun:
     """Counts by status of one Map Run, shaped like DescribeMapRun."""
 
     def __init__(self, arn: str, execution_arn: str, started: datetime, max_concurrency: int,
-                 tolerated_percentage: float, tolerated_count: float | None, total_items: int, batches: int):
+                 tolerated_percentage: float | None, tolerated_count: float | None, total_items: int, batches: int):
         self.arn = arn
         self.execution_arn = execution_arn
         self.status = "RUNNING"
@@ -253,19 +253,23 @@ class MapRun:
         self.executions[target] += 1
 
     def exceeded(self) -> bool:
-        """More items failed than tolerated (by percentage of all items, or by count when one is set)."""
+        """More items failed than tolerated: by percentage of all items or by count, whichever is set
+        (either exceeded when both are); with neither, one failed item is too many."""
         failed = self.items["failed"] + self.items["timedOut"] + self.items["aborted"]
+        if self.tolerated_count is None and self.tolerated_percentage is None:
+            return failed > 0
         if self.tolerated_count is not None and failed > self.tolerated_count:
             return True
         total = self.items["total"]
-        return bool(total and failed * 100.0 / total > self.tolerated_percentage)
+        return bool(self.tolerated_percentage is not None and total
+                    and failed * 100.0 / total > self.tolerated_percentage)
 
     def record(self) -> dict[str, Any]:
         return {
             "mapRunArn": self.arn, "executionArn": self.execution_arn, "status": self.status,
             "startDate": iso_millis(self.start_date),
             "stopDate": iso_millis(self.stop_date) if self.stop_date else None,
-            "maxConcurrency": self.max_concurrency, "toleratedFailurePercentage": self.tolerated_percentage,
+            "maxConcurrency": self.max_concurrency, "toleratedFailurePercentage": self.tolerated_percentage or 0.0,
             "toleratedFailureCount": int(self.tolerated_count) if self.tolerated_count is not None else 0,
             "itemCounts": dict(self.items), "executionCounts": dict(self.executions),
             "failedExecutions": list(self.failed_children),
@@ -397,12 +401,12 @@ class DistributedMap(Recoverable):
         batches = self._batches(run, branch, value, retries, items)
         concurrency = int(self.max_concurrency.resolve(run, branch, value, self.name) or 0)
         percentage = (self.tolerated_percentage.resolve(run, branch, value, self.name)
-                      if self.tolerated_percentage else 0)
+                      if self.tolerated_percentage else None)
         count = self.tolerated_count.resolve(run, branch, value, self.name) if self.tolerated_count else None
         region, account, machine = _arn_parts(run.state_machine_id)
         map_run_id = str(uuid.uuid4())
         map_run = MapRun(f"arn:aws:states:{region}:{account}:mapRun:{machine}/{self.label}:{map_run_id}",
-                         run.execution_id, run.clock(), concurrency, float(percentage or 0), count, len(items),
+                         run.execution_id, run.clock(), concurrency, percentage, count, len(items),
                          len(batches))
         report: Callable[[dict[str, Any]], None] | None = getattr(listener, "on_map_run", None)
         branch.previous = history.add("MapStateStarted", {"length": len(items)}, branch.previous)
