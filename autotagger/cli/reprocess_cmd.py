@@ -174,13 +174,17 @@ def _aws_backfill(args: argparse.Namespace) -> int:
 
     arns = {"backfill": args.backfill_state_machine_arn, "tagging": args.state_machine_arn}
     if not all(arns.values()):
-        cloudformation = boto3.client("cloudformation")
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
+            cloudformation = boto3.client("cloudformation")
             arns["backfill"] = arns["backfill"] or stack_output(cloudformation, args.stack_name,
                                                                 "BackfillStateMachineArn")
             arns["tagging"] = arns["tagging"] or stack_output(cloudformation, args.stack_name, "StateMachineArn")
-        except KeyError as exc:
-            raise UserError(str(exc.args[0])) from None
+        except (KeyError, BotoCoreError, ClientError) as exc:
+            raise UserError(f"cannot read the outputs of stack {args.stack_name} ({exc}): pass "
+                            "--backfill-state-machine-arn and --state-machine-arn, or set the AWS region and "
+                            "credentials") from None
     try:
         region, _ = _arn_parts(str(arns["backfill"]))
     except ValueError as exc:
