@@ -114,13 +114,12 @@ BACKFILL_TOLERATED_FAILURE_PERCENTAGE = 5.0
 share of objects that may fail (each becomes a dead letter with its reason) before the Map Run stops."""
 
 
-def backfill_max_concurrency(region: str) -> int:
-    """Batches the Map Run runs at once. A batch tags its objects side by side and one tagging
-    execution takes well over a second end to end (start, DetectLabels, PutRecord, the .sync
-    completion event), so TPS / items-per-batch batches stay within the region's DetectLabels
-    quota; throttling beyond it is retried by the tagging workflow itself."""
-    tps = DETECT_LABELS_TPS.get(region, DETECT_LABELS_TPS_OTHER_REGIONS)
-    return max(1, int(tps // BACKFILL_ITEMS_PER_BATCH))
+def backfill_max_concurrency(detect_labels_tps: float) -> int:
+    """Batches the Map Run runs at once, from the DetectLabels quota (calls per second). A batch
+    tags its objects side by side and one tagging execution takes well over a second end to end
+    (start, DetectLabels, PutRecord, the .sync completion event), so TPS / items-per-batch batches
+    stay within the quota; throttling beyond it is retried by the tagging workflow itself."""
+    return max(1, int(detect_labels_tps // BACKFILL_ITEMS_PER_BATCH))
 
 
 def backfill_substitutions(*, bucket: str, tagging_state_machine_arn: str, results_bucket: str, region: str,

@@ -27,7 +27,6 @@ from autotagger.contracts import (
     BACKFILL_ASL_FILE,
     BACKFILL_RESULTS_BUCKET,
     BACKFILL_STATE_MACHINE_NAME,
-    LOCAL_REGION,
     backfill_max_concurrency,
     backfill_substitutions,
 )
@@ -179,6 +178,7 @@ def results_bucket(data_dir: Any) -> Any:
 
 def backfill_state_machine(settings: Any, tagging_state_machine_arn: str, **options: Any) -> Any:
     """backfill.asl.json with the local DefinitionSubstitutions."""
+    from autotagger.reprocess import default_rate
     from autotagger.workflow import StateMachine
 
     region = settings.region
@@ -187,5 +187,5 @@ def backfill_state_machine(settings: Any, tagging_state_machine_arn: str, **opti
             bucket=settings.bucket, tagging_state_machine_arn=tagging_state_machine_arn,
             results_bucket=BACKFILL_RESULTS_BUCKET, region=region, account=settings.account,
             # Locally the quota of the default region, as `reprocess --rate` assumes.
-            max_concurrency=backfill_max_concurrency("us-east-1" if region == LOCAL_REGION else region)),
+            max_concurrency=backfill_max_concurrency(default_rate(region))),
         **options)

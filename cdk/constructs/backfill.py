@@ -8,7 +8,7 @@ placeholders are filled here. Each item runs the tagging state machine as a chil
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack, Token
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -77,8 +77,6 @@ class Backfill(Construct):
             resources=[self.results.arn_for_objects(f"{contracts.BACKFILL_RESULTS_PREFIX}/*")]))
 
         self.log_group = log_group(self, "Logs", config=config, retention=LOG_RETENTION)
-        # The quota of the region deployed to; an environment-agnostic stack gets the smallest (5 TPS).
-        region = "" if Token.is_unresolved(stack.region) else stack.region
         self.state_machine = sfn.StateMachine(
             self, "StateMachine",
             comment="Re-tags every object under a prefix (statemachine/backfill.asl.json).",
@@ -86,7 +84,8 @@ class Backfill(Construct):
             definition_substitutions=contracts.backfill_substitutions(
                 bucket=bucket.bucket_name, tagging_state_machine_arn=tagging.state_machine_arn,
                 results_bucket=self.results.bucket_name, region=stack.region, account=stack.account,
-                max_concurrency=contracts.backfill_max_concurrency(region)),
+                # The DetectLabels rate the stack is configured for (the upload API's rate, too).
+                max_concurrency=contracts.backfill_max_concurrency(config.api_rate_limit)),
             state_machine_type=sfn.StateMachineType.STANDARD,
             role=self.role,
             tracing_enabled=True,
