@@ -124,7 +124,14 @@ class LocalStores:
     def get_execution(self, execution_id: str) -> dict[str, Any] | None:
         arn = execution_id if execution_id.startswith("arn:") else self.execution_arn(execution_id)
         execution = self.executions.get(arn)
-        return None if execution is None else execution_detail(execution)
+        if execution is None:
+            return None
+        detail = execution_detail(execution)
+        runs = getattr(self.executions, "map_runs", None)
+        detail["map_run"] = map_run_view(runs(arn)[-1]) if runs and runs(arn) else None
+        parent = getattr(self.executions, "parent", None)
+        detail["parent_arn"] = parent(arn) if parent else None
+        return detail
 
     def execution_counts(self) -> dict[str, int]:
         """Executions per status. The dashboard polls this, so it must not load every execution:
@@ -209,6 +216,23 @@ def execution_detail(execution: Any) -> dict[str, Any]:
             "output": _parse_json_text(data.get("output")),
             "failed_state": failed_state(history),
             "history": history}
+
+
+def map_run_view(record: dict[str, Any]) -> dict[str, Any]:
+    """A distributed Map's run (the store's DescribeMapRun-shaped record) as the execution view shows
+    it: items by status and the child executions that failed, to open."""
+    counts = record.get("itemCounts", {})
+    return {
+        "arn": record["mapRunArn"],
+        "status": record.get("status"),
+        "items": {status: int(counts.get(key, 0)) for status, key in (
+            ("total", "total"), ("succeeded", "succeeded"), ("failed", "failed"), ("running", "running"),
+            ("pending", "pending"), ("aborted", "aborted"), ("timed_out", "timedOut"))},
+        "failed_executions": [{"arn": arn, "name": arn.rsplit(":", 1)[-1]}
+                              for arn in record.get("failedExecutions", [])],
+        "start_date": record.get("startDate"),
+        "stop_date": record.get("stopDate"),
+    }
 
 
 def failed_state(history: list[dict[str, Any]]) -> str | None:

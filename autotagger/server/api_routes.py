@@ -132,7 +132,9 @@ def list_executions(
     return _pipeline(request).list_executions(status=status, limit=limit)
 
 
-@router.get("/api/executions/{execution_id}", response_model=ExecutionDetail, responses=_NOT_FOUND, tags=["executions"])
+# `:path`: a Map Run's child executions have a "/" in their ARN (`execution:<machine>/<label>:<id>`).
+@router.get("/api/executions/{execution_id:path}", response_model=ExecutionDetail, responses=_NOT_FOUND,
+            tags=["executions"])
 def get_execution(execution_id: str, request: Request):
     execution = _pipeline(request).get_execution(execution_id)
     if execution is None:

@@ -81,11 +81,39 @@ class ExecutionSummary(_Open):
     cause: str | None = None
 
 
+class MapRunItems(BaseModel):
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    running: int = 0
+    pending: int = 0
+    aborted: int = 0
+    timed_out: int = 0
+
+
+class ExecutionLink(BaseModel):
+    arn: str
+    name: str
+
+
+class MapRun(BaseModel):
+    """A distributed Map's run (the backfill's): items by status and the child executions that failed."""
+
+    arn: str
+    status: str | None = None
+    items: MapRunItems
+    failed_executions: list[ExecutionLink] = []
+    start_date: str | None = None
+    stop_date: str | None = None
+
+
 class ExecutionDetail(ExecutionSummary):
     input: Any = None
     output: Any = None
     failed_state: str | None = Field(None, description="The state whose failure ended the execution, if any.")
     history: list[HistoryEvent] = []
+    map_run: MapRun | None = Field(None, description="The Map Run of the execution's distributed Map, if it has one.")
+    parent_arn: str | None = Field(None, description="The execution that started this one (a Map Run's or .sync's).")
 
 
 class DeadLetterReason(BaseModel):

@@ -148,3 +148,30 @@ def test_GIVEN_the_cli_WHEN_reprocessing_with_json_THEN_it_prints_the_execution_
     printed = json.loads(capsys.readouterr().out)
     assert code == 0
     assert printed["execution"].startswith("backfill-") and printed["items"] == {"succeeded": 5, "failed": 0}
+
+
+def test_GIVEN_a_backfill_with_a_failed_object_WHEN_its_execution_is_viewed_THEN_the_map_run_links_the_failed_child(
+        make_pipeline):
+    from fastapi.testclient import TestClient
+
+    from autotagger.server import create_app
+
+    pipeline = make_pipeline()
+    for i in range(3):
+        pipeline.stores.bucket.put(f"in/{i}.png", small_png(i))
+    pipeline.stores.bucket.put("in/broken.png", b"not an image")
+    summary = backfill_local(pipeline, prefix="in/", run="r1")
+    backfill_arn = summary.map_run["executionArn"]
+
+    with TestClient(create_app(pipeline)) as client:
+        view = client.get(f"/api/executions/{backfill_arn}").json()
+        run = view["map_run"]
+        (failed,) = run["failed_executions"]
+        child = client.get(f"/api/executions/{failed['arn']}").json()  # an ARN with a "/" in it
+
+    # four objects, one batch: the broken one fails the batch, which fails the backfill (over 5 %)
+    assert run["items"] == {"total": 4, "succeeded": 0, "failed": 4, "running": 0, "pending": 0, "aborted": 0,
+                                 "timed_out": 0}
+    assert run["arn"] == summary.map_run["mapRunArn"] and view["status"] == "FAILED"
+    assert child["status"] == "FAILED" and child["error"] == "Autotagger.BackfillObjectsFailed"
+    assert child["parent_arn"] == backfill_arn and "in/broken.png" in child["cause"]
