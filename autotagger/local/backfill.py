@@ -95,7 +95,7 @@ def start_execution_sync_adapter(state_machine: Any, registry: Any, executions: 
                                  sleeper: Any = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Step Functions StartExecution, then wait for the end (`.sync:2`), on the local engine.
 
-    A name already used raises StepFunctions.ExecutionAlreadyExistsException, as Step Functions
+    A name already used raises StepFunctions.ExecutionAlreadyExists, as Step Functions
     does for a name seen within 90 days; a child the local runtime's crash left ABORTED runs again
     as `<name>-r<n>` (the recovery's naming), so a crash never makes the backfill skip an object.
     A child that does not succeed fails the task with States.TaskFailed and the DescribeExecution
@@ -134,7 +134,7 @@ def start_execution_sync_adapter(state_machine: Any, registry: Any, executions: 
                     break
                 if found is None or found["status"] != "ABORTED":
                     raise ServiceError(f"Execution Already Exists: '{_arn(state_machine, name)}'",
-                                       service="StepFunctions", code="ExecutionAlreadyExistsException")
+                                       service="StepFunctions", code="ExecutionAlreadyExists")
                 run_as = f"{name}-r{attempt}"
             starting.add(run_as)
         try:
