@@ -430,13 +430,14 @@ def backfill_name(run: str, clock: Callable[[], datetime] = lambda: datetime.now
 
 
 def backfill_local(pipeline: Any, *, prefix: str = "", run: str | None = None, restart: bool = False,
-                   name: str | None = None) -> BackfillSummary:
+                   name: str | None = None, progress: Callable[[dict[str, Any]], None] | None = None
+                   ) -> BackfillSummary:
     """Runs the backfill on the local pipeline to its end. `restart` re-tags objects this run
-    already tagged (a fresh run id)."""
+    already tagged (a fresh run id); `progress` gets each Map Run record as its counts change."""
     run = run or local_run_id(pipeline)
     if restart:
         run = run_id(run, datetime.now(UTC).isoformat())
-    execution = pipeline.run_backfill({"prefix": prefix, "run": run}, name or backfill_name(run))
+    execution = pipeline.run_backfill({"prefix": prefix, "run": run}, name or backfill_name(run), progress)
     runs = pipeline.stores.executions.map_runs(execution.arn)
     counts = runs[-1]["itemCounts"] if runs else {}
     return BackfillSummary(execution.name, execution.status, int(counts.get("succeeded", 0)), _failed_items(counts),

@@ -101,7 +101,16 @@ def _local(args: argparse.Namespace, since) -> int:
         if not _paced(args):
             from autotagger.reprocess import backfill_local
 
-            summary = backfill_local(pipeline, prefix=args.prefix, run=args.run, restart=args.restart)
+            with tqdm(total=0, desc="backfill", unit="object", file=sys.stderr) as bar:
+                def progress(map_run: dict) -> None:
+                    counts = map_run["itemCounts"]
+                    bar.total = counts["total"]
+                    bar.n = counts["succeeded"] + counts["failed"] + counts["timedOut"] + counts["aborted"]
+                    bar.set_postfix(failed=counts["failed"], running=counts["running"], refresh=False)
+                    bar.refresh()
+
+                summary = backfill_local(pipeline, prefix=args.prefix, run=args.run, restart=args.restart,
+                                         progress=progress)
             if not pipeline.wait_idle(timeout=args.timeout):
                 raise UserError(f"the records were not indexed within {args.timeout:g} s; they are on the stream "
                                 "and indexed on the next start")

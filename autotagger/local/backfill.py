@@ -167,6 +167,20 @@ class _Parented:
         self._store.on_event(execution, event)
 
 
+class MapRunProgress:
+    """The execution store as a listener that also hands each Map Run record to `progress`."""
+
+    def __init__(self, store: Any, progress: Callable[[dict[str, Any]], None]):
+        self._store, self._progress = store, progress
+
+    def on_event(self, execution: Any, event: dict[str, Any]) -> None:
+        self._store.on_event(execution, event)
+
+    def on_map_run(self, record: dict[str, Any]) -> None:
+        self._store.on_map_run(record)
+        self._progress(record)
+
+
 def results_bucket(data_dir: Any) -> Any:
     """The local stand-in of the results bucket: a bucket of its own in `<data dir>/backfill-results`."""
     from pathlib import Path

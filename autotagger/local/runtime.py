@@ -248,10 +248,11 @@ class Pipeline:
         self._require_started()
         return self._runner.start(event, name)
 
-    def run_backfill(self, input: dict[str, Any], name: str) -> Any:
+    def run_backfill(self, input: dict[str, Any], name: str, progress: Any = None) -> Any:
         """Runs statemachine/backfill.asl.json (the Distributed Map `autotagger reprocess` uses) to
         its end in this thread, its items as child executions of the tagging workflow
-        (`autotagger.local.backfill`); returns the backfill's Execution."""
+        (`autotagger.local.backfill`); returns the backfill's Execution. `progress` gets each Map Run
+        record (DescribeMapRun-shaped) as its counts change."""
         from autotagger.local import backfill
 
         self._require_started()
@@ -262,7 +263,9 @@ class Pipeline:
                         self._state_machine, self._registry, self.stores.executions, sleeper=self._sleeper)))
         machine = backfill.backfill_state_machine(self.settings, self._state_machine.arn,
                                                   **({"sleeper": self._sleeper} if self._sleeper else {}))
-        return machine.run(input, registry, execution_name=name, listener=self.stores.executions)
+        listener = (self.stores.executions if progress is None
+                    else backfill.MapRunProgress(self.stores.executions, progress))
+        return machine.run(input, registry, execution_name=name, listener=listener)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Blocks until no execution is pending or running and the stream is fully consumed.

@@ -255,6 +255,8 @@ def test_GIVEN_a_distributed_map_WHEN_run_THEN_each_child_is_an_execution_of_its
      "ResultWriter.WriterConfig"),
     ({"ItemBatcher": {"BatchInput": {}}}, "ItemBatcher"),
     ({"ToleratedFailurePercentage": 101}, "ToleratedFailurePercentage"),
+    ({"Label": "a label"}, "Label"),
+    ({"MaxConcurrency": 2, "MaxConcurrencyPath": "$.c"}, "MaxConcurrency and MaxConcurrencyPath"),
 ])
 def test_GIVEN_a_distributed_map_field_the_engine_cannot_run_WHEN_loaded_THEN_it_is_refused_naming_state_and_field(
         state, field):
