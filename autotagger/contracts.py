@@ -155,6 +155,52 @@ DETECT_LABELS_TPS_OTHER_REGIONS = 5.0
 Every upload and every re-run is one DetectLabels call, so the upload API's rate and the default
 reprocess rate follow it."""
 
+# -- the backfill (statemachine/backfill.asl.json) ----------------------------------------------
+
+BACKFILL_ASL_FILE = ASL_FILE.with_name("backfill.asl.json")
+"""Re-tags every object under a prefix: a Distributed Map whose items run the tagging workflow as
+child executions. Deployed by cdk/constructs/backfill.py, run locally by `autotagger reprocess`."""
+
+BACKFILL_STATE_MACHINE_NAME = "image-backfill"
+BACKFILL_RESULTS_BUCKET = "image-backfill-results"
+BACKFILL_RESULTS_PREFIX = "backfill-results"
+"""Where the Map Run's ResultWriter puts manifest.json and the result files: a bucket of their own,
+so they never start the tagging rule nor show up in a listing of the images."""
+
+BACKFILL_ITEMS_PER_BATCH = 10
+BACKFILL_TOLERATED_FAILURE_PERCENTAGE = 5.0
+"""Objects per child execution (fewer, longer child executions: fewer state transitions), and the
+share of objects that may fail (each becomes a dead letter with its reason) before the Map Run stops."""
+
+
+def backfill_max_concurrency(detect_labels_tps: float) -> int:
+    """Batches the Map Run runs at once, from the DetectLabels quota (calls per second). A batch
+    tags its objects side by side and one tagging execution takes well over a second end to end
+    (start, DetectLabels, PutRecord, the .sync completion event), so TPS / items-per-batch batches
+    stay within the quota; throttling beyond it is retried by the tagging workflow itself."""
+    return max(1, int(detect_labels_tps // BACKFILL_ITEMS_PER_BATCH))
+
+
+def backfill_substitutions(*, bucket: str, tagging_state_machine_arn: str, results_bucket: str, region: str,
+                           account: str, max_concurrency: int, items_per_batch: int = BACKFILL_ITEMS_PER_BATCH,
+                           tolerated_failure_percentage: float = BACKFILL_TOLERATED_FAILURE_PERCENTAGE
+                           ) -> dict[str, str]:
+    """The values of backfill.asl.json's `${...}` placeholders (numbers as JSON text, read with
+    States.StringToJson, as in the tagging workflow)."""
+    percentage = float(tolerated_failure_percentage)
+    return {
+        "BucketName": bucket,
+        "TaggingStateMachineArn": tagging_state_machine_arn,
+        "ResultsBucketName": results_bucket,
+        "ResultsPrefix": BACKFILL_RESULTS_PREFIX,
+        "AccountId": account,
+        "Region": region,
+        "MaxConcurrency": json.dumps(int(max_concurrency)),
+        "ItemsPerBatch": json.dumps(int(items_per_batch)),
+        "ToleratedFailurePercentage": json.dumps(int(percentage) if percentage.is_integer() else percentage),
+    }
+
+
 # -- uploads ------------------------------------------------------------------------------------
 
 IMAGE_MEDIA_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -3,8 +3,9 @@ writes bench/results.json and the tables of docs/performance.md.
 
 Sections: engine (bench.bench_engine), labeler (bench.bench_labeler), pipeline (end to end),
 indexing, queries, read_api (the read API Lambda's handler per request), burst (uploads above the
-DetectLabels quota), cost (scale and cost on paper), profiles. A section that fails is recorded
-with its error and the others still run; the exit status is then 1.
+DetectLabels quota), backfill (the Distributed Map locally, bench.bench_backfill), cost (scale and
+cost on paper), profiles. A section that fails is recorded with its error and the others still run;
+the exit status is then 1.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def _burst(quick: bool) -> dict[str, Any]:
     return bench_burst.run(uploads=200) if quick else bench_burst.run()
 
 
+def _backfill(quick: bool) -> dict[str, Any]:
+    from bench import bench_backfill
+
+    return bench_backfill.run(objects=1000 if quick else 10_000)
+
+
 def _cost(quick: bool) -> dict[str, Any]:
     from bench import cost_model
 
@@ -82,7 +89,8 @@ def _profiles(quick: bool) -> dict[str, Any]:
 
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "engine": _engine, "labeler": _labeler, "pipeline": _pipeline, "indexing": _indexing,
-    "queries": _queries, "read_api": _read_api, "burst": _burst, "cost": _cost, "profiles": _profiles,
+    "queries": _queries, "read_api": _read_api, "burst": _burst, "backfill": _backfill, "cost": _cost,
+    "profiles": _profiles,
 }
 SECTIONS["accuracy"] = lambda quick: __import__("bench.bench_accuracy", fromlist=["section"]).section(quick)
 

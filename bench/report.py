@@ -93,7 +93,7 @@ def render(results: dict[str, Any]) -> str:
         out += ["**Sections that failed:** " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items()), ""]
     out += _pipeline(s.get("pipeline")) + _engine(s.get("engine")) + _labeler(s.get("labeler"))
     out += _indexing(s.get("indexing")) + _queries(s.get("queries")) + _cost(s.get("cost"))
-    out += _profiles(s.get("profiles")) + _findings(s)
+    out += _backfill(s.get("backfill")) + _profiles(s.get("profiles")) + _findings(s)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -381,6 +381,22 @@ def _cost(c: dict[str, Any] | None) -> list[str]:
             ["indexer Lambda (context)", _f(cost["indexer_lambda"], 6)],
         ],
     )
+    backfill = c.get("backfill_per_million_images")
+    if backfill:
+        out += [
+            f"**Re-tagging a million stored images** (backfill, batches of {backfill['items_per_batch']}; "
+            f"chosen: {backfill['chosen'].replace('_', ' ')}: {backfill['why']}):",
+            "",
+        ]
+        out += _table(
+            ["way", "Step Functions USD", "with DetectLabels USD"],
+            [
+                ["child Standard executions", _f(backfill["child_standard"]["step_functions_usd"], 2),
+                 _f(backfill["child_standard"]["total_with_rekognition_usd"], 2)],
+                ["analysis inline in Express children", _f(backfill["inline_express"]["step_functions_usd"], 2),
+                 _f(backfill["inline_express"]["total_with_rekognition_usd"], 2)],
+            ],
+        )
     out += [
         "Sources (checked = the number was read back from the source during this work; otherwise it is the "
         "documented default as recalled, check the link):",
@@ -393,6 +409,19 @@ def _cost(c: dict[str, Any] | None) -> list[str]:
             for k, v in {**c["prices"], **c["quotas"]}.items()
         ],
     )
+    return out
+
+
+def _backfill(b: dict[str, Any] | None) -> list[str]:
+    out = ["## Backfill (statemachine/backfill.asl.json), local, instant labeler (bench/bench_backfill.py)", ""]
+    if not b:
+        return out + ["Not run.", ""]
+    out += [f"{b['objects']} synthetic objects re-tagged by the Distributed Map ({b['workers']} workers): "
+            f"{b['status']}, {b['items']['succeeded']} succeeded, {b['items']['failed']} failed in "
+            f"{_f(b['seconds'])} s: "
+            f"**{_f(b['tagging_executions_per_second'])} tagging executions/s**, engine overhead "
+            f"**{_f(b['engine_ms_per_object'], 2)} ms per object** (CPU {_f(b['cpu_ms_per_object'], 2)} ms); load "
+            f"average {b['load_average_before']} before, {b['load_average_after']} after.", ""]
     return out
 
 

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from cdk.config import DeploymentConfig
 from cdk.constructs.alarms import Alarms
+from cdk.constructs.backfill import Backfill
 from cdk.constructs.dead_letters import DeadLetterQueues
 from cdk.constructs.image_bucket import ImageBucket
 from cdk.constructs.indexer import Indexer, indexer_role
@@ -44,6 +45,8 @@ class AutotaggerStack(Stack):
             dead_letters=self.dead_letters.workflow,
             rule_dead_letters=self.dead_letters.rule,
         )
+        self.backfill = Backfill(self, "Backfill", config=config, bucket=self.storage.bucket,
+                                 access_logs=self.storage.access_logs, tagging=self.workflow.state_machine)
         self.network = Network(self, "Network", config=config)
         self.indexer_role = indexer_role(self)
         self.search = SearchDomain(
@@ -89,6 +92,9 @@ class AutotaggerStack(Stack):
             "ImageBucketName": (self.storage.bucket.bucket_name, "the {bucket} of upload URLs"),
             "StateMachineArn": (self.workflow.state_machine.state_machine_arn, "the tagging workflow"),
             "StateMachineConsoleUrl": (self.workflow.console_url(), "executions, failures and redrive"),
+            "BackfillStateMachineArn": (self.backfill.state_machine.state_machine_arn,
+                                        "autotagger reprocess --aws: re-tags the bucket (a Distributed Map)"),
+            "BackfillResultsBucketName": (self.backfill.results.bucket_name, "the backfill's Map Run results"),
             "OpenSearchEndpoint": (self.search.endpoint_url, "reachable from inside the VPC only"),
             "DashboardsUrl": (f"https://localhost:{DASHBOARDS_LOCAL_PORT}{self.search.dashboards_path}",
                               "after the SSM port forwarding command of the README"),

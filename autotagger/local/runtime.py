@@ -90,6 +90,7 @@ class Pipeline:
             self._lock.release()
             raise
         self._runner = None
+        self._state_machine = self._registry = None
         self._consumer = None
         self._router = None
         self._started = False
@@ -117,7 +118,8 @@ class Pipeline:
                                                name=STATE_MACHINE_NAME,
                                                **({"sleeper": self._sleeper} if self._sleeper else {}))
         # Twice as many executions as labeler slots: the others' I/O steps overlap the labeler calls.
-        self._runner = ExecutionRunner(state_machine, self._task_registry(), outbox=self._outbox,
+        self._state_machine, self._registry = state_machine, self._task_registry()
+        self._runner = ExecutionRunner(state_machine, self._registry, outbox=self._outbox,
                                        executions=self.stores.executions, dead_letters=self.stores.workflow_dlq,
                                        execution_arn=self.stores.execution_arn, max_workers=2 * s.workers)
         self._router = EventRouter()
@@ -287,6 +289,25 @@ class Pipeline:
         that already ran or is pending is not run again (idempotent). True if it was not seen before."""
         self._require_started()
         return self._runner.start(event, name)
+
+    def run_backfill(self, input: dict[str, Any], name: str, progress: Any = None) -> Any:
+        """Runs statemachine/backfill.asl.json (the Distributed Map `autotagger reprocess` uses) to
+        its end in this thread, its items as child executions of the tagging workflow
+        (`autotagger.local.backfill`); returns the backfill's Execution. `progress` gets each Map Run
+        record (DescribeMapRun-shaped) as its counts change."""
+        from autotagger.local import backfill
+
+        self._require_started()
+        registry = (self._task_registry()
+                    .register(backfill.LIST_OBJECTS_V2_ARN, backfill.list_objects_adapter(self.stores.bucket))
+                    .register(backfill.PUT_OBJECT_ARN, backfill.put_object_adapter(self.stores.backfill_results))
+                    .register(backfill.START_EXECUTION_SYNC_ARN, backfill.start_execution_sync_adapter(
+                        self._state_machine, self._registry, self.stores.executions, sleeper=self._sleeper)))
+        machine = backfill.backfill_state_machine(self.settings, self._state_machine.arn,
+                                                  **({"sleeper": self._sleeper} if self._sleeper else {}))
+        listener = (self.stores.executions if progress is None
+                    else backfill.MapRunProgress(self.stores.executions, progress))
+        return machine.run(input, registry, execution_name=name, listener=listener)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Blocks until no execution is pending or running and the stream is fully consumed.

@@ -76,7 +76,7 @@ def list_executions(request: Request) -> dict[str, Any]:
     return _api(request).list_executions(_query(request))
 
 
-@router.get("/v1/executions/{name}")
+@router.get("/v1/executions/{name:path}")  # a Map Run child's name carries its label: `<label>:<id>` or with "/"
 def get_execution(name: str, request: Request) -> dict[str, Any]:
     return _api(request).get_execution(name)
 

@@ -146,3 +146,21 @@ def test_percentile_interpolates_like_numpy():
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([10.0], 95) == 10.0
     assert percentile(range(101), 95) == 95
+
+
+def test_backfill_transitions_are_read_from_the_backfill_file():
+    backfill = cost_model.backfill_transitions()
+    # ChooseSequencer, Known/UnknownSequencer, NameExecution, TagObject, ObjectTagged; TagBatch, CheckBatch, BatchTagged
+    assert backfill == {"per_object": 5, "per_batch": 3}
+
+
+def test_backfill_cost_per_million_compares_child_standard_with_inline_express():
+    cost = cost_model.backfill_cost_per_million(6, 10, {"per_object": 5, "per_batch": 3})
+    per_transition = cost_model.PRICES["sfn_standard_per_transition"].value
+    assert cost["child_standard"]["transitions"] == 1_000_000 * 11 + 100_000 * 3
+    assert cost["child_standard"]["step_functions_usd"] == pytest.approx(11_300_000 * per_transition, abs=0.01)
+    assert cost["inline_express"]["executions"] == 100_000
+    assert cost["inline_express"]["step_functions_usd"] < cost["child_standard"]["step_functions_usd"]
+    rekognition = cost["rekognition_detect_labels_usd"]
+    assert cost["child_standard"]["total_with_rekognition_usd"] == pytest.approx(
+        rekognition + cost["child_standard"]["step_functions_usd"])
