@@ -123,7 +123,7 @@ def test_every_number_in_the_report_comes_from_the_results(variant):
     texts = {t for t in _strings(results) if re.search(r"\d", t)}
     section = re.compile(r"^(#+) \d+\. ")  # section numbers
     fixed = []
-    for before, *after in zip(original, *moved):
+    for before, *after in zip(original, *moved, strict=True):
         before = section.sub(r"\1 ", before)
         # A number that stays put under two different perturbations was not derived from them.
         unchanged = set.intersection(*(set(_NUMBER.findall(section.sub(r"\1 ", a))) for a in after))

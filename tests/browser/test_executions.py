@@ -5,7 +5,7 @@ from browser_support import screenshot
 from playwright.sync_api import expect
 
 
-def test_GIVEN_a_corrupt_jpg_WHEN_uploaded_from_the_page_THEN_its_failed_execution_shows_the_failing_state_error_and_cause(  # noqa: E501
+def test_GIVEN_a_corrupt_jpg_WHEN_uploaded_from_the_page_THEN_its_failed_execution_shows_the_failing_state_error_and_cause(
         live_server, page, photo_files):
     page.get_by_label("Key prefix").fill("broken/")
     page.locator("#file-input").set_input_files(str(photo_files["corrupt"]))

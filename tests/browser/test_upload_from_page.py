@@ -20,7 +20,7 @@ def test_GIVEN_a_file_the_server_refuses_WHEN_uploaded_from_the_page_THEN_its_ro
     assert "Rejected (HTTP 403)" in row.locator(".upload-status").inner_text()
 
 
-def test_GIVEN_a_file_that_is_not_an_image_inside_WHEN_uploaded_from_the_page_THEN_its_row_gives_the_dead_letters_reason(  # noqa: E501
+def test_GIVEN_a_file_that_is_not_an_image_inside_WHEN_uploaded_from_the_page_THEN_its_row_gives_the_dead_letters_reason(
         page, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"no pixels here")  # a PNG by its name and magic, not inside

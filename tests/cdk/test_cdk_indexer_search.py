@@ -164,7 +164,7 @@ def test_given_the_bastion_when_synthesized_then_its_role_holds_only_the_session
 
 def test_given_the_bastion_when_synthesized_then_it_requires_imdsv2_and_has_no_key_pair(dev):
     instance = dev.resource(dev.stack.network.bastion)["Properties"]
-    template = [t for t in dev.resources("AWS::EC2::LaunchTemplate").values()]
+    template = list(dev.resources("AWS::EC2::LaunchTemplate").values())
     assert "KeyName" not in instance
     assert template[0]["Properties"]["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"] == "required"
 

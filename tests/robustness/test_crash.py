@@ -72,7 +72,7 @@ def _wait(condition, timeout: float, what: str) -> None:
     pytest.param(UPLOADS, ["index.slow=400ms"], False, 4, id="mid-indexing"),
     pytest.param(10, ["labeler.slow=200ms"], True, 5, id="mid-upload-then-again-during-recovery"),
 ])
-def test_GIVEN_uploads_in_flight_WHEN_the_server_is_killed_and_restarted_THEN_every_acknowledged_upload_ends_per_the_invariant(  # noqa: E501
+def test_GIVEN_uploads_in_flight_WHEN_the_server_is_killed_and_restarted_THEN_every_acknowledged_upload_ends_per_the_invariant(
         tmp_path, acks_before_kill, faults, kill_during_recovery, seed):
     rng = random.Random(seed)
     data_dir, ledger, stop = tmp_path / "data", Ledger(), threading.Event()

@@ -49,7 +49,7 @@ def test_GIVEN_a_steady_flood_WHEN_run_for_10_seconds_THEN_the_admitted_rate_is_
     clock = FakeClock()
     bucket = TokenBucket(5, clock=clock)
     admitted = 0
-    for i in range(641):  # 64 calls a second from 0 s to 10 s (1/64 s is exact in binary)
+    for _i in range(641):  # 64 calls a second from 0 s to 10 s (1/64 s is exact in binary)
         admitted += bucket.take()
         clock.advance(1 / 64)
     # The initial burst of 5, then 5 a second for 10 s.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -36,7 +36,7 @@ def stream_record(stored, labels=("Dog",)) -> dict:
 
 def index(stores, stored) -> None:
     [result] = stores.index.apply([action_from_record(parse_record(stream_record(stored)),
-                                                      datetime.now(timezone.utc))])
+                                                      datetime.now(UTC))])
     assert result["status"] == "applied"
 
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from workflow_helpers import ECHO, machine, registry
 
 from autotagger.workflow import DefinitionError, StateMachine, UnknownResourceError
-from workflow_helpers import ECHO, machine, registry
 
 ASL = Path(__file__).resolve().parents[3] / "statemachine" / "image_tagging.asl.json"
 SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq"}
