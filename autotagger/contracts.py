@@ -8,6 +8,7 @@ checks that it says what this module says.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ STREAM_NAME = "image-tagging-records"
 WORKFLOW_DLQ_NAME = "image-tagging-dlq"
 INDEXER_DLQ_NAME = "image-indexer-dlq"
 TAGGING_RULE_NAME = "image-tagging"
+UNSUPPORTED_OBJECT_RULE_NAME = "unsupported-objects"
 """The names the local runtime gives its stand-ins. On AWS, CloudFormation generates the physical
 names (so two stacks can share an account); the stack outputs say which they are."""
 
@@ -57,14 +59,71 @@ TAGGING_DETAIL_TYPES = (OBJECT_CREATED, OBJECT_DELETED)
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html lists S3's detail types)."""
 
 
+def image_key_filter(key_prefix: str = "") -> list[dict[str, Any]]:
+    """EventBridge matchers for "an image key (by extension, in any case) under `key_prefix`".
+
+    Without a prefix: `{"suffix": {"equals-ignore-case": ".jpg"}}` per extension (case-insensitive
+    suffix matching). A field's matchers are OR-ed and a field cannot be named twice, so a prefix and
+    a case-insensitive suffix cannot both apply to the key; with a prefix, each extension's case
+    variants become `{"wildcard": "<prefix>*<variant>"}` (generated here from the media-type table,
+    never written by hand). A key ending in `/` (an S3 console "folder") ends in no image extension,
+    so it matches neither form. Operators:
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+    ("Ends with (ignore case)", "Wildcard")."""
+    if not key_prefix:
+        return [{"suffix": {"equals-ignore-case": extension}} for extension in IMAGE_EXTENSIONS]
+    prefix = _wildcard_escape(key_prefix)
+    return [{"wildcard": f"{prefix}*{variant}"}
+            for extension in IMAGE_EXTENSIONS for variant in case_variants(extension)]
+
+
 def tagging_rule_pattern(bucket: str, key_prefix: str = "") -> dict[str, Any]:
     """The EventBridge pattern of the rule that starts the workflow: S3 objects created or deleted
-    in `bucket`, under `key_prefix` when one is given (`{"prefix": ...}` content filtering:
-    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html)."""
-    detail: dict[str, Any] = {"bucket": {"name": [bucket]}}
-    if key_prefix:
-        detail["object"] = {"key": [{"prefix": key_prefix}]}
+    in `bucket` whose key is an image by extension (in any case), under `key_prefix` when one is
+    given. Folder keys (`a/`) and other files never start an execution; for an accepted upload of
+    another file `unsupported_object_rule_pattern` leaves a dead letter instead."""
+    detail = {"bucket": {"name": [bucket]}, "object": {"key": image_key_filter(key_prefix)}}
     return {"source": [S3_EVENT_SOURCE], "detail-type": list(TAGGING_DETAIL_TYPES), "detail": detail}
+
+
+def unsupported_object_rule_pattern(bucket: str) -> dict[str, Any]:
+    """Objects created in `bucket` that are neither images by extension nor folder keys: their rule
+    sends `unsupported_object_dead_letter` to the workflow's dead-letter queue without starting an
+    execution, so every accepted upload still ends indexed or as a dead letter with the reason.
+    `anything-but` takes wildcards ("Anything-but using a wildcard") but not a case-insensitive
+    suffix, hence the generated case variants. It cannot also require a key prefix (one field, one
+    list of matchers): with `keyPrefix`, non-image keys outside the prefix are reported too."""
+    excluded = [f"*{variant}" for extension in IMAGE_EXTENSIONS for variant in case_variants(extension)]
+    key = [{"anything-but": {"wildcard": [*excluded, "*/"]}}]
+    return {"source": [S3_EVENT_SOURCE], "detail-type": [OBJECT_CREATED],
+            "detail": {"bucket": {"name": [bucket]}, "object": {"key": key}}}
+
+
+UNSUPPORTED_OBJECT_ERROR = "Autotagger.UnsupportedObjectType"
+
+
+def unsupported_object_cause() -> str:
+    names = list(IMAGE_EXTENSIONS)
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    kinds = " and ".join(media_type.split("/")[1].upper() for media_type, _ in IMAGE_MEDIA_TYPES)
+    return f"The object's key does not end in {listed}: only {kinds} images can be tagged."
+
+
+def unsupported_object_dead_letter(event: dict[str, Any], failed_at: str) -> dict[str, Any]:
+    """The dead letter of an unsupported object: the workflow's dead-letter shape, without an
+    execution (none was started). On AWS the rule's input transformer writes the same fields."""
+    return {"event": event, "error": UNSUPPORTED_OBJECT_ERROR, "cause": unsupported_object_cause(),
+            "execution_id": None, "failed_at": failed_at}
+
+
+def case_variants(text: str) -> list[str]:
+    """Every upper/lower-case spelling of `text` (EventBridge wildcards are case-sensitive)."""
+    options = [sorted({ch.lower(), ch.upper()}) for ch in text]
+    return sorted({"".join(chars) for chars in itertools.product(*options)})
+
+
+def _wildcard_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("*", "\\*")
 
 
 # -- the workflow's DefinitionSubstitutions --------------------------------------------------------
@@ -96,13 +155,69 @@ DETECT_LABELS_TPS_OTHER_REGIONS = 5.0
 Every upload and every re-run is one DetectLabels call, so the upload API's rate and the default
 reprocess rate follow it."""
 
+# -- the backfill (statemachine/backfill.asl.json) ----------------------------------------------
+
+BACKFILL_ASL_FILE = ASL_FILE.with_name("backfill.asl.json")
+"""Re-tags every object under a prefix: a Distributed Map whose items run the tagging workflow as
+child executions. Deployed by cdk/constructs/backfill.py, run locally by `autotagger reprocess`."""
+
+BACKFILL_STATE_MACHINE_NAME = "image-backfill"
+BACKFILL_RESULTS_BUCKET = "image-backfill-results"
+BACKFILL_RESULTS_PREFIX = "backfill-results"
+"""Where the Map Run's ResultWriter puts manifest.json and the result files: a bucket of their own,
+so they never start the tagging rule nor show up in a listing of the images."""
+
+BACKFILL_ITEMS_PER_BATCH = 10
+BACKFILL_TOLERATED_FAILURE_PERCENTAGE = 5.0
+"""Objects per child execution (fewer, longer child executions: fewer state transitions), and the
+share of objects that may fail (each becomes a dead letter with its reason) before the Map Run stops."""
+
+
+def backfill_max_concurrency(detect_labels_tps: float) -> int:
+    """Batches the Map Run runs at once, from the DetectLabels quota (calls per second). A batch
+    tags its objects side by side and one tagging execution takes well over a second end to end
+    (start, DetectLabels, PutRecord, the .sync completion event), so TPS / items-per-batch batches
+    stay within the quota; throttling beyond it is retried by the tagging workflow itself."""
+    return max(1, int(detect_labels_tps // BACKFILL_ITEMS_PER_BATCH))
+
+
+def backfill_substitutions(*, bucket: str, tagging_state_machine_arn: str, results_bucket: str, region: str,
+                           account: str, max_concurrency: int, items_per_batch: int = BACKFILL_ITEMS_PER_BATCH,
+                           tolerated_failure_percentage: float = BACKFILL_TOLERATED_FAILURE_PERCENTAGE
+                           ) -> dict[str, str]:
+    """The values of backfill.asl.json's `${...}` placeholders (numbers as JSON text, read with
+    States.StringToJson, as in the tagging workflow)."""
+    percentage = float(tolerated_failure_percentage)
+    return {
+        "BucketName": bucket,
+        "TaggingStateMachineArn": tagging_state_machine_arn,
+        "ResultsBucketName": results_bucket,
+        "ResultsPrefix": BACKFILL_RESULTS_PREFIX,
+        "AccountId": account,
+        "Region": region,
+        "MaxConcurrency": json.dumps(int(max_concurrency)),
+        "ItemsPerBatch": json.dumps(int(items_per_batch)),
+        "ToleratedFailurePercentage": json.dumps(int(percentage) if percentage.is_integer() else percentage),
+    }
+
+
 # -- uploads ------------------------------------------------------------------------------------
 
-ACCEPTED_MEDIA_TYPES = ("image/jpeg", "image/png", "application/octet-stream")
-"""The request Content-Types the upload API takes; anything else is answered 415."""
+IMAGE_MEDIA_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("image/jpeg", (".jpg", ".jpeg")),
+    ("image/png", (".png",)),
+)
+"""The images the pipeline tags: (media type, file name extensions in lower case), one row per
+format. Everything below is derived from it: the upload API's media types, the rule patterns, the
+suffix -> Content-Type map of the CLI."""
 
-MEDIA_TYPE_BY_SUFFIX = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+MEDIA_TYPE_BY_SUFFIX = {extension: media_type for media_type, extensions in IMAGE_MEDIA_TYPES
+                        for extension in extensions}
 """The Content-Type a client sends for an image file, by its file name suffix."""
+IMAGE_EXTENSIONS = tuple(MEDIA_TYPE_BY_SUFFIX)
+
+ACCEPTED_MEDIA_TYPES = (*(media_type for media_type, _ in IMAGE_MEDIA_TYPES), "application/octet-stream")
+"""The request Content-Types the upload API takes; anything else is answered 415."""
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 """API Gateway's payload quota for REST APIs (10 MB, not adjustable:

@@ -27,10 +27,11 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from autotagger.contracts import DETECT_LABELS_TPS, DETECT_LABELS_TPS_OTHER_REGIONS, OBJECT_CREATED, S3_EVENT_SOURCE
 
@@ -64,7 +65,7 @@ def parse_since(text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"--since must be an ISO 8601 date or time, not {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class RateLimiter:
@@ -101,7 +102,7 @@ class Checkpoint:
     done: bool = False
 
     @classmethod
-    def load(cls, path: Path, run: str, *, restart: bool = False) -> "Checkpoint":
+    def load(cls, path: Path, run: str, *, restart: bool = False) -> Checkpoint:
         if not restart and path.is_file():
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("run") == run:
@@ -218,7 +219,7 @@ def count_local(pipeline: Any, prefix: str = "") -> int:
 
 def _s3_event(bucket: str, obj: dict[str, Any], sequencer: str, region: str, account: str) -> dict[str, Any]:
     """The EventBridge "Object Created" event S3 would send for `obj` (a ListObjectsV2 entry)."""
-    modified = obj["LastModified"].astimezone(timezone.utc)
+    modified = obj["LastModified"].astimezone(UTC)
     return {
         "version": "0", "id": execution_name("event", "reprocess", bucket, obj["Key"], obj["ETag"]),
         "detail-type": OBJECT_CREATED, "source": S3_EVENT_SOURCE, "account": account,
@@ -385,9 +386,97 @@ def reconcile_local(pipeline: Any, *, rate: float | None = None, limiter: RateLi
     for document in gone_documents:
         gone = StoredObject(bucket=document["bucket"], key=document["key"], size=document.get("size") or 0,
                             etag=document.get("etag") or "", sequencer=document["sequencer"],
-                            last_modified=datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"))
+                            last_modified=datetime.now(UTC).isoformat().replace("+00:00", "Z"))
         limiter.wait()
         event = object_deleted_event(gone, region=settings.region, account=settings.account)
         if pipeline.start_execution(event, execution_name("reconcile", "delete", gone.key, gone.sequencer)):
             result.deleted.append(gone.key)
     return result
+
+
+# -- the backfill: statemachine/backfill.asl.json (a Distributed Map) --------------------------------
+#
+# Resumable by re-running: every object version gets the tagging execution name
+# `<run>-<sha1(bucket/key/etag)>` (the ASL's NameExecution state), where `run` digests what decides
+# the labels. Step Functions refuses a name it has seen (ExecutionAlreadyExists, for 90 days after a
+# Standard execution ends), and the backfill counts such an object as done (AlreadyTagged), so a
+# second backfill with unchanged settings starts no tagging execution, and one after a change of
+# model or settings re-tags everything once.
+
+@dataclass
+class BackfillSummary:
+    execution: str                 # the backfill execution's name
+    status: str                    # its status: SUCCEEDED, FAILED (e.g. too many failed items), ...
+    succeeded: int                 # items of the Map Run by status (a failed batch counts all its items)
+    failed: int
+    map_run: dict[str, Any] | None = None
+    error: str | None = None
+    cause: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"execution": self.execution, "items": {"succeeded": self.succeeded, "failed": self.failed}}
+
+
+def _failed_items(counts: dict[str, Any]) -> int:
+    return int(counts.get("failed", 0)) + int(counts.get("timedOut", 0)) + int(counts.get("aborted", 0))
+
+
+def backfill_name(run: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> str:
+    """A new backfill execution's name: the run and when it started (whole seconds, plus 4 hex
+    characters so two starts in one second differ)."""
+    return f"backfill-{run}-{clock().strftime('%Y%m%dT%H%M%S')}-{os.urandom(2).hex()}"
+
+
+def backfill_local(pipeline: Any, *, prefix: str = "", run: str | None = None, restart: bool = False,
+                   name: str | None = None, progress: Callable[[dict[str, Any]], None] | None = None
+                   ) -> BackfillSummary:
+    """Runs the backfill on the local pipeline to its end. `restart` re-tags objects this run
+    already tagged (a fresh run id); `progress` gets each Map Run record as its counts change."""
+    run = run or local_run_id(pipeline)
+    if restart:
+        run = run_id(run, datetime.now(UTC).isoformat())
+    execution = pipeline.run_backfill({"prefix": prefix, "run": run}, name or backfill_name(run), progress)
+    runs = pipeline.stores.executions.map_runs(execution.arn)
+    counts = runs[-1]["itemCounts"] if runs else {}
+    return BackfillSummary(execution.name, execution.status, int(counts.get("succeeded", 0)), _failed_items(counts),
+                           runs[-1] if runs else None, execution.error, execution.cause)
+
+
+def stack_output(cloudformation: Any, stack_name: str, key: str) -> str:
+    """An output of the deployed stack (e.g. BackfillStateMachineArn)."""
+    stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    for output in stacks[0].get("Outputs", []) if stacks else []:
+        if output["OutputKey"] == key:
+            return str(output["OutputValue"])
+    raise KeyError(f"stack {stack_name} has no output {key} (deploy the current version: cdk deploy)")
+
+
+def backfill_aws(sfn: Any, *, state_machine_arn: str, tagging_state_machine_arn: str, prefix: str = "",
+                 run: str | None = None, restart: bool = False, name: str | None = None,
+                 progress: Callable[[dict[str, Any]], None] | None = None, poll_s: float = 5.0,
+                 sleep: Callable[[float], None] = time.sleep) -> BackfillSummary:
+    """Starts the deployed backfill and follows its Map Run (ListMapRuns, DescribeMapRun) until the
+    execution ends; `progress` gets each DescribeMapRun answer. The default run digests the tagging
+    state machine's definition (MaxLabels and MinConfidence are substituted into it)."""
+    if run is None:
+        definition = sfn.describe_state_machine(stateMachineArn=tagging_state_machine_arn)["definition"]
+        run = run_id("aws", definition)
+    if restart:
+        run = run_id(run, datetime.now(UTC).isoformat())
+    name = name or backfill_name(run)
+    execution_arn = sfn.start_execution(stateMachineArn=state_machine_arn, name=name,
+                                        input=json.dumps({"prefix": prefix, "run": run}))["executionArn"]
+    map_run: dict[str, Any] | None = None
+    while True:
+        described = sfn.describe_execution(executionArn=execution_arn)
+        runs = sfn.list_map_runs(executionArn=execution_arn).get("mapRuns", [])
+        if runs:
+            map_run = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])
+            if progress is not None:
+                progress(map_run)
+        if described["status"] != "RUNNING":
+            break
+        sleep(poll_s)
+    counts = (map_run or {}).get("itemCounts", {})
+    return BackfillSummary(name, described["status"], int(counts.get("succeeded", 0)), _failed_items(counts), map_run,
+                           described.get("error"), described.get("cause"))

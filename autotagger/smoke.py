@@ -22,15 +22,20 @@ import io
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from autotagger.errors import UserError
 
 # The awkward part of each key: what API Gateway, S3 and EventBridge must carry through unchanged.
-AWKWARD_KEYS = {"a space": "with space.jpg", "a plus": "with+plus.jpg", "an é": "café.jpg",
-                "a literal %2F": "with%2Fslash.jpg"}
+AWKWARD_KEYS = {
+    "a space": "with space.jpg",
+    "a plus": "with+plus.jpg",
+    "an é": "café.jpg",
+    "a literal %2F": "with%2Fslash.jpg",
+}
 REQUIRED_OUTPUTS = ("UploadApiUrl", "ApiKeyId", "ImageBucketName", "StateMachineArn", "WorkflowDeadLetterQueueUrl")
 CORRUPT_IMAGE = b"\xff\xd8\xff\xe0" + b"this is not a JPEG, only its first bytes are" * 20
 
@@ -65,13 +70,16 @@ class Links:
         self.base = f"https://{region}.console.aws.amazon.com"
 
     def stack(self, stack_id: str) -> str:
-        return f"{self.base}/cloudformation/home?region={self.region}#/stacks/stackinfo?stackId={quote(stack_id, safe='')}"
+        return (
+            f"{self.base}/cloudformation/home?region={self.region}#/stacks/stackinfo?stackId={quote(stack_id, safe='')}"
+        )
 
     def object(self, bucket: str, key: str) -> str:
         return f"https://s3.console.aws.amazon.com/s3/object/{bucket}?region={self.region}&prefix={quote(key, safe='')}"
 
     def prefix(self, bucket: str, prefix: str) -> str:
-        return f"https://s3.console.aws.amazon.com/s3/buckets/{bucket}?region={self.region}&prefix={quote(prefix, safe='')}"
+        query = f"region={self.region}&prefix={quote(prefix, safe='')}"
+        return f"https://s3.console.aws.amazon.com/s3/buckets/{bucket}?{query}"
 
     def state_machine(self, arn: str) -> str:
         return f"{self.base}/states/home?region={self.region}#/statemachines/view/{arn}"
@@ -108,10 +116,16 @@ def read_deployment(cloudformation: Any, stack: str, region: str) -> Deployment:
     missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
     if missing:
         raise UserError(f"stack {stack!r} has no output {', '.join(missing)}: is it the autotagger stack?")
-    return Deployment(stack_id=described["StackId"], region=region, api_url=outputs["UploadApiUrl"],
-                      api_key_id=outputs["ApiKeyId"], bucket=outputs["ImageBucketName"],
-                      state_machine_arn=outputs["StateMachineArn"],
-                      dead_letter_queue_url=outputs["WorkflowDeadLetterQueueUrl"], outputs=outputs)
+    return Deployment(
+        stack_id=described["StackId"],
+        region=region,
+        api_url=outputs["UploadApiUrl"],
+        api_key_id=outputs["ApiKeyId"],
+        bucket=outputs["ImageBucketName"],
+        state_machine_arn=outputs["StateMachineArn"],
+        dead_letter_queue_url=outputs["WorkflowDeadLetterQueueUrl"],
+        outputs=outputs,
+    )
 
 
 def upload_url(api_url: str, bucket: str, key: str) -> str:
@@ -123,8 +137,17 @@ def upload_url(api_url: str, bucket: str, key: str) -> str:
 class Smoke:
     """One smoke run against one deployment; `run()` returns the checks in order."""
 
-    def __init__(self, stack: str, *, region: str | None = None, session: Any = None, timeout: float = 90.0,
-                 poll: float = 2.0, run_id: str | None = None, log: Callable[[str], None] = lambda _: None):
+    def __init__(
+        self,
+        stack: str,
+        *,
+        region: str | None = None,
+        session: Any = None,
+        timeout: float = 90.0,
+        poll: float = 2.0,
+        run_id: str | None = None,
+        log: Callable[[str], None] = lambda _: None,
+    ):
         import boto3
 
         self.session = session or boto3.session.Session(region_name=region)
@@ -156,8 +179,14 @@ class Smoke:
         except UserError as exc:
             return [Check("stack outputs", False, str(exc), self.links.stack(self.stack))]
         self.deployment = deployment
-        checks.append(Check("stack outputs", True, f"{len(deployment.outputs)} outputs, bucket {deployment.bucket}",
-                            self.links.stack(deployment.stack_id)))
+        checks.append(
+            Check(
+                "stack outputs",
+                True,
+                f"{len(deployment.outputs)} outputs, bucket {deployment.bucket}",
+                self.links.stack(deployment.stack_id),
+            )
+        )
         try:
             api_key = self.client("apigateway").get_api_key(apiKey=deployment.api_key_id, includeValue=True)["value"]
             import httpx
@@ -166,7 +195,9 @@ class Smoke:
                 self._http, self._api_key = http, api_key
                 checks += self._steps()
         except Exception as exc:  # noqa: BLE001 - a check that cannot run is a failed check, not a traceback
-            checks.append(Check("smoke run", False, f"{type(exc).__name__}: {exc}", self.links.stack(deployment.stack_id)))
+            checks.append(
+                Check("smoke run", False, f"{type(exc).__name__}: {exc}", self.links.stack(deployment.stack_id))
+            )
         finally:
             checks += self._cleanup()
         return checks
@@ -178,23 +209,40 @@ class Smoke:
         checks, uploaded = [], {}
         for label, name in AWKWARD_KEYS.items():
             key = self.prefix + name
-            checks.append(self._guarded(f"upload, key with {label}", self.links.object(d.bucket, key),
-                                        lambda key=key: self._upload(key, body)))
+            checks.append(
+                self._guarded(
+                    f"upload, key with {label}",
+                    self.links.object(d.bucket, key),
+                    lambda key=key: self._upload(key, body),
+                )
+            )
             if checks[-1].passed:
                 uploaded[key] = label
         executions = {}
         for key, label in uploaded.items():
-            checks.append(self._guarded(f"tagged, key with {label}", executions_link, lambda key=key: self._tagged(key, executions)))
+            checks.append(
+                self._guarded(
+                    f"tagged, key with {label}", executions_link, lambda key=key: self._tagged(key, executions)
+                )
+            )
         tagged = [key for key in uploaded if key in executions]
         if tagged:
-            checks.append(self._guarded("Kinesis record decoded", executions_link, lambda: self._kinesis_record(executions[tagged[0]])))
+            checks.append(
+                self._guarded(
+                    "Kinesis record decoded", executions_link, lambda: self._kinesis_record(executions[tagged[0]])
+                )
+            )
         else:
-            checks.append(Check("Kinesis record decoded", False, "no execution put a record to read back",
-                                executions_link))
-        checks.append(self._guarded("corrupt image dead-lettered", self.links.queue(d.dead_letter_queue_url),
-                                    self._corrupt_image))
+            checks.append(
+                Check("Kinesis record decoded", False, "no execution put a record to read back", executions_link)
+            )
+        checks.append(
+            self._guarded("corrupt image dead-lettered", self.links.queue(d.dead_letter_queue_url), self._corrupt_image)
+        )
         if tagged:
-            checks.append(self._guarded("delete record on the stream", executions_link, lambda: self._delete(tagged[-1])))
+            checks.append(
+                self._guarded("delete record on the stream", executions_link, lambda: self._delete(tagged[-1]))
+            )
         else:
             checks.append(Check("delete record on the stream", False, "no tagged object to delete", executions_link))
         return checks
@@ -214,16 +262,21 @@ class Smoke:
 
     def _upload(self, key: str, body: bytes, content_type: str = "image/jpeg") -> str:
         d = self.deployment
-        answer = self._http.put(upload_url(d.api_url, d.bucket, key), content=body,
-                                headers={"x-api-key": self._api_key, "content-type": content_type})
+        answer = self._http.put(
+            upload_url(d.api_url, d.bucket, key),
+            content=body,
+            headers={"x-api-key": self._api_key, "content-type": content_type},
+        )
         if answer.status_code != 200:
             raise AssertionError(f"PUT answered {answer.status_code}: {answer.text[:200]}")
         self._uploaded.append(key)
         etag = self.client("s3").head_object(Bucket=d.bucket, Key=key)["ETag"].strip('"')
         md5 = hashlib.md5(body).hexdigest()
         if etag != md5:
-            raise AssertionError(f"S3 ETag {etag} is not the MD5 {md5} of the {len(body)} bytes sent: the body "
-                                 "was changed on its way through API Gateway")
+            raise AssertionError(
+                f"S3 ETag {etag} is not the MD5 {md5} of the {len(body)} bytes sent: the body "
+                "was changed on its way through API Gateway"
+            )
         return f"stored as {key!r}, ETag = MD5 {md5}"
 
     def _execution_for(self, key: str, detail_type: str) -> dict[str, Any]:
@@ -231,23 +284,28 @@ class Smoke:
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + self.timeout
         while True:
-            for summary in sfn.list_executions(stateMachineArn=self.deployment.state_machine_arn,
-                                               maxResults=100)["executions"]:
+            for summary in sfn.list_executions(stateMachineArn=self.deployment.state_machine_arn, maxResults=100)[
+                "executions"
+            ]:
                 arn = summary["executionArn"]
                 if summary["startDate"].timestamp() < self._started - 300:  # 5 min of clock skew allowed
                     continue
                 if arn not in self._inputs:  # an input never changes: described once
                     self._inputs[arn] = json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
                 event = self._inputs[arn]
-                if event.get("detail-type") != detail_type or \
-                        ((event.get("detail") or {}).get("object") or {}).get("key") != key:
+                if (
+                    event.get("detail-type") != detail_type
+                    or ((event.get("detail") or {}).get("object") or {}).get("key") != key
+                ):
                     continue
                 described = sfn.describe_execution(executionArn=arn)
                 if described["status"] != "RUNNING":
                     return described
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no finished {detail_type!r} execution for {key!r} after {self.timeout:.0f} s "
-                                   "(is the EventBridge rule enabled?)")
+                raise TimeoutError(
+                    f"no finished {detail_type!r} execution for {key!r} after {self.timeout:.0f} s "
+                    "(is the EventBridge rule enabled?)"
+                )
             time.sleep(self.poll)
 
     def _tagged(self, key: str, found: dict[str, dict[str, Any]]) -> tuple[str, str]:
@@ -261,13 +319,18 @@ class Smoke:
             raise _Failed(f"the record names key {record.get('key')!r}, not {key!r}", link)
         found[key] = execution
         labels = [label.get("Name") for label in record.get("labels") or []]
-        return (f"SUCCEEDED, on the stream as {stream['ShardId']} #{stream['SequenceNumber'][-8:]}, "
-                f"labels {', '.join(labels[:4]) or '(none)'}"), link
+        return (
+            f"SUCCEEDED, on the stream as {stream['ShardId']} #{stream['SequenceNumber'][-8:]}, "
+            f"labels {', '.join(labels[:4]) or '(none)'}"
+        ), link
 
     def _stream_name(self) -> str:
         """The stream the workflow writes to, from its definition (substitutions applied)."""
-        definition = json.loads(self.client("stepfunctions").describe_state_machine(
-            stateMachineArn=self.deployment.state_machine_arn)["definition"])
+        definition = json.loads(
+            self.client("stepfunctions").describe_state_machine(stateMachineArn=self.deployment.state_machine_arn)[
+                "definition"
+            ]
+        )
         for state in definition["States"].values():
             if str(state.get("Resource", "")).endswith(":kinesis:putRecord"):
                 return state["Parameters"]["StreamName"]
@@ -279,21 +342,34 @@ class Smoke:
         stream = json.loads(execution["output"])["stream"]
         name = self._stream_name()
         kinesis = self.client("kinesis")
-        iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=stream["ShardId"],
-                                              ShardIteratorType="AT_SEQUENCE_NUMBER",
-                                              StartingSequenceNumber=stream["SequenceNumber"])["ShardIterator"]
+        iterator = kinesis.get_shard_iterator(
+            StreamName=name,
+            ShardId=stream["ShardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            StartingSequenceNumber=stream["SequenceNumber"],
+        )["ShardIterator"]
         records = kinesis.get_records(ShardIterator=iterator, Limit=1)["Records"]
         if not records:
             raise _Failed(f"no record at {stream['ShardId']} #{stream['SequenceNumber']}", self.links.stream(name))
         # As the indexer Lambda receives it: base64 of the stored bytes.
-        decoded = decode_record({"kinesis": {"sequenceNumber": records[0]["SequenceNumber"],
-                                             "data": base64.b64encode(records[0]["Data"]).decode()}})
+        decoded = decode_record(
+            {
+                "kinesis": {
+                    "sequenceNumber": records[0]["SequenceNumber"],
+                    "data": base64.b64encode(records[0]["Data"]).decode(),
+                }
+            }
+        )
         expected = json.loads(execution["output"])["record"]
         if (decoded["key"], decoded["action"]) != (expected["key"], "upsert"):
-            raise _Failed(f"decoded {decoded['action']} of {decoded['key']!r}, expected the upsert of "
-                          f"{expected['key']!r}", self.links.stream(name))
-        return (f"{len(records[0]['Data'])} bytes from {name}: upsert of {decoded['key']!r} with "
-                f"{len(decoded.get('labels') or [])} labels"), self.links.stream(name)
+            raise _Failed(
+                f"decoded {decoded['action']} of {decoded['key']!r}, expected the upsert of {expected['key']!r}",
+                self.links.stream(name),
+            )
+        return (
+            f"{len(records[0]['Data'])} bytes from {name}: upsert of {decoded['key']!r} with "
+            f"{len(decoded.get('labels') or [])} labels"
+        ), self.links.stream(name)
 
     def _corrupt_image(self) -> tuple[str, str]:
         key = self.prefix + "corrupt.jpg"
@@ -305,16 +381,23 @@ class Smoke:
         failed_state = self._failed_state(execution["executionArn"])
         letter = self._take_dead_letter(key)
         if letter is None:
-            raise _Failed(f"FAILED in {failed_state} with {execution.get('error')}, but no dead letter names "
-                          f"{key!r}", self.links.queue(self.deployment.dead_letter_queue_url))
+            raise _Failed(
+                f"FAILED in {failed_state} with {execution.get('error')}, but no dead letter names {key!r}",
+                self.links.queue(self.deployment.dead_letter_queue_url),
+            )
         if letter.get("error") != execution.get("error") or letter.get("execution_id") != execution["executionArn"]:
-            raise _Failed(f"the dead letter says {letter.get('error')} of {letter.get('execution_id')}, the execution "
-                          f"{execution.get('error')}", link)
+            raise _Failed(
+                f"the dead letter says {letter.get('error')} of {letter.get('execution_id')}, the execution "
+                f"{execution.get('error')}",
+                link,
+            )
         return f"FAILED in {failed_state}: {execution.get('error')}; dead letter received and removed", link
 
     def _failed_state(self, execution_arn: str) -> str:
         """The state whose task failed: the last state entered before the first TaskFailed."""
-        events = self.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        events = self.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)[
+            "events"
+        ]
         state = None
         for event in events:
             if event["type"].endswith("StateEntered"):
@@ -329,8 +412,9 @@ class Smoke:
         sqs, url = self.client("sqs"), self.deployment.dead_letter_queue_url
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30,
-                                           WaitTimeSeconds=1).get("Messages", [])
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, WaitTimeSeconds=1
+            ).get("Messages", [])
             for message in messages:
                 try:
                     body = json.loads(message["Body"])
@@ -340,8 +424,7 @@ class Smoke:
                 if ours:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                     return body
-                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
-                                              VisibilityTimeout=0)
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
             if not messages:
                 time.sleep(self.poll)
         return None
@@ -382,8 +465,8 @@ class _Failed(AssertionError):
 def table(checks: list[Check]) -> str:
     rows = [["PASS" if c.passed else "FAIL", c.name, c.detail, c.link] for c in checks]
     headers = ["result", "check", "detail", "console"]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
     widths[-1] = 0  # the link is last and never padded
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)

@@ -2,9 +2,10 @@
 writes bench/results.json and the tables of docs/performance.md.
 
 Sections: engine (bench.bench_engine), labeler (bench.bench_labeler), pipeline (end to end),
-indexing, queries, burst (uploads above the DetectLabels quota), cost (scale and cost on paper),
-profiles. A section that fails is recorded with its error and the others still run; the exit
-status is then 1.
+indexing, queries, read_api (the read API Lambda's handler per request), burst (uploads above the
+DetectLabels quota), backfill (the Distributed Map locally, bench.bench_backfill), cost (scale and
+cost on paper), profiles. A section that fails is recorded with its error and the others still run;
+the exit status is then 1.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import os
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import REPO_ROOT, log, machine
 
@@ -55,10 +57,22 @@ def _queries(quick: bool) -> dict[str, Any]:
     return bench_queries.run(quick=quick)
 
 
+def _read_api(quick: bool) -> dict[str, Any]:
+    from bench import bench_read_api
+
+    return bench_read_api.run(quick=quick)
+
+
 def _burst(quick: bool) -> dict[str, Any]:
     from bench import bench_burst
 
     return bench_burst.run(uploads=200) if quick else bench_burst.run()
+
+
+def _backfill(quick: bool) -> dict[str, Any]:
+    from bench import bench_backfill
+
+    return bench_backfill.run(objects=1000 if quick else 10_000)
 
 
 def _cost(quick: bool) -> dict[str, Any]:
@@ -75,8 +89,10 @@ def _profiles(quick: bool) -> dict[str, Any]:
 
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "engine": _engine, "labeler": _labeler, "pipeline": _pipeline, "indexing": _indexing,
-    "queries": _queries, "burst": _burst, "cost": _cost, "profiles": _profiles,
+    "queries": _queries, "read_api": _read_api, "burst": _burst, "backfill": _backfill, "cost": _cost,
+    "profiles": _profiles,
 }
+SECTIONS["accuracy"] = lambda quick: __import__("bench.bench_accuracy", fromlist=["section"]).section(quick)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     log(f"{info['cores']} cores ({info.get('cpu')}), python {info['python']}; quick={args.quick}")
     started = time.perf_counter()
-    results: dict[str, Any] = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    results: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                "quick": args.quick, "machine": info,
                                "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
                                "sections": {}, "seconds": {}, "errors": {}}

@@ -67,7 +67,7 @@ def histories(data_dir: Path) -> list[dict[str, Any]]:
 def summarize(executions: list[dict[str, Any]]) -> dict[str, Any]:
     per_image = [transitions(e["history"]) for e in executions]
     throttles = [throttled_attempts(e["history"]) for e in executions]
-    retried = [t for t, n in zip(per_image, throttles) if n]
+    retried = [t for t, n in zip(per_image, throttles, strict=True) if n]
     statuses: dict[str, int] = {}
     for e in executions:
         statuses[e["status"]] = statuses.get(e["status"], 0) + 1

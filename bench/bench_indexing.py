@@ -14,15 +14,16 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import log, median, ratio, spread
 from bench.synthetic_docs import synthetic_actions
 
 
 def _batches(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _time_batches(write: Callable[[list], Any], batches: list[list]) -> float:
@@ -117,8 +118,10 @@ def run(quick: bool = False, repeats: int | None = None) -> dict[str, Any]:
             for mapping, size, count in plan:
                 docs = actions[(mapping, size)]
                 tag = f"{mapping}_{size}_{rep}"
-                log(f"indexing: {count} documents in batches of {size} ({mapping} mapping), "
-                    f"repetition {rep + 1}/{repeats}")
+                log(
+                    f"indexing: {count} documents in batches of {size} ({mapping} mapping), "
+                    f"repetition {rep + 1}/{repeats}"
+                )
                 measured = rates[(mapping, size)]
                 measured["sample_bulk_refresh"].append(sample_run(url, docs, size, tag, mapping))
                 measured["opensearch_adapter"].append(opensearch_adapter_run(url, docs, size, tag, mapping))
@@ -128,9 +131,13 @@ def run(quick: bool = False, repeats: int | None = None) -> dict[str, Any]:
     for mapping, size, count in plan:
         measured = rates[(mapping, size)]
         sample = median(measured["sample_bulk_refresh"])
-        case: dict[str, Any] = {"mapping": mapping, "batch_size": size, "documents": count,
-                                "docs_per_second": {name: spread(values) for name, values in measured.items() if values},
-                                "opensearch_adapter_vs_sample": ratio(median(measured["opensearch_adapter"]), sample)}
+        case: dict[str, Any] = {
+            "mapping": mapping,
+            "batch_size": size,
+            "documents": count,
+            "docs_per_second": {name: spread(values) for name, values in measured.items() if values},
+            "opensearch_adapter_vs_sample": ratio(median(measured["opensearch_adapter"]), sample),
+        }
         if measured["sqlite_adapter"]:
             case["sqlite_adapter_vs_sample"] = ratio(median(measured["sqlite_adapter"]), sample)
         cases.append(case)

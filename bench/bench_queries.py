@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import log, median, percentile, spread
 from bench.synthetic_docs import DAYS, popular_tags, synthetic_actions

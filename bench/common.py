@@ -12,8 +12,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -94,6 +95,22 @@ def spread(values: list[float]) -> dict[str, Any]:
 
 def ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
+
+
+def compare(candidate: list[float], baseline: list[float], target: float | None = None) -> dict[str, Any]:
+    """A ratio candidate / baseline (higher is better) over repetitions that ran side by side
+    (`candidate[i]` with `baseline[i]`): the ratio of the medians, the per-repetition ratios
+    (min = the worst repetition, median, max) and, given a target, whether the conservative
+    figure meets it: the ratio of medians AND the worst repetition must both reach it."""
+    pairs = [(c, b) for c, b in zip(candidate, baseline, strict=True) if c is not None and b]
+    per_repetition = spread([c / b for c, b in pairs]) if pairs else None
+    result: dict[str, Any] = {"ratio_of_medians": ratio(median(c for c, _ in pairs), median(b for _, b in pairs))
+                              if pairs else None, "per_repetition": per_repetition}
+    if target is not None:
+        result["target"] = target
+        result["conservative"] = min(result["ratio_of_medians"], per_repetition["min"]) if pairs else None
+        result["meets_target"] = bool(pairs) and result["conservative"] >= target
+    return result
 
 
 def peak_rss_mib(pid: int | None = None) -> float | None:

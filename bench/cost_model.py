@@ -7,6 +7,9 @@ CloudFormation template.
   each dead-letter path get their exact count.
 * Cost per 1,000 images, Standard versus Express, at the prices below (us-east-1, with the date
   and the page they were read from).
+* The extra transitions of a burst above the DetectLabels quota: the throttling Retry of the ASL's
+  DetectLabels state (its numbers read from the file) turned into retries per image and their
+  price per 1,000 images (the arithmetic of docs/robustness.md, "Bursts above the Rekognition quota").
 * Images per second the deployment sustains: the smallest of the per-service ceilings (Rekognition
   DetectLabels TPS quota, Step Functions quotas / transitions per image, the API usage plan, the
   stream and the indexer's concurrency from the template).
@@ -17,6 +20,8 @@ CloudFormation template.
 from __future__ import annotations
 
 import argparse
+import bisect
+import itertools
 import json
 import math
 import os
@@ -25,10 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autotagger.contracts import BACKFILL_ITEMS_PER_BATCH
 from bench.common import REPO_ROOT
 from cdk.config import REKOGNITION_DETECT_LABELS_TPS
 
 ASL_FILE = Path(REPO_ROOT) / "statemachine" / "image_tagging.asl.json"
+BACKFILL_ASL_FILE = Path(REPO_ROOT) / "statemachine" / "backfill.asl.json"
 STACK_TEMPLATE = "Autotagger.template.json"
 TERMINAL = ("Succeed", "Fail")
 PRICES_READ_ON = "2026-11-25"
@@ -70,7 +77,8 @@ PRICES = {
         "DetectLabels is a Group 2 API (pricing page); the tier price was not shown in the excerpts read"),
     "lambda_arm64_per_gb_second": Figure(0.0000133334, "USD per GB-second (arm64)",
                                          "https://aws.amazon.com/lambda/pricing/", False),
-    "lambda_per_request": Figure(0.20 / 1_000_000, "USD per invocation", "https://aws.amazon.com/lambda/pricing/", False),
+    "lambda_per_request": Figure(0.20 / 1_000_000, "USD per invocation",
+                                 "https://aws.amazon.com/lambda/pricing/", False),
 }
 QUOTAS = {
     "rekognition_detect_labels_tps": Figure(
@@ -99,6 +107,7 @@ ASSUMPTIONS = {
     "express_memory_mb": 64,          # small payloads: the minimum chunk
     "indexer_batch_seconds": 0.5,     # one bulk request of <= 100 documents
     "on_demand_initial_shards": 4,    # 4 MiB/s at creation = 4 shards' worth
+    "backfill_express_batch_seconds": 1.0,  # an inline Express batch: its objects side by side, ~one DetectLabels
 }
 
 
@@ -175,6 +184,62 @@ def transitions(asl: dict[str, Any] | None = None) -> dict[str, Any]:
                                   max(p["transitions"] for p in paths if p["kind"] != "success")]}
 
 
+# -- bursts: the throttling Retry's extra transitions ---------------------------------------------
+
+THROTTLING_ERROR = "Rekognition.ThrottlingException"
+BURST = {"factor": 10, "seconds": 300}
+"""The burst issue 12 asks the workflow to absorb: ten times the quota for five minutes."""
+
+
+def throttling_retrier(asl: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Retry entry of the DetectLabels task that catches Rekognition's throttling."""
+    asl = asl or load_asl()
+    for state in asl["States"].values():
+        if state.get("Resource", "").endswith(":rekognition:detectLabels"):
+            for retrier in state.get("Retry", []):
+                if THROTTLING_ERROR in retrier["ErrorEquals"]:
+                    return retrier
+    raise ValueError(f"no DetectLabels Retry catches {THROTTLING_ERROR}")
+
+
+def retry_caps(retrier: dict[str, Any]) -> list[float]:
+    """The longest wait before each retry: IntervalSeconds x BackoffRate^n, capped at MaxDelaySeconds
+    (with full jitter the wait is uniform between 0 and that cap)."""
+    interval, rate = retrier.get("IntervalSeconds", 1), retrier.get("BackoffRate", 2.0)
+    cap = retrier.get("MaxDelaySeconds", math.inf)
+    return [min(interval * rate ** n, cap) for n in range(retrier.get("MaxAttempts", 3))]
+
+
+def burst_retries(retrier: dict[str, Any] | None = None, *, factor: int = BURST["factor"],
+                  seconds: int = BURST["seconds"]) -> dict[str, Any]:
+    """Retries and their price for a burst of `factor` times the quota Q for `seconds`.
+
+    Arrivals are uniform over the burst (factor·Q a second) and Rekognition serves Q a second, so the
+    i-th image waits about i/Q - i/(factor·Q) seconds; waiting W seconds takes the number of retries
+    whose expected waits (half of each cap, full jitter) add up to W. Q cancels out. Each retry is a
+    billed state transition ("each retry ... as an additional state transition", Step Functions
+    pricing)."""
+    retrier = retrier or throttling_retrier()
+    caps = retry_caps(retrier)
+    expected = list(itertools.accumulate(cap / 2 for cap in caps))
+    images = factor * seconds  # per unit of quota (Q = 1); the averages do not depend on Q
+    waits = [i * (1 - 1 / factor) for i in range(images)]
+    retries = [min(bisect.bisect_left(expected, wait) + 1 if wait > 0 else 0, len(caps)) for wait in waits]
+    mean_retries = sum(retries) / len(retries)
+    price = PRICES["sfn_standard_per_transition"].value
+    return {
+        "retrier": {k: retrier[k] for k in ("ErrorEquals", "IntervalSeconds", "BackoffRate", "MaxDelaySeconds",
+                                            "MaxAttempts", "JitterStrategy") if k in retrier},
+        "longest_retrying_seconds": round(sum(caps)), "expected_retrying_seconds": round(sum(caps) / 2),
+        "burst": {"times_quota": factor, "seconds": seconds, "drain_seconds": images},
+        "mean_wait_seconds": round(sum(waits) / len(waits)),
+        "mean_retries_per_image": round(mean_retries, 1),
+        "images_out_of_retries_per_1000": round(1000 * sum(r >= len(caps) for r in retries) / len(retries), 3),
+        "extra_transitions_per_1000_images": round(1000 * mean_retries),
+        "extra_cost_per_1000_images_usd": round(1000 * mean_retries * price, 4),
+    }
+
+
 # -- the template ----------------------------------------------------------------------------
 
 def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -190,6 +255,28 @@ def _only(template: dict[str, Any], kind: str, hint: str | None = None) -> dict[
     return next(iter(found.values()))["Properties"]
 
 
+def in_region(value: Any, template: dict[str, Any], region: str = REGION) -> Any:
+    """`value` as deployed in `region`: an environment-agnostic template states region-dependent
+    settings (the API rate, from the region's DetectLabels quota) as Fn::If over AWS::Region."""
+    if not isinstance(value, dict) or "Fn::If" not in value:
+        return value
+    condition, if_true, if_false = value["Fn::If"]
+    chosen = if_true if _condition(template["Conditions"][condition], template, region) else if_false
+    return in_region(chosen, template, region)
+
+
+def _condition(expression: dict[str, Any], template: dict[str, Any], region: str) -> bool:
+    (function, arguments), = expression.items()
+    if function == "Fn::Equals":
+        values = [region if argument == {"Ref": "AWS::Region"} else argument for argument in arguments]
+        return values[0] == values[1]
+    if function == "Fn::Or":
+        return any(_condition(argument, template, region) for argument in arguments)
+    if function == "Condition":
+        return _condition(template["Conditions"][arguments], template, region)
+    raise ValueError(f"condition {function} is not read by the cost model")
+
+
 def read_template(template: dict[str, Any]) -> dict[str, Any]:
     """The settings that bound throughput and cost, as deployed."""
     stream = _only(template, "AWS::Kinesis::Stream")
@@ -198,7 +285,7 @@ def read_template(template: dict[str, Any]) -> dict[str, Any]:
     function_id = function_ref.get("Ref") if isinstance(function_ref, dict) else None
     functions = _resources(template, "AWS::Lambda::Function")
     function = functions[function_id]["Properties"] if function_id in functions else {}
-    machine = _only(template, "AWS::StepFunctions::StateMachine")
+    machine = _only(template, "AWS::StepFunctions::StateMachine", "Workflow")  # the tagging one, not the backfill
     plans = _resources(template, "AWS::ApiGateway::UsagePlan")
     throttle = next(iter(plans.values()))["Properties"].get("Throttle", {}) if plans else {}
     rules = _resources(template, "AWS::Events::Rule")
@@ -220,8 +307,8 @@ def read_template(template: dict[str, Any]) -> dict[str, Any]:
         "indexer_reserved_concurrency": function.get("ReservedConcurrentExecutions"),
         "state_machine_type": machine.get("StateMachineType", "STANDARD"),
         "state_machine_logging": machine.get("LoggingConfiguration", {}).get("Level"),
-        "api_rate_limit": throttle.get("RateLimit"),
-        "api_burst_limit": throttle.get("BurstLimit"),
+        "api_rate_limit": in_region(throttle.get("RateLimit"), template),
+        "api_burst_limit": in_region(throttle.get("BurstLimit"), template),
         "rule_retry_attempts": retry.get("MaximumRetryAttempts"),
     }
 
@@ -301,10 +388,67 @@ def cost_per_1000(per_image_transitions: int, settings: dict[str, Any]) -> dict[
     lambda_cost = batches * (p["lambda_per_request"] + ASSUMPTIONS["indexer_batch_seconds"]
                              * settings["indexer_memory_mb"] / 1024 * p["lambda_arm64_per_gb_second"])
     rekognition = images * p["rekognition_detect_labels_per_image"]
-    return {"step_functions_standard": round(standard, 6), "step_functions_express": round(express, 6),
+    return {"images": images, "step_functions_standard": round(standard, 6), "step_functions_express": round(express, 6),
             "standard_vs_express": round(standard / express, 1),
             "rekognition_detect_labels": round(rekognition, 6), "indexer_lambda": round(lambda_cost, 6),
             "standard_share_of_rekognition": round(standard / rekognition, 3)}
+
+
+# -- the backfill: child Standard executions versus the analysis inline in Express children ------------
+
+def _processor(state: dict[str, Any]) -> dict[str, Any]:
+    return state.get("ItemProcessor") or state["Iterator"]
+
+
+def backfill_transitions(asl: dict[str, Any] | None = None) -> dict[str, Any]:
+    """State transitions the backfill itself adds, read from backfill.asl.json: per object (the inline
+    iteration of a batch, its success path) and per batch (the batch child's own states)."""
+    asl = asl or load_asl(BACKFILL_ASL_FILE)
+    distributed = next(s for s in asl["States"].values() if s["Type"] == "Map")
+    batch = _processor(distributed)
+    inline = next(s for s in batch["States"].values() if s["Type"] == "Map")
+    iteration = _processor(inline)
+    per_object = min(len(path) for path in walk_paths(iteration)
+                     if iteration["States"][path[-1]].get("Parameters", {}).get("status") == "SUCCEEDED")
+    per_batch = min(len(path) for path in walk_paths(batch) if batch["States"][path[-1]]["Type"] == "Succeed")
+    return {"per_object": per_object, "per_batch": per_batch}
+
+
+def backfill_cost_per_million(per_image_upsert: int, items_per_batch: int,
+                              backfill: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Re-tagging a million stored images, two ways:
+
+    * child Standard executions (what backfill.asl.json does): every object runs the tagging state
+      machine (`per_image_upsert` transitions) from a Standard batch child (its per-object and
+      per-batch transitions);
+    * the analysis inline in Express children: one Express execution per batch runs DetectLabels
+      and PutRecord for its objects, billed per request and GB-second.
+
+    DetectLabels costs the same either way and dominates both."""
+    p = {name: figure.value for name, figure in PRICES.items()}
+    backfill = backfill or backfill_transitions()
+    images = 1_000_000
+    batches = math.ceil(images / items_per_batch)
+    standard_transitions = images * (per_image_upsert + backfill["per_object"]) + batches * backfill["per_batch"]
+    standard = standard_transitions * p["sfn_standard_per_transition"]
+    billed_seconds = math.ceil(ASSUMPTIONS["backfill_express_batch_seconds"] * 10) / 10
+    gb = math.ceil(ASSUMPTIONS["express_memory_mb"] / 64) * 64 / 1024
+    express = batches * (p["sfn_express_per_request"] + billed_seconds * gb * p["sfn_express_per_gb_second"])
+    rekognition = images * p["rekognition_detect_labels_per_image"]
+    return {
+        "images": images, "items_per_batch": items_per_batch,
+        "child_standard": {"transitions": standard_transitions, "step_functions_usd": round(standard, 2),
+                           "total_with_rekognition_usd": round(standard + rekognition, 2)},
+        "inline_express": {"executions": batches, "step_functions_usd": round(express, 2),
+                           "total_with_rekognition_usd": round(express + rekognition, 2)},
+        "rekognition_detect_labels_usd": round(rekognition, 2),
+        "chosen": "child_standard",
+        "why": "the tagging workflow itself, unchanged, per object: one definition of the analysis and its "
+               "dead letters, and its hour-long DetectLabels throttling budget, which an Express child (5 "
+               "minutes at most, no .sync, at-least-once) cannot hold; it costs "
+               f"{round(standard - express, 2)} USD more per million images, "
+               f"{round(100 * (standard - express) / (express + rekognition), 1)} % of the total",
+    }
 
 
 def run(template_path: str | None = None) -> dict[str, Any]:
@@ -322,6 +466,8 @@ def run(template_path: str | None = None) -> dict[str, Any]:
         "sustained_without_api_gateway": round(min(backend.values()), 1),
         "backend_bottleneck": min(backend, key=backend.get),
         "cost_per_1000_images_usd": cost_per_1000(per_image, settings),
+        "burst_above_the_quota": burst_retries(),
+        "backfill_per_million_images": backfill_cost_per_million(per_image, BACKFILL_ITEMS_PER_BATCH),
         "prices": {k: v.as_dict() for k, v in PRICES.items()}, "quotas": {k: v.as_dict() for k, v in QUOTAS.items()},
         "assumptions": ASSUMPTIONS,
     }

@@ -1,8 +1,9 @@
 """The labeler alone, in its own process: the baseline of the end-to-end benchmark.
 
-Runs the same labeler the pipeline runs (`get_labeler("local", concurrent_callers=workers)`, DetectLabels with the pipeline's
-MaxLabels/MinConfidence) on the same photos with as many concurrent callers as the pipeline has
-workflow workers, and prints {"images", "seconds", "images_per_second", "cpu_seconds_per_image", "peak_rss_mib"} as JSON.
+Runs the same labeler the pipeline runs (`get_labeler("local", concurrent_callers=workers)`,
+DetectLabels with the pipeline's MaxLabels/MinConfidence) on the same photos with as many concurrent
+callers as the pipeline has workflow workers, and prints {"images", "seconds", "images_per_second",
+"cpu_seconds_per_image", "peak_rss_mib"} as JSON.
 
     python -m bench.labeler_only PHOTO_DIR [--workers N] [--warmup 2]
 """
@@ -36,13 +37,22 @@ def main(argv: list[str] | None = None) -> int:
         return labeler.detect_labels(data, max_labels=defaults.max_labels, min_confidence=defaults.min_confidence)
 
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
-        list(pool.map(label, [p.data for p in photos[:args.warmup]]))
+        list(pool.map(label, [p.data for p in photos[: args.warmup]]))
         start, cpu_start = time.perf_counter(), time.process_time()
         answers = list(pool.map(label, [p.data for p in photos]))
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    print(json.dumps({"images": len(answers), "seconds": seconds, "images_per_second": len(answers) / seconds,
-                      "cpu_seconds_per_image": cpu / len(answers),
-                      "workers": args.workers, "peak_rss_mib": peak_rss_mib()}))
+    print(
+        json.dumps(
+            {
+                "images": len(answers),
+                "seconds": seconds,
+                "images_per_second": len(answers) / seconds,
+                "cpu_seconds_per_image": cpu / len(answers),
+                "workers": args.workers,
+                "peak_rss_mib": peak_rss_mib(),
+            }
+        )
+    )
     return 0
 
 

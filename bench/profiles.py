@@ -59,8 +59,16 @@ CATEGORIES = [
 ]
 
 
-WAIT_LEAVES = ("Condition.wait ", "EpollSelector.select ", "Event.wait ", "sleep ", "_wait_for_tstate_lock ",
-               "Thread.join ", "Queue.get ", "select (selectors.py")
+WAIT_LEAVES = (
+    "Condition.wait ",
+    "EpollSelector.select ",
+    "Event.wait ",
+    "sleep ",
+    "_wait_for_tstate_lock ",
+    "Thread.join ",
+    "Queue.get ",
+    "select (selectors.py",
+)
 
 
 def is_waiting(stack: list[str]) -> bool:
@@ -76,9 +84,12 @@ def categorize(stack: list[str]) -> str:
     return "other"
 
 
-DURABLE_WRITES = {"bucket writes (file + fsync + metadata)": "local/bucket.py",
-                  "stream checkpoint": "set_checkpoint", "stream put": "put_records",
-                  "outbox + execution store (runtime)": "local/runtime.py"}
+DURABLE_WRITES = {
+    "bucket writes (file + fsync + metadata)": "local/bucket.py",
+    "stream checkpoint": "set_checkpoint",
+    "stream put": "put_records",
+    "outbox + execution store (runtime)": "local/runtime.py",
+}
 
 
 def durable_write_shares(text: str) -> dict[str, float]:
@@ -131,10 +142,60 @@ def parse_collapsed(text: str) -> tuple[Counter, Counter, int]:
 
 
 def _shares(counter: Counter, total: int, top: int = 12) -> list[dict[str, Any]]:
-    return [{"name": name, "share": round(count / total, 3)} for name, count in counter.most_common(top)] if total else []
+    return (
+        [{"name": name, "share": round(count / total, 3)} for name, count in counter.most_common(top)] if total else []
+    )
+
+
+THREAD_ROLES = [  # (role, prefix of the Python thread name), first match wins
+    ("workflow tasks (DetectLabels: the labeler; PutRecord)", "workflow-task"),
+    ("workflow engine (executions, history, outbox)", "workflow_"),
+    ("HTTP event loop (uvicorn, FastAPI)", "MainThread"),
+    ("HTTP thread pool (uploads into the bucket, API queries)", "AnyIO worker thread"),
+    ("stream consumer + indexer handler", "indexer-"),
+]
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """User + system CPU seconds of each thread (by native id) of process `pid`, from /proc."""
+    import os
+
+    found: dict[str, float] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        found[tid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def thread_roles(py_spy: str, pid: int) -> dict[str, str]:
+    """Native thread id -> role, from the Python thread names `py-spy dump` shows."""
+    import re
+
+    dump = subprocess.run([py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60).stdout
+    roles = {}
+    for match in re.finditer(r'Thread (\d+) \([^)]*\): "([^"]+)"', dump):
+        roles[match.group(1)] = next(
+            (role for role, prefix in THREAD_ROLES if match.group(2).startswith(prefix)), "other Python threads"
+        )
+    return roles
+
+
+def cpu_by_role(
+    before: dict[str, float], after: dict[str, float], roles: dict[str, str], images: int
+) -> dict[str, float]:
+    """CPU milliseconds per image spent by each role's threads between two `thread_cpu_seconds`."""
+    spent: Counter = Counter()
+    for tid, seconds in after.items():
+        spent[roles.get(tid, "native threads (no Python frames)")] += seconds - before.get(tid, 0.0)
+    return {role: round(seconds * 1000 / images, 2) for role, seconds in spent.most_common() if seconds > 0}
 
 
 def profile_pipeline(images: int = 24) -> dict[str, Any]:
+    from bench.bench_pipeline import POLL_SECONDS
     from bench.sample_photos import sample_photos
     from bench.server_process import Client, ServerProcess
 
@@ -147,36 +208,73 @@ def profile_pipeline(images: int = 24) -> dict[str, Any]:
         try:
             client.upload("warmup/first.jpg", photos[0].data)
             client.wait_indexed(1, timeout=120)
-            spy = subprocess.Popen([py_spy, "record", "--pid", str(server.pid), "--rate", "200", "--format", "raw",
-                                    "--output", str(raw), "--nonblocking"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            spy = subprocess.Popen(
+                [
+                    py_spy,
+                    "record",
+                    "--pid",
+                    str(server.pid),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(raw),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             time.sleep(1.0)  # attached
+            cpu_before = thread_cpu_seconds(server.pid)
             for photo in photos:
                 client.upload(f"profile/{photo.name}", photo.data)
-            client.wait_indexed(1 + len(photos), timeout=600)
+            client.wait_indexed(1 + len(photos), timeout=600, poll=POLL_SECONDS)  # the bench's own polling
+            cpu_after = thread_cpu_seconds(server.pid)
             spy.send_signal(signal.SIGINT)
             _, err = spy.communicate(timeout=60)
+            by_role = cpu_by_role(cpu_before, cpu_after, thread_roles(py_spy, server.pid), len(photos))
         finally:
             client.close()
     if not raw.is_file():
         return {"error": f"py-spy wrote no profile: {err[-500:]}"}
     categories, leaves, total = parse_collapsed(raw.read_text(encoding="utf-8"))
     waiting = categories.pop("(waiting, excluded)", 0)
-    return {"tool": "py-spy (all threads, idle and timed waits excluded, 200 Hz)", "images": images,
-            "samples": total, "waiting_samples_excluded": waiting,
-            "by_part": _shares(categories, total, 20), "top_self_frames": _shares(leaves, total, 12),
-            "durable_writes": durable_write_shares(raw.read_text(encoding="utf-8")),
-            "raw": str(raw.relative_to(REPO_ROOT))}
+    return {
+        "tool": "py-spy (all threads, idle and timed waits excluded, 200 Hz)",
+        "images": images,
+        "samples": total,
+        "waiting_samples_excluded": waiting,
+        "by_part": _shares(categories, total, 20),
+        "top_self_frames": _shares(leaves, total, 12),
+        "durable_writes": durable_write_shares(raw.read_text(encoding="utf-8")),
+        "cpu_ms_per_image_by_thread": by_role,
+        "raw": str(raw.relative_to(REPO_ROOT)),
+    }
 
 
 def _kinesis_event(records: list[dict[str, Any]], start: int) -> dict[str, Any]:
-    return {"Records": [{
-        "kinesis": {"data": base64.b64encode(json.dumps(record).encode()).decode(), "partitionKey": "pk",
-                    "sequenceNumber": str(start + i), "kinesisSchemaVersion": "1.0",
-                    "approximateArrivalTimestamp": 1764000000.0},
-        "eventSource": "aws:kinesis", "eventID": f"shardId-000000000000:{start + i}", "eventName": "aws:kinesis:record",
-        "eventSourceARN": "arn:aws:kinesis:us-east-1:000000000000:stream/image-tagging-records",
-        "awsRegion": "us-east-1", "eventVersion": "1.0"} for i, record in enumerate(records)]}
+    return {
+        "Records": [
+            {
+                "kinesis": {
+                    "data": base64.b64encode(json.dumps(record).encode()).decode(),
+                    "partitionKey": "pk",
+                    "sequenceNumber": str(start + i),
+                    "kinesisSchemaVersion": "1.0",
+                    "approximateArrivalTimestamp": 1764000000.0,
+                },
+                "eventSource": "aws:kinesis",
+                "eventID": f"shardId-000000000000:{start + i}",
+                "eventName": "aws:kinesis:record",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:000000000000:stream/image-tagging-records",
+                "awsRegion": "us-east-1",
+                "eventVersion": "1.0",
+            }
+            for i, record in enumerate(records)
+        ]
+    }
 
 
 def _pyinstrument_summary(profiler: Any, top: int = 12) -> dict[str, list[dict[str, Any]]]:
@@ -211,15 +309,18 @@ def profile_indexing(batches: int = 20) -> dict[str, Any]:
     from bench.osmem import opensearch_server
     from bench.synthetic_docs import DocumentFactory, synthetic_actions
 
-    for name, value in {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
-                        "POWERTOOLS_LOG_LEVEL": "WARNING"}.items():
+    for name, value in {
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }.items():
         os.environ.setdefault(name, value)
     from autotagger.local.lambda_context import LambdaContext
     from autotagger.stream_indexer import make_handler
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     records = DocumentFactory(seed=3).records(batches * 100)
-    events = [_kinesis_event(records[i:i + 100], i) for i in range(0, len(records), 100)]
+    events = [_kinesis_event(records[i : i + 100], i) for i in range(0, len(records), 100)]
     result: dict[str, Any] = {"tool": "pyinstrument (1 ms interval)"}
     with tempfile.TemporaryDirectory(prefix="bench-profile-index-") as tmp:
         index = open_index(Path(tmp) / "index.db")
@@ -235,8 +336,12 @@ def profile_indexing(batches: int = 20) -> dict[str, Any]:
         finally:
             index.close()
     (OUT_DIR / "indexer_handler_sqlite.txt").write_text(profiler.output_text(unicode=False, color=False), "utf-8")
-    result["handler_sqlite"] = {"records": len(records), "batch_size": 100, **_pyinstrument_summary(profiler),
-                                "report": "bench/profiles/indexer_handler_sqlite.txt"}
+    result["handler_sqlite"] = {
+        "records": len(records),
+        "batch_size": 100,
+        **_pyinstrument_summary(profiler),
+        "report": "bench/profiles/indexer_handler_sqlite.txt",
+    }
     actions = synthetic_actions(1000, seed=5)
     with opensearch_server() as url:
         index = open_index(url, index_name="image_insights_profile")
@@ -244,12 +349,15 @@ def profile_indexing(batches: int = 20) -> dict[str, Any]:
         profiler = Profiler(interval=0.001)
         profiler.start()
         for i in range(0, len(actions), 100):
-            index.apply(actions[i:i + 100])
+            index.apply(actions[i : i + 100])
         profiler.stop()
     (OUT_DIR / "opensearch_adapter.txt").write_text(profiler.output_text(unicode=False, color=False), "utf-8")
-    result["opensearch_adapter"] = {"documents": len(actions), "batch_size": 100,
-                                    **_pyinstrument_summary(profiler),
-                                    "report": "bench/profiles/opensearch_adapter.txt"}
+    result["opensearch_adapter"] = {
+        "documents": len(actions),
+        "batch_size": 100,
+        **_pyinstrument_summary(profiler),
+        "report": "bench/profiles/opensearch_adapter.txt",
+    }
     return result
 
 

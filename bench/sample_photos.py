@@ -28,7 +28,7 @@ def _base_photos() -> list[tuple[str, np.ndarray]]:
     for name in SKIMAGE_PHOTOS:
         photos.append((name, getattr(skdata, name)()))
     samples = load_sample_images()
-    for filename, image in zip(samples.filenames, samples.images):
+    for filename, image in zip(samples.filenames, samples.images, strict=True):
         photos.append((Path(filename).stem, image))
     return [(name, _rgb(image)) for name, image in photos]
 

@@ -29,13 +29,13 @@ class ServerProcess:
         self._lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self, timeout: float = 120.0) -> "ServerProcess":
+    def start(self, timeout: float = 120.0) -> ServerProcess:
         self.process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         env=self.env, start_new_session=True)
         threading.Thread(target=self._pump, daemon=True).start()
@@ -77,7 +77,7 @@ class ServerProcess:
 
 
 class Client:
-    """Uploads through `PUT /v1/{bucket}/{key}` and asks the index through `/api/images`."""
+    """Uploads through `PUT /v1/{bucket}/{key}` and asks the index through `/v1/images`."""
 
     def __init__(self, url: str, bucket: str = DEFAULT_BUCKET):
         import httpx
@@ -93,14 +93,14 @@ class Client:
         answer.raise_for_status()
 
     def indexed(self) -> int:
-        answer = self.http.get("/api/images", params={"limit": 0})
+        answer = self.http.get("/v1/images", params={"limit": 0})
         answer.raise_for_status()
         return int(answer.json()["total"])
 
     def searchable(self, key: str) -> bool:
         from autotagger.domain.documents import document_id
 
-        return self.http.get(f"/api/images/{document_id(self.bucket, key)}").status_code == 200
+        return self.http.get(f"/v1/images/{document_id(self.bucket, key)}").status_code == 200
 
     def wait_indexed(self, count: int, timeout: float, poll: float = 0.025) -> float:
         """Blocks until the index holds `count` images; returns the moment (perf_counter) it did."""
@@ -111,5 +111,17 @@ class Client:
             time.sleep(poll)
         raise TimeoutError(f"index did not reach {count} images in {timeout} s (has {self.indexed()})")
 
+    def last_indexed_at(self, count: int) -> float:
+        """When the last of the index's `count` newest documents was indexed (their `indexed_at`, the
+        indexer's wall clock on this machine), as seconds since the epoch."""
+        from datetime import datetime
+
+        answer = self.http.get("/v1/images", params={"limit": count})
+        answer.raise_for_status()
+        stamps = [image["indexed_at"] for image in answer.json()["images"] if image.get("indexed_at")]
+        if len(stamps) < count:
+            raise RuntimeError(f"{len(stamps)} of {count} documents carry indexed_at")
+        return max(datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() for s in stamps)
+
     def summary(self) -> dict[str, Any]:
-        return self.http.get("/api/summary").json()
+        return self.http.get("/v1/summary").json()

@@ -2,7 +2,8 @@
 
 Labels come from the labeler's mapping table (autotagger/labeler/label_map.json: names, parents,
 aliases, categories), drawn with Zipf-like frequencies (a few labels are very common, most are
-rare, as in real photo collections), with 1-5 labels per image (plus their parents, as Rekognition returns them) and event times spread over 90 days.
+rare, as in real photo collections), with 1-5 labels per image (plus their parents, as Rekognition
+returns them) and event times spread over 90 days.
 Records are the stream records the workflow puts on Kinesis, so documents are built by the
 project's own `autotagger.domain.documents` code, exactly as the indexer builds them.
 """
@@ -13,7 +14,7 @@ import hashlib
 import itertools
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,16 @@ BUCKET = "image-vaults"
 DAYS = 90
 ZIPF_EXPONENT = 1.1
 MODEL_VERSION = "bench-synthetic-1"
-_FALLBACK = {"Person": [], "Dog": ["Mammal", "Animal"], "Cat": ["Mammal", "Animal"], "Car": ["Vehicle"],
-             "Tree": ["Plant"], "Beach": ["Outdoors"], "Food": [], "Building": ["Architecture"]}
+_FALLBACK = {
+    "Person": [],
+    "Dog": ["Mammal", "Animal"],
+    "Cat": ["Mammal", "Animal"],
+    "Car": ["Vehicle"],
+    "Tree": ["Plant"],
+    "Beach": ["Outdoors"],
+    "Food": [],
+    "Building": ["Architecture"],
+}
 
 
 @lru_cache(maxsize=1)
@@ -34,8 +43,14 @@ def vocabulary() -> dict[str, dict[str, list[str]]]:
     """name -> {"parents", "aliases", "categories"} from the label map, or a small fallback."""
     try:
         labels = json.loads(LABEL_MAP.read_text(encoding="utf-8"))["labels"]
-        return {name: {"parents": list(v.get("parents", [])), "aliases": list(v.get("aliases", [])),
-                       "categories": list(v.get("categories", []))} for name, v in labels.items()}
+        return {
+            name: {
+                "parents": list(v.get("parents", [])),
+                "aliases": list(v.get("aliases", [])),
+                "categories": list(v.get("categories", [])),
+            }
+            for name, v in labels.items()
+        }
     except (OSError, KeyError, ValueError):
         return {name: {"parents": parents, "aliases": [], "categories": []} for name, parents in _FALLBACK.items()}
 
@@ -51,7 +66,7 @@ class DocumentFactory:
         self.names = names
         self.vocab = vocab
         self.cum_weights = list(itertools.accumulate(1.0 / (rank + 1) ** ZIPF_EXPONENT for rank in range(len(names))))
-        self.end = end or datetime(2026, 11, 25, tzinfo=timezone.utc)
+        self.end = end or datetime(2026, 11, 25, tzinfo=UTC)
         self.start = self.end - timedelta(days=DAYS)
         self._sequencer = 0x0062E99A88DC407460
 
@@ -60,13 +75,25 @@ class DocumentFactory:
         instances = []
         if self.rng.random() < 0.3:
             w, h = self.rng.uniform(0.1, 0.6), self.rng.uniform(0.1, 0.6)
-            instances.append({"BoundingBox": {"Width": w, "Height": h, "Left": self.rng.uniform(0, 1 - w),
-                                              "Top": self.rng.uniform(0, 1 - h)},
-                              "Confidence": confidence})
-        return {"Name": name, "Confidence": confidence, "Instances": instances,
-                "Parents": [{"Name": p} for p in info["parents"]],
-                "Aliases": [{"Name": a} for a in info["aliases"]],
-                "Categories": [{"Name": c} for c in info["categories"]]}
+            instances.append(
+                {
+                    "BoundingBox": {
+                        "Width": w,
+                        "Height": h,
+                        "Left": self.rng.uniform(0, 1 - w),
+                        "Top": self.rng.uniform(0, 1 - h),
+                    },
+                    "Confidence": confidence,
+                }
+            )
+        return {
+            "Name": name,
+            "Confidence": confidence,
+            "Instances": instances,
+            "Parents": [{"Name": p} for p in info["parents"]],
+            "Aliases": [{"Name": a} for a in info["aliases"]],
+            "Categories": [{"Name": c} for c in info["categories"]],
+        }
 
     def labels(self) -> list[dict[str, Any]]:
         count = self.rng.randint(1, 5)
@@ -93,9 +120,14 @@ class DocumentFactory:
         moment = self.start + timedelta(seconds=self.rng.uniform(0, DAYS * 86400))
         key = f"{key_prefix}IMG_{number:07d}.jpg"
         return {
-            "action": "upsert", "bucket": BUCKET, "key": key, "size": self.rng.randint(40_000, 6_000_000),
-            "etag": hashlib.md5(key.encode()).hexdigest(), "sequencer": f"{self._sequencer:018X}",
-            "event_time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "labels": self.labels(),
+            "action": "upsert",
+            "bucket": BUCKET,
+            "key": key,
+            "size": self.rng.randint(40_000, 6_000_000),
+            "etag": hashlib.md5(key.encode()).hexdigest(),
+            "sequencer": f"{self._sequencer:018X}",
+            "event_time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "labels": self.labels(),
             "label_model_version": MODEL_VERSION,
             "execution_id": f"arn:aws:states:us-east-1:000000000000:execution:image-tagging:bench-{number}",
         }
@@ -121,9 +153,15 @@ def synthetic_actions(count: int, seed: int = 7, pool: int = 4000) -> list[dict[
         sequencer = f"{factory._sequencer:018X}"
         moment = factory.start + timedelta(seconds=rng.uniform(0, DAYS * 86400))
         doc_id = document_id(BUCKET, key)
-        document = dict(template["document"], id=doc_id, key=key, sequencer=sequencer,
-                        event_time=moment.strftime("%Y-%m-%dT%H:%M:%SZ"), size=rng.randint(40_000, 6_000_000),
-                        etag=hashlib.md5(key.encode()).hexdigest())
+        document = dict(
+            template["document"],
+            id=doc_id,
+            key=key,
+            sequencer=sequencer,
+            event_time=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            size=rng.randint(40_000, 6_000_000),
+            etag=hashlib.md5(key.encode()).hexdigest(),
+        )
         actions.append({"action": "upsert", "id": doc_id, "sequencer": sequencer, "document": document})
     return actions
 
@@ -132,7 +170,7 @@ def actions_from_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """ImageIndex actions, built by the project's own domain code (as the indexer does)."""
     from autotagger.domain.documents import action_from_record, parse_record
 
-    indexed_at = datetime.now(timezone.utc)
+    indexed_at = datetime.now(UTC)
     return [action_from_record(parse_record(record), indexed_at) for record in records]
 
 

@@ -6,8 +6,9 @@ keeps the two equal. Nothing secret belongs in context: context ends up in cdk.o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from autotagger import contracts
 
@@ -19,12 +20,13 @@ PROFILES = ("dev", "prod")
 STREAM_MODES = ("on-demand", "provisioned")
 
 REKOGNITION_DETECT_LABELS_TPS = int(contracts.DETECT_LABELS_TPS["us-east-1"])
-"""Rekognition's default DetectLabels quota in us-east-1 (smaller in most other regions). Every upload
-is one DetectLabels call, so the upload API's default rate matches it: a lower rate would leave
-Rekognition idle, a higher one would only turn API 429s into workflow retries."""
+"""Rekognition's default DetectLabels quota in us-east-1 (smaller in most other regions; the stack's
+default API rate follows the deployment region's, see cdk/quota.py)."""
+FOLLOW_REGION = ""
+"""The value of apiRateLimit/apiBurstLimit that means "the deployment region's DetectLabels quota"."""
 
 DEFAULTS: dict[str, Any] = {
-    # "dev": one small OpenSearch node in one AZ; "prod": two AZs, zone awareness, dedicated masters.
+    # "dev": one small OpenSearch node in one AZ; "prod": three AZs, zone awareness, three dedicated masters.
     "profile": "dev",
     # true: `cdk destroy` deletes the buckets (and their objects), queues, stream and domain.
     # false: they are retained, so a mistaken destroy loses no images or index.
@@ -39,10 +41,15 @@ DEFAULTS: dict[str, Any] = {
     # Kinesis capacity mode; "provisioned" uses `streamShards` shards (cheaper when idle).
     "streamMode": "on-demand",
     "streamShards": 1,
-    # Upload API usage plan: steady requests per second and burst, per API key; the rate is what
-    # Rekognition's DetectLabels quota can label (lower it where the region's quota is lower).
-    "apiRateLimit": REKOGNITION_DETECT_LABELS_TPS,
-    "apiBurstLimit": 2 * REKOGNITION_DETECT_LABELS_TPS,
+    # Upload API usage plan and stage: steady requests per second and burst, per API key. "" = the
+    # deployment region's default DetectLabels quota (contracts.DETECT_LABELS_TPS) and twice it; a
+    # number overrides it (after Rekognition raised your quota).
+    "apiRateLimit": FOLLOW_REGION,
+    "apiBurstLimit": FOLLOW_REGION,
+    # true: the stack sets API Gateway's account-wide CloudWatch Logs role of the region (one per
+    # account and region, which another stack may own); false: the stage logs through the role the
+    # account already has (the deploy fails if it has none).
+    "apiGatewayAccountRole": True,
     # Alarm notifications go to an SNS topic; an address here subscribes it by e-mail.
     "alarmEmail": "",
     # The OpenSearch data node type of each profile (check availability in your region with
@@ -70,8 +77,9 @@ class DeploymentConfig:
     min_confidence: float
     stream_mode: str
     stream_shards: int
-    api_rate_limit: int
-    api_burst_limit: int
+    api_rate_limit: int | None
+    api_burst_limit: int | None
+    api_gateway_account_role: bool
     alarm_email: str
     dev_instance_type: str
     prod_instance_type: str
@@ -84,7 +92,7 @@ class DeploymentConfig:
         return self.profile == "prod"
 
     @classmethod
-    def from_context(cls, context: Mapping[str, Any]) -> "DeploymentConfig":
+    def from_context(cls, context: Mapping[str, Any]) -> DeploymentConfig:
         """`context` is the whole CDK context; only the `autotagger:` keys are read, and a
         misspelt one is an error rather than a silently ignored setting."""
         ours = {k[len(CONTEXT_PREFIX):]: v for k, v in context.items() if k.startswith(CONTEXT_PREFIX)}
@@ -102,8 +110,9 @@ class DeploymentConfig:
             min_confidence=float(values["minConfidence"]),
             stream_mode=str(values["streamMode"]),
             stream_shards=int(values["streamShards"]),
-            api_rate_limit=int(values["apiRateLimit"]),
-            api_burst_limit=int(values["apiBurstLimit"]),
+            api_rate_limit=_optional_int(values, "apiRateLimit"),
+            api_burst_limit=_optional_int(values, "apiBurstLimit"),
+            api_gateway_account_role=_flag(values, "apiGatewayAccountRole"),
             alarm_email=str(values["alarmEmail"]),
             dev_instance_type=str(values["devInstanceType"]),
             prod_instance_type=str(values["prodInstanceType"]),
@@ -125,12 +134,24 @@ class DeploymentConfig:
         low, high = contracts.MIN_CONFIDENCE_RANGE
         if not low <= self.min_confidence <= high:
             raise ConfigError(f"minConfidence must be between {low:g} and {high:g}, not {self.min_confidence}")
-        if self.api_rate_limit < 1 or self.api_burst_limit < self.api_rate_limit:
-            raise ConfigError("apiRateLimit must be >= 1 and apiBurstLimit >= apiRateLimit")
+        if self.api_rate_limit is not None and self.api_rate_limit < 1:
+            raise ConfigError("apiRateLimit must be at least 1 (or empty: the region's DetectLabels quota)")
+        if self.api_burst_limit is not None and self.api_burst_limit < (self.api_rate_limit or 1):
+            raise ConfigError("apiBurstLimit must be at least apiRateLimit")
         if self.stream_shards < 1:
             raise ConfigError("streamShards must be at least 1")
         if self.key_prefix.startswith("/"):
             raise ConfigError("keyPrefix is an S3 key prefix and never starts with '/'")
+
+
+def _optional_int(values: Mapping[str, Any], key: str) -> int | None:
+    value = values[key]
+    if value is None or str(value).strip() == FOLLOW_REGION:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a whole number of requests per second, not {value!r}") from None
 
 
 def _flag(values: Mapping[str, Any], key: str) -> bool:

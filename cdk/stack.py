@@ -13,10 +13,12 @@ from constructs import Construct
 
 from cdk.config import DeploymentConfig
 from cdk.constructs.alarms import Alarms
+from cdk.constructs.backfill import Backfill
 from cdk.constructs.dead_letters import DeadLetterQueues
 from cdk.constructs.image_bucket import ImageBucket
 from cdk.constructs.indexer import Indexer, indexer_role
 from cdk.constructs.network import Network
+from cdk.constructs.read_api import ReadApi
 from cdk.constructs.search_domain import SearchDomain
 from cdk.constructs.tag_stream import TagStream
 from cdk.constructs.upload_api import UploadApi
@@ -43,6 +45,8 @@ class AutotaggerStack(Stack):
             dead_letters=self.dead_letters.workflow,
             rule_dead_letters=self.dead_letters.rule,
         )
+        self.backfill = Backfill(self, "Backfill", config=config, bucket=self.storage.bucket,
+                                 access_logs=self.storage.access_logs, tagging=self.workflow.state_machine)
         self.network = Network(self, "Network", config=config)
         self.indexer_role = indexer_role(self)
         self.search = SearchDomain(
@@ -58,6 +62,16 @@ class AutotaggerStack(Stack):
             opensearch_endpoint=self.search.endpoint_url,
         )
         self.search.allow_https_from(self.indexer.function, "indexer Lambda")
+        self.read_api = ReadApi(
+            self, "ReadApi",
+            config=config,
+            api=self.upload_api.api,
+            network=self.network,
+            search=self.search,
+            state_machine=self.workflow.state_machine,
+            dead_letters=self.dead_letters.all,
+            bucket=self.storage.bucket,
+        )
 
         self.alarms = Alarms(self, "Alarms", config=config)
         for name, queue in self.dead_letters.all.items():
@@ -71,11 +85,16 @@ class AutotaggerStack(Stack):
     def _outputs(self) -> None:
         outputs = {
             "UploadApiUrl": (self.upload_api.url, "PUT <this URL><bucket>/<key> with header x-api-key"),
+            "ApiUrl": (self.read_api.base_url, "the /v1 API: curl -H x-api-key <this URL>/images?tag=dog; "
+                                               "autotagger dashboard --api <this URL>"),
             "ApiKeyId": (self.upload_api.api_key.key_id,
                          "aws apigateway get-api-key --include-value --api-key <this id>"),
             "ImageBucketName": (self.storage.bucket.bucket_name, "the {bucket} of upload URLs"),
             "StateMachineArn": (self.workflow.state_machine.state_machine_arn, "the tagging workflow"),
             "StateMachineConsoleUrl": (self.workflow.console_url(), "executions, failures and redrive"),
+            "BackfillStateMachineArn": (self.backfill.state_machine.state_machine_arn,
+                                        "autotagger reprocess --aws: re-tags the bucket (a Distributed Map)"),
+            "BackfillResultsBucketName": (self.backfill.results.bucket_name, "the backfill's Map Run results"),
             "OpenSearchEndpoint": (self.search.endpoint_url, "reachable from inside the VPC only"),
             "DashboardsUrl": (f"https://localhost:{DASHBOARDS_LOCAL_PORT}{self.search.dashboards_path}",
                               "after the SSM port forwarding command of the README"),

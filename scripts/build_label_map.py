@@ -23,7 +23,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from label_map_curation import COCO, EXTRA_NODES, IMAGENET_SYNSET_FIXES, ROLLUPS  # noqa: E402
+from label_map_curation import (  # noqa: E402 - a sibling script, importable once its folder is on the path
+    COCO,
+    COCO_ROLLUPS,
+    EXTRA_NODES,
+    EXTRA_SYNSETS,
+    IMAGENET_SYNSET_FIXES,
+    IMPLIED,
+    ROLLUPS,
+)
 
 OUTPUT = HERE.parent / "autotagger" / "labeler" / "label_map.json"
 FORMAT = 1
@@ -118,9 +126,19 @@ def imagenet_classes() -> tuple[list[str], list[list[str]]]:
 
 
 def generate(wordnet: WordNet, coco: list[str]) -> dict:
-    rollup_of = {}  # synset offset -> label name
+    rollup_of = {}  # synset offset -> label name; also names an ImageNet class of that very synset
     for label, (lemma, sense, *_rest) in ROLLUPS.items():
         rollup_of[wordnet.synset(lemma, sense)] = label
+    # synsets that only give a parent (an ImageNet chiton stays a Chiton, under Sea Life)
+    parent_of = dict(rollup_of)
+    for label, synsets in EXTRA_SYNSETS.items():
+        for lemma, sense in synsets:
+            parent_of[wordnet.synset(lemma, sense)] = label
+    coco_by_label = {label: (lemma, sense) for label, lemma, sense in COCO.values()}
+    for label in COCO_ROLLUPS:
+        parent_of[wordnet.synset(*coco_by_label[label])] = label
+    implied_of = {wordnet.synset(lemma, sense): parents for (lemma, sense), parents in IMPLIED.items()}
+    reached: set[str] = set()
 
     labels: dict[str, dict] = {}
 
@@ -146,10 +164,13 @@ def generate(wordnet: WordNet, coco: list[str]) -> dict:
         return out
 
     def add(label: str, offset: str | None, aliases: list[str]) -> None:
-        chain = [rollup_of[a] for a in (wordnet.ancestors(offset) if offset else []) if a in rollup_of]
-        if offset in rollup_of and rollup_of[offset] != label:
-            chain.insert(0, rollup_of[offset])
-        parents = [p for p in with_extras([label] + chain) if p != label]
+        ups = wordnet.ancestors(offset) if offset else []
+        chain = [parent_of[a] for a in ups if a in parent_of]
+        if offset in parent_of and parent_of[offset] != label:
+            chain.insert(0, parent_of[offset])
+        implied = [p for a in ([offset, *ups] if offset else []) if a in implied_of for p in implied_of[a]]
+        reached.update(a for a in ([offset, *ups] if offset else []) if a in implied_of or a in parent_of)
+        parents = [p for p in with_extras([label] + chain + implied) if p != label]
         entry = labels.setdefault(label, {"parents": [], "aliases": [], "categories": []})
         for p in parents:
             if p not in entry["parents"]:
@@ -201,6 +222,11 @@ def generate(wordnet: WordNet, coco: list[str]) -> dict:
         add(label, wordnet.synset(lemma, sense), [])
         coco_map.append({"name": name, "label": label})
 
+    unused = [f"{lemma}.{sense}" for (lemma, sense) in IMPLIED if wordnet.synset(lemma, sense) not in reached]
+    unused += [f"{lemma}.{sense}" for synsets in EXTRA_SYNSETS.values() for lemma, sense in synsets
+               if wordnet.synset(lemma, sense) not in reached]
+    if unused:  # a wrong sense number: the entry would silently do nothing
+        raise SystemExit(f"curated synsets above no model class: {', '.join(unused)}")
     return {"format": FORMAT, "generated_by": "scripts/build_label_map.py",
             "imagenet": imagenet, "coco": coco_map,
             "labels": {k: labels[k] for k in sorted(labels)}}

@@ -37,8 +37,8 @@ ROLLUPS: dict[str, tuple[str, int, str | None, tuple[str, ...], tuple[str, ...]]
     "Rodent": ("rodent", 1, None, (), ()),
     "Rabbit": ("rabbit", 1, None, (), ("Bunny",)),
     "Bird": ("bird", 1, None, (), ()),
-    "Fish": ("fish", 1, None, (), ()),
-    "Shark": ("shark", 1, None, (), ()),
+    "Fish": ("fish", 1, None, ("Sea Life",), ()),
+    "Shark": ("shark", 1, None, ("Sea Life",), ()),
     "Reptile": ("reptile", 1, None, (), ()),
     "Snake": ("snake", 1, None, (), ()),
     "Lizard": ("lizard", 1, None, (), ()),
@@ -48,16 +48,15 @@ ROLLUPS: dict[str, tuple[str, int, str | None, tuple[str, ...], tuple[str, ...]]
     "Insect": ("insect", 1, None, (), ()),
     "Butterfly": ("butterfly", 1, None, (), ()),
     "Spider": ("spider", 1, None, (), ()),
-    "Crustacean": ("crustacean", 1, None, (), ()),
-    "Sea Life": ("invertebrate", 1, None, (), ()),
+    "Crustacean": ("crustacean", 1, None, ("Sea Life",), ()),
     # vehicles
     "Vehicle": ("vehicle", 1, "Vehicles and Automotive", ("Transportation",), ()),
     "Car": ("car", 1, None, (), ("Automobile",)),
     "Truck": ("truck", 1, None, (), ()),
-    "Bus": ("bus", 1, None, (), ()),
+    "Bus": ("bus", 1, None, ("Vehicle",), ()),  # WordNet: public transport, not a vehicle
     "Motorcycle": ("motorcycle", 1, None, (), ("Motorbike",)),
     "Bicycle": ("bicycle", 1, None, (), ("Bike",)),
-    "Train": ("train", 1, None, (), ()),
+    "Train": ("train", 1, None, ("Vehicle",), ()),  # WordNet: public transport, not a vehicle
     "Boat": ("boat", 1, None, (), ()),
     "Ship": ("ship", 1, None, (), ()),
     "Watercraft": ("vessel", 2, None, (), ()),
@@ -117,6 +116,63 @@ EXTRA_NODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Livestock": ("Animals and Pets", ("Animal",)),
     "Transportation": ("Vehicles and Automotive", ()),
     "Outdoors": ("Nature and Outdoors", ()),
+    # Rekognition's Sea Life is the sea's animals; WordNet's "invertebrate" (the old roll-up) also
+    # made every insect Sea Life. Reached through EXTRA_SYNSETS and the fish/crustacean roll-ups.
+    "Sea Life": ("Animals and Pets", ("Animal",)),
+    # scene and document concepts, implied by ImageNet classes through IMPLIED below
+    "Water": ("Nature and Outdoors", ()),
+    "Sea": ("Nature and Outdoors", ("Water", "Nature", "Outdoors")),
+    "Beach": ("Nature and Outdoors", ("Shoreline", "Sea", "Water", "Nature", "Outdoors")),
+    "Lake": ("Nature and Outdoors", ("Water", "Nature", "Outdoors")),
+    "Indoors": ("Home and Indoors", ()),
+    "Text": ("Text and Documents", ()),
+    "Sign": ("Text and Documents", ("Text",)),
+    "Locomotive": ("Vehicles and Automotive", ("Train", "Vehicle", "Transportation")),
+}
+
+# More WordNet synsets that roll up to a label defined above: everything below them gets it.
+EXTRA_SYNSETS: dict[str, tuple[tuple[str, int], ...]] = {
+    # the sea's invertebrates: jellyfish, anemones and corals, starfish and urchins, nautilus, chitons
+    "Sea Life": (("coelenterate", 1), ("echinoderm", 1), ("cephalopod", 1), ("chiton", 2), ("sea_slug", 1),
+                  ("conch", 1)),
+    # fruits, seeds, ears and flower heads are parts of plants (Rekognition: Fruit -> Plant, Food);
+    # without this an acorn or rapeseed had no parent at all
+    "Plant": (("plant_part", 1),),
+    "Locomotive": (("locomotive", 1),),
+    "Train": (("passenger_car", 1), ("freight_car", 1)),  # railway cars: parts of trains
+}
+
+# Detector classes that are also everyday names for ImageNet classes below them (a wall clock is a
+# Clock). Not every COCO class: "stop sign" is WordNet's sign.2, which every street sign is under,
+# and "oven" is above ImageNet's Dutch oven, a pot.
+COCO_ROLLUPS: tuple[str, ...] = ("Clock", "Bench", "Umbrella", "Vase", "Laptop", "Bed", "Couch", "Toilet",
+                                 "Refrigerator", "Microwave", "Toaster", "Sink", "Backpack")
+
+# ImageNet classes (by WordNet synset, with everything below it) that show a scene or a material
+# more than a thing: the seashore is also Sea, Beach and Water. Rekognition lists such concepts as
+# parents too (Beach: Coast, Sea, Shoreline, Water, Nature, Outdoors).
+IMPLIED: dict[tuple[str, int], tuple[str, ...]] = {
+    ("seashore", 1): ("Beach",),
+    ("sandbar", 1): ("Beach",),
+    ("lakeshore", 1): ("Lake",),
+    ("coral_reef", 1): ("Sea",),
+    ("promontory", 1): ("Sea",),  # WordNet: "juts out into the sea"
+    ("breakwater", 1): ("Sea",),
+    ("geyser", 1): ("Water",),
+    ("dam", 1): ("Water",),
+    ("fountain", 1): ("Water",),
+    ("boathouse", 1): ("Water",),
+    ("street_sign", 1): ("Sign",),
+    ("book_jacket", 1): ("Text",),
+    ("menu", 2): ("Text",),  # ImageNet's menu is the dishes sense; its pictures are printed menus
+    ("web_site", 1): ("Text",),
+    ("crossword_puzzle", 1): ("Text",),
+    ("scoreboard", 1): ("Text",),
+    # shops, a restaurant, a library, a home theatre: ImageNet's pictures of them are interiors
+    ("mercantile_establishment", 1): ("Indoors",),
+    ("restaurant", 1): ("Indoors",),
+    ("library", 5): ("Indoors",),
+    ("home_theater", 1): ("Indoors",),
 }
 
 # COCO class (as named in @vladmandic/human's src/object/labels.ts) -> (label, WordNet lemma, sense).

@@ -9,7 +9,7 @@ Environment of the Lambda:
 | `STATE_MACHINE_ARN` | the tagging state machine (list, describe, start executions of it) |
 | `IMAGE_BUCKET` | the image bucket (presigned GET and PUT) |
 | `WORKFLOW_DLQ_URL`, `RULE_DLQ_URL`, `INDEXER_DLQ_URL` | the dead-letter queues (each optional) |
-| `OPENSEARCH_ENDPOINT`, `INDEX_NAME`, `AWS_REGION` | the index, as for the indexer (`autotagger.indexing`) |
+| `OPENSEARCH_ENDPOINT`, `INDEX_NAME`, `AWS_REGION` | the index, as for the indexer (`autotagger.index`) |
 """
 
 from __future__ import annotations
@@ -23,12 +23,15 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autotagger.errors import InvalidCursor
 from autotagger.local.stores import execution_detail, execution_summary
 from autotagger.ports import DeadLetter
 from autotagger.reprocess import execution_name
+
+if TYPE_CHECKING:
+    from autotagger.api.service import ReadApi
 
 # ListExecutions answers at most 1000 per call (API reference, ListExecutions maxResults); one
 # fixed page size keeps a cursor's position inside its page meaningful from call to call.
@@ -359,6 +362,11 @@ class S3ImageUrls:
 
 # -- wiring for the Lambda ------------------------------------------------------------------------
 
+# The environment the API Lambda is given (CDK's `cdk/constructs/read_api.py` sets exactly these).
+STATE_MACHINE_ARN_ENV = "STATE_MACHINE_ARN"
+IMAGE_BUCKET_ENV = "IMAGE_BUCKET"
+DEAD_LETTER_QUEUE_URL_ENVS = {"workflow": "WORKFLOW_DLQ_URL", "rule": "RULE_DLQ_URL", "indexer": "INDEXER_DLQ_URL"}
+
 def _required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
@@ -366,7 +374,7 @@ def _required(name: str) -> str:
     return value
 
 
-def service_from_environment():
+def service_from_environment() -> ReadApi:
     """The `ReadApi` over this deployment's services (see the module docs for the environment)."""
     import boto3
 
@@ -376,21 +384,19 @@ def service_from_environment():
     region = os.environ.get("AWS_REGION") or None
     sfn = boto3.client("stepfunctions", region_name=region)
     sqs = boto3.client("sqs", region_name=region)
-    executions = StepFunctionsExecutions(sfn, _required("STATE_MACHINE_ARN"))
-    queues = [SqsDeadLetterQueue(sqs, name, os.environ[variable], executions=executions, event_of=event_of)
-              for name, variable, event_of in (("workflow", "WORKFLOW_DLQ_URL", workflow_event),
-                                                ("rule", "RULE_DLQ_URL", rule_event),
-                                                ("indexer", "INDEXER_DLQ_URL", None))
-              if os.environ.get(variable)]
+    executions = StepFunctionsExecutions(sfn, _required(STATE_MACHINE_ARN_ENV))
+    events_of = {"workflow": workflow_event, "rule": rule_event, "indexer": None}
+    queues = [SqsDeadLetterQueue(sqs, name, os.environ[variable], executions=executions, event_of=events_of[name])
+              for name, variable in DEAD_LETTER_QUEUE_URL_ENVS.items() if os.environ.get(variable)]
     return ReadApi(index_from_environment(), executions, queues,
-                   S3ImageUrls(s3_client(region), _required("IMAGE_BUCKET")))
+                   S3ImageUrls(s3_client(region), _required(IMAGE_BUCKET_ENV)))
 
 
 _lock = threading.Lock()
-_service = None
+_service: ReadApi | None = None
 
 
-def current_service():
+def current_service() -> ReadApi:
     """One service per Lambda process, built on first use (clients and connections are reused)."""
     global _service
     with _lock:

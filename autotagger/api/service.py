@@ -77,8 +77,10 @@ class _Query:
     """The query string, one parameter at a time, checked against the rules of the document."""
 
     def __init__(self, params: QueryParams | None):
-        self._params = {name: ([values] if isinstance(values, str) else list(values or ()))
-                        for name, values in (params or {}).items()}
+        self._params = {
+            name: ([values] if isinstance(values, str) else list(values or ()))
+            for name, values in (params or {}).items()
+        }
 
     def all(self, name: str) -> list[str]:
         return [value for value in self._params.get(name, []) if value != ""]
@@ -172,8 +174,9 @@ class ReadApi:
     its own). `dead_letters` are listed in the given order, which is also the order a redrive
     looks for message ids in."""
 
-    def __init__(self, index: ImageIndex, executions: ExecutionLookup, dead_letters: Sequence[DeadLetterQueue],
-                 urls: ImageUrls):
+    def __init__(
+        self, index: ImageIndex, executions: ExecutionLookup, dead_letters: Sequence[DeadLetterQueue], urls: ImageUrls
+    ):
         self.index = index
         self.executions = executions
         self.dead_letters = list(dead_letters)
@@ -188,9 +191,11 @@ class ReadApi:
         if len(tags) > MAX_TAGS:
             raise _invalid(f"at most {MAX_TAGS} tag parameters, not {len(tags)}")
         arguments: dict[str, Any] = {
-            "tags": tags or None, "min_confidence": query.confidence(),
+            "tags": tags or None,
+            "min_confidence": query.confidence(),
             "limit": query.integer("limit", DEFAULT_SEARCH_LIMIT, 0, MAX_SEARCH_LIMIT),
-            "since": query.time("since"), "until": query.time("until"),
+            "since": query.time("since"),
+            "until": query.time("until"),
         }
         cursor = query.one("cursor")
         if cursor is not None:  # only then: an index without cursors still answers every first page
@@ -210,15 +215,22 @@ class ReadApi:
     def tag_stats(self, params: QueryParams | None = None) -> list[dict[str, Any]]:
         """GET /v1/stats/tags: [{"tag", "count"}], most frequent first."""
         query = _Query(params)
-        return self.index.tag_counts(top=query.integer("top", 20, 1, MAX_TOP), min_confidence=query.confidence(),
-                                     since=query.time("since"), until=query.time("until"))
+        return self.index.tag_counts(
+            top=query.integer("top", 20, 1, MAX_TOP),
+            min_confidence=query.confidence(),
+            since=query.time("since"),
+            until=query.time("until"),
+        )
 
     def image_stats(self, params: QueryParams | None = None) -> list[dict[str, Any]]:
         """GET /v1/stats/images: [{"time", "count"}] per interval, oldest first."""
         query = _Query(params)
-        return self.index.image_counts(interval=query.choice("interval", INTERVALS) or "day",
-                                       since=query.time("since"), until=query.time("until"),
-                                       min_confidence=query.confidence())
+        return self.index.image_counts(
+            interval=query.choice("interval", INTERVALS) or "day",
+            since=query.time("since"),
+            until=query.time("until"),
+            min_confidence=query.confidence(),
+        )
 
     # -- executions ----------------------------------------------------------------------------
 
@@ -228,9 +240,12 @@ class ReadApi:
         key = query.one("key")
         if key is not None:
             check_key(key)
-        found = self.executions.list(status=query.choice("status", EXECUTION_STATUSES), key=key,
-                                     limit=query.integer("limit", DEFAULT_EXECUTIONS_LIMIT, 1, MAX_LIST_LIMIT),
-                                     cursor=query.one("cursor"))
+        found = self.executions.list(
+            status=query.choice("status", EXECUTION_STATUSES),
+            key=key,
+            limit=query.integer("limit", DEFAULT_EXECUTIONS_LIMIT, 1, MAX_LIST_LIMIT),
+            cursor=query.one("cursor"),
+        )
         return {"executions": found["executions"], "next_cursor": found.get("next_cursor")}
 
     def get_execution(self, name: str) -> dict[str, Any]:
@@ -245,9 +260,12 @@ class ReadApi:
     def list_dead_letters(self, params: QueryParams | None = None) -> dict[str, list[dict[str, Any]]]:
         """GET /v1/dead-letters: {queue name: [message with its reason]}."""
         limit = _Query(params).integer("limit", DEFAULT_DEAD_LETTERS_LIMIT, 1, MAX_LIST_LIMIT)
-        return {queue.name: [describe_dead_letter(m) for m in
-                             queue.list(limit=limit, visibility_timeout_s=LIST_VISIBILITY_TIMEOUT_S)]
-                for queue in self.dead_letters}
+        return {
+            queue.name: [
+                describe_dead_letter(m) for m in queue.list(limit=limit, visibility_timeout_s=LIST_VISIBILITY_TIMEOUT_S)
+            ]
+            for queue in self.dead_letters
+        }
 
     def redrive(self, body: bytes | str | None = None) -> dict[str, list[str]]:
         """POST /v1/dead-letters/redrive with `{"message_ids": [...]}` (every queue's messages when
@@ -256,8 +274,9 @@ class ReadApi:
         message_ids = None
         if request is not None:
             message_ids = _object(request, {"message_ids"}, '{"message_ids": [message id, ...]}').get("message_ids")
-        if message_ids is not None and (not isinstance(message_ids, list)
-                                        or not all(isinstance(i, str) and i for i in message_ids)):
+        if message_ids is not None and (
+            not isinstance(message_ids, list) or not all(isinstance(i, str) and i for i in message_ids)
+        ):
             raise _invalid("message_ids must be a list of message ids (non-empty strings)")
         remaining = None if message_ids is None else list(dict.fromkeys(message_ids))
         redriven: list[str] = []
@@ -277,15 +296,21 @@ class ReadApi:
 
     def create_upload(self, body: bytes | str | None) -> dict[str, Any]:
         """POST /v1/uploads: a short-lived URL that takes exactly the declared type and size."""
-        request = _object(_json_body(body), {"key", "content_type", "size"},
-                          '{"key": ..., "content_type": "image/jpeg", "size": bytes}')
+        request = _object(
+            _json_body(body),
+            {"key", "content_type", "size"},
+            '{"key": ..., "content_type": "image/jpeg", "size": bytes}',
+        )
         key = check_key(request.get("key"))
         content_type = request.get("content_type")
         if not isinstance(content_type, str):
             raise _invalid(f"content_type must be one of {', '.join(UPLOAD_MEDIA_TYPES)}")
         if content_type not in UPLOAD_MEDIA_TYPES:
-            raise ApiError(415, "unsupported_media_type",
-                           f"content_type {content_type!r} is not accepted: send one of {', '.join(UPLOAD_MEDIA_TYPES)}")
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"content_type {content_type!r} is not accepted: send one of {', '.join(UPLOAD_MEDIA_TYPES)}",
+            )
         size = request.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise _invalid("size must be the image's length in bytes, a positive integer")

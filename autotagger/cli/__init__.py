@@ -18,7 +18,7 @@ COMMAND_MODULES = [
     "autotagger.cli.models_cmd",
     "autotagger.cli.labels_cmd",
     "autotagger.cli.dashboards_cmd",
-    "autotagger.cli.serve_cmd", "autotagger.cli.pipeline_cmds",
+    "autotagger.cli.serve_cmd", "autotagger.cli.dashboard_cmd", "autotagger.cli.pipeline_cmds",
     "autotagger.cli.reprocess_cmd", "autotagger.cli.reindex_cmd", "autotagger.cli.smoke_cmd",
 ]
 

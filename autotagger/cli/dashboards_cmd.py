@@ -2,33 +2,34 @@
 
 Imports `dashboards/*.ndjson` (index pattern on `image_insights`, the tag visualizations and the
 dashboard holding them) through the saved-objects API:
-`POST <endpoint>/api/saved_objects/_import?overwrite=true` with the `osd-xsrf: true` header.
-`overwrite=true` makes the install idempotent: the objects keep their ids and are replaced.
-On Amazon OpenSearch Service the request is signed with SigV4 (service `es`), and a domain
-endpoint without a path gets OpenSearch Dashboards' `/_dashboards` prefix.
+`POST <endpoint>/api/saved_objects/_import?overwrite=true` (`autotagger.dashboards_import`, which
+the deploy's custom resource uses too). On Amazon OpenSearch Service the request is signed with
+SigV4 (service `es`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from autotagger.dashboards_import import import_url, install
 from autotagger.errors import UserError
 
-IMPORT_PATH = "/api/saved_objects/_import"
+__all__ = ["import_url", "install", "register", "saved_object_files"]
+
 # The repository's dashboards/ folder (next to the package in a checkout).
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "dashboards"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    dashboards = subparsers.add_parser("dashboards", help="OpenSearch Dashboards saved objects (index pattern, visualizations, dashboard)")
+    dashboards = subparsers.add_parser(
+        "dashboards", help="OpenSearch Dashboards saved objects (index pattern, visualizations, dashboard)")
     sub = dashboards.add_subparsers(dest="dashboards_command", metavar="ACTION", required=True)
     install = sub.add_parser("install", help="import dashboards/*.ndjson into OpenSearch Dashboards (idempotent)")
     install.add_argument("--endpoint", required=True,
                          help="OpenSearch Dashboards URL, e.g. http://localhost:5601 or https://DOMAIN.REGION.es.amazonaws.com/_dashboards")
-    install.add_argument("--sigv4", action="store_true", help="sign requests with AWS SigV4 (Amazon OpenSearch Service)")
+    install.add_argument("--sigv4", action="store_true",
+                         help="sign requests with AWS SigV4 (Amazon OpenSearch Service)")
     install.add_argument("--region", help="AWS region for --sigv4 (default: from the AWS configuration)")
     install.add_argument("--file", dest="files", action="append", type=Path,
                          help="an .ndjson file to import (repeatable; default: every dashboards/*.ndjson)")
@@ -46,16 +47,6 @@ def saved_object_files(files: list[Path] | None = None) -> list[Path]:
     return chosen
 
 
-def import_url(endpoint: str) -> str:
-    parts = urlsplit(endpoint.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UserError(f"--endpoint must be an http(s) URL, not {endpoint!r}")
-    path = parts.path.rstrip("/")
-    if not path and parts.hostname and parts.hostname.endswith(".amazonaws.com"):
-        path = "/_dashboards"  # Amazon OpenSearch Service serves Dashboards under this prefix
-    return f"{parts.scheme}://{parts.netloc}{path}{IMPORT_PATH}"
-
-
 def _aws_auth(region: str | None):
     import boto3
     from requests_aws4auth import AWS4Auth
@@ -69,42 +60,12 @@ def _aws_auth(region: str | None):
     return AWS4Auth(region=session.region_name, service="es", refreshable_credentials=credentials)
 
 
-def install(endpoint: str, files: list[Path], *, auth=None, timeout: float = 30.0) -> list[dict]:
-    """Imports each file; returns the API's answers. Raises UserError when an import fails."""
-    import requests
-
-    url = import_url(endpoint)
-    answers = []
-    for path in files:
-        try:
-            response = requests.post(
-                url, params={"overwrite": "true"}, headers={"osd-xsrf": "true"}, auth=auth, timeout=timeout,
-                files={"file": (path.name, path.read_bytes(), "application/ndjson")},
-            )
-        except requests.RequestException as exc:
-            raise UserError(f"cannot reach {url}: {exc}") from None
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {"success": False, "errors": [{"error": {"message": response.text[:500]}}]}
-        if response.status_code != 200 or not answer.get("success"):
-            raise UserError(f"importing {path.name} into {url} failed (HTTP {response.status_code}): {_errors(answer)}")
-        answers.append({"file": str(path), **answer})
-    return answers
-
-
-def _errors(answer: dict) -> str:
-    errors = answer.get("errors") or []
-    if not errors:
-        return answer.get("message") or json.dumps(answer)[:500]
-    return "; ".join(f"{e.get('type', '?')} {e.get('id', '?')}: {json.dumps(e.get('error', {}))}" for e in errors)
-
-
 def _install(args: argparse.Namespace) -> int:
     if args.region and not args.sigv4:
         raise UserError("--region only applies with --sigv4")
     files = saved_object_files(args.files)
     auth = _aws_auth(args.region) if args.sigv4 else None
     for answer in install(args.endpoint, files, auth=auth, timeout=args.timeout):
-        print(f"imported {answer.get('successCount', 0)} saved objects from {answer['file']} into {import_url(args.endpoint)}")
+        print(f"imported {answer.get('successCount', 0)} saved objects from {answer['file']} "
+              f"into {import_url(args.endpoint)}")
     return 0

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from autotagger.config import LABELERS
 
-
 RULES_EXAMPLE = """\
 a rules file (TOML, or the same keys in JSON):
   exclude = ["Weapon"]        # never reported, nor listed as a parent

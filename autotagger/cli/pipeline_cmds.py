@@ -10,12 +10,13 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from autotagger.config import DEFAULT_BUCKET, DEFAULT_DATA_DIR, LABELERS, Settings
 from autotagger.contracts import MEDIA_TYPE_BY_SUFFIX
-from autotagger.errors import UserError
+from autotagger.errors import InvalidCursor, UserError
 from autotagger.local.stores import EXECUTION_STATUSES
 
 # -- shared options ---------------------------------------------------------------------------
@@ -84,9 +85,9 @@ def _print_json(value: Any) -> None:
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)
 
 
@@ -112,6 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--tag", action="append", default=[], help="a tag every image must have (repeatable)")
     search.add_argument("--min-confidence", type=float, default=0.0, help="minimum confidence of the tags (0-100)")
     search.add_argument("--limit", type=int, default=50)
+    search.add_argument("--cursor", help="the next page: the cursor the previous page printed (next_cursor)")
     search.add_argument("--json", action="store_true")
     add_data_options(search)
     search.set_defaults(func=_search)
@@ -243,7 +245,10 @@ def _search(args: argparse.Namespace) -> int:
         raise UserError("--limit must be at least 1")
     stores = open_stores(args)
     try:
-        found = stores.index.search(tags=args.tag or None, min_confidence=args.min_confidence, limit=args.limit)
+        found = stores.index.search(tags=args.tag or None, min_confidence=args.min_confidence, limit=args.limit,
+                                    cursor=args.cursor)
+    except InvalidCursor as exc:
+        raise UserError(f"--cursor: {exc}") from None
     finally:
         stores.close()
     if args.json:
@@ -252,6 +257,8 @@ def _search(args: argparse.Namespace) -> int:
     rows = [[d["key"], ", ".join(d.get("tags", [])), d.get("indexed_at") or ""] for d in found["images"]]
     print(_table(rows, ["KEY", "TAGS", "INDEXED AT"]))
     print(f"{found['total']} image(s) match", file=sys.stderr)
+    if found.get("next_cursor"):
+        print(f"more: --cursor {found['next_cursor']}", file=sys.stderr)
     return 0
 
 

@@ -8,19 +8,26 @@ stream consumer's retries and the dead-letter paths are exercised exactly as on 
 A spec is `PORT.KIND[=AMOUNT]`; AMOUNT is a count of calls (`3`: the first 3 calls), a duration
 (`10s`, `500ms`: from the first call to that port for that long), or absent (every call):
 
-| spec                    | what the port does                                                      | expected outcome          |
-|-------------------------|-------------------------------------------------------------------------|---------------------------|
-| `labeler.throttle=N`    | DetectLabels raises `Rekognition.ThrottlingException`                   | retried (ASL), then tagged|
-| `labeler.internal=N`    | DetectLabels raises `Rekognition.InternalServerError`                   | retried (ASL), then tagged|
-| `labeler.fail[=N]`      | DetectLabels raises `Rekognition.AccessDeniedException` (not retryable) | dead letter               |
-| `labeler.slow=DURATION` | every DetectLabels call takes DURATION longer                           | tagged, later             |
-| `labeler.quota=RATE`    | at most RATE DetectLabels calls per second (a token bucket holding RATE tokens, refilled at RATE per second); the others raise `Rekognition.ThrottlingException`, as Rekognition answers calls above its TPS quota | retried (ASL) until a token is free, then tagged |
-| `stream.throttle=N`     | PutRecord raises `Kinesis.ProvisionedThroughputExceededException`       | retried (ASL), then tagged|
-| `stream.internal=N`     | PutRecord raises `Kinesis.InternalFailureException`                     | retried (ASL), then tagged|
-| `stream.fail[=N]`       | PutRecord raises `Kinesis.AccessDeniedException` (not retryable)        | dead letter               |
-| `index.down=N|DURATION` | every bulk write raises ConnectionError (index unreachable)             | records wait in the stream, retried with backoff, indexed after recovery |
-| `index.partial=N`       | every second item of a bulk write (the only one of a single-item write) fails with `status: error`; the rest is written | failed items retried, then indexed |
-| `index.slow=DURATION`   | every bulk write takes DURATION longer                                  | indexed, later            |
+- `labeler.throttle=N`: DetectLabels raises `Rekognition.ThrottlingException`. Outcome: retried (ASL), then
+  tagged.
+- `labeler.internal=N`: DetectLabels raises `Rekognition.InternalServerError`. Outcome: retried (ASL), then
+  tagged.
+- `labeler.fail[=N]`: DetectLabels raises `Rekognition.AccessDeniedException` (not retryable). Outcome: dead
+  letter.
+- `labeler.slow=DURATION`: every DetectLabels call takes DURATION longer. Outcome: tagged, later.
+- `labeler.quota=RATE`: at most RATE DetectLabels calls per second (a token bucket holding RATE tokens,
+  refilled at RATE per second); the others raise `Rekognition.ThrottlingException`, as Rekognition answers
+  calls above its TPS quota. Outcome: retried (ASL) until a token is free, then tagged.
+- `stream.throttle=N`: PutRecord raises `Kinesis.ProvisionedThroughputExceededException`. Outcome: retried
+  (ASL), then tagged.
+- `stream.internal=N`: PutRecord raises `Kinesis.InternalFailureException`. Outcome: retried (ASL), then
+  tagged.
+- `stream.fail[=N]`: PutRecord raises `Kinesis.AccessDeniedException` (not retryable). Outcome: dead letter.
+- `index.down=N|DURATION`: every bulk write raises ConnectionError (index unreachable). Outcome: records wait
+  in the stream, retried with backoff, indexed after recovery.
+- `index.partial=N`: every second item of a bulk write (the only one of a single-item write) fails with
+  `status: error`; the rest is written. Outcome: failed items retried, then indexed.
+- `index.slow=DURATION`: every bulk write takes DURATION longer. Outcome: indexed, later.
 
 An outage longer than the stream consumer's retry budget (5 retries with exponential backoff
 from 0.5 s, about 8 to 15 s) sends its records to the indexer dead-letter queue instead; `autotagger
@@ -35,8 +42,9 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from autotagger.errors import ServiceError, UserError
 
@@ -116,10 +124,10 @@ class Fault:
 
     port: str
     kind: str
-    calls: int | None = None      # the first N calls; None with seconds None: every call
+    calls: int | None = None  # the first N calls; None with seconds None: every call
     seconds: float | None = None  # a window from the first call (or, for `slow`, the added delay)
-    injected: int = 0             # how many times it fired
-    rate: float | None = None     # `quota`: calls admitted per second
+    injected: int = 0  # how many times it fired
+    rate: float | None = None  # `quota`: calls admitted per second
     _started: float | None = field(default=None, repr=False)
     _bucket: TokenBucket | None = field(default=None, repr=False)
     _seen: int = field(default=0, repr=False)
@@ -128,8 +136,13 @@ class Fault:
     def spec(self) -> str:
         if self.rate is not None:
             return f"{self.port}.{self.kind}={self.rate:g}"
-        amount = "" if self.calls is None and self.seconds is None else \
-            f"={self.calls}" if self.calls is not None else f"={self.seconds:g}s"
+        amount = (
+            ""
+            if self.calls is None and self.seconds is None
+            else f"={self.calls}"
+            if self.calls is not None
+            else f"={self.seconds:g}s"
+        )
         return f"{self.port}.{self.kind}{amount}"
 
     def fires(self, clock: Callable[[], float]) -> bool:
@@ -171,8 +184,9 @@ def parse_spec(text: str) -> Fault:
         except ValueError:
             fault.rate = None
         if fault.rate is None or not (math.isfinite(fault.rate) and fault.rate > 0):
-            raise FaultSpecError(f"fault {text!r}: a quota is the calls admitted per second, a positive number, "
-                                 f"e.g. {port}.quota=5")
+            raise FaultSpecError(
+                f"fault {text!r}: a quota is the calls admitted per second, a positive number, e.g. {port}.quota=5"
+            )
         return fault
     if amount:
         if amount.isdigit():
@@ -180,31 +194,39 @@ def parse_spec(text: str) -> Fault:
         else:
             match = _DURATION.match(amount)
             if not match:
-                raise FaultSpecError(f"fault {text!r}: the amount is a number of calls (3) or a duration "
-                                     f"(500ms, 10s, 2m), not {amount!r}")
+                raise FaultSpecError(
+                    f"fault {text!r}: the amount is a number of calls (3) or a duration "
+                    f"(500ms, 10s, 2m), not {amount!r}"
+                )
             fault.seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if kind == "slow" and fault.seconds is None:
         raise FaultSpecError(f"fault {text!r}: a slow port needs a duration, e.g. {port}.slow=50ms")
     if kind == "partial" and fault.seconds is None and fault.calls is None:
         fault.calls = 1
     if kind in ("throttle", "internal") and fault.calls is None and fault.seconds is None:
-        raise FaultSpecError(f"fault {text!r}: say for how many calls or how long, e.g. {port}.{kind}=3 "
-                             f"(for every call use {port}.fail)")
+        raise FaultSpecError(
+            f"fault {text!r}: say for how many calls or how long, e.g. {port}.{kind}=3 (for every call use {port}.fail)"
+        )
     return fault
 
 
 class FaultPlan:
     """The faults of one run; wraps ports and counts what it injected (thread-safe)."""
 
-    def __init__(self, faults: Iterable[Fault | str] = (), *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        faults: Iterable[Fault | str] = (),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.faults = [f if isinstance(f, Fault) else parse_spec(f) for f in faults]
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
 
     @classmethod
-    def parse(cls, specs: Iterable[str], **options: Any) -> "FaultPlan":
+    def parse(cls, specs: Iterable[str], **options: Any) -> FaultPlan:
         return cls([parse_spec(s) for s in specs], **options)
 
     def __bool__(self) -> bool:
@@ -248,8 +270,12 @@ class FaultPlan:
             if error is not None:
                 service, code, retryable = error
                 log.warning("fault injected: %s (%d so far)", fault.spec, fault.injected)
-                raise InjectedServiceError(f"injected fault {fault.spec}: {service} answered {code}",
-                                           service=service, code=code, retryable=retryable)
+                raise InjectedServiceError(
+                    f"injected fault {fault.spec}: {service} answered {code}",
+                    service=service,
+                    code=code,
+                    retryable=retryable,
+                )
         return fired
 
 
@@ -305,9 +331,15 @@ class FaultyIndex(_Wrapper):
             written = self._inner.apply([a for i, a in enumerate(actions) if i not in failing])
             results, done = [], iter(written)
             for i, action in enumerate(actions):
-                results.append({"id": action.get("id"), "status": "error",
-                                "error": "injected fault index.partial: 429 es_rejected_execution_exception"}
-                               if i in failing else next(done))
+                results.append(
+                    {
+                        "id": action.get("id"),
+                        "status": "error",
+                        "error": "injected fault index.partial: 429 es_rejected_execution_exception",
+                    }
+                    if i in failing
+                    else next(done)
+                )
             log.warning("fault injected: index.partial (%d of %d item(s) failed)", len(failing), len(actions))
             return results
         return self._inner.apply(actions)
@@ -316,17 +348,27 @@ class FaultyIndex(_Wrapper):
     def get(self, doc_id: str) -> dict[str, Any] | None:
         return self._inner.get(doc_id)
 
-    def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
-               offset: int = 0, since: str | None = None, until: str | None = None) -> dict[str, Any]:
-        return self._inner.search(tags=tags, min_confidence=min_confidence, limit=limit, offset=offset,
-                                  since=since, until=until)
+    def search(
+        self,
+        tags: list[str] | None = None,
+        min_confidence: float = 0.0,
+        limit: int = 50,
+        offset: int = 0,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> dict[str, Any]:
+        return self._inner.search(
+            tags=tags, min_confidence=min_confidence, limit=limit, offset=offset, since=since, until=until
+        )
 
-    def tag_counts(self, top: int = 20, min_confidence: float = 0.0, since: str | None = None,
-                   until: str | None = None) -> list[dict[str, Any]]:
+    def tag_counts(
+        self, top: int = 20, min_confidence: float = 0.0, since: str | None = None, until: str | None = None
+    ) -> list[dict[str, Any]]:
         return self._inner.tag_counts(top=top, min_confidence=min_confidence, since=since, until=until)
 
-    def image_counts(self, interval: str = "day", since: str | None = None, until: str | None = None,
-                     min_confidence: float = 0.0) -> list[dict[str, Any]]:
+    def image_counts(
+        self, interval: str = "day", since: str | None = None, until: str | None = None, min_confidence: float = 0.0
+    ) -> list[dict[str, Any]]:
         return self._inner.image_counts(interval=interval, since=since, until=until, min_confidence=min_confidence)
 
     def count(self) -> int:
@@ -338,6 +380,11 @@ class FaultyIndex(_Wrapper):
 
 def add_fault_options(parser: Any) -> None:
     """`--fault SPEC` (repeatable) on a command that runs the local pipeline."""
-    parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
-                        help="inject a fault for demos and drills, e.g. labeler.throttle=3, labeler.quota=5, "
-                             "index.down=10s (repeatable; see autotagger.faults)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault for demos and drills, e.g. labeler.throttle=3, labeler.quota=5, "
+        "index.down=10s (repeatable; see autotagger.faults)",
+    )

@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,8 +35,15 @@ from opensearchpy import OpenSearch, RequestsHttpConnection, helpers
 from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
 from autotagger.contracts import INDEX_NAME, INDEX_TEMPLATE_FILE, INDEX_TEMPLATE_PACKAGE
-from autotagger.domain.documents import (DISPLAY_THRESHOLD, format_time, parse_time, resolve_within_batch,
-                                         sequencer_key, supersedes, tombstone_for)
+from autotagger.domain.documents import (
+    DISPLAY_THRESHOLD,
+    format_time,
+    parse_time,
+    resolve_within_batch,
+    sequencer_key,
+    supersedes,
+    tombstone_for,
+)
 from autotagger.index.query import SearchSpec, fold
 
 log = logging.getLogger(__name__)
@@ -122,7 +129,7 @@ class OpenSearchIndex:
 
     @classmethod
     def from_url(cls, url: str, *, index_name: str | None = None, region: str | None = None,
-                 timeout: float = 30.0, **options: Any) -> "OpenSearchIndex":
+                 timeout: float = 30.0, **options: Any) -> OpenSearchIndex:
         """http(s)://host[:port]; requests to *.amazonaws.com are signed with SigV4."""
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -153,7 +160,7 @@ class OpenSearchIndex:
     def apply(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         results: list[dict[str, Any] | None] = [None] * len(actions)
         try:
-            for position, action in enumerate(actions):
+            for action in actions:
                 sequencer_key(action["sequencer"])
             self.ensure_ready()
         except (KeyError, TypeError, ValueError) as exc:
@@ -164,7 +171,7 @@ class OpenSearchIndex:
         for position in losers:
             results[position] = {"id": actions[position]["id"], "status": "stale"}
         pending = list(winners.values())
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for _ in range(CONFLICT_ROUNDS):
             if not pending:
                 break
@@ -212,7 +219,7 @@ class OpenSearchIndex:
         responses = helpers.streaming_bulk(self.client, ops, chunk_size=len(ops), max_chunk_bytes=100 * 1024 * 1024,
                                            raise_on_error=False, raise_on_exception=False, max_retries=0,
                                            refresh="true" if self.refresh else "false")
-        for p, (ok, item) in zip(owners, responses):
+        for p, (ok, item) in zip(owners, responses, strict=True):
             info = next(iter(item.values()))
             if ok:
                 results[p] = {"id": actions[p]["id"], "status": "applied"}
@@ -329,7 +336,7 @@ class OpenSearchIndex:
         body = {"size": 0, "query": self._query(filters), "aggs": {"images": {"date_histogram": {
             "field": "event_time", "calendar_interval": interval, "min_doc_count": 1}}}}
         buckets = self.client.search(index=self.index_name, body=body)["aggregations"]["images"]["buckets"]
-        return [{"time": format_time(datetime.fromtimestamp(bucket["key"] / 1000, timezone.utc)),
+        return [{"time": format_time(datetime.fromtimestamp(bucket["key"] / 1000, UTC)),
                  "count": bucket["doc_count"]} for bucket in buckets]
 
     def count(self) -> int:

@@ -20,7 +20,7 @@ import binascii
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from autotagger.domain.documents import parse_time
@@ -29,7 +29,7 @@ from autotagger.errors import InvalidCursor
 MAX_LIMIT = 500
 """Images per page at most (the API's bound too)."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_CURSOR_CHARS = 512
 _MAX_MS = 2**62
 
@@ -86,7 +86,7 @@ class SearchSpec:
     @classmethod
     def parse(cls, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
               cursor: str | None = None, since: str | None = None, until: str | None = None,
-              offset: int = 0) -> "SearchSpec":
+              offset: int = 0) -> SearchSpec:
         """Raises InvalidCursor for a bad cursor and ValueError for any other bad parameter."""
         if isinstance(tags, str):
             raise ValueError("tags must be a list of tag names, not one string")

@@ -20,9 +20,9 @@ the old one only has newer states than any copy of it, so plain overwrites keep 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import NotFoundError
@@ -79,7 +79,7 @@ def reindex(client: OpenSearch, index_name: str = INDEX_NAME, *, margin: timedel
     if not client.indices.exists(index=target):
         client.indices.create(index=target, body=template["template"])
         progress(f"created {target}")
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     copied = _copy(client, source, target)
     progress(f"copied {copied} documents from {source} to {target}")
     client.indices.put_settings(index=source, body={"index.blocks.write": True})

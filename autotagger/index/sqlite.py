@@ -19,10 +19,11 @@ import math
 import sqlite3
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from autotagger.domain.documents import sequencer_key, tag_confidences, tombstone_for
 from autotagger.errors import UserError
@@ -81,9 +82,12 @@ _MIGRATIONS = {
     # 3 -> 4: tags match case-insensitively (tag_names.folded) and ties in time are ordered by id.
     3: lambda conn: (
         conn.execute("ALTER TABLE tag_names ADD COLUMN folded TEXT NOT NULL DEFAULT ''"),
-        conn.executemany("UPDATE tag_names SET folded = ? WHERE tag_id = ?",
-                         [(fold(name), tag_id) for tag_id, name in conn.execute("SELECT tag_id, name FROM tag_names")]),
-        conn.execute("DROP INDEX IF EXISTS documents_by_time")),
+        conn.executemany(
+            "UPDATE tag_names SET folded = ? WHERE tag_id = ?",
+            [(fold(name), tag_id) for tag_id, name in conn.execute("SELECT tag_id, name FROM tag_names")],
+        ),
+        conn.execute("DROP INDEX IF EXISTS documents_by_time"),
+    ),
 }
 HOUR_MS = 3_600_000
 INTERVALS = ("hour", "day", "week", "month")
@@ -104,7 +108,7 @@ def _point(confidence: float) -> str:
 
 
 def _tagset(tags: list[tuple[int, float]]) -> str:
-    """",3:097,17:055,42:100,": every tag of the document with its whole confidence points, on each
+    """ ",3:097,17:055,42:100,": every tag of the document with its whole confidence points, on each
     of its tag rows, so an all-tags search checks the other tags (and, but at the boundary point, their
     confidence) with instr()/substr() inside one index scan instead of a lookup per candidate."""
     return "," + ",".join(f"{tag_id}:{_point(confidence)}" for tag_id, confidence in sorted(tags)) + ","
@@ -123,14 +127,16 @@ def _has_tag(tag_id: int, min_confidence: float) -> tuple[str, list[Any]]:
     if min_confidence == int(min_confidence) and 1 <= min_confidence <= 998:
         return f"{present} AND {point} >= ?", [pattern, pattern, floor]
     exact = "EXISTS (SELECT 1 FROM tags o WHERE o.doc = t.doc AND o.tag_id = ? AND o.confidence >= ?)"
-    return (f"{present} AND ({point} > ? OR ({point} = ? AND {exact}))",
-            [pattern, pattern, floor, pattern, floor, tag_id, min_confidence])
+    return (
+        f"{present} AND ({point} > ? OR ({point} = ? AND {exact}))",
+        [pattern, pattern, floor, pattern, floor, tag_id, min_confidence],
+    )
 
 
 def _chunks(values: list, size: int = 500) -> Iterator[list]:
     """Pieces small enough for one statement's parameters (SQLite allows 999 in older builds)."""
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def _marks(values: list) -> str:
@@ -149,8 +155,9 @@ def _hour(ms: int) -> int:
 def _ranked(conn: sqlite3.Connection, counts: dict[int, int], top: int) -> list[tuple[str, int]]:
     """(name, count) of the `top` most frequent tag ids, ties by name."""
     names = dict(conn.execute("SELECT tag_id, name FROM tag_names"))
-    ranked = sorted(((names[tag_id], count) for tag_id, count in counts.items() if count > 0),
-                    key=lambda item: (-item[1], item[0]))
+    ranked = sorted(
+        ((names[tag_id], count) for tag_id, count in counts.items() if count > 0), key=lambda item: (-item[1], item[0])
+    )
     return ranked[:top]
 
 
@@ -174,18 +181,29 @@ class _Deltas:
                 self.tag_hours[(hour_ms, tag_id)] += sign
 
     def write(self, conn: sqlite3.Connection) -> None:
-        conn.executemany("UPDATE tag_names SET live = live + ? WHERE tag_id = ?",
-                         [(n, tag_id) for tag_id, n in self.tags.items() if n])
-        conn.executemany("INSERT INTO tag_confidence (tag_id, floor_confidence, live) VALUES (?, ?, ?) "
-                         "ON CONFLICT(tag_id, floor_confidence) DO UPDATE SET live = live + excluded.live",
-                         [(tag_id, floor, n) for (tag_id, floor), n in self.confidences.items() if n])
-        conn.executemany("INSERT INTO tag_hourly (tag_id, hour_ms, live) VALUES (?, ?, ?) "
-                         "ON CONFLICT(tag_id, hour_ms) DO UPDATE SET live = live + excluded.live",
-                         [(tag_id, hour_ms, n) for (hour_ms, tag_id), n in sorted(self.tag_hours.items(),
-                                                                                 key=lambda item: item[0][::-1]) if n])
-        conn.executemany("INSERT INTO hourly (hour_ms, live) VALUES (?, ?) "
-                         "ON CONFLICT(hour_ms) DO UPDATE SET live = live + excluded.live",
-                         [(hour_ms, n) for hour_ms, n in self.hours.items() if n])
+        conn.executemany(
+            "UPDATE tag_names SET live = live + ? WHERE tag_id = ?",
+            [(n, tag_id) for tag_id, n in self.tags.items() if n],
+        )
+        conn.executemany(
+            "INSERT INTO tag_confidence (tag_id, floor_confidence, live) VALUES (?, ?, ?) "
+            "ON CONFLICT(tag_id, floor_confidence) DO UPDATE SET live = live + excluded.live",
+            [(tag_id, floor, n) for (tag_id, floor), n in self.confidences.items() if n],
+        )
+        conn.executemany(
+            "INSERT INTO tag_hourly (tag_id, hour_ms, live) VALUES (?, ?, ?) "
+            "ON CONFLICT(tag_id, hour_ms) DO UPDATE SET live = live + excluded.live",
+            [
+                (tag_id, hour_ms, n)
+                for (hour_ms, tag_id), n in sorted(self.tag_hours.items(), key=lambda item: item[0][::-1])
+                if n
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO hourly (hour_ms, live) VALUES (?, ?) "
+            "ON CONFLICT(hour_ms) DO UPDATE SET live = live + excluded.live",
+            [(hour_ms, n) for hour_ms, n in self.hours.items() if n],
+        )
 
 
 class SQLiteIndex:
@@ -211,8 +229,10 @@ class SQLiteIndex:
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION) and version not in _MIGRATIONS:
-                raise UserError(f"{self.path} holds an index of schema {version}, this version needs "
-                                f"{SCHEMA_VERSION}: move the file away and re-index")
+                raise UserError(
+                    f"{self.path} holds an index of schema {version}, this version needs "
+                    f"{SCHEMA_VERSION}: move the file away and re-index"
+                )
             while version in _MIGRATIONS:
                 _MIGRATIONS[version](conn)
                 version += 1
@@ -229,8 +249,7 @@ class SQLiteIndex:
         """This thread's connection, opened on first use (again after close())."""
         local = self._local
         if getattr(local, "generation", None) != self._generation or local.conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             with self._lock:
@@ -253,7 +272,7 @@ class SQLiteIndex:
         batch's earlier actions on the same id, as if applied one by one). Stored rows, old tags and
         new tag ids are read once per batch; each document is then written once, in its final state,
         and the counters once per batch from the summed changes."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         prepared = [self._prepare(action, now) for action in actions]
         conn = self._connection()
         deltas = _Deltas()
@@ -290,12 +309,13 @@ class SQLiteIndex:
             return f"invalid action: {exc}"
         return doc_id, new_key, deleted, event_ms, tags, body
 
-    def _apply_batch(self, conn: sqlite3.Connection, actions: list[dict[str, Any]], prepared: list[tuple | str],
-                     deltas: "_Deltas") -> list[dict[str, Any]]:
+    def _apply_batch(
+        self, conn: sqlite3.Connection, actions: list[dict[str, Any]], prepared: list[tuple | str], deltas: _Deltas
+    ) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
         stored = self._stored(conn, list(dict.fromkeys(p[0] for p in prepared if not isinstance(p, str))))
         final: dict[str, tuple] = {}  # id -> the prepared action that wins, in the order they applied
-        for action, item in zip(actions, prepared):
+        for action, item in zip(actions, prepared, strict=True):
             if isinstance(item, str):
                 results.append({"id": action.get("id"), "status": "error", "error": item})
                 continue
@@ -312,7 +332,8 @@ class SQLiteIndex:
         old_tags: dict[int, list[tuple[int, float]]] = {}
         for chunk in _chunks(list(replaced)):
             for doc, tag_id, confidence in conn.execute(
-                    f"SELECT doc, tag_id, confidence FROM tags WHERE doc IN ({_marks(chunk)})", chunk):
+                f"SELECT doc, tag_id, confidence FROM tags WHERE doc IN ({_marks(chunk)})", chunk
+            ):
                 old_tags.setdefault(doc, []).append((tag_id, confidence))
         for doc, (_, _, was_deleted, old_hour) in replaced.items():
             deltas.count(old_tags.get(doc, []), None if was_deleted else old_hour, -1)
@@ -336,9 +357,12 @@ class SQLiteIndex:
             "INSERT INTO documents (doc, id, sequencer_key, deleted, event_ms, hour_ms, max_confidence, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET sequencer_key = excluded.sequencer_key, "
             "deleted = excluded.deleted, event_ms = excluded.event_ms, hour_ms = excluded.hour_ms, "
-            "max_confidence = excluded.max_confidence, body = excluded.body", documents)
-        conn.executemany("INSERT INTO tags (doc, tag_id, confidence, event_ms, tagset) VALUES (?, ?, ?, ?, ?)",
-                         tag_rows)
+            "max_confidence = excluded.max_confidence, body = excluded.body",
+            documents,
+        )
+        conn.executemany(
+            "INSERT INTO tags (doc, tag_id, confidence, event_ms, tagset) VALUES (?, ?, ?, ?, ?)", tag_rows
+        )
         return results
 
     @staticmethod
@@ -346,23 +370,26 @@ class SQLiteIndex:
         """id -> (doc, sequencer key, deleted, hour_ms) of the stored rows among `ids`."""
         found = {}
         for chunk in _chunks(ids):
-            for doc_id, *row in conn.execute("SELECT id, doc, sequencer_key, deleted, hour_ms FROM documents "
-                                             f"WHERE id IN ({_marks(chunk)})", chunk):
+            for doc_id, *row in conn.execute(
+                f"SELECT id, doc, sequencer_key, deleted, hour_ms FROM documents WHERE id IN ({_marks(chunk)})", chunk
+            ):
                 found[doc_id] = tuple(row)
         return found
 
-    def _tag_ids_for(self, conn: sqlite3.Connection, names: list[str], deltas: "_Deltas") -> dict[str, int]:
+    def _tag_ids_for(self, conn: sqlite3.Connection, names: list[str], deltas: _Deltas) -> dict[str, int]:
         """name -> tag id, creating the missing names in order of first appearance. Committed tag ids
         are never changed or deleted, so they are remembered per process; ids made inside a batch are
         remembered only once it commits."""
         names = list(dict.fromkeys(names))
         missing = [name for name in names if name not in self._tag_ids_seen]
         if missing:
-            conn.executemany("INSERT OR IGNORE INTO tag_names (name, folded, live) VALUES (?, ?, 0)",
-                             [(n, fold(n)) for n in missing])
+            conn.executemany(
+                "INSERT OR IGNORE INTO tag_names (name, folded, live) VALUES (?, ?, 0)", [(n, fold(n)) for n in missing]
+            )
             for chunk in _chunks(missing):
-                deltas.new_tag_ids.update(conn.execute(
-                    f"SELECT name, tag_id FROM tag_names WHERE name IN ({_marks(chunk)})", chunk))
+                deltas.new_tag_ids.update(
+                    conn.execute(f"SELECT name, tag_id FROM tag_names WHERE name IN ({_marks(chunk)})", chunk)
+                )
         return {name: self._tag_ids_seen.get(name) or deltas.new_tag_ids[name] for name in names}
 
     @staticmethod
@@ -374,8 +401,9 @@ class SQLiteIndex:
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
-        row = self._connection().execute("SELECT body FROM documents WHERE id = ? AND deleted = 0",
-                                          (doc_id,)).fetchone()
+        row = (
+            self._connection().execute("SELECT body FROM documents WHERE id = ? AND deleted = 0", (doc_id,)).fetchone()
+        )
         return json.loads(row[0]) if row else None
 
     def count(self) -> int:
@@ -391,18 +419,24 @@ class SQLiteIndex:
         """
         if min_confidence > 0:
             # Walks the (deleted, hour_ms, ...) index in hour order: grouping needs no sort.
-            return ("SELECT hour_ms AS h, COUNT(*) AS n FROM documents INDEXED BY documents_by_hour "
-                    "WHERE deleted = 0 AND hour_ms >= ? AND hour_ms < ? AND max_confidence >= ? "
-                    "AND event_ms >= ? AND event_ms < ? GROUP BY hour_ms",
-                    [_hour(start), end, min_confidence, start, end])
+            return (
+                "SELECT hour_ms AS h, COUNT(*) AS n FROM documents INDEXED BY documents_by_hour "
+                "WHERE deleted = 0 AND hour_ms >= ? AND hour_ms < ? AND max_confidence >= ? "
+                "AND event_ms >= ? AND event_ms < ? GROUP BY hour_ms",
+                [_hour(start), end, min_confidence, start, end],
+            )
         first, last = _hour(start) + (HOUR_MS if start % HOUR_MS else 0), _hour(end)
         if first >= last:
-            return ("SELECT event_ms AS h, 1 AS n FROM documents WHERE deleted = 0 AND event_ms >= ? "
-                    "AND event_ms < ?", [start, end])
-        return ("SELECT hour_ms AS h, live AS n FROM hourly WHERE hour_ms >= ? AND hour_ms < ? AND live > 0 "
-                "UNION ALL SELECT event_ms, 1 FROM documents WHERE deleted = 0 AND event_ms >= ? AND event_ms < ? "
-                "UNION ALL SELECT event_ms, 1 FROM documents WHERE deleted = 0 AND event_ms >= ? AND event_ms < ?",
-                [first, last, start, first, last, end])
+            return (
+                "SELECT event_ms AS h, 1 AS n FROM documents WHERE deleted = 0 AND event_ms >= ? AND event_ms < ?",
+                [start, end],
+            )
+        return (
+            "SELECT hour_ms AS h, live AS n FROM hourly WHERE hour_ms >= ? AND hour_ms < ? AND live > 0 "
+            "UNION ALL SELECT event_ms, 1 FROM documents WHERE deleted = 0 AND event_ms >= ? AND event_ms < ? "
+            "UNION ALL SELECT event_ms, 1 FROM documents WHERE deleted = 0 AND event_ms >= ? AND event_ms < ?",
+            [first, last, start, first, last, end],
+        )
 
     def _live_between(self, start: int, end: int, min_confidence: float = 0.0) -> int:
         sql, params = self._live_rows(start, end, min_confidence)
@@ -430,9 +464,16 @@ class SQLiteIndex:
         finally:
             conn.execute("COMMIT")
 
-    def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
-               cursor: str | None = None, since: str | None = None, until: str | None = None,
-               offset: int = 0) -> dict[str, Any]:
+    def search(
+        self,
+        tags: list[str] | None = None,
+        min_confidence: float = 0.0,
+        limit: int = 50,
+        cursor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        offset: int = 0,
+    ) -> dict[str, Any]:
         """Newest first, ties by id; every tag must be present (in any case) with at least
         min_confidence. Semantics and errors: `ImageIndex.search`."""
         spec = SearchSpec.parse(tags, min_confidence, limit, cursor, since, until, offset)
@@ -454,8 +495,11 @@ class SQLiteIndex:
                 # decides among the rows of that very time.
                 where += " AND (event_ms, id) < (?, ?)"
                 params += spec.after
-            rows = conn.execute(f"SELECT body FROM documents INDEXED BY documents_by_time WHERE {where} "
-                                "ORDER BY event_ms DESC, id DESC LIMIT ? OFFSET ?", [*params, fetch, spec.offset]).fetchall()
+            rows = conn.execute(
+                f"SELECT body FROM documents INDEXED BY documents_by_time WHERE {where} "
+                "ORDER BY event_ms DESC, id DESC LIMIT ? OFFSET ?",
+                [*params, fetch, spec.offset],
+            ).fetchall()
             return total, [row[0] for row in rows]
         spellings = self._tag_ids(conn, spec.tags)
         if spellings is None:
@@ -470,10 +514,18 @@ class SQLiteIndex:
         # Drive the query from the tag with the fewest rows in the range (upper bounds from the counters),
         # then the fewest above min_confidence; the others are checked on its rows' tagset (a
         # primary-key lookup only for a confidence on min_confidence's whole point).
-        by_time = {name: self._tag_rows_between(conn, tag_id, start, end) if ranged else live
-                   for name, (tag_id, live) in ids.items()}
-        by_confidence = {name: self._tag_rows_above(conn, tag_id, min_confidence) if min_confidence > 0 else live
-                         for name, (tag_id, live) in ids.items()} if len(wanted) > 1 else by_time
+        by_time = {
+            name: self._tag_rows_between(conn, tag_id, start, end) if ranged else live
+            for name, (tag_id, live) in ids.items()
+        }
+        by_confidence = (
+            {
+                name: self._tag_rows_above(conn, tag_id, min_confidence) if min_confidence > 0 else live
+                for name, (tag_id, live) in ids.items()
+            }
+            if len(wanted) > 1
+            else by_time
+        )
         driver = min(wanted, key=lambda name: (by_time[name], by_confidence[name]))
         where = "t.tag_id = ? AND t.event_ms >= ? AND t.event_ms < ? AND t.confidence >= ?"
         others: list[Any] = []
@@ -485,8 +537,10 @@ class SQLiteIndex:
         if len(wanted) == 1 and min_confidence <= 0 and not ranged:
             total = ids[driver][1]
         else:
-            total = conn.execute(f"SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE {where}",
-                                 [ids[driver][0], start, end, min_confidence, *others]).fetchone()[0]
+            total = conn.execute(
+                f"SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE {where}",
+                [ids[driver][0], start, end, min_confidence, *others],
+            ).fetchone()[0]
         if total == 0 or fetch == 0 or spec.offset >= total:
             return total, []
         # The page walks the index newest first from the cursor on (its time is the range's upper
@@ -499,11 +553,19 @@ class SQLiteIndex:
             "SELECT d.body FROM (SELECT t.doc, t.event_ms, d.id FROM tags t INDEXED BY tags_by_time "
             f"JOIN documents d ON d.doc = t.doc WHERE {where}{after} ORDER BY t.event_ms DESC, d.id DESC "
             "LIMIT ? OFFSET ?) p JOIN documents d ON d.doc = p.doc ORDER BY p.event_ms DESC, p.id DESC",
-            [ids[driver][0], start, _page_end(end, spec), min_confidence, *others, fetch, spec.offset]).fetchall()
+            [ids[driver][0], start, _page_end(end, spec), min_confidence, *others, fetch, spec.offset],
+        ).fetchall()
         return total, [row[0] for row in rows]
 
-    def _search_spellings(self, conn: sqlite3.Connection, spec: SearchSpec, spellings: dict[str, list[tuple[int, int]]],
-                          start: int, end: int, fetch: int) -> tuple[int, list[str]]:
+    def _search_spellings(
+        self,
+        conn: sqlite3.Connection,
+        spec: SearchSpec,
+        spellings: dict[str, list[tuple[int, int]]],
+        start: int,
+        end: int,
+        fetch: int,
+    ) -> tuple[int, list[str]]:
         """The search when a tag was indexed in more than one spelling ("Dog" and "DOG"): documents
         in time order, each checked for one spelling of every tag. Rare (label names come from one
         model), so it trades the counters' shortcuts for simplicity: the total counts the range."""
@@ -511,19 +573,25 @@ class SQLiteIndex:
         params: list[Any] = [start, end]
         for found in spellings.values():
             tag_ids = [tag_id for tag_id, _ in found]
-            where += (f" AND EXISTS (SELECT 1 FROM tags t WHERE t.doc = d.doc AND t.tag_id IN ({_marks(tag_ids)}) "
-                      "AND t.confidence >= ?)")
+            where += (
+                f" AND EXISTS (SELECT 1 FROM tags t WHERE t.doc = d.doc AND t.tag_id IN ({_marks(tag_ids)}) "
+                "AND t.confidence >= ?)"
+            )
             params += [*tag_ids, spec.min_confidence]
-        total = conn.execute(f"SELECT COUNT(*) FROM documents d INDEXED BY documents_by_time WHERE {where}",
-                             params).fetchone()[0]
+        total = conn.execute(
+            f"SELECT COUNT(*) FROM documents d INDEXED BY documents_by_time WHERE {where}", params
+        ).fetchone()[0]
         if total == 0 or fetch == 0:
             return total, []
         if spec.after is not None:
             where += " AND (d.event_ms, d.id) < (?, ?)"
             params += spec.after
             params[1] = _page_end(end, spec)
-        rows = conn.execute(f"SELECT d.body FROM documents d INDEXED BY documents_by_time WHERE {where} "
-                            "ORDER BY d.event_ms DESC, d.id DESC LIMIT ? OFFSET ?", [*params, fetch, spec.offset])
+        rows = conn.execute(
+            f"SELECT d.body FROM documents d INDEXED BY documents_by_time WHERE {where} "
+            "ORDER BY d.event_ms DESC, d.id DESC LIMIT ? OFFSET ?",
+            [*params, fetch, spec.offset],
+        )
         return total, [row[0] for row in rows]
 
     @staticmethod
@@ -532,8 +600,10 @@ class SQLiteIndex:
         counters can answer for it."""
         if (start, end) == (_MIN_MS, _MAX_MS):
             return start, end
-        first, last = conn.execute("SELECT (SELECT MIN(event_ms) FROM documents WHERE deleted = 0), "
-                                   "(SELECT MAX(event_ms) FROM documents WHERE deleted = 0)").fetchone()
+        first, last = conn.execute(
+            "SELECT (SELECT MIN(event_ms) FROM documents WHERE deleted = 0), "
+            "(SELECT MAX(event_ms) FROM documents WHERE deleted = 0)"
+        ).fetchone()
         if first is None or (start <= first and end > last):
             return _MIN_MS, _MAX_MS
         return start, end
@@ -541,24 +611,30 @@ class SQLiteIndex:
     @staticmethod
     def _tag_rows_between(conn: sqlite3.Connection, tag_id: int, start: int, end: int) -> int:
         """Live rows of the tag in the hours touching [start, end): at least those in the range."""
-        return conn.execute("SELECT COALESCE(SUM(live), 0) FROM tag_hourly WHERE tag_id = ? AND hour_ms >= ? "
-                            "AND hour_ms < ?", (tag_id, _hour(start), end)).fetchone()[0]
+        return conn.execute(
+            "SELECT COALESCE(SUM(live), 0) FROM tag_hourly WHERE tag_id = ? AND hour_ms >= ? AND hour_ms < ?",
+            (tag_id, _hour(start), end),
+        ).fetchone()[0]
 
     @staticmethod
     def _tag_rows_above(conn: sqlite3.Connection, tag_id: int, min_confidence: float) -> int:
         """Live rows of the tag on min_confidence's whole point or above: at least those above it."""
-        return conn.execute("SELECT COALESCE(SUM(live), 0) FROM tag_confidence WHERE tag_id = ? AND "
-                            "floor_confidence >= ?", (tag_id, math.floor(min_confidence))).fetchone()[0]
+        return conn.execute(
+            "SELECT COALESCE(SUM(live), 0) FROM tag_confidence WHERE tag_id = ? AND floor_confidence >= ?",
+            (tag_id, math.floor(min_confidence)),
+        ).fetchone()[0]
 
-    def tag_counts(self, top: int = 20, min_confidence: float = 0.0, since: str | None = None,
-                   until: str | None = None) -> list[dict[str, Any]]:
+    def tag_counts(
+        self, top: int = 20, min_confidence: float = 0.0, since: str | None = None, until: str | None = None
+    ) -> list[dict[str, Any]]:
         """Images per tag, most frequent first (ties by name)."""
         with self._snapshot() as conn:
             start, end = self._clamped(conn, to_ms(since, _MIN_MS), to_ms(until, _MAX_MS))
             ranged = (start, end) != (_MIN_MS, _MAX_MS)
             if min_confidence <= 0 and not ranged:
-                rows = conn.execute("SELECT name, live FROM tag_names WHERE live > 0 ORDER BY live DESC, name "
-                                    "LIMIT ?", (top,)).fetchall()
+                rows = conn.execute(
+                    "SELECT name, live FROM tag_names WHERE live > 0 ORDER BY live DESC, name LIMIT ?", (top,)
+                ).fetchall()
             elif not ranged:
                 rows = self._tag_counts_above(conn, min_confidence, top)
             elif min_confidence <= 0:
@@ -569,7 +645,8 @@ class SQLiteIndex:
                     "SELECT n.name, (SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE t.tag_id = n.tag_id "
                     "AND t.event_ms >= ? AND t.event_ms < ? AND t.confidence >= ?) AS c FROM tag_names n "
                     "WHERE n.live > 0 AND c > 0 ORDER BY c DESC, n.name LIMIT ?",
-                    (start, end, min_confidence, top)).fetchall()
+                    (start, end, min_confidence, top),
+                ).fetchall()
         return [{"tag": tag, "count": count} for tag, count in rows]
 
     @staticmethod
@@ -580,15 +657,27 @@ class SQLiteIndex:
         edges = [(start, end)] if first >= last else [(start, first), (last, end)]
         if first < last:
             # One range of the (tag, hour) key per tag: sums in key order, no sort of every hour's rows.
-            counts.update(dict(conn.execute(
-                "SELECT n.tag_id, (SELECT COALESCE(SUM(h.live), 0) FROM tag_hourly h WHERE h.tag_id = n.tag_id "
-                "AND h.hour_ms >= ? AND h.hour_ms < ?) FROM tag_names n WHERE n.live > 0", (first, last)).fetchall()))
+            counts.update(
+                dict(
+                    conn.execute(
+                        "SELECT n.tag_id, (SELECT COALESCE(SUM(h.live), 0) FROM tag_hourly h WHERE h.tag_id = n.tag_id "
+                        "AND h.hour_ms >= ? AND h.hour_ms < ?) FROM tag_names n WHERE n.live > 0",
+                        (first, last),
+                    ).fetchall()
+                )
+            )
         for low, high in edges:
             if low < high:
-                counts.update(dict(conn.execute(
-                    "SELECT t.tag_id, COUNT(*) FROM documents d INDEXED BY documents_by_time "
-                    "JOIN tags t ON t.doc = d.doc WHERE d.deleted = 0 AND d.event_ms >= ? AND d.event_ms < ? "
-                    "GROUP BY t.tag_id", (low, high)).fetchall()))
+                counts.update(
+                    dict(
+                        conn.execute(
+                            "SELECT t.tag_id, COUNT(*) FROM documents d INDEXED BY documents_by_time "
+                            "JOIN tags t ON t.doc = d.doc WHERE d.deleted = 0 AND d.event_ms >= ? AND d.event_ms < ? "
+                            "GROUP BY t.tag_id",
+                            (low, high),
+                        ).fetchall()
+                    )
+                )
         return _ranked(conn, counts, top)
 
     @staticmethod
@@ -596,24 +685,36 @@ class SQLiteIndex:
         """Whole confidence points from the per-tag counter; only the fraction of a point below the
         next integer (min_confidence 80.5 -> [80.5, 81)) is counted row by row."""
         whole = math.ceil(min_confidence)
-        counts = dict(conn.execute("SELECT tag_id, SUM(live) FROM tag_confidence WHERE floor_confidence >= ? "
-                                   "GROUP BY tag_id", (whole,)).fetchall())
+        counts = dict(
+            conn.execute(
+                "SELECT tag_id, SUM(live) FROM tag_confidence WHERE floor_confidence >= ? GROUP BY tag_id", (whole,)
+            ).fetchall()
+        )
         if whole > min_confidence:
             for tag_id, count in conn.execute(
-                    "SELECT n.tag_id, (SELECT COUNT(*) FROM tags t INDEXED BY tags_by_confidence WHERE "
-                    "t.tag_id = n.tag_id AND t.confidence >= ? AND t.confidence < ?) FROM tag_names n "
-                    "WHERE n.live > 0", (min_confidence, whole)):
+                "SELECT n.tag_id, (SELECT COUNT(*) FROM tags t INDEXED BY tags_by_confidence WHERE "
+                "t.tag_id = n.tag_id AND t.confidence >= ? AND t.confidence < ?) FROM tag_names n "
+                "WHERE n.live > 0",
+                (min_confidence, whole),
+            ):
                 counts[tag_id] = counts.get(tag_id, 0) + count
         return _ranked(conn, counts, top)
 
-    def image_counts(self, interval: str = "day", since: str | None = None, until: str | None = None,
-                     min_confidence: float = 0.0) -> list[dict[str, Any]]:
+    def image_counts(
+        self, interval: str = "day", since: str | None = None, until: str | None = None, min_confidence: float = 0.0
+    ) -> list[dict[str, Any]]:
         """Images per calendar bucket (UTC), oldest first; buckets without images are left out."""
         if interval not in INTERVALS:
             raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
         start, end = to_ms(since, _MIN_MS), to_ms(until, _MAX_MS)
         sql, params = self._live_rows(start, end, min_confidence)
-        rows = self._connection().execute(
-            f"SELECT strftime('%Y-%m-%dT%H:%M:%SZ', b / 1000, 'unixepoch'), n FROM "
-            f"(SELECT {_BUCKET_SQL[interval]} AS b, SUM(n) AS n FROM ({sql}) GROUP BY b) ORDER BY b", params).fetchall()
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT strftime('%Y-%m-%dT%H:%M:%SZ', b / 1000, 'unixepoch'), n FROM "
+                f"(SELECT {_BUCKET_SQL[interval]} AS b, SUM(n) AS n FROM ({sql}) GROUP BY b) ORDER BY b",
+                params,
+            )
+            .fetchall()
+        )
         return [{"time": time, "count": count} for time, count in rows]

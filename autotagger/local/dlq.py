@@ -22,9 +22,10 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from autotagger.local.sqlite_util import Database
 from autotagger.ports import DeadLetter
@@ -107,7 +108,7 @@ def _object(bucket: object, key: object, sequencer: object) -> tuple[str, str, s
 
 
 def _iso(epoch_s: float) -> str:
-    now = datetime.fromtimestamp(epoch_s, timezone.utc)
+    now = datetime.fromtimestamp(epoch_s, UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 class InvalidEventPattern(ValueError):
@@ -68,7 +69,8 @@ def _string_arg(operator: str, value: Any) -> tuple[str, bool]:
     """The argument of prefix/suffix: a string, or {"equals-ignore-case": string}."""
     if isinstance(value, str):
         return value, False
-    if isinstance(value, dict) and set(value) == {"equals-ignore-case"} and isinstance(value["equals-ignore-case"], str):
+    if (isinstance(value, dict) and set(value) == {"equals-ignore-case"}
+            and isinstance(value["equals-ignore-case"], str)):
         return value["equals-ignore-case"], True
     raise InvalidEventPattern(f"{operator!r} takes a string or {{\"equals-ignore-case\": string}}, not {value!r}")
 
@@ -152,7 +154,7 @@ def _compile_numeric(arg: Any) -> Matcher:
     if not isinstance(arg, list) or len(arg) not in (2, 4):
         raise InvalidEventPattern(f"'numeric' takes [op, number] or [op, number, op, number], not {arg!r}")
     checks: list[tuple[str, float]] = []
-    for op, bound in zip(arg[0::2], arg[1::2]):
+    for op, bound in zip(arg[0::2], arg[1::2], strict=True):  # len(arg) is 2 or 4
         if op not in _NUMERIC_OPS or not _is_number(bound):
             raise InvalidEventPattern(f"'numeric' {arg!r}: each operator must be one of {sorted(_NUMERIC_OPS)} "
                                       f"followed by a number")
@@ -242,10 +244,7 @@ def _node_matches(node: CompiledPattern, event: dict[str, Any]) -> bool:
     for field_name, child in node.children:
         if not any(_node_matches(child, obj) for obj in _objects(event.get(field_name, _MISSING))):
             return False
-    for options in node.alternatives:
-        if not any(_node_matches(option, event) for option in options):
-            return False
-    return True
+    return all(any(_node_matches(option, event) for option in options) for options in node.alternatives)
 
 
 def matches(pattern: Mapping[str, Any] | str | CompiledPattern, event: Mapping[str, Any]) -> bool:

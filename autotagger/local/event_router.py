@@ -6,8 +6,9 @@ import copy
 import json
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from autotagger.local.event_pattern import CompiledPattern, compile_pattern, matches
 

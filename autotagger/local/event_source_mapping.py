@@ -19,9 +19,10 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from autotagger.local.lambda_context import LambdaContext
 from autotagger.local.stream import LocalStream, StreamRecord
@@ -55,15 +56,30 @@ class ShardStats:
 class StreamConsumer:
     """Lambda's Kinesis event source mapping, run locally: reads `stream` and invokes `handler`."""
 
-    def __init__(self, stream: LocalStream, handler: Callable[[dict[str, Any], Any], Any], *,
-                 on_failure: DeadLetters, name: str = "indexer", function_name: str = "autotagger-indexer",
-                 batch_size: int = 100, batching_window_s: float = 0.2, bisect_on_error: bool = True,
-                 max_retries: int | None = 5, max_record_age_s: float | None = None,
-                 report_batch_item_failures: bool = True, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
-                 backoff_jitter: bool = True, sleep: Callable[[float], None] | None = None,
-                 clock: Callable[[], float] = time.time,
-                 context_factory: Callable[[], Any] | None = None, poll_interval_s: float = 0.5,
-                 invoke_timeout_s: float = 60.0, memory_limit_in_mb: int = 512):
+    def __init__(
+        self,
+        stream: LocalStream,
+        handler: Callable[[dict[str, Any], Any], Any],
+        *,
+        on_failure: DeadLetters,
+        name: str = "indexer",
+        function_name: str = "autotagger-indexer",
+        batch_size: int = 100,
+        batching_window_s: float = 0.2,
+        bisect_on_error: bool = True,
+        max_retries: int | None = 5,
+        max_record_age_s: float | None = None,
+        report_batch_item_failures: bool = True,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        backoff_jitter: bool = True,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        context_factory: Callable[[], Any] | None = None,
+        poll_interval_s: float = 0.5,
+        invoke_timeout_s: float = 60.0,
+        memory_limit_in_mb: int = 512,
+    ):
         if not 1 <= batch_size <= 10_000:
             raise ValueError("batch_size must be 1..10000")
         if max_retries is not None and max_retries < -1:
@@ -89,9 +105,15 @@ class StreamConsumer:
         self._clock = clock
         self._stop = threading.Event()
         self._sleep = sleep or self._interruptible_sleep
-        self._context_factory = context_factory or (lambda: LambdaContext(
-            function_name, region=stream.region, account=stream.account, memory_limit_in_mb=memory_limit_in_mb,
-            timeout_s=invoke_timeout_s))
+        self._context_factory = context_factory or (
+            lambda: LambdaContext(
+                function_name,
+                region=stream.region,
+                account=stream.account,
+                memory_limit_in_mb=memory_limit_in_mb,
+                timeout_s=invoke_timeout_s,
+            )
+        )
         self._shard_locks = {shard_id: threading.Lock() for shard_id in stream.shard_ids}
         self._threads: list[threading.Thread] = []
         self._last_trim = 0.0
@@ -121,8 +143,9 @@ class StreamConsumer:
             raise RuntimeError("consumer already started")
         self._stop.clear()
         for shard_id in self.stream.shard_ids:
-            thread = threading.Thread(target=self._run_shard, args=(shard_id,), daemon=True,
-                                      name=f"{self.name}-{shard_id}")
+            thread = threading.Thread(
+                target=self._run_shard, args=(shard_id,), daemon=True, name=f"{self.name}-{shard_id}"
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -147,10 +170,18 @@ class StreamConsumer:
         """Per shard: pending records, iterator age, counters and the last error, for a dashboard."""
         pending, ages = self.pending(), self.iterator_age_s()
         return {
-            "consumer": self.name, "stream": self.stream.name, "running": self.running,
-            "shards": {shard_id: {"pending": pending[shard_id], "iterator_age_s": ages[shard_id],
-                                  **vars(self.stats[shard_id]), "last_error": self.last_error.get(shard_id)}
-                       for shard_id in self.stream.shard_ids},
+            "consumer": self.name,
+            "stream": self.stream.name,
+            "running": self.running,
+            "shards": {
+                shard_id: {
+                    "pending": pending[shard_id],
+                    "iterator_age_s": ages[shard_id],
+                    **vars(self.stats[shard_id]),
+                    "last_error": self.last_error.get(shard_id),
+                }
+                for shard_id in self.stream.shard_ids
+            },
         }
 
     def _run_shard(self, shard_id: str) -> None:
@@ -159,7 +190,7 @@ class StreamConsumer:
                 taken = self._poll_shard(shard_id, wait_window=True)
             except ConsumerStopped:
                 return
-            except Exception as exc:  # noqa: BLE001 - e.g. the database or the DLQ is unavailable
+            except Exception as exc:
                 # Nothing was checkpointed, so the batch is read again: log and back off.
                 log.exception("consumer %s, %s: polling failed; retrying", self.name, shard_id)
                 self.last_error[shard_id] = f"{type(exc).__name__}: {exc}"
@@ -175,7 +206,7 @@ class StreamConsumer:
             self._last_trim = now
             try:
                 self.stream.trim()
-            except Exception:  # noqa: BLE001 - trimming is housekeeping; it is tried again later
+            except Exception:
                 log.exception("trimming stream %s failed", self.stream.name)
 
     def _interruptible_sleep(self, seconds: float) -> None:
@@ -221,7 +252,7 @@ class StreamConsumer:
                 if outcome.failed_from > 0:
                     self._checkpoint(shard_id, records[outcome.failed_from - 1])
                     stats.records_succeeded += outcome.failed_from
-                records = records[outcome.failed_from:]
+                records = records[outcome.failed_from :]
             elif self.bisect_on_error and len(records) > 1:
                 # Splitting does not use up the retry quota (AWS); the first half goes first.
                 middle = len(records) // 2
@@ -249,8 +280,11 @@ class StreamConsumer:
         while expired < len(records) and now - records[expired].arrival > self.max_record_age_s:
             expired += 1
         if expired:
-            outcome = _Outcome(ok=False, error="RecordAgeExceeded",
-                               cause=f"older than MaximumRecordAgeInSeconds={self.max_record_age_s:g}")
+            outcome = _Outcome(
+                ok=False,
+                error="RecordAgeExceeded",
+                cause=f"older than MaximumRecordAgeInSeconds={self.max_record_age_s:g}",
+            )
             self._dead_letter(shard_id, records[:expired], "RecordAgeExceeded", retries, outcome)
         return records[expired:]
 
@@ -263,22 +297,27 @@ class StreamConsumer:
 
     def build_event(self, records: list[StreamRecord]) -> dict[str, Any]:
         """The event Lambda passes a function for a Kinesis batch."""
-        return {"Records": [{
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": r.partition_key,
-                "sequenceNumber": r.sequence_number,
-                "data": base64.b64encode(r.data).decode("ascii"),
-                "approximateArrivalTimestamp": r.arrival,
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": f"{r.shard_id}:{r.sequence_number}",
-            "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": f"arn:aws:iam::{self.stream.account}:role/{self.function_name}-role",
-            "awsRegion": self.stream.region,
-            "eventSourceARN": self.stream.arn,
-        } for r in records]}
+        return {
+            "Records": [
+                {
+                    "kinesis": {
+                        "kinesisSchemaVersion": "1.0",
+                        "partitionKey": r.partition_key,
+                        "sequenceNumber": r.sequence_number,
+                        "data": base64.b64encode(r.data).decode("ascii"),
+                        "approximateArrivalTimestamp": r.arrival,
+                    },
+                    "eventSource": "aws:kinesis",
+                    "eventVersion": "1.0",
+                    "eventID": f"{r.shard_id}:{r.sequence_number}",
+                    "eventName": "aws:kinesis:record",
+                    "invokeIdentityArn": f"arn:aws:iam::{self.stream.account}:role/{self.function_name}-role",
+                    "awsRegion": self.stream.region,
+                    "eventSourceARN": self.stream.arn,
+                }
+                for r in records
+            ]
+        }
 
     def _invoke(self, shard_id: str, records: list[StreamRecord]) -> _Outcome:
         try:
@@ -304,22 +343,35 @@ class StreamConsumer:
         for item in failures if isinstance(failures, list) else [failures]:
             identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
             if not isinstance(identifier, str) or identifier not in index:
-                return _Outcome(ok=False, error="InvalidBatchItemFailures",
-                                cause=f"batchItemFailures item {item!r} does not name a record of the batch")
+                return _Outcome(
+                    ok=False,
+                    error="InvalidBatchItemFailures",
+                    cause=f"batchItemFailures item {item!r} does not name a record of the batch",
+                )
             failed.append(index[identifier])
         first = min(failed)
-        return _Outcome(ok=False, failed_from=first, error="BatchItemFailure",
-                        cause=f"handler reported {len(failed)} failed item(s), first {records[first].sequence_number}")
+        return _Outcome(
+            ok=False,
+            failed_from=first,
+            error="BatchItemFailure",
+            cause=f"handler reported {len(failed)} failed item(s), first {records[first].sequence_number}",
+        )
 
-    def _dead_letter(self, shard_id: str, records: list[StreamRecord], condition: str, invocations: int,
-                     outcome: _Outcome) -> None:
+    def _dead_letter(
+        self, shard_id: str, records: list[StreamRecord], condition: str, invocations: int, outcome: _Outcome
+    ) -> None:
         """The on-failure record Lambda sends (requestContext, KinesisBatchInfo, ...) plus the error
-        and the records themselves, so the batch can be put back on the stream (`autotagger.local.redrive.redrive_batch`).
+        and the records themselves, so the batch can be put back on the stream
+        (`autotagger.local.redrive.redrive_batch`).
         Sent before the checkpoint moves: a crash in between duplicates the letter, never loses it."""
-        now = datetime.fromtimestamp(self._clock(), timezone.utc)
+        now = datetime.fromtimestamp(self._clock(), UTC)
         body = {
-            "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": self.function_arn,
-                               "condition": condition, "approximateInvokeCount": invocations},
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.function_arn,
+                "condition": condition,
+                "approximateInvokeCount": invocations,
+            },
             "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
             "version": "1.0",
             "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -338,17 +390,31 @@ class StreamConsumer:
             "cause": outcome.cause,
             "attempts": invocations,
             "failed_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "records": [{"sequenceNumber": r.sequence_number, "partitionKey": r.partition_key,
-                         "data": base64.b64encode(r.data).decode("ascii"),
-                         "approximateArrivalTimestamp": r.arrival} for r in records],
+            "records": [
+                {
+                    "sequenceNumber": r.sequence_number,
+                    "partitionKey": r.partition_key,
+                    "data": base64.b64encode(r.data).decode("ascii"),
+                    "approximateArrivalTimestamp": r.arrival,
+                }
+                for r in records
+            ],
         }
         attributes = {"source": "aws:kinesis", "stream": self.stream.name, "shard": shard_id, "condition": condition}
         self.on_failure.send(json.dumps(body), attributes)
         self._checkpoint(shard_id, records[-1])
         self.stats[shard_id].records_dead_lettered += len(records)
-        log.error("consumer %s, %s: %d record(s) %s..%s sent to the dead-letter queue (%s: %s)", self.name, shard_id,
-                  len(records), records[0].sequence_number, records[-1].sequence_number, condition, outcome.cause)
+        log.error(
+            "consumer %s, %s: %d record(s) %s..%s sent to the dead-letter queue (%s: %s)",
+            self.name,
+            shard_id,
+            len(records),
+            records[0].sequence_number,
+            records[-1].sequence_number,
+            condition,
+            outcome.cause,
+        )
 
 
 def _iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from autotagger.local.outbox import Outbox
 from autotagger.ports import DeadLetters
@@ -28,7 +29,7 @@ def sent_dead_letter(execution: Any) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ExecutionRunner:
@@ -88,11 +89,11 @@ class ExecutionRunner:
                     # Ended outside the workflow's own dead-letter path (an engine or timeout failure).
                     self._dead_letter(event, execution_name, execution.error or "States.Runtime",
                                       execution.cause or f"the execution ended {execution.status}")
-            except Exception as exc:  # noqa: BLE001 - an engine fault must still leave a trace
+            except Exception as exc:
                 log.exception("execution %s could not run", execution_name)
                 self._dead_letter(event, execution_name, "Autotagger.EngineFault", f"{type(exc).__name__}: {exc}")
             self._outbox.remove(key)
-        except Exception:  # noqa: BLE001 - the outbox row stays and the run is retried on restart
+        except Exception:
             log.exception("execution %s: could not record its end; it will run again on restart", execution_name)
         finally:
             self._finished()

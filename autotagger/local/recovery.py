@@ -9,7 +9,8 @@ again would duplicate its dead letter.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from autotagger.local.outbox import Outbox
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from autotagger.local.dlq import LocalDeadLetterQueue, QueuedDeadLetter
 from autotagger.local.stream import LocalStream

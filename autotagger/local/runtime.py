@@ -16,22 +16,33 @@ redriven by `local.redrive`.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import warnings
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from autotagger.config import Settings
-from autotagger.contracts import (ASL_FILE, INDEXER_BATCH_SIZE, INDEXER_RETRY_ATTEMPTS, STATE_MACHINE_NAME, STREAM_NAME,
-                                  TAGGING_RULE_NAME, tagging_rule_pattern)
+from autotagger.contracts import (
+    ASL_FILE,
+    INDEXER_BATCH_SIZE,
+    INDEXER_RETRY_ATTEMPTS,
+    STATE_MACHINE_NAME,
+    STREAM_NAME,
+    TAGGING_RULE_NAME,
+    UNSUPPORTED_OBJECT_RULE_NAME,
+    tagging_rule_pattern,
+    unsupported_object_dead_letter,
+    unsupported_object_rule_pattern,
+)
 from autotagger.errors import UserError
 from autotagger.local import task_adapters
 from autotagger.local.data_dir_lock import DataDirLock
 from autotagger.local.outbox import Outbox
 from autotagger.local.stores import INDEXER_CONSUMER, RUNTIME_DB, LocalStores
 from autotagger.ports import Labeler, StoredObject
-
 
 # Powertools in the indexer handler: no X-Ray, no EMF lines on stdout, only warnings logged.
 _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
@@ -79,6 +90,7 @@ class Pipeline:
             self._lock.release()
             raise
         self._runner = None
+        self._state_machine = self._registry = None
         self._consumer = None
         self._router = None
         self._started = False
@@ -86,7 +98,7 @@ class Pipeline:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "Pipeline":
+    def start(self) -> Pipeline:
         if self._started:
             return self
         from autotagger.local.event_router import EventRouter
@@ -106,13 +118,18 @@ class Pipeline:
                                                name=STATE_MACHINE_NAME,
                                                **({"sleeper": self._sleeper} if self._sleeper else {}))
         # Twice as many executions as labeler slots: the others' I/O steps overlap the labeler calls.
-        self._runner = ExecutionRunner(state_machine, self._task_registry(), outbox=self._outbox,
+        self._state_machine, self._registry = state_machine, self._task_registry()
+        self._runner = ExecutionRunner(state_machine, self._registry, outbox=self._outbox,
                                        executions=self.stores.executions, dead_letters=self.stores.workflow_dlq,
                                        execution_arn=self.stores.execution_arn, max_workers=2 * s.workers)
         self._router = EventRouter()
         # The rule's target persists the pending execution (outbox), then schedules it.
         self._router.add_rule(TAGGING_RULE_NAME, tagging_rule_pattern(s.bucket),
                               lambda event: self._runner.submit(event, event.get("id") or os.urandom(16).hex()))
+        # Other files start no execution: like the AWS rule, this one dead-letters them at once.
+        self._router.add_rule(UNSUPPORTED_OBJECT_RULE_NAME, unsupported_object_rule_pattern(s.bucket),
+                              lambda event: self.stores.workflow_dlq.send(json.dumps(
+                                  unsupported_object_dead_letter(event, event.get("time") or ""))))
         self._consumer = self._stream_consumer()
         self._started = True
         recover(self._outbox, self.stores.executions, self.stores.execution_arn, self._runner.schedule)
@@ -136,7 +153,7 @@ class Pipeline:
         self.stores.close()
         self._lock.release()
 
-    def __enter__(self) -> "Pipeline":
+    def __enter__(self) -> Pipeline:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -237,11 +254,60 @@ class Pipeline:
         return redrive(message_ids, workflow_dlq=self.stores.workflow_dlq, indexer_dlq=self.stores.indexer_dlq,
                        stream=self.stores.stream, start_execution=self._runner.start)
 
+    @cached_property
+    def image_urls(self):
+        """Signed, expiring URLs to the bucket's objects (the server's `/v1/_local/...` routes check them)."""
+        from autotagger.local.read_adapters import LocalImageUrls, signing_secret
+
+        return LocalImageUrls(signing_secret(self.settings.data_dir), self.bucket_name)
+
+    @cached_property
+    def read_api(self):
+        """The `/v1` read routes (`autotagger.api.service.ReadApi`) over this pipeline's stores, as the
+        API Lambda serves them over Step Functions, SQS and S3."""
+        from autotagger.api.service import ReadApi
+        from autotagger.local.read_adapters import (
+            LocalDeadLetterQueueView,
+            LocalExecutionLookup,
+            carries_event,
+            carries_records,
+        )
+        from autotagger.local.redrive import redrive_batch, rerun_dead_letter
+
+        stores = self.stores
+        queues = [
+            LocalDeadLetterQueueView("workflow", stores.workflow_dlq,
+                                     lambda letter: rerun_dead_letter(letter, self.start_execution), carries_event),
+            LocalDeadLetterQueueView("indexer", stores.indexer_dlq,
+                                     lambda letter: redrive_batch(stores.stream, letter.body), carries_records),
+        ]
+        return ReadApi(stores.index, LocalExecutionLookup(stores.executions, stores.execution_arn), queues,
+                       self.image_urls)
+
     def start_execution(self, event: dict[str, Any], name: str) -> bool:
         """Runs the workflow on `event` as execution `name` (used by `autotagger reprocess`); a name
         that already ran or is pending is not run again (idempotent). True if it was not seen before."""
         self._require_started()
         return self._runner.start(event, name)
+
+    def run_backfill(self, input: dict[str, Any], name: str, progress: Any = None) -> Any:
+        """Runs statemachine/backfill.asl.json (the Distributed Map `autotagger reprocess` uses) to
+        its end in this thread, its items as child executions of the tagging workflow
+        (`autotagger.local.backfill`); returns the backfill's Execution. `progress` gets each Map Run
+        record (DescribeMapRun-shaped) as its counts change."""
+        from autotagger.local import backfill
+
+        self._require_started()
+        registry = (self._task_registry()
+                    .register(backfill.LIST_OBJECTS_V2_ARN, backfill.list_objects_adapter(self.stores.bucket))
+                    .register(backfill.PUT_OBJECT_ARN, backfill.put_object_adapter(self.stores.backfill_results))
+                    .register(backfill.START_EXECUTION_SYNC_ARN, backfill.start_execution_sync_adapter(
+                        self._state_machine, self._registry, self.stores.executions, sleeper=self._sleeper)))
+        machine = backfill.backfill_state_machine(self.settings, self._state_machine.arn,
+                                                  **({"sleeper": self._sleeper} if self._sleeper else {}))
+        listener = (self.stores.executions if progress is None
+                    else backfill.MapRunProgress(self.stores.executions, progress))
+        return machine.run(input, registry, execution_name=name, listener=listener)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Blocks until no execution is pending or running and the stream is fully consumed.

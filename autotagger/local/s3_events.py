@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from autotagger.contracts import OBJECT_CREATED, OBJECT_DELETED, S3_EVENT_SOURCE
@@ -20,7 +20,7 @@ def _request_id() -> str:
 def _event_time(iso: str) -> str:
     """EventBridge `time` is whole seconds, `YYYY-MM-DDThh:mm:ssZ`."""
     parsed = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _envelope(detail_type: str, obj: StoredObject, region: str, account: str, detail: dict[str, Any],

@@ -8,8 +8,8 @@ workflow, indexed; the dashboard shows their tags as soon as each execution ends
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from autotagger.contracts import MEDIA_TYPE_BY_SUFFIX
 

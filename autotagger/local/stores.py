@@ -72,6 +72,13 @@ class LocalStores:
         return LocalDeadLetterQueue(self.data_dir / DLQ_DB, INDEXER_DLQ_NAME)
 
     @cached_property
+    def backfill_results(self):
+        """Where the backfill's ResultWriter puts the Map Run results (a bucket of their own)."""
+        from autotagger.local.backfill import results_bucket
+
+        return results_bucket(self.data_dir)
+
+    @cached_property
     def executions(self):
         from autotagger.workflow.store import ExecutionStore
 
@@ -88,7 +95,7 @@ class LocalStores:
         return self.settings.bucket
 
     def close(self) -> None:
-        for name in ("bucket", "stream", "workflow_dlq", "indexer_dlq", "executions", "index"):
+        for name in ("bucket", "backfill_results", "stream", "workflow_dlq", "indexer_dlq", "executions", "index"):
             store = self.__dict__.pop(name, None)
             if store is not None:
                 store.close()
@@ -116,7 +123,14 @@ class LocalStores:
     def get_execution(self, execution_id: str) -> dict[str, Any] | None:
         arn = execution_id if execution_id.startswith("arn:") else self.execution_arn(execution_id)
         execution = self.executions.get(arn)
-        return None if execution is None else execution_detail(execution)
+        if execution is None:
+            return None
+        detail = execution_detail(execution)
+        runs = getattr(self.executions, "map_runs", None)
+        detail["map_run"] = map_run_view(runs(arn)[-1]) if runs and runs(arn) else None
+        parent = getattr(self.executions, "parent", None)
+        detail["parent_arn"] = parent(arn) if parent else None
+        return detail
 
     def execution_counts(self) -> dict[str, int]:
         """Executions per status, every status present (0 when none)."""
@@ -231,6 +245,23 @@ def execution_detail(execution: Any) -> dict[str, Any]:
             "output": _parse_json_text(data.get("output")),
             "failed_state": failed_state(history),
             "history": history}
+
+
+def map_run_view(record: dict[str, Any]) -> dict[str, Any]:
+    """A distributed Map's run (the store's DescribeMapRun-shaped record) as the execution view shows
+    it: items by status and the child executions that failed, to open."""
+    counts = record.get("itemCounts", {})
+    return {
+        "arn": record["mapRunArn"],
+        "status": record.get("status"),
+        "items": {status: int(counts.get(key, 0)) for status, key in (
+            ("total", "total"), ("succeeded", "succeeded"), ("failed", "failed"), ("running", "running"),
+            ("pending", "pending"), ("aborted", "aborted"), ("timed_out", "timedOut"))},
+        "failed_executions": [{"arn": arn, "name": arn.rsplit(":", 1)[-1]}
+                              for arn in record.get("failedExecutions", [])],
+        "start_date": record.get("startDate"),
+        "stop_date": record.get("stopDate"),
+    }
 
 
 def failed_state(history: list[dict[str, Any]]) -> str | None:

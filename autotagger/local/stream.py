@@ -14,8 +14,9 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from autotagger.local.sqlite_util import Database
 

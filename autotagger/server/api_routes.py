@@ -1,180 +1,119 @@
-"""`/api/*`: search, statistics, executions, dead letters and upload outcomes, read by the dashboard and scripts.
+"""The read routes of `/v1` (search, statistics, executions, dead letters, upload tickets), each a
+call of the pipeline's `ReadApi` (`autotagger.api.service`), the one place their semantics live:
+the API Lambda calls the same methods. Plus what only the local runtime answers: the dashboard's
+counters (`/v1/summary`), what became of an upload (`/v1/uploads/{bucket}/{object}`) and `/healthz`.
 
-Handlers are plain functions: FastAPI runs them in its thread pool, so the SQLite-backed
-adapters behind the pipeline never block the event loop that keeps accepting uploads.
+Read handlers are plain functions: FastAPI runs them in its thread pool, so the SQLite-backed
+adapters never block the event loop that keeps accepting uploads.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
-from autotagger.contracts import ACCEPTED_MEDIA_TYPES
-from autotagger.server.models import (
-    DeadLetterQueues,
-    ErrorBody,
-    ExecutionDetail,
-    ExecutionSummary,
-    Health,
-    ImageDocument,
-    ImageSearchResult,
-    RedriveRequest,
-    RedriveResult,
-    Summary,
-    TagCount,
-    TimeCount,
-    UploadOutcome,
-)
-from autotagger.server.upload_rules import check_key, split_object_path
+from autotagger.api.service import ReadApi
+from autotagger.server.object_routes import read_body
+from autotagger.server.upload_rules import UploadRejected, check_key, split_object_path
 
 router = APIRouter()
-_NOT_FOUND = {404: {"model": ErrorBody}}
-
-Since = Annotated[str | None, Query(description="ISO 8601; only images whose event time is at or after this",
-                                    json_schema_extra={"format": "date-time"})]
-Until = Annotated[str | None, Query(description="ISO 8601; only images whose event time is before this",
-                                    json_schema_extra={"format": "date-time"})]
-MinConfidence = Annotated[float, Query(ge=0, le=100)]
+# The JSON bodies of the API are a few hundred bytes; more is refused before it is all read.
+MAX_JSON_BODY_BYTES = 1024 * 1024
 
 
-def _time(value: str | None, name: str) -> str | None:
-    if value in (None, ""):
-        return None
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        # The same 422 shape FastAPI gives every other invalid parameter.
-        raise RequestValidationError([{"type": "datetime_from_date_parsing", "loc": ("query", name),
-                                       "msg": f"{name} must be an ISO 8601 date or time", "input": value}]) from None
-    return value
+async def _json_body(request: Request) -> bytes:
+    def too_large() -> UploadRejected:
+        return UploadRejected(400, f"the body is over {MAX_JSON_BODY_BYTES} bytes: send the JSON the API documents",
+                              "invalid_body")
+
+    return await read_body(request, limit=MAX_JSON_BODY_BYTES, too_large=too_large)
 
 
-def _pipeline(request: Request):
-    return request.app.state.pipeline
+def _api(request: Request) -> ReadApi:
+    return request.app.state.pipeline.read_api
 
 
-@router.get("/healthz", response_model=Health, tags=["meta"])
-def healthz() -> Health:
-    return Health(status="ok")
+def _query(request: Request) -> dict[str, list[str]]:
+    """The query string as a multi-value mapping, as API Gateway hands it to the Lambda."""
+    return {name: request.query_params.getlist(name) for name in request.query_params}
 
 
-@router.get("/api/images", response_model=ImageSearchResult, tags=["images"])
-def search_images(
-    request: Request,
-    tag: Annotated[list[str] | None, Query(description="Every tag must match")] = None,
-    min_confidence: MinConfidence = 0.0,
-    limit: Annotated[int, Query(ge=0, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    since: Since = None,
-    until: Until = None,
-):
-    return _pipeline(request).index.search(
-        tags=tag or None, min_confidence=min_confidence, limit=limit, offset=offset,
-        since=_time(since, "since"), until=_time(until, "until"),
-    )
+def _absolute(request: Request, url: str) -> str:
+    """The local URL adapter signs paths; this server's own origin makes them usable anywhere."""
+    return str(request.base_url).rstrip("/") + url if url.startswith("/") else url
 
 
-@router.get("/api/images/{image_id}", response_model=ImageDocument, responses=_NOT_FOUND, tags=["images"])
-def get_image(image_id: str, request: Request):
-    document = _pipeline(request).index.get(image_id)
-    if document is None:
-        raise HTTPException(404, f"no image {image_id!r} in the index")
-    return document
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
 
 
-@router.get(
-    "/api/images/{image_id}/content",
-    response_class=Response,
-    responses={200: {"content": {media_type: {} for media_type in ACCEPTED_MEDIA_TYPES}}, **_NOT_FOUND},
-    tags=["images"],
-)
-def get_image_content(image_id: str, request: Request) -> Response:
-    pipeline = _pipeline(request)
-    document = pipeline.index.get(image_id)
-    found = pipeline.read_object(document["key"]) if document else None
-    if found is None:
-        raise HTTPException(404, f"no stored image {image_id!r}")
-    data, content_type = found
-    return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=60"})
+@router.get("/v1/images")
+def search_images(request: Request) -> dict[str, Any]:
+    return _api(request).search_images(_query(request))
 
 
-@router.get("/api/stats/tags", response_model=list[TagCount], tags=["stats"])
-def tag_stats(
-    request: Request,
-    top: Annotated[int, Query(ge=1, le=1000)] = 20,
-    min_confidence: MinConfidence = 0.0,
-    since: Since = None,
-    until: Until = None,
-):
-    return _pipeline(request).index.tag_counts(
-        top=top, min_confidence=min_confidence, since=_time(since, "since"), until=_time(until, "until"))
+@router.get("/v1/images/{image_id}")
+def get_image(image_id: str, request: Request) -> dict[str, Any]:
+    image = _api(request).get_image(image_id)
+    return {**image, "image_url": _absolute(request, image["image_url"])}
 
 
-@router.get("/api/stats/images", response_model=list[TimeCount], tags=["stats"])
-def image_stats(
-    request: Request,
-    interval: Literal["hour", "day", "week", "month"] = "day",
-    min_confidence: MinConfidence = 0.0,
-    since: Since = None,
-    until: Until = None,
-):
-    return _pipeline(request).index.image_counts(
-        interval=interval, since=_time(since, "since"), until=_time(until, "until"), min_confidence=min_confidence)
+@router.get("/v1/stats/tags")
+def tag_stats(request: Request) -> list[dict[str, Any]]:
+    return _api(request).tag_stats(_query(request))
 
 
-@router.get("/api/executions", response_model=list[ExecutionSummary], tags=["executions"])
-def list_executions(
-    request: Request,
-    status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-):
-    return _pipeline(request).list_executions(status=status, limit=limit)
+@router.get("/v1/stats/images")
+def image_stats(request: Request) -> list[dict[str, Any]]:
+    return _api(request).image_stats(_query(request))
 
 
-@router.get("/api/executions/{execution_id}", response_model=ExecutionDetail, responses=_NOT_FOUND, tags=["executions"])
-def get_execution(execution_id: str, request: Request):
-    execution = _pipeline(request).get_execution(execution_id)
-    if execution is None:
-        raise HTTPException(404, f"no execution {execution_id!r}")
-    return execution
+@router.get("/v1/executions")
+def list_executions(request: Request) -> dict[str, Any]:
+    return _api(request).list_executions(_query(request))
 
 
-@router.get("/api/dlq", response_model=DeadLetterQueues, tags=["dead letters"])
-def dead_letters(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
-    return _pipeline(request).dead_letters(limit=limit)
+@router.get("/v1/executions/{name:path}")  # a Map Run child's name carries its label: `<label>:<id>` or with "/"
+def get_execution(name: str, request: Request) -> dict[str, Any]:
+    return _api(request).get_execution(name)
 
 
-@router.post("/api/dlq/redrive", response_model=RedriveResult, tags=["dead letters"],
-             responses={400: {"model": ErrorBody, "description": "The body is not JSON"}})
-def redrive(request: Request, body: Annotated[RedriveRequest | None, Body()] = None):
-    return _pipeline(request).redrive(body.message_ids if body else None)
+@router.get("/v1/dead-letters")
+def list_dead_letters(request: Request) -> dict[str, list[dict[str, Any]]]:
+    return _api(request).list_dead_letters(_query(request))
 
 
-@router.get("/api/summary", response_model=Summary, tags=["meta"])
-def summary(request: Request):
-    return _pipeline(request).summary()
+@router.post("/v1/dead-letters/redrive")
+async def redrive(request: Request) -> dict[str, list[str]]:
+    body = await _json_body(request)
+    return await run_in_threadpool(_api(request).redrive, body)
 
 
-UPLOADS_PREFIX = "/api/uploads/"
+@router.post("/v1/uploads")
+async def create_upload(request: Request) -> dict[str, Any]:
+    body = await _json_body(request)
+    ticket = await run_in_threadpool(_api(request).create_upload, body)
+    return {**ticket, "url": _absolute(request, ticket["url"])}
 
 
-@router.get(
-    UPLOADS_PREFIX + "{bucket}/{key:path}", response_model=UploadOutcome,
-    tags=["uploads"], summary="What became of an object's latest upload: indexed, dead-lettered, or still running",
-    responses={**_NOT_FOUND, 400: {"model": ErrorBody, "description": "Not a valid object key"}})
-def upload_outcome(
-    request: Request,
-    bucket: str,
-    key: Annotated[str, Path(description="The object key as in the upload API: one path segment, `/` sent as %2F")],
-):
+@router.get("/v1/summary")
+def summary(request: Request) -> dict[str, Any]:
+    return request.app.state.pipeline.summary()
+
+
+UPLOADS_PREFIX = "/v1/uploads/"
+
+
+@router.get(UPLOADS_PREFIX + "{bucket}/{key:objectkey}")
+def upload_outcome(request: Request) -> dict[str, Any]:
     # The raw path, as the upload API reads it, so `%2F` in the key stays part of the key.
     bucket, key = split_object_path(request.scope.get("raw_path") or request.url.path.encode("ascii"),
                                     prefix=UPLOADS_PREFIX)
     check_key(key)  # 400 for a key no upload could have, as the upload API answers
-    outcome = _pipeline(request).upload_outcome(bucket, key)
+    outcome = request.app.state.pipeline.upload_outcome(bucket, key)
     if outcome is None:
-        raise HTTPException(404, f"no object {key!r} in bucket {bucket!r}")
+        raise UploadRejected(404, f"no object {key!r} in bucket {bucket!r}")
     return outcome

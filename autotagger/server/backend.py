@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from autotagger.ports import ImageIndex, StoredObject
+from autotagger.api.service import ReadApi
+from autotagger.ports import StoredObject
+
+
+class SignedUrls(Protocol):
+    """The signer behind the read API's `ImageUrls` (`autotagger.local.read_adapters.LocalImageUrls`)."""
+
+    def verify(self, method: str, bucket: str, key: str, query: dict[str, str]) -> tuple[str, int | None]:
+        """(content type, size) the URL was signed for; raises `UrlRefused` otherwise."""
+        ...
 
 
 class PipelineBackend(Protocol):
     bucket_name: str
-    index: ImageIndex
+    read_api: ReadApi  # the `/v1` read routes, over the pipeline's ports
+    image_urls: SignedUrls
 
     def upload(self, key: str, data: bytes, content_type: str) -> StoredObject:
         """Stores the object; returns once the object and its pending execution are durable."""
@@ -26,20 +36,6 @@ class PipelineBackend(Protocol):
 
     def read_object(self, key: str) -> tuple[bytes, str] | None:
         """(bytes, content type) of a stored object, or None."""
-        ...
-
-    def list_executions(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
-
-    def get_execution(self, execution_id: str) -> dict[str, Any] | None:
-        """By execution name or ARN; includes the event history."""
-        ...
-
-    def dead_letters(self, limit: int = 100) -> dict[str, list[dict[str, Any]]]:
-        """{"workflow": [...], "indexer": [...]}, each message with its parsed reason."""
-        ...
-
-    def redrive(self, message_ids: list[str] | None = None) -> dict[str, list[str]]:
-        """{"redriven": [...], "not_found": [...]}; all messages of both queues when None."""
         ...
 
     def summary(self) -> dict[str, Any]: ...

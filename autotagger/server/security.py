@@ -11,6 +11,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from autotagger.local.read_adapters import SIGNED_PREFIX
+
 API_KEY_HEADER = b"x-api-key"
 
 # The dashboard is served from this origin with its own scripts and styles; nothing else runs.
@@ -58,14 +60,16 @@ class SecurityHeadersMiddleware:
 
 
 class ApiKeyMiddleware:
-    """Refuses every request without the right `x-api-key` header (constant-time comparison)."""
+    """Refuses every request without the right `x-api-key` header (constant-time comparison), but
+    the signed URLs (`/v1/_local/...`): their signature is their authorization, as a presigned S3
+    URL's is, so an `<img src>` or a plain PUT can use them."""
 
     def __init__(self, app: ASGIApp, api_key: str):
         self.app = app
         self._key = api_key.encode("utf-8")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path", "").startswith(SIGNED_PREFIX):
             await self.app(scope, receive, send)
             return
         supplied = b""
@@ -74,7 +78,8 @@ class ApiKeyMiddleware:
                 supplied = value
                 break
         if not hmac.compare_digest(supplied, self._key):
-            body = json.dumps({"detail": "missing or invalid API key (x-api-key header)"}).encode()
+            body = json.dumps({"error": "unauthorized",
+                               "message": "missing or invalid API key (x-api-key header)"}).encode()
             await send({
                 "type": "http.response.start",
                 "status": 401,

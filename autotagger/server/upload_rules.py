@@ -8,16 +8,40 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
+from starlette.convertors import Convertor, register_url_convertor
+
 from autotagger.contracts import ACCEPTED_MEDIA_TYPES, MAX_KEY_BYTES, MAX_UPLOAD_BYTES
 
 
-class UploadRejected(Exception):
-    """A request the API refuses, with the HTTP status that says why."""
+# `{key:objectkey}` in a route path: the object key, which may hold `/`.
+class ObjectKeyConvertor(Convertor[str]):
+    """Like Starlette's `path`, but also matches keys holding a newline (`%0A`), so such keys get a
+    clear 400 from the key rules instead of an unexplained 404."""
 
-    def __init__(self, status_code: int, detail: str):
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("objectkey", ObjectKeyConvertor())
+
+# The error codes of the OpenAPI document's `Error` schema, by status.
+ERROR_CODES = {400: "invalid_parameter", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type", 500: "internal_error"}
+
+
+class UploadRejected(Exception):
+    """A request the API refuses, with the HTTP status and the error code that say why."""
+
+    def __init__(self, status_code: int, detail: str, error: str | None = None):
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+        self.error = error or ERROR_CODES.get(status_code, "invalid_request")
 
 
 def split_object_path(raw_path: bytes, prefix: str = "/v1/") -> tuple[str, str]:
@@ -71,9 +95,10 @@ def check_declared_length(content_length: str | None) -> None:
     except ValueError:
         raise UploadRejected(400, "invalid Content-Length") from None
     if length > MAX_UPLOAD_BYTES:
-        raise UploadRejected(413, f"the body is {length} bytes; uploads are limited to {MAX_UPLOAD_BYTES} bytes (10 MiB)")
+        raise UploadRejected(413, f"the body is {length} bytes; uploads are limited to {MAX_UPLOAD_BYTES} bytes "
+                                  "(10 MiB; larger images: POST /v1/uploads)")
     if length == 0:
-        raise UploadRejected(400, "the body is empty: send the image bytes")
+        raise UploadRejected(400, "the body is empty: send the image bytes", "invalid_body")
 
 
 class BodyTooLarge(UploadRejected):

@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
@@ -65,7 +66,7 @@ def sequence_number(record: dict[str, Any]) -> str:
 
 
 def write_batch(event: dict[str, Any], index: ImageIndex, *, threshold: float = DISPLAY_THRESHOLD,
-                now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> BatchOutcome:
+                now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> BatchOutcome:
     """Decodes every record, applies all valid ones in one call, and classifies each record."""
     outcome = BatchOutcome()
     indexed_at = now()
@@ -81,7 +82,7 @@ def write_batch(event: dict[str, Any], index: ImageIndex, *, threshold: float = 
     results = index.apply(actions) if actions else []
     if len(results) != len(actions):
         raise RuntimeError(f"index returned {len(results)} results for {len(actions)} actions")
-    for owner, result in zip(owners, results):
+    for owner, result in zip(owners, results, strict=True):
         status = result.get("status")
         if status == "applied" or status == "stale":
             outcome.counts[status] += 1

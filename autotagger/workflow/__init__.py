@@ -5,7 +5,8 @@ runs against local adapters or AWS ones (`autotagger.workflow.aws_sdk`).
 """
 
 from .failures import DefinitionError, StatesFailure, UnknownResourceError
-from .machine import Execution, StateMachine
+from .history import Execution
+from .machine import StateMachine
 from .registry import TaskRegistry
 
 __all__ = ["DefinitionError", "Execution", "StateMachine", "StatesFailure", "TaskRegistry", "UnknownResourceError"]

@@ -6,7 +6,8 @@ method) with the PascalCase parameters as given; a service error becomes `<Servi
 Java SDK class names Step Functions uses do (`S3.NoSuchKeyException`). Errors raised before the
 request reaches the service (bad parameters, no connection) are `<Service>.SdkClientException`.
 `arn:aws:states:::sqs:sendMessage` is the optimized SQS integration (errors
-`SQS.AmazonSQSException`).
+`SQS.AmazonSQSException`). A distributed Map's `arn:aws:states:::s3:listObjectsV2` item reader
+and `arn:aws:states:::s3:putObject` result writer are the S3 calls they name.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from .registry import TaskRegistry
 
 AWS_SDK_PREFIX = "arn:aws:states:::aws-sdk:"
 SQS_SEND_MESSAGE = "arn:aws:states:::sqs:sendMessage"
+# The distributed Map's item reader and result writer: plain S3 calls (distributed_map.py pages and shapes them).
+S3_MAP_RESOURCES = {"arn:aws:states:::s3:listObjectsV2": "listObjectsV2", "arn:aws:states:::s3:putObject": "putObject"}
 
 # aws-sdk service names whose boto3 client name differs
 _BOTO3_NAMES = {"sfn": "stepfunctions", "cloudwatchlogs": "logs", "apigateway": "apigateway"}
@@ -166,6 +169,8 @@ def adapter_for(resource: str, clients: ClientFactory) -> Callable[[dict[str, An
         return SqsSendMessageTask(clients)
     if resource.startswith(AWS_SDK_PREFIX):
         return AwsSdkTask(resource, clients)
+    if resource in S3_MAP_RESOURCES:
+        return AwsSdkTask(f"{AWS_SDK_PREFIX}s3:{S3_MAP_RESOURCES[resource]}", clients)
     raise ValueError(
         f"no AWS adapter for {resource}: only aws-sdk:<service>:<action> and sqs:sendMessage are supported"
     )

@@ -1,8 +1,9 @@
 """Loading a definition: substitutions, validation and compilation into state objects.
 
 Everything is checked here, before any execution, and a definition that uses something this
-engine does not implement (JSONata, variables, distributed Map, callbacks...) is refused with a
-DefinitionError naming the state and the field — never run with different semantics.
+engine does not implement (JSONata, variables, callbacks, item readers other than S3 listings...)
+is refused with a DefinitionError naming the state and the field — never run with different
+semantics. A distributed Map's own fields are compiled by `distributed_map`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from . import distributed_map
 from .choice import compile_rule, parse_timestamp
 from .failures import DefinitionError
 from .intrinsics import json_text
@@ -35,7 +37,8 @@ _FIELDS = {
     "Fail": _COMMON | {"Error", "Cause", "ErrorPath", "CausePath"},
     "Parallel": _COMMON | _IO | _FLOW | _RESULTS | {"Branches"},
     "Map": (_COMMON | _IO | _FLOW | _RESULTS
-            | {"ItemsPath", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency"}),
+            | {"ItemsPath", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency"}
+            | distributed_map.DISTRIBUTED_FIELDS),
 }
 # Fields Step Functions knows but this engine does not implement: refused by name, with the reason.
 _UNSUPPORTED = {
@@ -43,15 +46,6 @@ _UNSUPPORTED = {
     "Output": "JSONata states are not supported",
     "Assign": "workflow variables are not supported",
     "Credentials": "cross-account task credentials are not supported",
-    "ItemReader": "distributed Map is not supported",
-    "ItemBatcher": "distributed Map is not supported",
-    "ResultWriter": "distributed Map is not supported",
-    "ToleratedFailurePercentage": "distributed Map is not supported",
-    "ToleratedFailurePercentagePath": "distributed Map is not supported",
-    "ToleratedFailureCount": "distributed Map is not supported",
-    "ToleratedFailureCountPath": "distributed Map is not supported",
-    "Label": "distributed Map is not supported",
-    "MaxConcurrencyPath": "MaxConcurrencyPath is not supported (use MaxConcurrency)",
 }
 _TOP_LEVEL = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 
@@ -326,23 +320,43 @@ class _Compiler:
         graphs = [self.graph(body, f"{_where(name)} Branches[{i}]") for i, body in enumerate(branches)]
         return Parallel(name, branches=graphs, **self.recoverable(name, state, names, edges), **common)
 
-    def map(self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]) -> Map:
+    def map(
+        self, name: str, state: dict[str, Any], names: set[str], common: dict[str, Any], edges: set[str]
+    ) -> Map | distributed_map.DistributedMap:
         if ("ItemProcessor" in state) == ("Iterator" in state):
             raise DefinitionError(f"{_where(name)}: a Map state needs exactly one of ItemProcessor or Iterator")
         body = state.get("ItemProcessor", state.get("Iterator"))
+        distributed = False
         if isinstance(body, dict):
             config = body.get("ProcessorConfig", {})
-            if config.get("Mode", "INLINE") != "INLINE":
+            mode = config.get("Mode", "INLINE") if isinstance(config, dict) else None
+            if mode not in ("INLINE", "DISTRIBUTED"):
                 raise DefinitionError(
-                    f"{_where(name, 'ItemProcessor.ProcessorConfig.Mode')}: "
-                    "only INLINE is supported (distributed Map is not)"
+                    f"{_where(name, 'ItemProcessor.ProcessorConfig.Mode')}: must be INLINE or DISTRIBUTED"
+                )
+            distributed = mode == "DISTRIBUTED"
+            if distributed:
+                distributed_map.compile_processor_config(config, name)
+            elif "ExecutionType" in config:
+                raise DefinitionError(
+                    f"{_where(name, 'ItemProcessor.ProcessorConfig.ExecutionType')}: only for a distributed Map"
                 )
             body = {k: v for k, v in body.items() if k != "ProcessorConfig"}
+        if not distributed:
+            for key in sorted(distributed_map.DISTRIBUTED_FIELDS & set(state)):
+                raise DefinitionError(
+                    f"{_where(name, key)}: only a distributed Map (ItemProcessor.ProcessorConfig.Mode "
+                    "DISTRIBUTED) has this field"
+                )
         if "ItemSelector" in state and "Parameters" in state:
             raise DefinitionError(f"{_where(name)}: ItemSelector and Parameters are mutually exclusive")
+        if "MaxConcurrency" in state and "MaxConcurrencyPath" in state:
+            raise DefinitionError(f"{_where(name)}: MaxConcurrency and MaxConcurrencyPath are mutually exclusive")
         concurrency = state.get("MaxConcurrency", 0)
         if type(concurrency) is not int or concurrency < 0:
             raise DefinitionError(f"{_where(name, 'MaxConcurrency')}: must be a non-negative integer")
+        if "ItemReader" in state and "ItemsPath" in state:
+            raise DefinitionError(f"{_where(name)}: ItemsPath and ItemReader are mutually exclusive")
         items_path = _path_or_null(state, "ItemsPath", name)
         if items_path is None:
             raise DefinitionError(f"{_where(name, 'ItemsPath')}: must be a path")
@@ -350,15 +364,40 @@ class _Compiler:
         selector = self.template(state, "ItemSelector", name)
         if selector is None:
             selector, fields["parameters"] = fields["parameters"], None  # legacy Parameters = ItemSelector
-        return Map(
+        processor = self.graph(body, f"{_where(name, 'ItemProcessor')}")
+        if not distributed:
+            return Map(name, processor=processor, items_path=items_path, item_selector=selector,
+                       max_concurrency=concurrency, **fields, **common)
+        state_map = distributed_map.DistributedMap(
             name,
-            processor=self.graph(body, f"{_where(name, 'ItemProcessor')}"),
+            processor=processor,
             items_path=items_path,
             item_selector=selector,
-            max_concurrency=concurrency,
+            max_concurrency=distributed_map.compile_setting(state, "MaxConcurrency", _where(name))
+            or distributed_map.Setting("MaxConcurrency", 0, None, True, None),
+            reader=distributed_map.compile_item_reader(state["ItemReader"], name) if "ItemReader" in state else None,
+            batcher=distributed_map.compile_item_batcher(state["ItemBatcher"], name)
+            if "ItemBatcher" in state else None,
+            writer=distributed_map.compile_result_writer(state["ResultWriter"], name)
+            if "ResultWriter" in state else None,
+            tolerated_percentage=distributed_map.compile_setting(
+                state, "ToleratedFailurePercentage", _where(name), integer=False, maximum=100),
+            tolerated_count=distributed_map.compile_setting(state, "ToleratedFailureCount", _where(name)),
+            label=self.label(state, name),
             **fields,
             **common,
         )
+        self.resources |= state_map.resources()
+        return state_map
+
+    @staticmethod
+    def label(state: dict[str, Any], name: str) -> str | None:
+        label = state.get("Label")
+        if label is not None and (not isinstance(label, str) or not 1 <= len(label) <= 40
+                                  or re.search(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/]", label)):
+            raise DefinitionError(f"{_where(name, 'Label')}: 1 to 40 characters, no spaces or punctuation "
+                                  "such as :/,;\"")
+        return label
 
 
 def compile_definition(definition: dict[str, Any]) -> tuple[Graph, set[str], float | None]:

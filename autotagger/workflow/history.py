@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Protocol
@@ -40,6 +41,30 @@ def iso_millis(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+@dataclass
+class Execution:
+    """One execution, shaped like DescribeExecution plus its history.
+
+    `input` and `output` are JSON values (not JSON text); `history` holds GetExecutionHistory-shaped
+    events. A distributed Map's child workflow execution names its parent execution and Map Run
+    (`parent_arn`, `map_run_arn`), as DescribeExecution's `mapRunArn` does.
+    """
+
+    arn: str
+    name: str
+    state_machine_arn: str
+    input: Any
+    start_date: datetime
+    status: str = "RUNNING"
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    stop_date: datetime | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    parent_arn: str | None = None
+    map_run_arn: str | None = None
+
+
 class History:
     """Appends events for one execution (thread-safe: Parallel and Map branches add concurrently)."""
 
@@ -49,6 +74,11 @@ class History:
         self._listener = listener
         self._clock = clock
         self._lock = threading.Lock()
+
+    @property
+    def listener(self) -> ExecutionListener | None:
+        """Where this execution's events go; a distributed Map sends its child executions' there too."""
+        return self._listener
 
     def add(
         self, event_type: str, details: dict[str, Any] | None, previous: int, *, raise_listener_errors: bool = False

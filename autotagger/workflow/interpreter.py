@@ -11,6 +11,7 @@ without the ones above it. Walking a graph of states is the states' job (`states
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,11 +19,17 @@ from datetime import datetime
 from random import Random
 from typing import Any
 
-from .failures import ExecutionCancelled, ExecutionTimedOut, check_size
-from .history import History, iso_millis
+from autotagger.contracts import LOCAL_ACCOUNT
+
+from .failures import ExecutionCancelled, ExecutionTimedOut, StatesFailure, check_size, runtime_error
+from .history import Execution, ExecutionListener, History, iso_millis
 from .intrinsics import json_text
 from .registry import TaskRegistry
 from .task_runner import TaskRunner
+
+log = logging.getLogger(__name__)
+
+LOCAL_ROLE = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/local-workflow"
 
 
 class Branch:
@@ -115,6 +122,14 @@ class Run:
         self._deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
         self._sleep_lock = threading.Lock()
 
+    @property
+    def execution_id(self) -> str:
+        return str(self._execution_context["Id"])
+
+    @property
+    def state_machine_id(self) -> str:
+        return str(self._state_machine_context["Id"])
+
     def context(
         self, branch: Branch, state: str, retries: int = 0, map_item: dict[str, Any] | None = None
     ) -> LazyContext:
@@ -139,3 +154,56 @@ class Run:
         if seconds > 0:
             self.sleeper(seconds)
         self.check(branch)
+
+    def for_child(self, history: History, execution_context: dict[str, Any],
+                  state_machine_context: dict[str, Any]) -> Run:
+        """The run state of a child workflow execution (distributed Map): its own history and
+        context, this run's adapters, sleeper, random, clock and region, no deadline of its own."""
+        return Run(registry=self.registry, history=history, execution_context=execution_context,
+                   state_machine_context=state_machine_context, sleeper=self.sleeper, rng=self.rng,
+                   clock=self.clock, runner=self.runner, timeout_seconds=None, region=self.region)
+
+
+def execution_context(execution: Execution, role: str) -> dict[str, Any]:
+    """`$$.Execution` of an execution."""
+    return {"Id": execution.arn, "Name": execution.name, "Input": execution.input,
+            "StartTime": iso_millis(execution.start_date), "RoleArn": role}
+
+
+def begin_execution(execution: Execution, listener: ExecutionListener | None, clock: Callable[[], datetime],
+                    input_text: str, role: str) -> History:
+    """Records ExecutionStarted (durable before any task: a listener error is raised) and returns the history."""
+    history = History(execution, listener, clock)
+    execution.history = history.events
+    history.add("ExecutionStarted", {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": role},
+                0, raise_listener_errors=True)
+    return history
+
+
+def execute(execution: Execution, run: Run, body: Callable[[Run, Any, Branch], Any], value: Any) -> None:
+    """Runs `body` (a graph of states) as the whole of `execution` and records how it ended."""
+    history = run.history
+    branch = Branch(1)
+    try:
+        output = body(run, value, branch)
+        output_text = branch.text(output, "(execution)", "output")
+    except ExecutionTimedOut as failure:
+        _finish(execution, history, branch, "TIMED_OUT", "ExecutionTimedOut", failure)
+    except StatesFailure as failure:
+        _finish(execution, history, branch, "FAILED", "ExecutionFailed", failure)
+    except Exception as exc:  # an engine defect: the execution fails visibly rather than hangs RUNNING
+        log.exception("workflow engine error in %s", execution.arn)
+        _finish(execution, history, branch, "FAILED", "ExecutionFailed",
+                runtime_error("?", f"Internal engine error: {type(exc).__name__}: {exc}"))
+    else:
+        execution.status, execution.output = "SUCCEEDED", output
+        execution.stop_date = run.clock()
+        history.add("ExecutionSucceeded", {"output": output_text, "outputDetails": {"truncated": False}},
+                    branch.previous)
+
+
+def _finish(execution: Execution, history: History, branch: Branch, status: str, event: str,
+            failure: StatesFailure) -> None:
+    execution.status, execution.error, execution.cause = status, failure.error, failure.cause
+    execution.stop_date = history._clock()
+    history.add(event, {"error": failure.error, "cause": failure.cause}, branch.previous)

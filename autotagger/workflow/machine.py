@@ -14,17 +14,16 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from autotagger.contracts import LOCAL_ACCOUNT, LOCAL_REGION, execution_arn, state_machine_arn
+from autotagger.contracts import LOCAL_REGION, execution_arn, state_machine_arn
 
 from .definition import compile_definition, parse_definition, substitute
-from .failures import DefinitionError, ExecutionTimedOut, StatesFailure, check_size, runtime_error
-from .history import ExecutionListener, History, iso_millis, utc_now
-from .interpreter import Branch, Run
+from .failures import DefinitionError, check_size
+from .history import Execution, ExecutionListener, utc_now
+from .interpreter import LOCAL_ROLE, Run, begin_execution, execute, execution_context
 from .intrinsics import json_text
 from .registry import TaskRegistry
 from .task_runner import DEFAULT_RUNNER, TaskRunner
@@ -41,27 +40,6 @@ def _check_name(name: str, what: str) -> str:
             "no spaces, brackets, wildcards or punctuation such as :/,;\""
         )
     return name
-
-
-@dataclass
-class Execution:
-    """One execution, shaped like DescribeExecution plus its history.
-
-    `input` and `output` are JSON values (not JSON text); `history` holds GetExecutionHistory-shaped
-    events.
-    """
-
-    arn: str
-    name: str
-    state_machine_arn: str
-    input: Any
-    start_date: datetime
-    status: str = "RUNNING"
-    output: Any = None
-    error: str | None = None
-    cause: str | None = None
-    stop_date: datetime | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 class StateMachine:
@@ -131,28 +109,11 @@ class StateMachine:
         execution = Execution(
             arn=execution_arn(self.name, name), name=name, state_machine_arn=self.arn, input=value, start_date=started
         )
-        history = History(execution, listener, self.clock)
-        execution.history = history.events
-        history.add(
-            "ExecutionStarted",
-            {
-                "input": input_text,
-                "inputDetails": {"truncated": False},
-                "roleArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:role/local-workflow",
-            },
-            0,
-            raise_listener_errors=True,
-        )
+        history = begin_execution(execution, listener, self.clock, input_text, LOCAL_ROLE)
         run = Run(
             registry=registry,
             history=history,
-            execution_context={
-                "Id": execution.arn,
-                "Name": name,
-                "Input": value,
-                "StartTime": iso_millis(started),
-                "RoleArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:role/local-workflow",
-            },
+            execution_context=execution_context(execution, LOCAL_ROLE),
             state_machine_context={"Id": self.arn, "Name": self.name},
             sleeper=sleeper if sleeper is not None else self.sleeper,
             rng=random if random is not None else self.random,
@@ -161,36 +122,5 @@ class StateMachine:
             timeout_seconds=self.timeout_seconds,
             region=LOCAL_REGION,
         )
-        branch = Branch(1)
-        try:
-            output = self.graph.run(run, value, branch)
-            output_text = branch.text(output, "(execution)", "output")
-        except ExecutionTimedOut as failure:
-            self._finish(execution, history, branch, "TIMED_OUT", "ExecutionTimedOut", failure)
-        except StatesFailure as failure:
-            self._finish(execution, history, branch, "FAILED", "ExecutionFailed", failure)
-        except Exception as exc:  # an engine defect: the execution fails visibly rather than hangs RUNNING
-            log.exception("workflow engine error in %s", execution.arn)
-            self._finish(
-                execution,
-                history,
-                branch,
-                "FAILED",
-                "ExecutionFailed",
-                runtime_error("?", f"Internal engine error: {type(exc).__name__}: {exc}"),
-            )
-        else:
-            execution.status, execution.output = "SUCCEEDED", output
-            execution.stop_date = self.clock()
-            history.add(
-                "ExecutionSucceeded", {"output": output_text, "outputDetails": {"truncated": False}}, branch.previous
-            )
+        execute(execution, run, self.graph.run, value)
         return execution
-
-    @staticmethod
-    def _finish(
-        execution: Execution, history: History, branch: Branch, status: str, event: str, failure: StatesFailure
-    ) -> None:
-        execution.status, execution.error, execution.cause = status, failure.error, failure.cause
-        execution.stop_date = history._clock()
-        history.add(event, {"error": failure.error, "cause": failure.cause}, branch.previous)

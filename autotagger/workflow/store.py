@@ -32,6 +32,14 @@ CREATE TABLE IF NOT EXISTS executions (
 );
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, start_date);
 CREATE INDEX IF NOT EXISTS executions_by_start ON executions (start_date);
+CREATE INDEX IF NOT EXISTS executions_by_key
+    ON executions (json_extract(input, '$.detail.object.key'), start_date);
+CREATE TABLE IF NOT EXISTS map_runs (
+    arn TEXT PRIMARY KEY,
+    execution_arn TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS map_runs_by_execution ON map_runs (execution_arn);
 CREATE TABLE IF NOT EXISTS execution_events (
     arn TEXT NOT NULL,
     id INTEGER NOT NULL,
@@ -69,6 +77,12 @@ class ExecutionStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        # A distributed Map's child executions name their parent and Map Run (added to older files).
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(executions)")}
+        for column in ("parent_arn", "map_run_arn"):
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE executions ADD COLUMN {column} TEXT")
+        self._db.execute("CREATE INDEX IF NOT EXISTS executions_by_map_run ON executions (map_run_arn, status)")
         self._lock = threading.Lock()
         self._pending: dict[str, list[dict[str, Any]]] = {}
 
@@ -83,14 +97,16 @@ class ExecutionStore:
             with self._lock, self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute(
-                    "INSERT INTO executions (arn, name, state_machine_arn, status, input, start_date) "
-                    "VALUES (?, ?, ?, 'RUNNING', ?, ?)",
+                    "INSERT INTO executions (arn, name, state_machine_arn, status, input, start_date, parent_arn, "
+                    "map_run_arn) VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?)",
                     (
                         execution.arn,
                         execution.name,
                         execution.state_machine_arn,
                         event["executionStartedEventDetails"]["input"],
                         _iso(execution.start_date),
+                        getattr(execution, "parent_arn", None),
+                        getattr(execution, "map_run_arn", None),
                     ),
                 )
                 self._db.execute(
@@ -128,7 +144,42 @@ class ExecutionStore:
                 )
             del self._pending[execution.arn]
 
+    def on_map_run(self, record: dict[str, Any]) -> None:
+        """Keeps the latest DescribeMapRun-shaped record of a distributed Map's run."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO map_runs (arn, execution_arn, record) VALUES (?, ?, ?)",
+                (record["mapRunArn"], record["executionArn"], json.dumps(record, separators=(",", ":"))),
+            )
+
     # -- queries
+    def map_runs(self, execution_arn: str) -> builtins.list[dict[str, Any]]:
+        """The Map Runs of an execution's distributed Map states (DescribeMapRun-shaped), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record FROM map_runs WHERE execution_arn = ? ORDER BY rowid", (execution_arn,)
+            ).fetchall()
+        return [json.loads(text) for (text,) in rows]
+
+    def children(self, map_run_arn: str, status: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
+        """A Map Run's child executions (summaries), newest first; `status` filters."""
+        query = f"SELECT {self._COLUMNS} FROM executions WHERE map_run_arn = ?"
+        args: builtins.list[Any] = [map_run_arn]
+        if status is not None:
+            query += " AND status = ?"
+            args.append(status)
+        query += " ORDER BY start_date DESC, rowid DESC LIMIT ?"
+        args.append(int(limit))
+        with self._lock:
+            rows = self._db.execute(query, args).fetchall()
+        return [self._summary(row) for row in rows]
+
+    def parent(self, execution_arn: str) -> str | None:
+        """The execution that started this one (a distributed Map's, or a .sync task's), if any."""
+        with self._lock:
+            row = self._db.execute("SELECT parent_arn FROM executions WHERE arn = ?", (execution_arn,)).fetchone()
+        return None if row is None else row[0]
+
     @staticmethod
     def _summary(row: tuple[Any, ...]) -> dict[str, Any]:
         arn, name, machine, status, input_text, output, error, cause, start, stop = row
@@ -159,6 +210,29 @@ class ExecutionStore:
         with self._lock:
             rows = self._db.execute(query, args).fetchall()
         return [self._summary(row) for row in rows]
+
+    def page(self, status: str | None = None, key: str | None = None, limit: int = 50,
+             after: tuple[str, int] | None = None) -> builtins.list[tuple[tuple[str, int], dict[str, Any]]]:
+        """A keyset page, newest first: (position, execution) pairs after the position `after`
+        (a previous page's last), so a page costs the same at any depth and executions started
+        meanwhile neither repeat nor shift the rest. `key` keeps executions whose input is an S3
+        event for that object key."""
+        query = f"SELECT rowid, {self._COLUMNS} FROM executions WHERE 1 = 1"
+        args: builtins.list[Any] = []
+        if status is not None:
+            query += " AND status = ?"
+            args.append(status)
+        if key is not None:
+            query += " AND json_extract(input, '$.detail.object.key') = ?"
+            args.append(key)
+        if after is not None:
+            query += " AND (start_date < ? OR (start_date = ? AND rowid < ?))"
+            args += [after[0], after[0], after[1]]
+        query += " ORDER BY start_date DESC, rowid DESC LIMIT ?"
+        args.append(int(limit))
+        with self._lock:
+            rows = self._db.execute(query, args).fetchall()
+        return [((row[9], int(row[0])), self._summary(row[1:])) for row in rows]
 
     def counts(self) -> dict[str, int]:
         """Executions per status, e.g. {"SUCCEEDED": 12, "FAILED": 1}."""

@@ -21,6 +21,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk.config import DeploymentConfig
+from cdk.removal import removal_policy
 
 PERIOD = Duration.minutes(5)
 ITERATOR_AGE_THRESHOLD = Duration.minutes(10)
@@ -43,6 +44,8 @@ class Alarms(Construct):
             self, "TopicKey",
             description="Encrypts the autotagger alarm topic",
             enable_key_rotation=True,
+            # Kept or deleted with the stack like the other stateful resources (CDK keeps keys by default).
+            removal_policy=removal_policy(config),
             policy=iam.PolicyDocument(statements=[
                 iam.PolicyStatement(
                     sid="AccountAdministersKey",

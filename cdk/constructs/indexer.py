@@ -22,7 +22,7 @@ from constructs import Construct
 from autotagger import contracts
 from cdk.config import DeploymentConfig
 from cdk.constructs.network import PRIVATE_SUBNETS, Network
-from cdk.indexer_bundle import ARCHITECTURE, HANDLER, RUNTIME, indexer_code
+from cdk.lambda_bundle import ARCHITECTURE, HANDLER, RUNTIME, indexer_code
 from cdk.nag import LAMBDA_VPC, XRAY_AND_LOGS, Ack, acknowledge
 from cdk.removal import log_group
 
@@ -96,7 +96,7 @@ class Indexer(Construct):
         acknowledge(role, XRAY_AND_LOGS)
         acknowledge(self.function, Ack(
             "L1", "Python 3.13 on purpose: the Lambda asset's wheels are fetched for cp313 and the "
-                  "project supports it; moving to 3.14 is one constant (cdk/indexer_bundle.py).",
+                  "project supports it; moving to 3.14 is one constant (cdk/lambda_bundle.py).",
         ))
         self.event_source = sources.KinesisEventSource(
             stream,

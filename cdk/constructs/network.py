@@ -3,7 +3,7 @@
 Nothing in the private subnets needs the internet, so there is no NAT (and no NAT bill):
 - the indexer Lambda talks to OpenSearch inside the VPC; Kinesis polling, the on-failure queue,
   logs and traces are done by the Lambda service outside the function's ENI;
-- the role-mapping custom resource also needs the OpenSearch admin password: one interface
+- the two custom resources (role mapping, dashboards) also need the OpenSearch admin password: one interface
   endpoint for Secrets Manager serves it;
 - the bastion sits in a public subnet with no inbound rule at all, so the SSM agent reaches
   Session Manager through the internet gateway (cheaper than the three SSM endpoints) while
@@ -12,6 +12,7 @@ Nothing in the private subnets needs the internet, so there is no NAT (and no NA
 
 from __future__ import annotations
 
+from aws_cdk import Fn
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -36,10 +37,20 @@ SESSION_MANAGER_ACTIONS = (
 FLOW_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
+PROD_AVAILABILITY_ZONES = 3
+
+
 def availability_zones(config: DeploymentConfig) -> int:
-    """dev: one node in one AZ; prod: two AZs for zone awareness (an environment-agnostic stack
-    sees two AZs at most)."""
-    return 2 if config.is_prod else 1
+    """dev: one node in one AZ; prod: three AZs, so the three dedicated masters sit one per zone and
+    losing a zone leaves a quorum of two (with two zones, one of them held two masters)."""
+    return PROD_AVAILABILITY_ZONES if config.is_prod else 1
+
+
+def _zones(count: int) -> list[str]:
+    """The region's first `count` AZs, chosen at deploy time: an environment-agnostic stack (the
+    default, so synth works offline) would otherwise see two AZs at most, whatever max_azs says.
+    Regions with fewer zones for the account fail the deploy with a clear CloudFormation error."""
+    return [Fn.select(index, Fn.get_azs()) for index in range(count)]
 
 
 class Network(Construct):
@@ -52,7 +63,7 @@ class Network(Construct):
             subnets.append(ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=26))
         self.vpc = ec2.Vpc(
             self, "Vpc",
-            max_azs=availability_zones(config),
+            availability_zones=_zones(availability_zones(config)),
             nat_gateways=0,
             subnet_configuration=subnets,
             restrict_default_security_group=True,

@@ -9,6 +9,13 @@ Why each guard is where it is:
   and nowhere else, so S3 denies any other `{bucket}` and the 403 is passed on to the caller:
   the refusal rests on IAM, which cannot be bypassed by a crafted path, not on a template.
 - Callers: an API key in a usage plan (rate and burst limits), stage throttling, access logs.
+  The rate follows the region's DetectLabels quota (cdk/quota.py): one upload is one DetectLabels call.
+- Logs: access and execution logs need API Gateway's CloudWatch Logs role, a setting of the account in
+  the region (AWS::ApiGateway::Account: "only one ... per region per account", or it overwrites the
+  other: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-account.html).
+  `autotagger:apiGatewayAccountRole` (default true) lets the stack set it, and keeps role and setting
+  when the stack goes (other APIs of the account may log through them by then); false leaves the
+  account's role alone, for accounts where another stack owns it. The README says so.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from autotagger.contracts import ACCEPTED_MEDIA_TYPES
+from autotagger.contracts import ACCEPTED_MEDIA_TYPES, MAX_UPLOAD_BYTES
+from cdk import quota
 from cdk.config import DeploymentConfig
 from cdk.nag import MANAGED, Ack, acknowledge, objects_finding
 from cdk.removal import log_group
@@ -37,6 +45,21 @@ UPLOAD_METHOD = "PUT"
 
 UNSUPPORTED_MEDIA_TYPE_STATUS = "415"
 REFUSED_BUCKET_STATUS = "403"
+REQUEST_TOO_LARGE_STATUS = "413"
+NO_OBJECT_STATUS = "403"
+ANSWERS = {
+    "wrong bucket": (REFUSED_BUCKET_STATUS, {"message": "uploads are accepted into the image bucket only"}),
+    "missing key": (NO_OBJECT_STATUS, {"message": "PUT /v1/{bucket}/{object}: the object key is missing"}),
+    "bad type": (UNSUPPORTED_MEDIA_TYPE_STATUS,
+                 {"message": f"Content-Type must be one of {', '.join(ACCEPTED_MEDIA_TYPES)}"}),
+    "too large": (REQUEST_TOO_LARGE_STATUS,
+                  {"message": f"the body is larger than {MAX_UPLOAD_BYTES} bytes, API Gateway's payload limit"}),
+}
+"""The exact 4xx answers of the upload API (the README lists them; a test keeps both equal). "Missing
+key" is API Gateway's MISSING_AUTHENTICATION_TOKEN response (a path no method matches: also a
+wrong path), "too large" its REQUEST_TOO_LARGE (413) and "bad type" its UNSUPPORTED_MEDIA_TYPE (415)
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html),
+each given a fixed body here instead of the default `{"message": $context.error.messageString}`."""
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 INTEGRATION_TIMEOUT = Duration.seconds(29)
 
@@ -51,14 +74,15 @@ class UploadApi(Construct):
         bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.rate_limit = quota.api_rate_limit(self, config)
+        self.burst_limit = quota.api_burst_limit(self, config)
         self.access_logs = log_group(self, "AccessLogs", config=config, retention=LOG_RETENTION)
         self.api = apigw.RestApi(
             self, "Api",
             description="Uploads images to the autotagger image bucket (direct S3 integration).",
             binary_media_types=list(ACCEPTED_MEDIA_TYPES),  # bodies passed through as bytes
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Execution logs need the account-level API Gateway CloudWatch role.
-            cloud_watch_role=True,
+            cloud_watch_role=config.api_gateway_account_role,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
@@ -70,8 +94,8 @@ class UploadApi(Construct):
                 data_trace_enabled=False,  # would log request bodies: the images
                 metrics_enabled=True,
                 tracing_enabled=True,
-                throttling_rate_limit=config.api_rate_limit,
-                throttling_burst_limit=config.api_burst_limit,
+                throttling_rate_limit=self.rate_limit,
+                throttling_burst_limit=self.burst_limit,
             ),
         )
         self.integration_role = iam.Role(
@@ -107,13 +131,12 @@ class UploadApi(Construct):
                     f"integration.request.path.{OBJECT_PARAM}": f"method.request.path.{OBJECT_PARAM}",
                     "integration.request.header.Content-Type": "method.request.header.Content-Type",
                 },
-                request_templates={media_type: "$input.body" for media_type in ACCEPTED_MEDIA_TYPES},
+                request_templates=dict.fromkeys(ACCEPTED_MEDIA_TYPES, "$input.body"),
                 integration_responses=[
                     apigw.IntegrationResponse(status_code="200", response_parameters=response_parameters),
                     apigw.IntegrationResponse(
                         selection_pattern=REFUSED_BUCKET_STATUS, status_code=REFUSED_BUCKET_STATUS,
-                        response_templates={"application/json": json.dumps(
-                            {"message": "uploads are accepted into the image bucket only"})},
+                        response_templates={"application/json": json.dumps(ANSWERS["wrong bucket"][1])},
                     ),
                     apigw.IntegrationResponse(selection_pattern=r"4\d{2}", status_code="400"),
                     apigw.IntegrationResponse(selection_pattern=r"5\d{2}", status_code="502"),
@@ -155,18 +178,20 @@ class UploadApi(Construct):
                          "stage, and writes to one bucket; a web ACL (from $5/month + $1/rule) can be "
                          "associated with the stage when the API is exposed more widely."),
         )
-        # `cloud_watch_role=True` creates this child; RestApi has no public accessor for it.
-        acknowledge(self.api.node.find_child("CloudWatchRole"), Ack(
-            f"IAM4[{MANAGED}AmazonAPIGatewayPushToCloudWatchLogs]",
-            "The account-level role API Gateway needs for execution logs; AWS's policy for exactly that.",
-        ))
-        self.api.add_gateway_response(
-            "UnsupportedMediaType",
-            type=apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
-            status_code=UNSUPPORTED_MEDIA_TYPE_STATUS,
-            templates={"application/json": json.dumps(
-                {"message": f"Content-Type must be one of {', '.join(ACCEPTED_MEDIA_TYPES)}"})},
-        )
+        if config.api_gateway_account_role:
+            # `cloud_watch_role=True` creates this child; RestApi has no public accessor for it.
+            acknowledge(self.api.node.find_child("CloudWatchRole"), Ack(
+                f"IAM4[{MANAGED}AmazonAPIGatewayPushToCloudWatchLogs]",
+                "The account-level role API Gateway needs for execution logs; AWS's policy for exactly that.",
+            ))
+        for construct_id, response_type, answer in (
+            ("UnsupportedMediaType", apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, "bad type"),
+            ("RequestTooLarge", apigw.ResponseType.REQUEST_TOO_LARGE, "too large"),
+            ("MissingObjectKey", apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "missing key"),
+        ):
+            status, body = ANSWERS[answer]
+            self.api.add_gateway_response(construct_id, type=response_type, status_code=status,
+                                          templates={"application/json": json.dumps(body)})
 
         self.api_key = apigw.ApiKey(
             self, "ApiKey",
@@ -176,7 +201,7 @@ class UploadApi(Construct):
             "UsagePlan",
             description="Rate and burst limits for image uploads.",
             throttle=apigw.ThrottleSettings(
-                rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit
+                rate_limit=self.rate_limit, burst_limit=self.burst_limit
             ),
             api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
         )

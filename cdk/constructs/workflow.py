@@ -8,6 +8,8 @@ calls, the role is written by hand: exactly the four integrations the file uses.
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -39,6 +41,17 @@ def definition_substitutions(
         max_labels=config.max_labels, min_confidence=config.min_confidence,
         stream_name=stream.stream_name, dead_letter_queue_url=dead_letters.queue_url,
     )
+
+
+_EVENT, _ARRIVAL = "<<event>>", "<<arrival>>"
+
+
+def unsupported_object_template() -> str:
+    """The input template of the unsupported-objects rule: contracts' dead letter with EventBridge's
+    whole-event and arrival-time variables in place of the event and the time."""
+    letter = json.dumps(contracts.unsupported_object_dead_letter(_EVENT, _ARRIVAL))
+    return letter.replace(json.dumps(_EVENT), "<aws.events.event.json>").replace(
+        _ARRIVAL, "<aws.events.event.ingestion-time>")
 
 
 class TaggingWorkflow(Construct):
@@ -115,6 +128,37 @@ class TaggingWorkflow(Construct):
                 )
             ],
         )
+
+        self.unsupported_rule = self._unsupported_objects(bucket, dead_letters, rule_dead_letters)
+
+    def _unsupported_objects(self, bucket: s3.IBucket, dead_letters: sqs.IQueue,
+                             rule_dead_letters: sqs.IQueue) -> events.Rule:
+        """Objects that are neither images by extension nor folders start no execution; this rule
+        puts their dead letter (the workflow's shape, `contracts.unsupported_object_dead_letter`)
+        straight on the workflow's queue, so every accepted upload still ends indexed or as a dead
+        letter with the reason. The input transformer's `aws.events.event.json` is the whole event
+        and `aws.events.event.ingestion-time` its arrival
+        (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html)."""
+        pattern = contracts.unsupported_object_rule_pattern(bucket.bucket_name)
+        rule = events.Rule(
+            self, "UnsupportedObjects",
+            description="S3 objects that are not images by extension: a dead letter, no execution.",
+            event_pattern=events.EventPattern(
+                source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
+            ),
+            targets=[targets.SqsQueue(
+                dead_letters,
+                dead_letter_queue=rule_dead_letters,
+                retry_attempts=RULE_RETRY_ATTEMPTS,
+                max_event_age=RULE_MAX_EVENT_AGE,
+            )],
+        )
+        cfn_rule = rule.node.default_child
+        cfn_rule.add_property_override("Targets.0.InputTransformer", {
+            "InputPathsMap": {},
+            "InputTemplate": unsupported_object_template(),
+        })
+        return rule
 
     def console_url(self) -> str:
         stack = Stack.of(self)

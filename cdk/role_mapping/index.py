@@ -8,6 +8,12 @@ index and its template, and maps the indexer's role ARN to it as a backend role.
 
 Runs in the domain's VPC (the domain has no public endpoint) and uses only the standard library
 and the boto3 of the Lambda runtime, so it needs no bundling.
+
+Delete returns at once, without a network call: the mapping lives in the domain and goes with it
+(or stays with a retained domain, where it names an IAM role that no longer exists and so grants
+nothing), and a stack being deleted must never wait on a domain, the Secrets Manager endpoint or
+security-group rules that may already be gone (the calls would hang until the function timed out,
+and CloudFormation would report DELETE_FAILED).
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ def _credentials(secret_arn: str, secrets_client: Any | None = None) -> tuple[st
 
 
 def _request(base_url: str, auth: tuple[str, str], method: str, path: str, body: dict | None = None,
-             missing_ok: bool = False, retry_seconds: float = RETRY_SECONDS) -> int:
+             retry_seconds: float = RETRY_SECONDS) -> int:
     token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
     data = None if body is None else json.dumps(body).encode()
     last_error = ""
@@ -69,8 +75,6 @@ def _request(base_url: str, auth: tuple[str, str], method: str, path: str, body:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 return response.status
         except urllib.error.HTTPError as error:
-            if error.code == 404 and missing_ok:
-                return error.code
             last_error = f"HTTP {error.code}: {error.read()[:500]!r}"
             if error.code not in (401, 429) and error.code < 500:
                 break  # a request the API refuses will not succeed by retrying
@@ -82,21 +86,13 @@ def _request(base_url: str, auth: tuple[str, str], method: str, path: str, body:
     raise SecurityApiError(f"{method} {path} failed: {last_error}")
 
 
-def apply(props: dict, request_type: str, secrets_client: Any | None = None,
-          retry_seconds: float = RETRY_SECONDS) -> None:
+def apply(props: dict, secrets_client: Any | None = None, retry_seconds: float = RETRY_SECONDS) -> None:
+    """Creates or updates the OpenSearch role and its mapping (Create and Update)."""
     base_url = _base_url(props["Endpoint"])
     auth = _credentials(props["SecretArn"], secrets_client)
     role = quote(props["RoleName"], safe="")
     role_path = f"{SECURITY_API}/roles/{role}"
     mapping_path = f"{SECURITY_API}/rolesmapping/{role}"
-    if request_type == "Delete":
-        # Best effort: a stack being deleted must not hang on a domain that is already gone.
-        try:
-            _request(base_url, auth, "DELETE", mapping_path, missing_ok=True, retry_seconds=retry_seconds)
-            _request(base_url, auth, "DELETE", role_path, missing_ok=True, retry_seconds=retry_seconds)
-        except SecurityApiError as error:
-            LOG.warning("could not remove the role mapping, leaving it: %s", error)
-        return
     body = role_body(props["IndexPatterns"], props["ClusterPermissions"], props["IndexActions"])
     _request(base_url, auth, "PUT", role_path, body, retry_seconds=retry_seconds)
     _request(base_url, auth, "PUT", mapping_path, {"backend_roles": [props["BackendRoleArn"]]},
@@ -109,5 +105,7 @@ def handler(event: dict, context: Any) -> dict:
     props = event["ResourceProperties"]
     request_type = event["RequestType"]
     LOG.info("%s role mapping %s -> %s", request_type, props["RoleName"], props["BackendRoleArn"])
-    apply(props, request_type)
+    if request_type == "Delete":
+        return {"PhysicalResourceId": event.get("PhysicalResourceId", props["RoleName"])}
+    apply(props)
     return {"PhysicalResourceId": props["RoleName"]}

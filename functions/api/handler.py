@@ -23,7 +23,13 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "api")
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "autotagger"), service=SERVICE)
-app = APIGatewayRestResolver(enable_validation=True)
+API_BASE = "/v1"
+# The `/v1` of the document's paths is the API Gateway stage, and for the execute-api URL the
+# proxy event's `path` leaves the stage out (`/images`; `requestContext.path` is `/v1/images`), while
+# behind a custom domain or in tests it may carry it: routes are declared without it and a leading
+# `/v1` is stripped (API Gateway Developer Guide, "Input format of a Lambda function for proxy
+# integration"; Powertools `strip_prefixes`).
+app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=[API_BASE])
 
 
 def _query() -> dict[str, list[str]]:
@@ -34,63 +40,63 @@ def _body() -> str | None:
     return app.current_event.decoded_body
 
 
-@app.get("/v1/images")
-def search_images() -> dict:
+@app.get("/images")
+def search_images() -> dict[str, Any]:
     return current_service().search_images(_query())
 
 
-@app.get("/v1/images/<image_id>")
-def get_image(image_id: str) -> dict:
+@app.get("/images/<image_id>")
+def get_image(image_id: str) -> dict[str, Any]:
     return current_service().get_image(image_id)
 
 
-@app.get("/v1/stats/tags")
-def tag_stats() -> list:
+@app.get("/stats/tags")
+def tag_stats() -> list[dict[str, Any]]:
     return current_service().tag_stats(_query())
 
 
-@app.get("/v1/stats/images")
-def image_stats() -> list:
+@app.get("/stats/images")
+def image_stats() -> list[dict[str, Any]]:
     return current_service().image_stats(_query())
 
 
-@app.get("/v1/executions")
-def list_executions() -> dict:
+@app.get("/executions")
+def list_executions() -> dict[str, Any]:
     return current_service().list_executions(_query())
 
 
-@app.get("/v1/executions/<name>")
-def get_execution(name: str) -> dict:
+@app.get("/executions/<name>")
+def get_execution(name: str) -> dict[str, Any]:
     return current_service().get_execution(name)
 
 
-@app.get("/v1/dead-letters")
-def list_dead_letters() -> dict:
+@app.get("/dead-letters")
+def list_dead_letters() -> dict[str, Any]:
     return current_service().list_dead_letters(_query())
 
 
-@app.post("/v1/dead-letters/redrive")
-def redrive() -> dict:
+@app.post("/dead-letters/redrive")
+def redrive() -> dict[str, Any]:
     return current_service().redrive(_body())
 
 
-@app.post("/v1/uploads")
-def create_upload() -> dict:
+@app.post("/uploads")
+def create_upload() -> dict[str, Any]:
     return current_service().create_upload(_body())
 
 
-def _error(status: int, body: dict[str, str]) -> Response:
+def _error(status: int, body: dict[str, str]) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
 @app.not_found
-def no_route(_: NotFoundError) -> Response:
+def no_route(_: NotFoundError) -> Response[str]:
     return _error(404, {"error": "not_found", "message": f"no route {app.current_event.http_method} "
                                                          f"{app.current_event.path}"})
 
 
-@app.exception_handler(Exception)
-def failed(exc: Exception) -> Response:
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+def failed(exc: Exception) -> Response[str]:
     status, body = error_response(exc)
     if status >= 500:
         logger.exception("request failed")

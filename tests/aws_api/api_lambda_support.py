@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,7 +36,7 @@ def rest_event(method: str, path: str, query: dict[str, list[str]] | None = None
                "X-Forwarded-For": "203.0.113.10", "X-Forwarded-Proto": "https"}
     if body is not None:
         headers["Content-Type"] = "application/json"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return {
         "resource": "/{proxy+}", "path": path, "httpMethod": method,
         "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
@@ -130,7 +130,7 @@ class Deployment:
         """What the indexer Lambda does with the new Kinesis records: one index write each."""
         answer = self.kinesis.get_records(ShardIterator=self._iterator)
         self._iterator = answer["NextShardIterator"]
-        actions = [action_from_record(parse_record(record["Data"]), datetime.now(timezone.utc))
+        actions = [action_from_record(parse_record(record["Data"]), datetime.now(UTC))
                    for record in answer["Records"]]
         self.index.apply(actions)
         return len(actions)
@@ -138,7 +138,7 @@ class Deployment:
     def index_record(self, key: str, *labels: tuple[str, float], event_time: str = "2026-11-25T12:00:00Z") -> None:
         record = {"action": "upsert", "bucket": BUCKET, "key": key, "size": 10, "etag": "e", "event_time": event_time,
                   "sequencer": f"{time.time_ns():020X}", "labels": [{"Name": n, "Confidence": c} for n, c in labels]}
-        self.index.apply([action_from_record(parse_record(record), datetime.now(timezone.utc))])
+        self.index.apply([action_from_record(parse_record(record), datetime.now(UTC))])
 
     def executions_named(self, name: str) -> list[dict[str, Any]]:
         listed = self.sfn.list_executions(stateMachineArn=self.state_machine_arn, maxResults=1000)["executions"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,7 +26,7 @@ def test_given_one_moment_when_upload_urls_differ_only_in_type_or_size_then_thei
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     urls = S3ImageUrls(s3_client(REGION), BUCKET, clock=lambda: 1_795_000_000.0)
-    moment = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     with mock.patch("botocore.auth.get_current_datetime", return_value=moment):
         jpeg = urls.upload("big.jpg", "image/jpeg", 1000, 900)
         again = urls.upload("big.jpg", "image/jpeg", 1000, 900)

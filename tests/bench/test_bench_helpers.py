@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
@@ -46,3 +51,105 @@ def test_the_sample_ids_documents_by_file_name_only():
 def test_report_renders_partial_results():
     text = render({"machine": {"cores": 2}, "sections": {}, "errors": {"queries": "boom"}, "total_seconds": 1.0})
     assert "2 cores" in text and "queries: boom" in text and "Not run." in text
+
+
+# -- the report is generated from the results, every figure of it -----------------------------------------
+
+RESULTS_FILE = REPO_ROOT / "bench" / "results.json"
+_NUMBER = re.compile(r"(?<![\w.$-])\d[\d,]*(?:\.\d+)?")  # not inside words (p50, MD5, VmHWM) or versions
+
+
+def _perturbed(value, seed, path=""):
+    """Every number of the results moved by its own factor (and offset, so zeros move too): a figure the
+    report derives from them moves with them, a figure written by hand does not."""
+    if isinstance(value, dict):
+        return {k: _perturbed(v, seed, f"{path}/{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_perturbed(v, seed, f"{path}/{i}") for i, v in enumerate(value)]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    digest = int(hashlib.sha256(f"{seed}{path}".encode()).hexdigest()[:8], 16)
+    if isinstance(value, int):
+        return value * 3 + 7 + digest % 11
+    return value * (0.2 + (digest % 1000) / 200) + 0.37 + (digest % 97) / 50
+
+
+def _strings(value):
+    """The text the results hold (string values and keys, as written and with _ as spaces)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield str(k).replace("_", " ")
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+def _copied_from_text(line: str, span: tuple[int, int], texts: set[str]) -> bool:
+    """The number at `span` of `line` lies inside a string of the results rendered verbatim."""
+    for text in texts:
+        start = line.find(text)
+        while start != -1:
+            if start <= span[0] and span[1] <= start + len(text):
+                return True
+            start = line.find(text, start + 1)
+    return False
+
+
+def _as_newer_runs_write_them(results):
+    """The committed results with what newer runs also record (per-thread CPU profile, each repetition's
+    peak memory, how the run's end was taken), so those parts of the report are checked too."""
+    results = json.loads(json.dumps(results))
+    results["sections"]["profiles"]["pipeline"]["cpu_ms_per_image_by_thread"] = {
+        "workflow tasks (DetectLabels: the labeler; PutRecord)": 104.5, "HTTP event loop (uvicorn, FastAPI)": 4.25,
+        "workflow engine (executions, history, outbox)": 2.1}
+    pipeline = results["sections"]["pipeline"]
+    pipeline["peak_rss_mib"] = {"pipeline_server": {"median": 380.5, "min": 377.1, "max": 386.7,
+                                                    "runs": [386.7, 380.5, 377.1]},
+                                "labeler_only": {"median": 316.4, "min": 315.0, "max": 320.2, "runs": [320.2, 316.4, 315.0]}}
+    pipeline["run_ends"] = "when the last is indexed (its `indexed_at`; `GET /v1/images` polled every 0.25 s to learn it)"
+    return results
+
+
+@pytest.mark.parametrize("variant", [lambda r: r, _as_newer_runs_write_them], ids=["committed", "as newer runs write them"])
+def test_every_number_in_the_report_comes_from_the_results(variant):
+    results = variant(json.loads(RESULTS_FILE.read_text(encoding="utf-8")))
+    original = render(results).splitlines()
+    moved = [render(_perturbed(results, seed)).splitlines() for seed in ("a", "b")]
+    assert all(len(m) == len(original) for m in moved), "the report's shape should not depend on the figures"
+    texts = {t for t in _strings(results) if re.search(r"\d", t)}
+    section = re.compile(r"^(#+) \d+\. ")  # section numbers
+    fixed = []
+    for before, *after in zip(original, *moved, strict=True):
+        before = section.sub(r"\1 ", before)
+        # A number that stays put under two different perturbations was not derived from them.
+        unchanged = set.intersection(*(set(_NUMBER.findall(section.sub(r"\1 ", a))) for a in after))
+        for match in _NUMBER.finditer(before):
+            if match.group() in unchanged and not _copied_from_text(before, match.span(), texts):
+                fixed.append(f"{match.group()!r} in: {before[:160]}")
+    assert not fixed, "numbers that do not come from bench/results.json:\n" + "\n".join(fixed)
+
+
+def _pipeline_results(pipeline_rates, labeler_rates):
+    def spread(xs):
+        return {"median": sorted(xs)[len(xs) // 2], "min": min(xs), "max": max(xs), "runs": xs}
+
+    return {"machine": {"cores": 2}, "sections": {"pipeline": {
+        "images": 40, "repeats": len(pipeline_rates), "workers": 2, "uploaders": 4, "target_ratio": 0.9,
+        "pipeline_images_per_second": spread(pipeline_rates), "labeler_images_per_second": spread(labeler_rates),
+        "latency_ms": {"rate_per_second": 2.0, "samples": 1, "p50": 1.0, "p95": 1.0, "max": 1.0}}}}
+
+
+def test_the_target_is_met_only_when_the_ratio_of_medians_and_the_worst_repetition_reach_it():
+    # Per repetition 1.0, 0.85, 1.0: median per repetition 1.0 and ratio of medians 1.0, worst repetition 0.85.
+    text = render(_pipeline_results([10.0, 8.5, 10.0], [10.0, 10.0, 10.0]))
+    assert ">= 0.90: **not met** (ratio of medians 1.00, worst repetition 0.85)" in text
+    assert "| pipeline / labeler, images per second | **1.00** | 0.85 | 1.00 | 1.00, 0.85, 1.00 |" in text
+    # Two repetitions at 0.95 and the medians at 0.95, one repetition at 0.86: not met.
+    text = render(_pipeline_results([9.5, 9.5, 9.0], [10.0, 10.0, 10.5]))
+    assert ">= 0.90: **not met** (ratio of medians 0.95, worst repetition 0.86)" in text
+    text = render(_pipeline_results([9.5, 9.2, 9.9], [10.0, 10.0, 10.0]))
+    assert ">= 0.90: met (ratio of medians 0.95, worst repetition 0.92)" in text

@@ -34,7 +34,7 @@ def test_every_path_ends_in_a_terminal_state_and_dead_letters_pass_the_queue():
     delete = next(p for p in walk["paths"] if p["via"] == "delete")
     assert delete["transitions"] == 5
     vias = {p["via"] for p in walk["paths"] if p["kind"] == "dead letter"}
-    assert {"DetectLabels", "PutRecord", "RejectUnsupportedType", "RejectUnsupportedEvent"} <= vias
+    assert {"DetectLabels", "PutRecord", "RejectEmptyObject", "RejectUnsupportedEvent"} <= vias
     assert walk["dead_letter_range"] == [5, 8]
 
 
@@ -109,7 +109,58 @@ def test_every_price_and_quota_names_its_source():
         assert figure.source.startswith("https://") and figure.unit
 
 
+def test_burst_retries_are_read_from_the_asls_throttling_retry():
+    retrier = cost_model.throttling_retrier()
+    assert "Rekognition.ThrottlingException" in retrier["ErrorEquals"]
+    caps = cost_model.retry_caps(retrier)
+    assert len(caps) == retrier["MaxAttempts"] and max(caps) == retrier["MaxDelaySeconds"]
+    burst = cost_model.burst_retries(retrier)
+    assert burst["longest_retrying_seconds"] == round(sum(caps))
+    assert burst["burst"]["drain_seconds"] == 10 * 300  # 10 x Q for 300 s, served at Q a second
+    # every image waits less than its retries can last: none runs out (the Retry rides out the burst)
+    assert burst["expected_retrying_seconds"] > burst["burst"]["drain_seconds"]
+    assert burst["images_out_of_retries_per_1000"] == 0
+    per_transition = cost_model.PRICES["sfn_standard_per_transition"].value
+    assert burst["extra_cost_per_1000_images_usd"] == pytest.approx(
+        burst["extra_transitions_per_1000_images"] * per_transition, rel=1e-3)
+
+
+def test_a_short_retry_budget_runs_out_in_the_same_burst():
+    short = {"ErrorEquals": ["Rekognition.ThrottlingException"], "IntervalSeconds": 1, "BackoffRate": 2.0,
+             "MaxDelaySeconds": 30, "MaxAttempts": 6}
+    assert cost_model.burst_retries(short)["images_out_of_retries_per_1000"] > 900
+
+
+def test_a_region_dependent_rate_is_read_for_the_models_region():
+    template = fake_template()
+    template["Conditions"] = {"RegionIsUseast1": {"Fn::Or": [
+        {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}, {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}]}}
+    template["Resources"]["Plan"]["Properties"]["Throttle"] = {
+        "RateLimit": {"Fn::If": ["RegionIsUseast1", 50, 5]}, "BurstLimit": {"Fn::If": ["RegionIsUseast1", 100, 10]}}
+    settings = cost_model.read_template(template)
+    assert (settings["api_rate_limit"], settings["api_burst_limit"]) == (50, 100)
+    assert cost_model.in_region({"Fn::If": ["RegionIsUseast1", 50, 5]}, template, "ap-south-1") == 5
+
+
 def test_percentile_interpolates_like_numpy():
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([10.0], 95) == 10.0
     assert percentile(range(101), 95) == 95
+
+
+def test_backfill_transitions_are_read_from_the_backfill_file():
+    backfill = cost_model.backfill_transitions()
+    # ChooseSequencer, Known/UnknownSequencer, NameExecution, TagObject, ObjectTagged; TagBatch, CheckBatch, BatchTagged
+    assert backfill == {"per_object": 5, "per_batch": 3}
+
+
+def test_backfill_cost_per_million_compares_child_standard_with_inline_express():
+    cost = cost_model.backfill_cost_per_million(6, 10, {"per_object": 5, "per_batch": 3})
+    per_transition = cost_model.PRICES["sfn_standard_per_transition"].value
+    assert cost["child_standard"]["transitions"] == 1_000_000 * 11 + 100_000 * 3
+    assert cost["child_standard"]["step_functions_usd"] == pytest.approx(11_300_000 * per_transition, abs=0.01)
+    assert cost["inline_express"]["executions"] == 100_000
+    assert cost["inline_express"]["step_functions_usd"] < cost["child_standard"]["step_functions_usd"]
+    rekognition = cost["rekognition_detect_labels_usd"]
+    assert cost["child_standard"]["total_with_rekognition_usd"] == pytest.approx(
+        rekognition + cost["child_standard"]["step_functions_usd"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from browser_support import CHROMIUM, CHROMIUM_ARGS, LiveServer, drop_files, open_dashboard, sample_photo, screenshot
 
 
@@ -73,7 +72,7 @@ def uploaded_photos(chromium, live_server, photo_files):
     errors = list(page.errors)
     page.context.close()
     assert not errors, f"errors in the page: {errors}"
-    documents = {doc["key"]: doc for doc in live_server.api("/api/images", limit=100)["images"]}
+    documents = {doc["key"]: doc for doc in live_server.api("/v1/images", limit=100)["images"]}
     return {"outcomes": outcomes, "documents": documents}
 
 

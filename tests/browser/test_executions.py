@@ -1,18 +1,18 @@
 """Executions: a failed execution's history shows the failing state with its error and cause."""
 
 import httpx
+from browser_support import screenshot
 from playwright.sync_api import expect
 
-from browser_support import screenshot
 
-
-def test_GIVEN_a_corrupt_jpg_WHEN_uploaded_from_the_page_THEN_its_failed_execution_shows_the_failing_state_error_and_cause(live_server, page, photo_files):
+def test_GIVEN_a_corrupt_jpg_WHEN_uploaded_from_the_page_THEN_its_failed_execution_shows_the_failing_state_error_and_cause(
+        live_server, page, photo_files):
     page.get_by_label("Key prefix").fill("broken/")
     page.locator("#file-input").set_input_files(str(photo_files["corrupt"]))
     row = page.locator("#upload-list li", has_text="corrupt.jpg")
     row.and_(page.locator("[data-state=failed]")).wait_for(timeout=60000)
 
-    failed = [e for e in live_server.api("/api/executions", status="FAILED") if e.get("error")]
+    failed = [e for e in live_server.api("/v1/executions", status="FAILED")["executions"] if e.get("error")]
     execution = next(e for e in failed if "InvalidImageFormat" in e["error"])
     page.get_by_label("Status", exact=True).select_option("FAILED")
     page.get_by_role("button", name=f"Open execution {execution['name']}").click()
@@ -30,7 +30,7 @@ def test_GIVEN_a_corrupt_jpg_WHEN_uploaded_from_the_page_THEN_its_failed_executi
 
 
 def test_GIVEN_a_dead_letter_WHEN_redriven_from_the_page_THEN_the_page_reports_it_sent_back(live_server, page):
-    letters = httpx.get(f"{live_server.url}/api/dlq", timeout=10).json()
+    letters = httpx.get(f"{live_server.url}/v1/dead-letters", timeout=10).json()
     if not letters["workflow"]:  # this test's own dead letter, when it runs alone
         httpx.put(f"{live_server.url}/v1/image-vaults/redrive%2Fbad.jpg", content=b"\xff\xd8\xffnot a jpeg" * 10,
                   headers={"Content-Type": "image/jpeg"}, timeout=10).raise_for_status()

@@ -1,9 +1,8 @@
 """Live updates: the open dashboard follows the pipeline without a reload."""
 
 import httpx
-from playwright.sync_api import expect
-
 from browser_support import sample_photo
+from playwright.sync_api import expect
 
 
 def test_GIVEN_the_dashboard_open_WHEN_another_client_uploads_a_photo_THEN_the_image_count_rises_without_a_reload(live_server, page):

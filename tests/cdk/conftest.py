@@ -105,4 +105,6 @@ def variant(tmp_path_factory) -> Synthesized:
         streamShards="2",
         alarmEmail="ops@example.com",
         bastion="false",
+        apiRateLimit="7",
+        apiGatewayAccountRole="false",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cdk.app import cdk_json_context
-from cdk.config import CONTEXT_PREFIX, DEFAULTS, REKOGNITION_DETECT_LABELS_TPS, ConfigError, DeploymentConfig
+from cdk.config import CONTEXT_PREFIX, DEFAULTS, ConfigError, DeploymentConfig
 
 
 def test_given_cdk_json_when_read_then_it_documents_every_setting_with_its_default():
@@ -18,10 +18,24 @@ def test_given_no_context_when_read_then_the_defaults_apply():
         {CONTEXT_PREFIX + k: v for k, v in DEFAULTS.items()})
 
 
-def test_given_no_context_when_read_then_the_upload_api_admits_what_rekognition_can_label_with_room_for_bursts():
+def test_given_no_context_when_read_then_the_upload_api_follows_the_regions_detect_labels_quota():
     config = DeploymentConfig.from_context({})
-    assert config.api_rate_limit == REKOGNITION_DETECT_LABELS_TPS
-    assert config.api_burst_limit > config.api_rate_limit
+    assert (config.api_rate_limit, config.api_burst_limit) == (None, None)  # cdk/quota.py decides
+
+
+def test_given_a_rate_on_the_command_line_when_read_then_it_overrides_the_quota():
+    config = DeploymentConfig.from_context({CONTEXT_PREFIX + "apiRateLimit": "7"})
+    assert config.api_rate_limit == 7
+
+
+def test_given_a_burst_below_the_rate_when_read_then_it_is_refused():
+    with pytest.raises(ConfigError, match="apiBurstLimit"):
+        DeploymentConfig.from_context({CONTEXT_PREFIX + "apiRateLimit": "7", CONTEXT_PREFIX + "apiBurstLimit": "3"})
+
+
+def test_given_a_rate_that_is_not_a_number_when_read_then_it_is_refused():
+    with pytest.raises(ConfigError, match="apiRateLimit"):
+        DeploymentConfig.from_context({CONTEXT_PREFIX + "apiRateLimit": "fast"})
 
 
 def test_given_a_misspelt_setting_when_read_then_it_is_refused():

@@ -14,7 +14,13 @@ import re
 import pytest
 
 from autotagger.config import Settings
-from autotagger.contracts import ASL_FILE
+from autotagger.contracts import (
+    ASL_FILE,
+    TAGGING_RULE_NAME,
+    UNSUPPORTED_OBJECT_RULE_NAME,
+    tagging_rule_pattern,
+    unsupported_object_dead_letter,
+)
 from autotagger.index.opensearch import OpenSearchIndex
 from autotagger.local.event_pattern import matches
 from autotagger.local.s3_events import object_created_event, object_deleted_event
@@ -36,9 +42,10 @@ def _only(resources: dict[str, dict]) -> dict:
     return next(iter(resources.values()))["Properties"]
 
 
-def _deployed_rule_pattern(synth, bucket: str) -> dict:
+def _deployed_rule_pattern(synth, bucket: str, rule=None) -> dict:
     """The rule's EventPattern with the image bucket's Ref replaced by a local bucket name."""
-    text = json.dumps(synth.resource(synth.stack.workflow.rule)["Properties"]["EventPattern"])
+    rule = rule or synth.stack.workflow.rule
+    text = json.dumps(synth.resource(rule)["Properties"]["EventPattern"])
     return json.loads(text.replace(json.dumps(synth.ref(synth.stack.storage.bucket)), json.dumps(bucket)))
 
 
@@ -51,9 +58,26 @@ def _event(builder, key: str, bucket: str) -> dict:
 
 # -- the EventBridge rule -------------------------------------------------------------------------
 
-def test_given_default_context_when_synthesized_then_the_rule_pattern_is_the_local_runtime_rule(dev, local_pipeline):
-    (local_rule,) = local_pipeline._router.rules()
-    assert _deployed_rule_pattern(dev, local_pipeline.settings.bucket) == local_rule.pattern
+def test_given_default_context_when_synthesized_then_the_rule_patterns_are_the_local_runtime_rules(dev, local_pipeline):
+    local = {rule.name: rule.pattern for rule in local_pipeline._router.rules()}
+    bucket = local_pipeline.settings.bucket
+    deployed = {
+        TAGGING_RULE_NAME: _deployed_rule_pattern(dev, bucket),
+        UNSUPPORTED_OBJECT_RULE_NAME: _deployed_rule_pattern(dev, bucket, dev.stack.workflow.unsupported_rule),
+    }
+    assert deployed == local
+    assert deployed[TAGGING_RULE_NAME] == tagging_rule_pattern(bucket)  # contracts' pattern, as deployed
+
+
+def test_given_the_unsupported_objects_rule_when_synthesized_then_it_writes_contracts_dead_letter_to_the_queue(dev):
+    """The input transformer's letter, with an event and a time put in, is contracts' dead letter."""
+    target = dev.resource(dev.stack.workflow.unsupported_rule)["Properties"]["Targets"][0]
+    assert target["Arn"] == dev.arn(dev.stack.dead_letters.workflow)
+    event = {"detail": {"object": {"key": "x.txt"}}}
+    template = target["InputTransformer"]["InputTemplate"]
+    letter = json.loads(template.replace("<aws.events.event.json>", json.dumps(event)).replace(
+        "<aws.events.event.ingestion-time>", "2026-11-25T12:00:00Z"))
+    assert letter == unsupported_object_dead_letter(event, "2026-11-25T12:00:00Z")
 
 
 @pytest.mark.parametrize("profile", ["dev", "variant"])
@@ -66,11 +90,15 @@ def test_given_the_deployed_rule_when_matched_locally_then_it_starts_the_workflo
     prefix = synth.stack.config.key_prefix
     outcomes = {
         "created": matches(pattern, _event(object_created_event, f"{prefix}dog.jpg", bucket)),
+        "created, upper case": matches(pattern, _event(object_created_event, f"{prefix}DOG.JpEg", bucket)),
+        "a folder": matches(pattern, _event(object_created_event, f"{prefix}a/", bucket)),
+        "not an image": matches(pattern, _event(object_created_event, f"{prefix}x.txt", bucket)),
         "deleted": matches(pattern, _event(object_deleted_event, f"{prefix}dog.jpg", bucket)),
         "other bucket": matches(pattern, _event(object_created_event, f"{prefix}dog.jpg", "elsewhere")),
         "outside the prefix": matches(pattern, _event(object_created_event, "other/dog.jpg", bucket)),
     }
-    assert outcomes == {"created": True, "deleted": True, "other bucket": False, "outside the prefix": not prefix}
+    assert outcomes == {"created": True, "created, upper case": True, "a folder": False, "not an image": False,
+                        "deleted": True, "other bucket": False, "outside the prefix": not prefix}
 
 
 # -- the workflow's DefinitionSubstitutions ------------------------------------------------------
@@ -84,7 +112,8 @@ def test_given_the_asl_placeholders_when_synthesized_then_cdk_and_the_local_runt
 def test_given_default_context_when_synthesized_then_detect_labels_gets_the_local_runtime_parameters(dev):
     deployed = dev.resource(dev.stack.workflow.state_machine)["Properties"]["DefinitionSubstitutions"]
     local = Settings().substitutions()
-    assert {k: deployed[k] for k in ("MaxLabels", "MinConfidence")} == {k: local[k] for k in ("MaxLabels", "MinConfidence")}
+    names = ("MaxLabels", "MinConfidence")
+    assert {k: deployed[k] for k in names} == {k: local[k] for k in names}
 
 
 # -- uploads -------------------------------------------------------------------------------------
@@ -117,15 +146,18 @@ def test_given_the_indexer_when_synthesized_then_it_writes_the_index_the_local_o
     assert environment["INDEX_NAME"] == local.index_name
 
 
-def test_given_the_role_mapping_when_synthesized_then_its_index_patterns_cover_the_local_index(dev):
-    mapping = _only(dev.resources("Custom::OpenSearchRoleMapping"))
+def test_given_the_role_mappings_when_synthesized_then_their_index_patterns_cover_the_local_index(dev):
+    mappings = [m["Properties"] for m in dev.resources("Custom::OpenSearchRoleMapping").values()]
     local = OpenSearchIndex.from_url("http://127.0.0.1:9200")
-    assert any(fnmatch.fnmatchcase(local.index_name, pattern) for pattern in mapping["IndexPatterns"])
+    assert len(mappings) == 2  # the indexer's and the read API's
+    for mapping in mappings:
+        assert any(fnmatch.fnmatchcase(local.index_name, pattern) for pattern in mapping["IndexPatterns"])
 
 
 # -- the indexer's stream consumer ------------------------------------------------------------------
 
-def test_given_the_event_source_when_synthesized_then_its_batches_and_retries_are_the_local_consumer_ones(dev, local_pipeline):
+def test_given_the_event_source_when_synthesized_then_its_batches_and_retries_are_the_local_consumer_ones(
+        dev, local_pipeline):
     mapping = _only(dev.resources("AWS::Lambda::EventSourceMapping"))
     consumer = local_pipeline._consumer
     assert (mapping["BatchSize"], mapping["MaximumRetryAttempts"], mapping["BisectBatchOnFunctionError"]) == (

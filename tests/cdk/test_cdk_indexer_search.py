@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from autotagger import contracts
 from autotagger.contracts import INDEX_NAME
-from cdk import indexer_bundle
+from cdk import lambda_bundle
 from cdk.constructs import indexer, network, search_domain
 
 
@@ -24,12 +24,12 @@ def _domain(synth) -> dict:
 def test_given_the_indexer_when_synthesized_then_it_runs_python_3_13_on_arm64(dev):
     function = _function(dev)
     assert (function["Runtime"], function["Architectures"]) == (
-        indexer_bundle.RUNTIME.name, [indexer_bundle.ARCHITECTURE.name])
-    assert indexer_bundle.RUNTIME.name == f"python{indexer_bundle.PYTHON_VERSION}"  # the Python the wheels are for
+        lambda_bundle.RUNTIME.name, [lambda_bundle.ARCHITECTURE.name])
+    assert lambda_bundle.RUNTIME.name == f"python{lambda_bundle.PYTHON_VERSION}"  # the Python the wheels are for
 
 
 def test_given_the_indexer_when_synthesized_then_its_handler_is_the_bundled_functions_indexer_handler(dev):
-    assert _function(dev)["Handler"] == indexer_bundle.HANDLER
+    assert _function(dev)["Handler"] == lambda_bundle.HANDLER
 
 
 def test_given_the_indexer_when_synthesized_then_it_is_told_the_opensearch_endpoint_and_index(dev):
@@ -77,7 +77,7 @@ def test_given_the_event_source_when_synthesized_then_each_shard_is_read_in_para
 def test_given_the_indexer_role_when_synthesized_then_it_signs_http_requests_to_this_domain_only(dev):
     es = [s for s in dev.role_statements(dev.stack.indexer_role)
           if any(a.startswith("es:") for a in s["Action"])]
-    domain_paths = dev.stack.resolve(f"{dev.stack.search.domain_arn}/*")
+    domain_paths = dev.stack.resolve(f"{dev.stack.search.domain.domain_arn}/*")
     assert [(sorted(s["Action"]), s["Resource"]) for s in es] == [
         (sorted(search_domain.INDEXER_HTTP_ACTIONS), domain_paths)]
 
@@ -164,7 +164,7 @@ def test_given_the_bastion_when_synthesized_then_its_role_holds_only_the_session
 
 def test_given_the_bastion_when_synthesized_then_it_requires_imdsv2_and_has_no_key_pair(dev):
     instance = dev.resource(dev.stack.network.bastion)["Properties"]
-    template = [t for t in dev.resources("AWS::EC2::LaunchTemplate").values()]
+    template = list(dev.resources("AWS::EC2::LaunchTemplate").values())
     assert "KeyName" not in instance
     assert template[0]["Properties"]["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"] == "required"
 
@@ -173,10 +173,10 @@ def test_given_bastion_false_when_synthesized_then_no_instance_is_created(varian
     variant.template.resource_count_is("AWS::EC2::Instance", 0)
 
 
-def test_given_the_prod_profile_when_synthesized_then_the_domain_spans_two_availability_zones(variant):
+def test_given_the_prod_profile_when_synthesized_then_the_domain_spans_three_availability_zones(variant):
     domain = _domain(variant)
     assert (domain["ClusterConfig"]["ZoneAwarenessConfig"], len(domain["VPCOptions"]["SubnetIds"])) == (
-        {"AvailabilityZoneCount": 2}, 2)
+        {"AvailabilityZoneCount": 3}, 3)
 
 
 def test_given_the_indexer_role_when_synthesized_then_it_reads_only_the_tag_stream(dev):

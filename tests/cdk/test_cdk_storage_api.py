@@ -46,7 +46,8 @@ def test_given_the_image_bucket_when_synthesized_then_incomplete_multipart_uploa
 
 
 def test_given_default_context_when_synthesized_then_the_image_bucket_is_retained_on_destroy(dev):
-    assert dev.resource(dev.stack.storage.bucket)["DeletionPolicy"] == "Retain"
+    assert dev.resource(dev.stack.storage.bucket)["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert dev.resource(dev.stack.storage.bucket)["UpdateReplacePolicy"] == "Retain"
 
 
 def test_given_destroy_on_removal_when_synthesized_then_the_image_bucket_is_deleted_on_destroy(variant):
@@ -114,9 +115,9 @@ def test_given_a_key_prefix_when_uploading_then_objects_land_under_the_prefix_on
 
 
 def test_given_the_usage_plan_when_synthesized_then_it_throttles_with_the_configured_rate_and_burst(dev):
-    config = dev.stack.config
+    api = dev.stack.upload_api
     dev.template.has_resource_properties("AWS::ApiGateway::UsagePlan", {
-        "Throttle": {"RateLimit": config.api_rate_limit, "BurstLimit": config.api_burst_limit},
+        "Throttle": {"RateLimit": dev.stack.resolve(api.rate_limit), "BurstLimit": dev.stack.resolve(api.burst_limit)},
         "ApiStages": Match.array_with([Match.object_like({"ApiId": dev.ref(dev.stack.upload_api.api)})]),
     })
 
@@ -135,7 +136,7 @@ def test_given_the_stage_when_synthesized_then_requests_are_access_logged(dev):
 
 
 def test_given_the_stage_when_synthesized_then_every_method_is_throttled(dev):
-    config = dev.stack.config
-    settings = dev.resource(dev.stack.upload_api.api.deployment_stage)["Properties"]["MethodSettings"]
-    assert {"HttpMethod": "*", "ResourcePath": "/*", "ThrottlingRateLimit": config.api_rate_limit,
-            "ThrottlingBurstLimit": config.api_burst_limit}.items() <= settings[0].items()
+    api = dev.stack.upload_api
+    settings = dev.resource(api.api.deployment_stage)["Properties"]["MethodSettings"]
+    assert {"HttpMethod": "*", "ResourcePath": "/*", "ThrottlingRateLimit": dev.stack.resolve(api.rate_limit),
+            "ThrottlingBurstLimit": dev.stack.resolve(api.burst_limit)}.items() <= settings[0].items()

@@ -21,13 +21,15 @@ def test_given_the_rule_when_synthesized_then_it_matches_created_and_deleted_obj
     assert _rule(dev)["EventPattern"] == {
         "source": [contracts.S3_EVENT_SOURCE],
         "detail-type": list(contracts.TAGGING_DETAIL_TYPES),
-        "detail": {"bucket": {"name": [dev.ref(dev.stack.storage.bucket)]}},
+        "detail": {"bucket": {"name": [dev.ref(dev.stack.storage.bucket)]},
+                   "object": {"key": contracts.image_key_filter()}},
     }
 
 
 def test_given_a_key_prefix_when_synthesized_then_the_rule_matches_only_keys_under_it(variant):
     detail = _rule(variant)["EventPattern"]["detail"]
-    assert detail["object"] == {"key": [{"prefix": variant.stack.config.key_prefix}]}
+    assert detail["object"] == {"key": contracts.image_key_filter(variant.stack.config.key_prefix)}
+    assert all(m["wildcard"].startswith(variant.stack.config.key_prefix) for m in detail["object"]["key"])
 
 
 def test_given_the_rule_when_synthesized_then_it_starts_the_state_machine(dev):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from saved_objects_support import SAVED_OBJECTS, load_saved_objects
 
 

@@ -15,10 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from saved_objects_support import load_saved_objects
 
 from autotagger.cli import main
 from autotagger.cli.dashboards_cmd import import_url
-from saved_objects_support import load_saved_objects
 
 
 class ImportApi(BaseHTTPRequestHandler):

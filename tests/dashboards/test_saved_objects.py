@@ -62,4 +62,4 @@ def test_GIVEN_the_dashboard_WHEN_its_panels_are_read_THEN_it_holds_every_visual
     assert sorted(shown) == sorted(o["id"] for o in saved_objects if o["type"] == "visualization")
     for panel in panels:
         grid = panel["gridData"]
-        assert 0 <= grid["x"] and grid["x"] + grid["w"] <= 48 and grid["h"] > 0
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 48 and grid["h"] > 0

@@ -9,7 +9,6 @@ OpenSearch for, translated here the way OpenSearch Dashboards translates them.
 from __future__ import annotations
 
 import pytest
-
 from saved_objects_support import search_source, vis_state
 
 pytestmark = pytest.mark.integration

@@ -4,12 +4,15 @@ Each fake keeps its port's method signatures exactly (tests/unit/test_fakes_matc
 compares them), so a port that changes makes its fake fail instead of drifting.
 """
 
+from tests.fakes.dead_letter_queue import FakeDeadLetterQueue
 from tests.fakes.dead_letters import FakeDeadLetters
+from tests.fakes.execution_lookup import FakeExecutionLookup
 from tests.fakes.executions import FakeExecutions
+from tests.fakes.image_urls import FakeImageUrls
 from tests.fakes.index import FakeImageIndex
 from tests.fakes.labeler import JPEG_MAGIC, PNG_MAGIC, FakeLabeler
 from tests.fakes.object_store import FakeObjectStore
 from tests.fakes.record_stream import FakeRecordStream
 
-__all__ = ["FakeDeadLetters", "FakeExecutions", "FakeImageIndex", "FakeLabeler", "FakeObjectStore",
-           "FakeRecordStream", "JPEG_MAGIC", "PNG_MAGIC"]
+__all__ = ["FakeDeadLetterQueue", "FakeDeadLetters", "FakeExecutionLookup", "FakeExecutions", "FakeImageIndex",
+           "FakeImageUrls", "FakeLabeler", "FakeObjectStore", "FakeRecordStream", "JPEG_MAGIC", "PNG_MAGIC"]

@@ -4,18 +4,18 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from autotagger.domain.documents import format_time, parse_time, supersedes, tag_confidences, tombstone_for
+from autotagger.index.query import SearchSpec, fold, sort_key
 
 _INTERVALS = ("hour", "day", "week", "month")
-_OLDEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _bucket_start(moment: datetime, interval: str) -> datetime:
     """Start of the hour / day / week (Monday) / month holding `moment`, in UTC."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if interval == "hour":
         return moment.replace(minute=0, second=0, microsecond=0)
     day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -56,7 +56,7 @@ class FakeImageIndex:
             if action["action"] == "upsert":
                 self.documents[doc_id] = {**action["document"], "id": doc_id}
             else:
-                self.documents[doc_id] = tombstone_for(action, datetime.now(timezone.utc))
+                self.documents[doc_id] = tombstone_for(action, datetime.now(UTC))
             results.append({"id": doc_id, "status": "applied"})
         return results
 
@@ -78,19 +78,27 @@ class FakeImageIndex:
         return None if found is None or found.get("deleted") else copy.deepcopy(found)
 
     def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
-               offset: int = 0, since: str | None = None, until: str | None = None) -> dict[str, Any]:
-        self.search_calls.append(dict(tags=tags, min_confidence=min_confidence, limit=limit, offset=offset,
-                                      since=since, until=until))
+               cursor: str | None = None, since: str | None = None, until: str | None = None,
+               offset: int = 0) -> dict[str, Any]:
+        """The adapters' semantics (`autotagger.index.query`): tags ignore case, newest first by
+        (event time, id), pages by keyset cursor."""
+        self.search_calls.append({"tags": tags, "min_confidence": min_confidence, "limit": limit, "cursor": cursor,
+                                      "offset": offset, "since": since, "until": until})
+        spec = SearchSpec.parse(tags, min_confidence, limit, cursor, since, until, offset)
 
         def matches(document: dict[str, Any]) -> bool:
-            confidences = self._confidences(document)
-            if tags:
-                return all(confidences.get(t, -1.0) >= min_confidence for t in tags)
-            return max(confidences.values(), default=0.0) >= min_confidence
+            confidences: dict[str, float] = {}
+            for name, confidence in self._confidences(document).items():
+                confidences[fold(name)] = max(confidence, confidences.get(fold(name), -1.0))
+            if spec.tags:
+                return all(confidences.get(t, -1.0) >= spec.min_confidence for t in spec.tags)
+            return max(confidences.values(), default=0.0) >= spec.min_confidence
 
-        hits = sorted((d for d in self._live(since, until) if matches(d)), reverse=True,
-                      key=lambda d: (parse_time(d["event_time"]) if d.get("event_time") else _OLDEST, d["id"]))
-        return {"total": len(hits), "images": copy.deepcopy(hits[offset:offset + limit])}
+        hits = sorted((d for d in self._live(since, until) if matches(d)), key=sort_key, reverse=True)
+        total = len(hits)
+        if spec.after is not None:
+            hits = [d for d in hits if sort_key(d) < spec.after]
+        return spec.page(total, copy.deepcopy(hits[spec.offset:spec.offset + spec.limit + 1]))
 
     def tag_counts(self, top: int = 20, min_confidence: float = 0.0, since: str | None = None,
                    until: str | None = None) -> list[dict[str, Any]]:

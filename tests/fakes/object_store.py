@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from datetime import datetime, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from autotagger.ports import StoredObject
 
@@ -20,7 +20,7 @@ class FakeObjectStore:
         self.closed = False
 
     def _stored(self, key: str, size: int, etag: str, content_type: str) -> StoredObject:
-        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return StoredObject(self.name, key, size, etag, f"{next(self._sequencers):016X}", now, content_type)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:

@@ -7,8 +7,8 @@ The server runs as a subprocess exactly as a user starts it, with its output in 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import httpx
 import pytest

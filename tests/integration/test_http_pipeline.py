@@ -21,12 +21,12 @@ def _put(http, key: str, body: bytes, content_type: str = "image/png"):
 
 
 def _document(http, key: str):
-    response = http.get(f"/api/images/{document_id(BUCKET, key)}")
+    response = http.get(f"/v1/images/{document_id(BUCKET, key)}")
     return response.json() if response.status_code == 200 else None
 
 
 def _dead_letter_for(http, key: str):
-    for letter in http.get("/api/dlq").json()["workflow"]:
+    for letter in http.get("/v1/dead-letters").json()["workflow"]:
         if letter["body"]["event"]["detail"]["object"]["key"] == key:
             return letter
     return None
@@ -39,16 +39,16 @@ def test_GIVEN_a_photo_WHEN_put_with_an_encoded_slash_THEN_an_empty_200_and_it_b
     assert (response.status_code, response.content) == (200, b"")
     wait_for(lambda: _document(http, "raw-image/chelsea.png"), timeout=30)
     print(f"upload-to-searchable latency: {time.monotonic() - started:.2f} s")
-    found = http.get("/api/images", params={"tag": "Cat"}).json()
+    found = http.get("/v1/images", params={"tag": "Cat"}).json()
     assert "raw-image/chelsea.png" in [d["key"] for d in found["images"]]
 
 
-def test_GIVEN_a_tagged_photo_WHEN_getting_its_content_THEN_the_uploaded_bytes_come_back(http):
+def test_GIVEN_a_tagged_photo_WHEN_getting_its_image_url_THEN_the_uploaded_bytes_come_back(http):
     photo = sample_photo("coffee.png")
     _put(http, "raw-image/coffee.png", photo)
     document = wait_for(lambda: _document(http, "raw-image/coffee.png"))
 
-    response = http.get(f"/api/images/{document['id']}/content")
+    response = http.get(document["image_url"])
 
     assert (response.content, response.headers["content-type"]) == (photo, "image/png")
 
@@ -67,7 +67,8 @@ def test_GIVEN_a_corrupt_jpeg_WHEN_put_THEN_its_execution_failed_in_the_DetectLa
     _put(http, "raw-image/corrupt-2.jpg", b"\xff\xd8\xff\xe0 definitely not a picture", "image/jpeg")
     letter = wait_for(lambda: _dead_letter_for(http, "raw-image/corrupt-2.jpg"))
 
-    execution = http.get(f"/api/executions/{quote(letter['reason']['execution_id'], safe='')}").json()
+    name = letter["reason"]["execution_id"].rsplit(":", 1)[-1]
+    execution = http.get(f"/v1/executions/{quote(name, safe='')}").json()
 
     assert (execution["status"], execution["failed_state"]) == ("FAILED", "DetectLabels")
     failed = [e for e in execution["history"] if e["type"] == "TaskFailed"]
@@ -83,12 +84,12 @@ def test_GIVEN_a_corrupt_jpeg_WHEN_put_THEN_its_execution_failed_in_the_DetectLa
 ])
 def test_GIVEN_a_request_the_api_refuses_WHEN_put_THEN_the_status_says_why_and_nothing_runs(
         http, path, headers, body, status):
-    before = http.get("/api/summary").json()["executions"]
+    before = http.get("/v1/summary").json()["executions"]
 
     response = http.put(path, content=body, headers=headers)
 
-    assert response.status_code == status and response.json()["detail"]
-    assert http.get("/api/summary").json()["executions"] == before
+    assert response.status_code == status and response.json()["message"] and response.json()["error"]
+    assert http.get("/v1/summary").json()["executions"] == before
 
 
 def test_GIVEN_an_indexed_photo_WHEN_deleted_THEN_its_document_leaves_the_index(http):
@@ -98,7 +99,7 @@ def test_GIVEN_an_indexed_photo_WHEN_deleted_THEN_its_document_leaves_the_index(
     assert http.delete(f"/v1/{BUCKET}/raw-image%2Fastronaut.png").status_code == 204
 
     wait_for(lambda: _document(http, "raw-image/astronaut.png") is None)
-    keys = [d["key"] for d in http.get("/api/images", params={"limit": 500}).json()["images"]]
+    keys = [d["key"] for d in http.get("/v1/images", params={"limit": 500}).json()["images"]]
     assert "raw-image/astronaut.png" not in keys
 
 
@@ -111,9 +112,10 @@ def test_GIVEN_good_and_bad_uploads_WHEN_all_settled_THEN_each_is_indexed_or_dea
         assert _put(http, key, body, "application/octet-stream").status_code == 200
 
     def settled():
-        images = http.get("/api/images", params={"limit": 500}).json()["images"]
+        images = http.get("/v1/images", params={"limit": 500}).json()["images"]
         indexed = [d["key"] for d in images if d["key"].startswith("mix/")]
-        letters = [m["body"]["event"]["detail"]["object"]["key"] for m in http.get("/api/dlq").json()["workflow"]]
+        letters = [m["body"]["event"]["detail"]["object"]["key"]
+                   for m in http.get("/v1/dead-letters").json()["workflow"]]
         dead = [k for k in letters if k.startswith("mix/")]
         return (indexed, dead) if len(indexed) + len(dead) >= len(good) + len(bad) else None
 
@@ -126,7 +128,7 @@ def test_GIVEN_uploads_WHEN_asking_their_outcome_THEN_indexed_with_tags_or_dead_
     _put(http, "outcome/broken.jpg", b"\xff\xd8\xff\xe0 not a picture", "image/jpeg")
 
     def outcome(key):
-        answer = http.get(f"/api/uploads/{BUCKET}/{quote(key, safe='')}").json()
+        answer = http.get(f"/v1/uploads/{BUCKET}/{quote(key, safe='')}").json()
         return answer if answer["status"] != "running" else None
 
     indexed, failed = wait_for(lambda: outcome("outcome/chelsea.png")), wait_for(lambda: outcome("outcome/broken.jpg"))
@@ -134,11 +136,11 @@ def test_GIVEN_uploads_WHEN_asking_their_outcome_THEN_indexed_with_tags_or_dead_
     assert "Cat" in indexed["document"]["tags"]
     assert (failed["status"], failed["dead_letter"]["reason"]["error"]) == (
         "dead_lettered", "Rekognition.InvalidImageFormatException")
-    assert http.get(f"/api/uploads/{BUCKET}/outcome%2Fnever.png").status_code == 404
+    assert http.get(f"/v1/uploads/{BUCKET}/outcome%2Fnever.png").status_code == 404
 
 
 def test_GIVEN_the_server_WHEN_reading_openapi_THEN_the_upload_route_is_documented(http):
-    assert "/v1/{bucket}/{key}" in http.get("/openapi.json").json()["paths"]
+    assert "/v1/{bucket}/{object}" in http.get("/openapi.json").json()["paths"]
 
 
 def test_GIVEN_the_server_WHEN_anything_is_answered_THEN_hardening_headers_are_present(http):

@@ -25,7 +25,7 @@ def test_GIVEN_an_opensearch_url_WHEN_a_photo_is_uploaded_THEN_it_is_searchable_
             assert http.put("/v1/image-vaults/raw-image%2Fcat.png", content=sample_photo("chelsea.png"),
                             headers={"Content-Type": "image/png"}).status_code == 200
 
-            found = wait_for(lambda: http.get("/api/images", params={"tag": "Cat"}).json()["images"], timeout=30)
+            found = wait_for(lambda: http.get("/v1/images", params={"tag": "Cat"}).json()["images"], timeout=30)
     finally:
         server.stop()
     assert [d["key"] for d in found] == ["raw-image/cat.png"]

@@ -9,11 +9,12 @@ from tests.integration.conftest import ServerProcess, wait_for
 
 
 def _indexed(server: ServerProcess) -> list[dict]:
-    images = httpx.get(f"{server.url}/api/images", params={"limit": 100}, timeout=10).json()["images"]
+    images = httpx.get(f"{server.url}/v1/images", params={"limit": 100}, timeout=10).json()["images"]
     return images
 
 
-def test_GIVEN_an_empty_data_dir_WHEN_serving_with_seed_samples_THEN_every_sample_photo_is_tagged(models_ready, tmp_path):
+def test_GIVEN_an_empty_data_dir_WHEN_serving_with_seed_samples_THEN_every_sample_photo_is_tagged(
+        models_ready, tmp_path):
     expected = {key for key, _, _ in sample_photos()}
     server = ServerProcess(tmp_path / "data", tmp_path / "server.log", ["--seed-samples"]).start()
     try:
@@ -26,7 +27,8 @@ def test_GIVEN_an_empty_data_dir_WHEN_serving_with_seed_samples_THEN_every_sampl
         server.stop()
 
 
-def test_GIVEN_a_bucket_with_objects_WHEN_serving_with_seed_samples_again_THEN_nothing_is_uploaded_twice(models_ready, tmp_path):
+def test_GIVEN_a_bucket_with_objects_WHEN_serving_with_seed_samples_again_THEN_nothing_is_uploaded_twice(
+        models_ready, tmp_path):
     first = ServerProcess(tmp_path / "data", tmp_path / "first.log", ["--seed-samples"]).start()
     try:
         count = len({key for key, _, _ in sample_photos()})
@@ -35,7 +37,7 @@ def test_GIVEN_a_bucket_with_objects_WHEN_serving_with_seed_samples_again_THEN_n
         first.stop()
     second = ServerProcess(tmp_path / "data", tmp_path / "second.log", ["--seed-samples"]).start()
     try:
-        executions = httpx.get(f"{second.url}/api/executions", params={"limit": 100}, timeout=10).json()
+        executions = httpx.get(f"{second.url}/v1/executions", params={"limit": 100}, timeout=10).json()["executions"]
         assert len(executions) == count
         assert "tagging" not in second.log().split("serving bucket")[-1]
     finally:

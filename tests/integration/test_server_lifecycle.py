@@ -30,8 +30,9 @@ def test_GIVEN_acknowledged_uploads_WHEN_the_server_is_killed_and_restarted_THEN
     try:
         with httpx.Client(base_url=restarted.url, timeout=30) as http:
             def settled():
-                indexed = [d["key"] for d in http.get("/api/images", params={"limit": 500}).json()["images"]]
-                dead = [m["body"]["event"]["detail"]["object"]["key"] for m in http.get("/api/dlq").json()["workflow"]]
+                indexed = [d["key"] for d in http.get("/v1/images", params={"limit": 500}).json()["images"]]
+                dead = [m["body"]["event"]["detail"]["object"]["key"]
+                        for m in http.get("/v1/dead-letters").json()["workflow"]]
                 return (indexed, dead) if len(set(indexed) | set(dead)) == len(uploads) else None
 
             indexed, dead = wait_for(settled, timeout=90, interval=0.25)
@@ -51,7 +52,7 @@ def keyed_server(models_ready, tmp_path_factory):
 
 
 def test_GIVEN_a_keyed_server_WHEN_called_without_the_key_THEN_401(keyed_server):
-    assert httpx.get(f"{keyed_server.url}/api/summary").status_code == 401
+    assert httpx.get(f"{keyed_server.url}/v1/summary").status_code == 401
 
 
 def test_GIVEN_a_keyed_server_WHEN_uploading_with_the_key_THEN_200(keyed_server):

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from labeler_photos import SAMPLE_PHOTOS
 
 

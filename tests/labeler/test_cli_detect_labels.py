@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from labeler_photos import SAMPLE_PHOTOS
 
 from autotagger.cli import main
-from labeler_photos import SAMPLE_PHOTOS
 
 
 @pytest.fixture(autouse=True)

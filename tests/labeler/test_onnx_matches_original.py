@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from labeler_photos import SAMPLE_PHOTOS
 from PIL import Image
 
 import autotagger
@@ -18,7 +19,6 @@ from autotagger.labeler.classifier import Classifier, centre_crop
 from autotagger.labeler.detector import Detector, preprocess
 from autotagger.models import cache
 from autotagger.models.build import build_python, detector_source_dir, reference_node_dir
-from labeler_photos import SAMPLE_PHOTOS
 
 PHOTOS = ["chelsea", "astronaut", "coffee", "motorcycle"]
 REFERENCE_DIR = Path(autotagger.__file__).parent / "models" / "reference"

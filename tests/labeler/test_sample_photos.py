@@ -1,7 +1,6 @@
 """Real photos get the labels a person would name first, in range, with boxes inside the image."""
 
 import pytest
-
 from labeler_photos import SAMPLE_PHOTOS
 
 
@@ -66,8 +65,8 @@ def test_given_sample_photo_when_labelled_then_confidences_in_range_and_boxes_in
         for instance in item["Instances"]:
             box = instance["BoundingBox"]
             assert 0 <= instance["Confidence"] <= 100
-            assert 0 <= box["Left"] and box["Left"] + box["Width"] <= 1 + 1e-6
-            assert 0 <= box["Top"] and box["Top"] + box["Height"] <= 1 + 1e-6
+            assert box["Left"] >= 0 and box["Left"] + box["Width"] <= 1 + 1e-6
+            assert box["Top"] >= 0 and box["Top"] + box["Height"] <= 1 + 1e-6
             assert box["Width"] > 0 and box["Height"] > 0
 
 

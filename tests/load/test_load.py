@@ -25,16 +25,17 @@ GROWTH_LIMIT_MB = 30     # 200 more uploads after the warm-up: a leak of 150 KB 
 
 
 def _rss_mb(pid: int, field: str) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
     raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
 def _settle(http, server) -> None:
     deadline = time.monotonic() + 180
     while True:
-        summary = http.get("/api/summary").json()
+        summary = http.get("/v1/summary").json()
         if (outbox_pending(server.data_dir) == 0 and summary["executions"]["RUNNING"] == 0
                 and summary["stream_records_pending"] == 0):
             return

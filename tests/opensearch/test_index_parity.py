@@ -7,7 +7,7 @@ display threshold. Ties in time, cursors and tag case: test_search_semantics.py.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,13 +17,13 @@ from autotagger.index.sqlite import SQLiteIndex
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 NAMES = ["Dog", "Cat", "Ball", "Grass", "Car", "Tree"]
 
 
 def events():
     rng = random.Random(11)
-    start = datetime(2026, 10, 10, 9, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 10, 10, 9, 0, tzinfo=UTC)
     records = []
     for n in range(40):
         labels = [{"Name": name, "Confidence": round(rng.uniform(40, 100), 1)} for name in rng.sample(NAMES, 3)]

@@ -5,7 +5,7 @@ also when documents arrive during the copy and when a run is interrupted and sta
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from opensearchpy import helpers
@@ -18,7 +18,7 @@ from autotagger.index.reindex import reindex
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")]
 
 NAME = "image_insights"
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def upsert(key, sequencer, labels=(("Dog", 97.0),), event_time="2026-11-25T12:00:00Z", indexed_at=NOW):
@@ -85,7 +85,7 @@ def test_given_a_version_1_index_when_reindexed_then_every_document_moves_behind
 
 def test_given_images_indexed_during_the_copy_when_reindexed_then_the_catch_up_copies_them(old_index, monkeypatch):
     client = old_index.client
-    now = datetime.now(timezone.utc)  # the indexer stamps indexed_at with its clock
+    now = datetime.now(UTC)  # the indexer stamps indexed_at with its clock
     late = [upsert("late.jpg", "3000", indexed_at=now), upsert("000.jpg", "3001", labels=(("Bird", 99.0),), indexed_at=now)]
 
     def progress(message):

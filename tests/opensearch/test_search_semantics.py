@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,8 +30,8 @@ from autotagger.index.sqlite import SQLiteIndex
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")]
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
-START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+START = datetime(2026, 11, 1, tzinfo=UTC)
 _sequencers = itertools.count(0x1000)
 
 
@@ -217,7 +217,7 @@ def test_given_any_images_when_walked_by_cursor_then_the_pages_join_up_to_the_wh
     index = new_index()
     tagged = [data.draw(st.sampled_from([("Dog",), ("dog", "Ball"), ("Ball",)])) for _ in minutes]
     actions = [upsert(f"{n}.jpg", [(name, 90.0) for name in names], START + timedelta(minutes=m))
-               for n, (m, names) in enumerate(zip(minutes, tagged))]
+               for n, (m, names) in enumerate(zip(minutes, tagged, strict=True))]
     load(index, actions)
     for query, matching in (({}, actions), ({"tags": ["DOG"]}, [a for a in actions if a["document"]["tags"][0].lower() == "dog"])):
         pages = walk(index, limit, **query)

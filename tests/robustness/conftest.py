@@ -8,7 +8,6 @@ import threading
 import pytest
 
 from autotagger.config import Settings
-
 from tests.fakes import FakeLabeler
 
 from .invariant import Ledger, assert_invariant, wait_settled

@@ -27,11 +27,11 @@ class Server:
         self.process: subprocess.Popen | None = None
         self.url = ""
 
-    def start(self, timeout: float = 60.0) -> "Server":
+    def start(self, timeout: float = 60.0) -> Server:
         command = ([sys.executable, "-m", "tests.robustness.fake_server"] if self.fast
                    else [sys.executable, "-m", "autotagger", "serve", "--host", "127.0.0.1", "--port", "0"])
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - the server writes to it until stop() closes it
         self.process = subprocess.Popen([*command, "--data-dir", str(self.data_dir), *self.args], cwd=self.cwd,
                                         env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

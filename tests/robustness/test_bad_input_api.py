@@ -82,10 +82,10 @@ def _outcome(http, key: str, timeout: float = 60.0) -> tuple[str, dict]:
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = http.get(f"/api/images/{document_id(BUCKET, key)}")
+        found = http.get(f"/v1/images/{document_id(BUCKET, key)}")
         if found.status_code == 200:
             return "tagged", found.json()
-        for letter in http.get("/api/dlq", params={"limit": 1000}).json()["workflow"]:
+        for letter in http.get("/v1/dead-letters", params={"limit": 1000}).json()["workflow"]:
             if letter["body"]["event"]["detail"]["object"]["key"] == key:
                 return "dead letter", letter
         time.sleep(0.1)
@@ -108,29 +108,31 @@ def _outcome(http, key: str, timeout: float = 60.0) -> tuple[str, dict]:
 ])
 def test_GIVEN_a_request_the_api_must_refuse_WHEN_put_THEN_the_status_says_why_and_nothing_is_stored(
         http, ledger, case, path, content_type, body, status):
-    before = http.get("/api/summary").json()["executions"]
+    before = http.get("/v1/summary").json()["executions"]
 
     response = _put(http, ledger, None, body, content_type, path=path)
 
-    assert (response.status_code, bool(response.json()["detail"])) == (status, True), case
-    assert http.get("/api/summary").json()["executions"] == before
+    assert (response.status_code, bool(response.json()["message"])) == (status, True), case
+    assert http.get("/v1/summary").json()["executions"] == before
 
 
 def test_GIVEN_a_key_never_uploaded_WHEN_deleted_THEN_204_as_s3_answers_and_no_execution_runs(http):
-    before = http.get("/api/summary").json()["executions"]
+    before = http.get("/v1/summary").json()["executions"]
 
     response = http.delete(f"/v1/{BUCKET}/never%2Fuploaded.png")
 
     assert response.status_code == 204
-    assert http.get("/api/summary").json()["executions"] == before
+    assert http.get("/v1/summary").json()["executions"] == before
 
 
 # -- accepted, and what becomes of it -----------------------------------------------------------
 
 CONTENT_CASES = [
     # (key, body, expected outcome, error name or None, a word the cause must contain)
-    ("content/truncated.jpg", make.truncated_jpeg(), "dead letter", "Rekognition.InvalidImageFormatException", "truncated"),
-    ("content/random-bytes.jpg", bytes(range(256)) * 40, "dead letter", "Rekognition.InvalidImageFormatException", "format"),
+    ("content/truncated.jpg", make.truncated_jpeg(),
+     "dead letter", "Rekognition.InvalidImageFormatException", "truncated"),
+    ("content/random-bytes.jpg", bytes(range(256)) * 40,
+     "dead letter", "Rekognition.InvalidImageFormatException", "format"),
     ("content/png-named.jpg", make.photo("PNG"), "tagged", None, None),
     ("content/jpeg-named.png", make.photo("JPEG"), "tagged", None, None),
     ("content/anim.gif", make.gif(), "dead letter", "Autotagger.UnsupportedObjectType", ".jpg, .jpeg or .png"),
@@ -143,8 +145,10 @@ CONTENT_CASES = [
     ("content/heic-named.jpg", make.heic(), "dead letter", "Rekognition.InvalidImageFormatException", "HEIC"),
     ("content/svg-named.png", make.svg(), "dead letter", "Rekognition.InvalidImageFormatException", "SVG"),
     ("content/pdf-named.jpg", make.pdf(), "dead letter", "Rekognition.InvalidImageFormatException", "PDF"),
-    ("content/narrow-79px.png", make.png_of_size(79, 200), "dead letter", "Rekognition.InvalidImageFormatException", "80"),
-    ("content/wide-10001px.png", make.png_of_size(10_001, 80), "dead letter", "Rekognition.ImageTooLargeException", "10000"),
+    ("content/narrow-79px.png", make.png_of_size(79, 200),
+     "dead letter", "Rekognition.InvalidImageFormatException", "80"),
+    ("content/wide-10001px.png", make.png_of_size(10_001, 80),
+     "dead letter", "Rekognition.ImageTooLargeException", "10000"),
     ("content/bomb.png", make.decompression_bomb(), "dead letter", "Rekognition.ImageTooLargeException", "pixels"),
 ]
 
@@ -230,8 +234,8 @@ def test_GIVEN_the_whole_matrix_WHEN_settled_THEN_the_invariant_holds_and_no_fil
     import time
 
     deadline = time.monotonic() + 60
-    while not (outbox_pending(server.data_dir) == 0 and http.get("/api/summary").json()["stream_records_pending"] == 0
-               and http.get("/api/summary").json()["executions"]["RUNNING"] == 0):
+    while not (outbox_pending(server.data_dir) == 0 and http.get("/v1/summary").json()["stream_records_pending"] == 0
+               and http.get("/v1/summary").json()["executions"]["RUNNING"] == 0):
         assert time.monotonic() < deadline, "the pipeline did not settle"
         time.sleep(0.1)
     server.stop()

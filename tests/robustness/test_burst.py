@@ -13,9 +13,10 @@ import pytest
 from autotagger.config import Settings
 from autotagger.faults import FaultPlan
 from bench.bench_burst import THROTTLED, throttled_attempts, transitions
+from tests.fakes import FakeLabeler
 
 from .conftest import upload
-from .fast_labeler import FastLabeler, small_png
+from .fast_labeler import small_png
 from .invariant import Ledger, assert_invariant, wait_settled
 
 UPLOADS = 60
@@ -30,7 +31,7 @@ def burst(tmp_path_factory):
 
     plan = FaultPlan.parse([f"labeler.quota={QUOTA}"])
     # Four labeler slots, eight executions at once: more callers than the quota admits.
-    pipeline = Pipeline(Settings(data_dir=tmp_path_factory.mktemp("burst") / "data", workers=4), labeler=FastLabeler(), faults=plan,
+    pipeline = Pipeline(Settings(data_dir=tmp_path_factory.mktemp("burst") / "data", workers=4), labeler=FakeLabeler(model_version="fast-1"), faults=plan,
                         consumer_options={"backoff_base_s": 0.01, "backoff_max_s": 0.05})
     pipeline.start()
     ledger = Ledger()

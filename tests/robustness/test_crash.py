@@ -52,7 +52,7 @@ def _upload_all(url: str, bodies: dict[str, bytes], ledger: Ledger, stop: thread
 
 
 def _settled(server: Server) -> bool:
-    summary = httpx.get(f"{server.url}/api/summary", timeout=10).json()
+    summary = httpx.get(f"{server.url}/v1/summary", timeout=10).json()
     return (outbox_pending(server.data_dir) == 0 and summary["executions"]["RUNNING"] == 0
             and summary["stream_records_pending"] == 0)
 

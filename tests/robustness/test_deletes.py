@@ -53,9 +53,8 @@ def test_GIVEN_uploads_and_deletes_racing_on_keys_WHEN_settled_THEN_a_document_e
     def churn(key: str, seed: int) -> None:
         for round_ in range(4):
             upload(pipeline, ledger, key, small_png(seed * 10 + round_))
-            if (seed + round_) % 2:
-                if pipeline.delete(key) is not None:
-                    ledger.deleted(key)
+            if (seed + round_) % 2 and pipeline.delete(key) is not None:
+                ledger.deleted(key)
 
     threads = [threading.Thread(target=churn, args=(key, i)) for i, key in enumerate(keys)]
     for thread in threads:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from autotagger.faults import FaultPlan, IndexUnavailable, InjectedServiceError
-
 from tests.fakes import FakeLabeler
 
 from .fast_labeler import small_png

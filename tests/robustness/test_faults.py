@@ -4,7 +4,6 @@ and consumer statistics."""
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
@@ -235,7 +234,6 @@ def test_GIVEN_a_fault_on_the_command_line_WHEN_tagging_THEN_the_retries_show_in
         tmp_path, monkeypatch, capsys):
     """`autotagger tag --fault labeler.throttle=1` (the real ASL retry: about a second)."""
     import autotagger.labeler as labeler_module
-
     from tests.fakes import FakeLabeler
 
     monkeypatch.setattr(labeler_module, "get_labeler", lambda *a, **k: FakeLabeler(model_version="fast-1"))

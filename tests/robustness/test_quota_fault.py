@@ -8,8 +8,9 @@ import threading
 import pytest
 
 from autotagger.faults import FaultPlan, FaultSpecError, InjectedServiceError, TokenBucket, parse_spec
+from tests.fakes import FakeLabeler
 
-from .fast_labeler import FastLabeler, small_png
+from .fast_labeler import small_png
 
 
 class FakeClock:
@@ -48,7 +49,7 @@ def test_GIVEN_a_steady_flood_WHEN_run_for_10_seconds_THEN_the_admitted_rate_is_
     clock = FakeClock()
     bucket = TokenBucket(5, clock=clock)
     admitted = 0
-    for i in range(641):  # 64 calls a second from 0 s to 10 s (1/64 s is exact in binary)
+    for _i in range(641):  # 64 calls a second from 0 s to 10 s (1/64 s is exact in binary)
         admitted += bucket.take()
         clock.advance(1 / 64)
     # The initial burst of 5, then 5 a second for 10 s.
@@ -136,7 +137,7 @@ def test_GIVEN_a_quota_that_is_not_a_positive_rate_WHEN_parsed_THEN_the_error_sa
 
 def test_GIVEN_a_quota_of_5_WHEN_8_calls_come_at_once_and_5_more_a_second_later_THEN_the_extra_ones_are_throttled_like_rekognition():
     clock = FakeClock()
-    inner = FastLabeler()
+    inner = FakeLabeler(model_version="fast-1")
     plan = FaultPlan.parse(["labeler.quota=5"], clock=clock)
     labeler = plan.wrap("labeler", inner)
     outcomes = []
@@ -158,4 +159,4 @@ def test_GIVEN_a_quota_of_5_WHEN_8_calls_come_at_once_and_5_more_a_second_later_
     throttled = "Rekognition.ThrottlingException"
     assert outcomes == ["ok"] * 5 + [throttled] * 3 + ["ok"] * 5
     # A throttled call never reaches the labeler (nothing is billed), and the plan counts each one.
-    assert (inner.calls, plan.injected()) == (10, {"labeler.quota=5": 3})
+    assert (len(inner.calls), plan.injected()) == (10, {"labeler.quota=5": 3})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -20,10 +20,9 @@ from autotagger.reprocess import (
     reprocess_aws,
     reprocess_local,
 )
-
-from .conftest import settle_and_check, upload
 from tests.fakes import FakeLabeler
 
+from .conftest import settle_and_check, upload
 from .fast_labeler import small_png
 from .invariant import Ledger
 
@@ -97,7 +96,7 @@ def test_GIVEN_an_interrupted_reprocess_WHEN_run_again_THEN_it_resumes_after_the
 
 
 def test_GIVEN_since_after_every_upload_WHEN_reprocessing_THEN_nothing_runs(stored, new_model_pipeline):
-    result = reprocess_local(new_model_pipeline, since=datetime.now(timezone.utc) + timedelta(days=1), rate=1000)
+    result = reprocess_local(new_model_pipeline, since=datetime.now(UTC) + timedelta(days=1), rate=1000)
 
     assert (result.started, result.considered) == ([], len(KEYS) + 1)
 
@@ -192,7 +191,7 @@ def test_GIVEN_an_aws_reprocess_WHEN_its_executions_are_read_THEN_each_input_is_
 
 
 def test_GIVEN_an_aws_reprocess_WHEN_run_again_from_the_start_THEN_no_execution_is_added(aws, tmp_path):
-    options = dict(state_machine_arn=aws["arn"], bucket=BUCKET, rate=1000, run="r1", checkpoint_file=tmp_path / "cp.json")
+    options = {"state_machine_arn": aws["arn"], "bucket": BUCKET, "rate": 1000, "run": "r1", "checkpoint_file": tmp_path / "cp.json"}
     reprocess_aws(aws["sfn"], aws["s3"], **options)
 
     reprocess_aws(aws["sfn"], aws["s3"], restart=True, **options)

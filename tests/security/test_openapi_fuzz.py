@@ -45,5 +45,5 @@ def test_GIVEN_any_request_the_schema_allows_WHEN_sent_to_the_real_server_THEN_n
             assert mode is schemathesis.GenerationMode.NEGATIVE  # nothing in the operation can be made invalid
         except Exception as exc:  # noqa: BLE001 - collected, reported together below
             failures[f"{operation.label} ({mode.value})"] = f"{type(exc).__name__}: {exc}"[:2000]
-    assert len(operations) >= 10 and "PUT /v1/{bucket}/{key}" in [o.label for o in operations]
+    assert len(operations) >= 10 and "PUT /v1/{bucket}/{object}" in [o.label for o in operations]
     assert failures == {}, "\n\n".join(f"{label}: {text}" for label, text in failures.items())

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -61,7 +62,7 @@ def _listening_addresses(port: int) -> set[str]:
     found = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            lines = open(table).read().splitlines()[1:]
+            lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
@@ -107,14 +108,14 @@ def test_GIVEN_a_keyed_server_WHEN_the_key_is_not_exactly_in_the_header_THEN_401
     response = httpx.put(f"{keyed.url}/v1/image-vaults/k.png", content=small_png(1), params=params,
                          headers={"Content-Type": "image/png", **headers})
 
-    assert response.status_code == 401
-    assert httpx.get(f"{keyed.url}/api/summary", headers={"x-api-key": KEY}).json()["executions"]["RUNNING"] == 0
-    assert httpx.get(f"{keyed.url}/api/summary", headers={"x-api-key": KEY}).json()["images_indexed"] == 0
+    assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
+    assert httpx.get(f"{keyed.url}/v1/summary", headers={"x-api-key": KEY}).json()["executions"]["RUNNING"] == 0
+    assert httpx.get(f"{keyed.url}/v1/summary", headers={"x-api-key": KEY}).json()["images_indexed"] == 0
 
 
 def test_GIVEN_a_keyed_server_WHEN_the_key_is_sent_THEN_the_dashboard_and_the_api_answer(keyed):
     assert [httpx.get(f"{keyed.url}{path}", headers={"x-api-key": KEY}).status_code
-            for path in ("/", "/api/summary", "/openapi.json")] == [200, 200, 200]
+            for path in ("/", "/v1/summary", "/openapi.json")] == [200, 200, 200]
 
 
 def test_GIVEN_the_key_check_WHEN_a_key_is_compared_THEN_hmac_compare_digest_does_it(monkeypatch):
@@ -169,7 +170,7 @@ def test_GIVEN_oversized_headers_WHEN_sent_THEN_refused_and_the_server_still_ans
 # -- no listing, no traversal, keys are not paths --------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/static/", "/static", "/static/js/", "/v1/image-vaults/", "/v1/image-vaults",
-                                  "/v1/", "/objects/", "/data/"])
+                                  "/v1/", "/objects/", "/data/", "/v1/_local/", "/v1/_local/image-vaults/"])
 def test_GIVEN_a_directory_like_path_WHEN_requested_THEN_no_listing_is_answered(http, path):
     response = http.get(path, follow_redirects=True)
 
@@ -191,6 +192,19 @@ def test_GIVEN_a_traversal_path_WHEN_requested_THEN_no_file_outside_the_static_f
     assert answer.split(b" ", 2)[1] in (b"400", b"404") and b"root:" not in answer and b"[project]" not in answer
 
 
+@pytest.mark.parametrize("query", ["", "?expires=9999999999&signature=forged",
+                                   "?expires=9999999999&content_type=image/png&size=3&signature=forged"])
+def test_GIVEN_an_unsigned_or_forged_local_url_WHEN_used_THEN_403_and_nothing_read_or_stored(server, http, query):
+    http.put("/v1/image-vaults/secret.png", content=small_png(7), headers={"Content-Type": "image/png"})
+
+    read = http.get(f"/v1/_local/image-vaults/secret.png{query}")
+    written = http.put(f"/v1/_local/image-vaults/planted.png{query}", content=b"abc",
+                       headers={"Content-Type": "image/png"})
+
+    assert (read.status_code, read.json()["error"], written.status_code) == (403, "forbidden", 403)
+    assert http.get("/v1/uploads/image-vaults/planted.png").status_code == 404
+
+
 def test_GIVEN_keys_that_look_like_paths_WHEN_uploaded_THEN_only_content_hashes_name_files(server, http):
     for i, key in enumerate(["../../escape.png", "/etc/cron.d/evil.png", "objects/../../x.png", "C:\\win\\x.png"]):
         assert http.put(f"/v1/image-vaults/{httpx.URL('').copy_with().path}{_quote(key)}", content=small_png(40 + i),
@@ -209,7 +223,7 @@ def _quote(key: str) -> str:
 
 # -- headers -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/", "/static/js/main.js", "/api/summary", "/no-such-page"])
+@pytest.mark.parametrize("path", ["/", "/static/js/main.js", "/v1/summary", "/no-such-page"])
 def test_GIVEN_the_dashboard_and_api_WHEN_answered_THEN_the_hardening_headers_are_set(http, path):
     headers = http.get(path).headers
 

@@ -21,7 +21,7 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from unittest import mock
@@ -99,7 +99,7 @@ class EventRule:
         if kind is None:
             return
         event = copy.deepcopy(json.loads((EVENTS / f"eventbridge_object_{kind}.json").read_text()))
-        event.update(id=str(uuid.uuid4()), time=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        event.update(id=str(uuid.uuid4()), time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                      resources=[f"arn:aws:s3:::{bucket.name}"])
         event["detail"]["bucket"]["name"] = bucket.name
         obj = event["detail"]["object"]

@@ -10,9 +10,12 @@ import pytest
 
 from autotagger import ports
 from tests.fakes import (
+    FakeDeadLetterQueue,
     FakeDeadLetters,
+    FakeExecutionLookup,
     FakeExecutions,
     FakeImageIndex,
+    FakeImageUrls,
     FakeLabeler,
     FakeObjectStore,
     FakeRecordStream,
@@ -25,6 +28,9 @@ FAKES = [
     (ports.DeadLetters, FakeDeadLetters),
     (ports.ImageIndex, FakeImageIndex),
     (ports.Executions, FakeExecutions),
+    (ports.ExecutionLookup, FakeExecutionLookup),
+    (ports.DeadLetterQueue, FakeDeadLetterQueue),
+    (ports.ImageUrls, FakeImageUrls),
 ]
 
 
@@ -33,7 +39,7 @@ def port_methods(port: type) -> list[str]:
 
 
 def port_attributes(port: type) -> list[str]:
-    return [name for name in vars(port).get("__annotations__", {})]
+    return list(vars(port).get("__annotations__", {}))
 
 
 def signature_drift(port: type, implementation: type) -> list[str]:
@@ -50,7 +56,8 @@ def signature_drift(port: type, implementation: type) -> list[str]:
 
 def test_GIVEN_every_port_WHEN_listing_the_fakes_THEN_each_has_one():
     declared = {value for value in vars(ports).values()
-                if isinstance(value, type) and getattr(value, "_is_protocol", False) and value.__module__ == ports.__name__}
+                if isinstance(value, type) and getattr(value, "_is_protocol", False)
+                and value.__module__ == ports.__name__}
     assert declared == {port for port, _ in FAKES}
 
 
@@ -101,9 +108,20 @@ def test_GIVEN_fault_wrappers_WHEN_checked_against_their_ports_THEN_they_keep_ev
     labeler = plan.wrap("labeler", FakeLabeler(model_version="v7"))
     index = FakeImageIndex()
     wrapped_index = plan.wrap("index", index)
-    index.documents["a"] = {"id": "a", "sequencer": "01", "tags": ["Dog"], "labels": [], "event_time": "2026-01-01T00:00:00Z"}
+    index.documents["a"] = {"id": "a", "sequencer": "01", "tags": ["Dog"], "labels": [],
+                            "event_time": "2026-01-01T00:00:00Z"}
 
     assert isinstance(labeler, ports.Labeler) and labeler.model_version == "v7"
     assert isinstance(plan.wrap("stream", FakeRecordStream()), ports.RecordStream)
     assert isinstance(wrapped_index, ports.ImageIndex)
     assert (wrapped_index.count(), wrapped_index.get("a")["tags"], wrapped_index.search()["total"]) == (1, ["Dog"], 1)
+
+
+def test_GIVEN_the_local_read_adapters_WHEN_checked_against_their_ports_THEN_each_has_the_same_signatures(tmp_path):
+    from autotagger.local.read_adapters import LocalDeadLetterQueueView, LocalExecutionLookup, LocalImageUrls
+
+    adapters = [(ports.ExecutionLookup, LocalExecutionLookup), (ports.DeadLetterQueue, LocalDeadLetterQueueView),
+                (ports.ImageUrls, LocalImageUrls)]
+
+    assert {port.__name__: signature_drift(port, adapter) for port, adapter in adapters} == {
+        "ExecutionLookup": [], "DeadLetterQueue": [], "ImageUrls": []}

@@ -1,4 +1,4 @@
-"""In-memory stand-ins for the read API's ports, so `ReadApi` is tested without a runtime."""
+"""A call-recording index for the `ReadApi` tests (the other read ports' fakes are in tests/fakes)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import base64
 from typing import Any
 
 from autotagger.errors import InvalidCursor
-from autotagger.ports import DeadLetter
 
 
 class MemoryIndex:
@@ -34,7 +33,8 @@ class MemoryIndex:
         wanted = {t.lower() for t in tags or []}
         matches = sorted((d for d in self.documents.values()
                           if wanted <= {t.lower() for t in d["tags"]}
-                          and (since is None or d["event_time"] >= since) and (until is None or d["event_time"] < until)),
+                          and (since is None or d["event_time"] >= since)
+                          and (until is None or d["event_time"] < until)),
                          key=self._order, reverse=True)
         total = len(matches)
         if cursor is not None:
@@ -72,66 +72,3 @@ def document(number: int, *tags: str) -> dict[str, Any]:
     return {"id": f"{number:040x}", "bucket": "image-vaults", "key": f"raw-image/{number}.jpg",
             "labels": [{"name": t, "confidence": 90.0} for t in tags], "tags": list(tags),
             "event_time": f"2026-11-{1 + number % 28:02d}T12:00:{number % 60:02d}Z"}
-
-
-class MemoryExecutions:
-    """`ports.Executions` over given summaries and details; the cursor is an offset."""
-
-    def __init__(self, executions: list[dict[str, Any]]):
-        self.executions = executions
-        self.calls: list[dict[str, Any]] = []
-
-    def list(self, status=None, key=None, limit=50, cursor=None):
-        self.calls.append({"status": status, "key": key, "limit": limit, "cursor": cursor})
-        if cursor is not None and not cursor.isdigit():
-            raise InvalidCursor("not an offset")
-        start = int(cursor or 0)
-        found = [e for e in self.executions if status in (None, e["status"]) and key in (None, e["key"])]
-        page = found[start:start + limit]
-        more = start + limit < len(found)
-        return {"executions": [{k: v for k, v in e.items() if k != "key"} for e in page],
-                "next_cursor": str(start + limit) if more else None}
-
-    def describe(self, name):
-        for execution in self.executions:
-            if execution["name"] == name:
-                return {**{k: v for k, v in execution.items() if k != "key"}, "history": [], "failed_state": None}
-        return None
-
-
-class MemoryQueue:
-    """`ports.DeadLetterQueue`: a redrive re-submits through `resubmit` (None: nothing is redrivable)
-    and removes the message, so redriving it again finds nothing."""
-
-    def __init__(self, name: str, letters: list[DeadLetter], resubmit=None):
-        self.name = name
-        self.letters = {letter.message_id: letter for letter in letters}
-        self.resubmit = resubmit
-        self.list_calls: list[tuple[int, int]] = []
-
-    def list(self, limit=100, visibility_timeout_s=30):
-        self.list_calls.append((limit, visibility_timeout_s))
-        return list(self.letters.values())[:limit]
-
-    def redrive(self, message_ids=None):
-        ids = list(self.letters) if message_ids is None else [i for i in message_ids if i in self.letters]
-        redriven, kept = [], []
-        for message_id in ids:
-            if self.resubmit is None:
-                kept.append(message_id)
-                continue
-            self.resubmit(self.letters.pop(message_id))
-            redriven.append(message_id)
-        return {"redriven": redriven, "not_redrivable": kept}
-
-
-class MemoryUrls:
-    """`ports.ImageUrls` that names what it signed, so tests can see which object a URL is for."""
-
-    def download_url(self, bucket, key, expires_in_s):
-        return f"https://images.example/{bucket}/{key}?expires_in={expires_in_s}"
-
-    def upload(self, key, content_type, size, expires_in_s):
-        return {"url": f"https://images.example/upload/{key}", "method": "PUT",
-                "headers": {"Content-Type": content_type, "Content-Length": str(size)},
-                "expires_at": "2026-11-27T12:15:00.000Z", "key": key}

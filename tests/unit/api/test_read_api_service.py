@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from read_api_fakes import MemoryExecutions, MemoryIndex, MemoryQueue, MemoryUrls, document
+from read_api_fakes import MemoryIndex, document
 
 from autotagger.api import service as api_service
 from autotagger.api.service import ApiError, ReadApi, error_response
 from autotagger.errors import InvalidCursor
-from autotagger.ports import DeadLetter, DeadLetterQueue, Executions, ImageUrls
+from autotagger.ports import DeadLetter, DeadLetterQueue, ExecutionLookup, ImageUrls
+from tests.fakes import FakeDeadLetterQueue, FakeExecutionLookup, FakeImageUrls
 
 
 def make_api(index=None, executions=None, queues=(), urls=None):
-    return ReadApi(index or MemoryIndex(), executions or MemoryExecutions([]), list(queues), urls or MemoryUrls())
+    return ReadApi(index or MemoryIndex(), executions or FakeExecutionLookup([]), list(queues), urls or FakeImageUrls())
 
 
 def answer(call, *args):
@@ -26,9 +27,9 @@ def answer(call, *args):
 
 
 def test_the_memory_stand_ins_satisfy_the_ports():
-    assert isinstance(MemoryExecutions([]), Executions)
-    assert isinstance(MemoryQueue("workflow", []), DeadLetterQueue)
-    assert isinstance(MemoryUrls(), ImageUrls)
+    assert isinstance(FakeExecutionLookup([]), ExecutionLookup)
+    assert isinstance(FakeDeadLetterQueue("workflow", []), DeadLetterQueue)
+    assert isinstance(FakeImageUrls(), ImageUrls)
 
 
 # -- GET /v1/images -----------------------------------------------------------------------------
@@ -58,7 +59,8 @@ def test_given_more_images_than_a_page_when_walking_the_cursor_then_every_image_
 def test_given_no_parameters_when_searching_then_the_documented_defaults_apply():
     index = MemoryIndex()
     assert make_api(index).search_images({}) == {"total": 0, "images": [], "next_cursor": None}
-    assert index.calls[0] == {"tags": None, "min_confidence": 0.0, "limit": 50, "cursor": None, "since": None, "until": None}
+    assert index.calls[0] == {"tags": None, "min_confidence": 0.0, "limit": 50, "cursor": None, "since": None,
+                              "until": None}
 
 
 @pytest.mark.parametrize("params, fragment", [
@@ -116,7 +118,7 @@ EXECUTIONS = [{"arn": f"arn:aws:states:us-east-1:123456789012:execution:image-ta
 
 
 def test_given_filters_when_listing_executions_then_they_reach_the_port_and_a_cursor_pages_on():
-    executions = MemoryExecutions(EXECUTIONS)
+    executions = FakeExecutionLookup(EXECUTIONS)
     api = make_api(executions=executions)
     first = api.list_executions({"status": "FAILED", "limit": "2"})
     assert [e["name"] for e in first["executions"]] == ["e1", "e3"] and first["next_cursor"] is not None
@@ -126,15 +128,17 @@ def test_given_filters_when_listing_executions_then_they_reach_the_port_and_a_cu
     assert executions.calls[-1] == {"status": None, "key": "k0", "limit": 50, "cursor": None}
 
 
-@pytest.mark.parametrize("params, error", [({"status": "DONE"}, "invalid_parameter"), ({"limit": "0"}, "invalid_parameter"),
-                                           ({"limit": "1001"}, "invalid_parameter"), ({"cursor": "x"}, "invalid_cursor")])
+@pytest.mark.parametrize("params, error", [({"status": "DONE"}, "invalid_parameter"),
+                                           ({"limit": "0"}, "invalid_parameter"),
+                                           ({"limit": "1001"}, "invalid_parameter"),
+                                           ({"cursor": "x"}, "invalid_cursor")])
 def test_given_an_invalid_executions_parameter_when_listing_then_400(params, error):
-    status, body = answer(make_api(executions=MemoryExecutions(EXECUTIONS)).list_executions, params)
+    status, body = answer(make_api(executions=FakeExecutionLookup(EXECUTIONS)).list_executions, params)
     assert (status, body["error"]) == (400, error)
 
 
 def test_given_an_unknown_execution_when_described_then_404():
-    api = make_api(executions=MemoryExecutions(EXECUTIONS))
+    api = make_api(executions=FakeExecutionLookup(EXECUTIONS))
     assert api.get_execution("e2")["status"] == "SUCCEEDED"
     assert answer(api.get_execution, "nope") == (404, {"error": "not_found", "message": "no execution 'nope'"})
 
@@ -146,10 +150,11 @@ def letter(message_id: str, queue: str, **body) -> DeadLetter:
 
 
 def queues(resubmitted: list):
-    workflow = MemoryQueue("workflow", [letter("w1", "workflow", event={"detail": {}}, error="Autotagger.EmptyObject",
-                                              cause="the object is empty", execution_id="arn:e1")],
-                           resubmit=resubmitted.append)
-    indexer = MemoryQueue("indexer", [letter("i1", "indexer", KinesisBatchInfo={"shardId": "shardId-0"})])
+    workflow = FakeDeadLetterQueue("workflow", [letter("w1", "workflow", event={"detail": {}},
+                                                       error="Autotagger.EmptyObject", cause="the object is empty",
+                                                       execution_id="arn:e1")],
+                                   resubmit=resubmitted.append)
+    indexer = FakeDeadLetterQueue("indexer", [letter("i1", "indexer", KinesisBatchInfo={"shardId": "shardId-0"})])
     return workflow, indexer
 
 
@@ -179,7 +184,8 @@ def test_given_no_body_when_redriving_then_every_queue_is_redriven():
 
 
 @pytest.mark.parametrize("body, error", [(b"{not json", "invalid_body"), ('["w1"]', "invalid_body"),
-                                         ('{"ids": ["w1"]}', "invalid_body"), ('{"message_ids": "w1"}', "invalid_parameter"),
+                                         ('{"ids": ["w1"]}', "invalid_body"),
+                                         ('{"message_ids": "w1"}', "invalid_parameter"),
                                          ('{"message_ids": [1]}', "invalid_parameter")])
 def test_given_a_malformed_redrive_body_when_posted_then_400_and_nothing_is_redriven(body, error):
     resubmitted: list = []
@@ -208,7 +214,8 @@ def test_given_a_large_image_when_an_upload_is_asked_then_the_ticket_binds_type_
     ({"key": "a.png", "content_type": "image/png"}, 400, "invalid_parameter"),
     ({"key": "a.png", "content_type": "image/png", "size": 10, "acl": "public-read"}, 400, "invalid_body"),
 ])
-def test_given_an_upload_request_out_of_bounds_when_posted_then_it_is_refused_with_its_status(request_body, status, error):
+def test_given_an_upload_request_out_of_bounds_when_posted_then_it_is_refused_with_its_status(request_body, status,
+                                                                                              error):
     answered_status, answered = answer(make_api().create_upload, json.dumps(request_body))
     assert (answered_status, answered["error"]) == (status, error)
 

@@ -71,6 +71,31 @@ def test_GIVEN_tagged_files_WHEN_searching_a_tag_THEN_only_matching_keys_are_lis
     assert code == 0 and "photos/pets/dog.JPG" in out and "photos/cat.png" not in out
 
 
+def test_GIVEN_more_matches_than_the_limit_WHEN_searching_page_by_page_with_the_cursor_THEN_each_key_once(
+        run_cli, instant_pipelines, photos, tmp_path):
+    run_cli("tag", photos, "--data-dir", tmp_path / "data")
+    _, everything, _ = run_cli("search", "--data-dir", tmp_path / "data", "--json")
+    keys, cursor = [], []
+    while True:
+        code, out, err = run_cli("search", "--limit", "1", *cursor, "--data-dir", tmp_path / "data")
+        keys += [line.split()[0] for line in out.splitlines()[1:] if line.strip()]
+        if "--cursor" not in err:
+            break
+        cursor = ["--cursor", err.split("--cursor ", 1)[1].split()[0]]
+
+    assert code == 0 and sorted(keys) == sorted(d["key"] for d in json.loads(everything)["images"])
+    assert len(keys) == len(set(keys)) >= 2
+
+
+def test_GIVEN_a_cursor_it_never_printed_WHEN_searching_THEN_a_user_error(run_cli, instant_pipelines, photos,
+                                                                           tmp_path):
+    run_cli("tag", photos, "--data-dir", tmp_path / "data")
+
+    code, _, err = run_cli("search", "--cursor", "garbage", "--data-dir", tmp_path / "data")
+
+    assert code == 2 and "--cursor" in err
+
+
 def test_GIVEN_no_data_dir_WHEN_searching_THEN_one_error_line_and_exit_2(run_cli, tmp_path):
     code, _, err = run_cli("search", "--tag", "Dog", "--data-dir", tmp_path / "nothing-here")
 

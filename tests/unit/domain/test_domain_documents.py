@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from autotagger.domain.documents import (DISPLAY_THRESHOLD, MalformedRecord, action_from_record, document_id,
-                                         parse_record, resolve_within_batch, sequencer_key, supersedes,
-                                         tags_from_labels, tombstone_for)
+from autotagger.domain.documents import (
+    DISPLAY_THRESHOLD,
+    MalformedRecord,
+    action_from_record,
+    document_id,
+    parse_record,
+    resolve_within_batch,
+    sequencer_key,
+    supersedes,
+    tags_from_labels,
+    tombstone_for,
+)
 
-NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
 
 def upsert_record(**changes):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from autotagger.domain.documents import action_from_record, document_id, parse_r
 from autotagger.index.sqlite import SQLiteIndex
 from tests.fakes import FakeImageIndex
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 KEYS = ("photos/a.jpg", "photos/b.jpg")
 
 
@@ -74,7 +74,7 @@ def test_GIVEN_upserts_and_deletes_in_any_order_and_batching_WHEN_applied_THEN_t
     def converges(actions, data):
         order = data.draw(st.permutations(actions))
         cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(order) - 1)), max_size=3)))
-        batches = [order[i:j] for i, j in zip([0, *cuts], [*cuts, len(order)]) if order[i:j]]
+        batches = [order[i:j] for i, j in zip([0, *cuts], [*cuts, len(order)], strict=True) if order[i:j]]
         with open_index() as index:
             for batch in batches:
                 assert {r["status"] for r in index.apply(batch)} <= {"applied", "stale"}

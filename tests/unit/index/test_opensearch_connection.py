@@ -6,10 +6,10 @@ import pytest
 
 pytest.importorskip("opensearchpy")
 
-from opensearchpy import RequestsHttpConnection  # noqa: E402
-from requests_aws4auth import AWS4Auth  # noqa: E402
+from opensearchpy import RequestsHttpConnection
+from requests_aws4auth import AWS4Auth
 
-from autotagger.index.opensearch import OpenSearchIndex, load_template  # noqa: E402
+from autotagger.index.opensearch import OpenSearchIndex, load_template
 
 
 @pytest.fixture(autouse=True)

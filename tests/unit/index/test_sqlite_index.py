@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ from autotagger.index import open_index
 from autotagger.index.sqlite import SQLiteIndex
 from autotagger.ports import ImageIndex
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def upsert(key, sequencer, event_time="2026-11-25T12:00:00Z", labels=(("Dog", 97.0),), bucket="b"):
@@ -204,7 +204,7 @@ def test_given_a_writer_thread_when_another_thread_reads_then_both_see_consisten
         try:
             for n in range(50):
                 index.apply([upsert(f"{n}.jpg", "1")])
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # noqa: BLE001 - any error of the writer thread is reported below
             errors.append(exc)
 
     writer = threading.Thread(target=write)
@@ -320,11 +320,11 @@ def test_given_a_range_holding_every_image_when_counting_tags_then_it_equals_no_
         index):
     index.apply([upsert("a.jpg", "1", event_time="2026-11-20T10:00:00Z", labels=(("Dog", 90.0),)),
                  upsert("b.jpg", "1", event_time="2026-11-25T12:30:00Z", labels=(("Dog", 70.0), ("Cat", 95.0)))])
-    everything = dict(since="2000-01-01T00:00:00Z", until="2026-11-25T12:30:01Z")
+    everything = {"since": "2000-01-01T00:00:00Z", "until": "2026-11-25T12:30:01Z"}
     assert index.tag_counts(min_confidence=80, **everything) == index.tag_counts(min_confidence=80)
     assert index.tag_counts(**everything) == index.tag_counts()
     assert index.search(tags=["Dog"], **everything)["total"] == 2
-    before_last = dict(since="2000-01-01T00:00:00Z", until="2026-11-25T12:30:00Z")
+    before_last = {"since": "2000-01-01T00:00:00Z", "until": "2026-11-25T12:30:00Z"}
     assert index.tag_counts(min_confidence=80, **before_last) == [{"tag": "Dog", "count": 1}]
     assert index.search(tags=["Dog"], **before_last)["total"] == 1
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from autotagger.config import INDEX_FILE
-
 from autotagger.domain.documents import action_from_record, parse_record
 from autotagger.errors import UserError
 from autotagger.index.sqlite import SCHEMA_VERSION, SQLiteIndex
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def legacy_adapter():

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autotagger.errors import ImageTooLargeException, InvalidImageFormatException
 from autotagger.contracts import MAX_IMAGE_BYTES
+from autotagger.errors import ImageTooLargeException, InvalidImageFormatException
 from autotagger.labeler.images import decode
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autotagger.local.events import compile_pattern, matches
+from autotagger.local.event_pattern import compile_pattern, matches
 
 PROPERTIES = settings(max_examples=200, deadline=None)
 ABSENT = object()

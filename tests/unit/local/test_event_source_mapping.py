@@ -20,8 +20,8 @@ class SimulatedCrash(BaseException):
 
 
 def consumer_for(stream, handler, dlq, **overrides):
-    options = dict(batch_size=100, max_retries=2, backoff_base_s=0.5, backoff_max_s=4.0, backoff_jitter=False,
-                   sleep=lambda s: None)
+    options = {"batch_size": 100, "max_retries": 2, "backoff_base_s": 0.5, "backoff_max_s": 4.0, "backoff_jitter": False,
+                   "sleep": lambda s: None}
     options.update(overrides)
     return StreamConsumer(stream, handler, on_failure=dlq, **options)
 
@@ -374,7 +374,7 @@ def test_given_pending_records_then_pending_and_iterator_age_are_reported_per_sh
     assert health["shards"][put["ShardId"]]["pending"] == 1
     assert health["shards"][put["ShardId"]]["iterator_age_s"] == pytest.approx(42)
     consumer.drain(5)
-    assert consumer.pending() == {s: 0 for s in stream.shard_ids}
+    assert consumer.pending() == dict.fromkeys(stream.shard_ids, 0)
     assert set(consumer.iterator_age_s().values()) == {0.0}
 
 
@@ -403,7 +403,7 @@ def test_given_a_stream_dead_letter_when_redriven_then_its_records_are_back_on_t
     consumer.drain(5)
     [letter] = dlq.list()
 
-    assert dlq.redrive(letter.message_id, lambda l: redrive_batch(stream, l.body)) is True
+    assert dlq.redrive(letter.message_id, lambda held: redrive_batch(stream, held.body)) is True
     consumer.drain(5)
 
     assert attempts == [["payload"], ["payload"]] and dlq.count() == 0

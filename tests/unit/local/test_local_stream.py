@@ -64,9 +64,8 @@ def test_given_a_checkpoint_when_committed_then_only_its_own_commit_is_relaxed_a
     with db.transaction(synchronous="NORMAL") as conn:
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == normal
     assert db.query_one("PRAGMA synchronous")[0] == full
-    with pytest.raises(RuntimeError):
-        with db.transaction(synchronous="NORMAL"):
-            raise RuntimeError("rolled back")
+    with pytest.raises(RuntimeError), db.transaction(synchronous="NORMAL"):
+        raise RuntimeError("rolled back")
     assert db.query_one("PRAGMA synchronous")[0] == full
     db.close()
 

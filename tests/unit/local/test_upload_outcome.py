@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from autotagger.config import Settings
 from autotagger.domain.documents import action_from_record, document_id, parse_record
-from autotagger.local.events import object_created_event
+from autotagger.local.s3_events import object_created_event
 from autotagger.local.stores import LocalStores
 
 BUCKET = "image-vaults"
@@ -36,7 +36,7 @@ def stream_record(stored, labels=("Dog",)) -> dict:
 
 def index(stores, stored) -> None:
     [result] = stores.index.apply([action_from_record(parse_record(stream_record(stored)),
-                                                      datetime.now(timezone.utc))])
+                                                      datetime.now(UTC))])
     assert result["status"] == "applied"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -28,7 +28,7 @@ def stores(tmp_path):
 
 def run(executions, name, end=None):
     """Records execution `name` as started and, with `end` ("ExecutionSucceeded", ...), as ended."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     execution = SimpleNamespace(arn=arn(name), name=name, state_machine_arn="arn:sm", start_date=now)
     executions.on_event(execution, {"id": 1, "previousEventId": 0, "type": "ExecutionStarted", "timestamp": now,
                                     "executionStartedEventDetails": {"input": "{}"}})

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC
 
 import pytest
 
 from autotagger.domain.documents import document_id
 from autotagger.errors import UserError
 from autotagger.local.stores import RUNTIME_DB
-
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"pixels"  # what the instant labeler calls a Cat
 JPEG = b"\xff\xd8\xff\xe0" + b"pixels"  # and a Dog
@@ -174,15 +174,16 @@ def test_GIVEN_an_accepted_upload_whose_run_a_crash_interrupted_WHEN_restarted_T
 
 
 def test_GIVEN_an_execution_left_running_by_a_crash_WHEN_restarted_THEN_it_is_marked_aborted(make_pipeline):
+    from datetime import datetime
+
     from autotagger.workflow import Execution
-    from datetime import datetime, timezone
 
     with make_pipeline() as first:
         arn = first.stores.execution_arn("crashed")
         orphan = Execution(arn=arn, name="crashed", state_machine_arn="arn:sm", input={},
-                           start_date=datetime.now(timezone.utc))
+                           start_date=datetime.now(UTC))
         first.stores.executions.on_event(orphan, {"id": 1, "previousEventId": 0, "type": "ExecutionStarted",
-                                                  "timestamp": datetime.now(timezone.utc),
+                                                  "timestamp": datetime.now(UTC),
                                                   "executionStartedEventDetails": {"input": "{}"}})
 
     with make_pipeline() as second:

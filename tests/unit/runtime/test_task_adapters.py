@@ -73,7 +73,7 @@ def test_GIVEN_json_text_WHEN_put_record_runs_THEN_the_stream_gets_utf8_bytes_an
 
     response = adapter({"StreamName": "records", "Data": '{"key": "é"}', "PartitionKey": "abc"})
 
-    assert stream.records == [('{"key": "é"}'.encode("utf-8"), "abc")]
+    assert stream.records == [('{"key": "é"}'.encode(), "abc")]
     assert response == {"SequenceNumber": "1", "ShardId": "shardId-000000000000"}
 
 

@@ -8,21 +8,42 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from autotagger.ports import StoredObject
+from autotagger.api.service import ReadApi
+from autotagger.local.read_adapters import LocalImageUrls
+from autotagger.ports import DeadLetter, StoredObject
 from autotagger.server import create_app
-from tests.fakes import FakeImageIndex
+from tests.fakes import FakeDeadLetterQueue, FakeExecutionLookup, FakeImageIndex
+
+SECRET = b"s" * 32
+
+
+class Clock:
+    """A clock tests move by hand (signed URLs expire by it)."""
+
+    def __init__(self, now: float = 1_795_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class MemoryPipeline:
+    """What the server needs from a pipeline: the bucket in a dict, the read API over the fakes of
+    its ports (tests/fakes) and the real URL signer on a hand-moved clock."""
+
     bucket_name = "image-vaults"
 
     def __init__(self):
         self.index = FakeImageIndex()
         self.objects: dict[str, tuple[bytes, str]] = {}
         self.deleted: list[str] = []
-        self.executions: dict[str, dict[str, Any]] = {}
-        self.letters: dict[str, list[dict[str, Any]]] = {"workflow": [], "indexer": []}
-        self.redrive_calls: list[Any] = []
+        self.executions = FakeExecutionLookup()
+        self.resubmitted: list[DeadLetter] = []
+        self.workflow_dlq = FakeDeadLetterQueue("workflow", resubmit=self.resubmitted.append)
+        self.indexer_dlq = FakeDeadLetterQueue("indexer", resubmit=self.resubmitted.append)
+        self.clock = Clock()
+        self.image_urls = LocalImageUrls(SECRET, self.bucket_name, clock=self.clock)
+        self.read_api = ReadApi(self.index, self.executions, [self.workflow_dlq, self.indexer_dlq], self.image_urls)
         self.outcomes: dict[tuple[str, str], dict[str, Any]] = {}  # (bucket, key) -> what upload_outcome answers
         self.outcome_calls: list[tuple[str, str, str | None]] = []
 
@@ -37,25 +58,6 @@ class MemoryPipeline:
 
     def read_object(self, key):
         return self.objects.get(key)
-
-    def list_executions(self, status=None, limit=50):
-        found = [e for e in self.executions.values() if status in (None, e["status"])]
-        return found[:limit]
-
-    def get_execution(self, execution_id):
-        for execution in self.executions.values():
-            if execution_id in (execution["arn"], execution["name"]):
-                return execution
-        return None
-
-    def dead_letters(self, limit=100):
-        return {name: letters[:limit] for name, letters in self.letters.items()}
-
-    def redrive(self, message_ids=None):
-        self.redrive_calls.append(message_ids)
-        known = {m["message_id"] for letters in self.letters.values() for m in letters}
-        wanted = message_ids if message_ids is not None else sorted(known)
-        return {"redriven": [m for m in wanted if m in known], "not_found": [m for m in wanted if m not in known]}
 
     def upload_outcome(self, bucket, key, sequencer=None):
         self.outcome_calls.append((bucket, key, sequencer))

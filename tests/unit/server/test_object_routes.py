@@ -105,10 +105,11 @@ def test_GIVEN_a_key_with_a_control_character_WHEN_putting_THEN_400(client, pipe
     assert response.status_code == 400 and pipeline.objects == {}
 
 
-def test_GIVEN_a_refused_upload_WHEN_answering_THEN_the_body_is_one_json_detail(client):
+def test_GIVEN_a_refused_upload_WHEN_answering_THEN_the_body_is_the_one_error_shape(client):
     response = client.put("/v1/other/photo.jpg", content=b"x", headers=JPEG)
 
-    assert list(response.json()) == ["detail"] and "other" in response.json()["detail"]
+    assert list(response.json()) == ["error", "message"] and "other" in response.json()["message"]
+    assert response.json()["error"] == "forbidden"
 
 
 def test_GIVEN_a_stored_object_WHEN_deleting_THEN_204_and_the_pipeline_deletes_the_key(client, pipeline):

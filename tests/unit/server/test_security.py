@@ -56,3 +56,19 @@ def test_GIVEN_a_refused_key_WHEN_answered_THEN_the_hardening_headers_are_set_to
     assert response.status_code == 401
     assert response.headers["x-content-type-options"] == "nosniff" and response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_GIVEN_an_api_key_WHEN_a_request_has_none_THEN_the_401_is_the_one_error_shape(keyed_client):
+    response = keyed_client.get("/v1/images")
+
+    assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
+    assert list(response.json()) == ["error", "message"]
+
+
+def test_GIVEN_an_api_key_WHEN_an_upload_ticket_is_used_without_it_THEN_the_signature_is_enough(keyed_client, pipeline):
+    ticket = keyed_client.post("/v1/uploads", json={"key": "a.png", "content_type": "image/png", "size": 3},
+                               headers={"x-api-key": KEY}).json()
+
+    response = keyed_client.put(ticket["url"], content=b"png", headers=ticket["headers"])
+
+    assert response.status_code == 200 and pipeline.objects["a.png"] == (b"png", "image/png")

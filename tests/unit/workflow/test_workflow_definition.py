@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from workflow_helpers import ECHO, machine, registry
 
 from autotagger.workflow import DefinitionError, StateMachine, UnknownResourceError
-from workflow_helpers import ECHO, machine, registry
 
 ASL = Path(__file__).resolve().parents[3] / "statemachine" / "image_tagging.asl.json"
 SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq"}
@@ -52,10 +52,17 @@ def test_GIVEN_JSONata_WHEN_loaded_THEN_it_is_refused():
         StateMachine({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}})
 
 
-def test_GIVEN_a_distributed_map_WHEN_loaded_THEN_it_is_refused():
+def test_GIVEN_a_map_mode_that_does_not_exist_WHEN_loaded_THEN_it_is_refused_naming_the_field():
+    # Distributed Maps are run since issue 16 (tests/unit/workflow/test_workflow_distributed_map.py).
     message = refused({"M": {"Type": "Map", "End": True, "ItemProcessor": {
-        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "S", "States": {"S": {"Type": "Succeed"}}}}})
-    assert "DISTRIBUTED" not in message and "INLINE" in message
+        "ProcessorConfig": {"Mode": "CLUSTERED"}, "StartAt": "S", "States": {"S": {"Type": "Succeed"}}}}})
+    assert "ItemProcessor.ProcessorConfig.Mode" in message and "INLINE or DISTRIBUTED" in message
+
+
+def test_GIVEN_a_distributed_map_without_an_execution_type_WHEN_loaded_THEN_it_is_refused():
+    message = refused({"M": {"Type": "Map", "End": True, "ItemProcessor": {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "S", "States": {"S": {"Type": "Succeed"}}}}})
+    assert "ExecutionType" in message and "STANDARD or EXPRESS" in message
 
 
 def test_GIVEN_a_callback_task_WHEN_loaded_THEN_it_is_refused():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from autotagger.workflow import StateMachine
 from workflow_helpers import ECHO, FixedClock, Script, Sleeps, events, machine, registry
+
+from autotagger.workflow import StateMachine
 
 
 def test_GIVEN_Wait_Seconds_WHEN_run_THEN_the_sleeper_is_asked_for_those_seconds():
@@ -159,8 +160,15 @@ def test_GIVEN_Parallel_WHEN_one_branch_fails_THEN_the_other_stops_at_its_next_t
     slow = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ECHO, "Next": "After"}, "After": {"Type": "Pass", "End": True}}}
     failing = {"StartAt": "Gate", "States": {"Gate": {"Type": "Task", "Resource": "arn:aws:states:::test:gate", "Next": "F"},
                                              "F": {"Type": "Fail", "Error": "Broke"}}}
-    hold = lambda parameters: (started.set(), cancelled.wait(5), {})[2]
-    gate = lambda parameters: (started.wait(5), {})[1]
+    def hold(parameters):
+        started.set()
+        cancelled.wait(5)
+        return {}
+
+    def gate(parameters):
+        started.wait(5)
+        return {}
+
     execution = machine({"P": {"Type": "Parallel", "End": True, "Branches": [slow, failing]}}).run({}, registry(echo=hold, gate=gate))
     entered = [e["stateEnteredEventDetails"]["name"] for e in execution.history if "stateEnteredEventDetails" in e]
     assert (execution.error, cancelled.is_set(), "After" in entered) == ("Broke", True, False)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from workflow_helpers import ECHO, Script, machine, registry, types
 
 from autotagger.errors import InvalidImageFormatException
-from workflow_helpers import ECHO, Script, machine, registry, types
 
 TASK = {"T": {"Type": "Task", "Resource": ECHO, "TimeoutSeconds": 10, "End": True}}
 

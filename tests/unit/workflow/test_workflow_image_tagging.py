@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from workflow_helpers import Script, Sleeps
 
 from autotagger.errors import InvalidImageFormatException, ThrottlingException
 from autotagger.workflow import StateMachine, TaskRegistry
-from workflow_helpers import Script, Sleeps
 
 ROOT = Path(__file__).resolve().parents[3]
 SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq"}
@@ -85,7 +85,6 @@ def test_GIVEN_a_deleted_object_WHEN_run_THEN_a_delete_record_goes_to_the_stream
 @pytest.mark.parametrize("fields, error", [
     ({"size": 0}, "Autotagger.EmptyObject"),
     ({"size": 15728641}, "Autotagger.ObjectTooLarge"),
-    ({"key": "notes.txt"}, "Autotagger.UnsupportedObjectType"),
     ({"size": "5"}, "Autotagger.MalformedEvent"),
 ])
 def test_GIVEN_an_object_that_cannot_be_tagged_WHEN_run_THEN_it_becomes_a_dead_letter_and_the_execution_fails(sm, fields, error):
@@ -93,6 +92,14 @@ def test_GIVEN_an_object_that_cannot_be_tagged_WHEN_run_THEN_it_becomes_a_dead_l
     execution = sm.run(event(**fields), services.registry)
     letter = json.loads(services.dead_letters[0]["MessageBody"])
     assert (execution.status, execution.error, letter["error"], services.detect.calls) == ("FAILED", error, error, [])
+
+
+def test_GIVEN_a_key_that_is_no_image_name_sent_by_hand_WHEN_run_THEN_rekognition_decides(sm):
+    """The EventBridge rule keeps such keys away (contracts.tagging_rule_pattern); one that reaches
+    the workflow anyway is left to DetectLabels, whose refusal becomes the dead letter."""
+    services = Services()
+    sm.run(event(key="notes.txt"), services.registry)
+    assert len(services.detect.calls) == 1
 
 
 @pytest.mark.parametrize("key", ["a.JPG", "b.Jpeg", "c.png", "d.pNg"])

@@ -6,7 +6,6 @@ import hashlib
 import re
 
 import pytest
-
 from workflow_helpers import machine, registry
 
 

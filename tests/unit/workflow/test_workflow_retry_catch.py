@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from workflow_helpers import ECHO, Script, Sleeps, events, machine, registry
 
 from autotagger.errors import InvalidImageFormatException, ServiceError, ThrottlingException
 from autotagger.workflow.task_runner import TaskDeadlineExceeded, TaskRunner
-from workflow_helpers import ECHO, Script, Sleeps, events, machine, registry
 
 
 def task(retry=None, catch=None, **extra):

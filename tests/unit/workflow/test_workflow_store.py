@@ -6,9 +6,9 @@ import sqlite3
 import threading
 
 import pytest
+from workflow_helpers import ECHO, machine, registry
 
 from autotagger.workflow.store import ExecutionStore
-from workflow_helpers import ECHO, machine, registry
 
 TASK = {"T": {"Type": "Task", "Resource": ECHO, "End": True}}
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from autotagger.workflow import StateMachine, TaskRegistry
 
@@ -35,7 +36,7 @@ class Script:
 
 
 class FixedClock:
-    def __init__(self, start: datetime = datetime(2026, 11, 25, 12, 0, 0, 123000, tzinfo=timezone.utc)):
+    def __init__(self, start: datetime = datetime(2026, 11, 25, 12, 0, 0, 123000, tzinfo=UTC)):
         self.now = start
 
     def __call__(self) -> datetime:

@@ -1,4 +1,4 @@
-// Reads dead letters as GET /api/dlq returns them:
+// Reads dead letters as GET /v1/dead-letters returns them:
 // {"workflow": [msg], "indexer": [msg]}, msg = {message_id, queue, sent_at, reason: {error, cause,
 // execution_id, failed_at}, body: <the message body, parsed when JSON>}.
 

@@ -49,7 +49,8 @@ export function createDeadLetters({ onOpenExecution, onRedriven, onError }) {
       const result = await api.redrive(ids);
       const count = result.redriven.length;
       const missing = result.not_found.length ? ` ${result.not_found.length} no longer there.` : "";
-      announce(`${count} dead ${count === 1 ? "letter" : "letters"} sent back for another try.${missing}`);
+      const kept = result.not_redrivable?.length ? ` ${result.not_redrivable.length} kept: nothing to send again.` : "";
+      announce(`${count} dead ${count === 1 ? "letter" : "letters"} sent back for another try.${missing}${kept}`);
       onRedriven();
     } catch (error) {
       onError(error);

@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { $, clear, el } from "./dom.js";
 import { dateTime, duration } from "./format.js";
-import { eventDetails, stepsFromHistory } from "./history.js";
+import { eventDetails, mapRunSummary, stepsFromHistory } from "./history.js";
 
 const STATUS_TEXT = { SUCCEEDED: "Succeeded", FAILED: "Failed", RUNNING: "Running", TIMED_OUT: "Timed out", ABORTED: "Aborted" };
 
@@ -50,6 +50,22 @@ function stepItem(step, index, failing) {
   return item;
 }
 
+const ITEM_TEXT = { total: "Items", succeeded: "Succeeded", failed: "Failed", running: "Running", pending: "Pending", aborted: "Aborted" };
+
+function mapRunSection(run, open) {
+  const parts = [el("h4", { text: "Map Run" }), el("p", {}, el("code", { text: run.arn ?? "–" }), run.status ? statusBadge(run.status) : null)];
+  if (run.items) {
+    const facts = el("dl", { class: "facts map-run-items", "aria-label": "Map Run items by status" });
+    for (const [key, count] of run.items) facts.append(el("dt", { text: ITEM_TEXT[key] }), el("dd", { text: String(count) }));
+    parts.push(facts);
+  }
+  if (run.failed.length) {
+    parts.push(el("p", { text: "Failed child executions:" }), el("ul", { class: "map-run-failed" }, run.failed.map((child) =>
+      el("li", {}, el("button", { type: "button", class: "link-button", text: child.name, onclick: () => open(child.arn), "aria-label": `Open failed child execution ${child.name}` })))));
+  }
+  return el("section", { class: "map-run", "aria-label": "Map Run" }, parts);
+}
+
 function eventsTable(events) {
   const start = events[0]?.timestamp;
   return el("details", { class: "events" },
@@ -76,9 +92,9 @@ export function createExecutions({ onError }) {
   let openId = null;
 
   async function refreshList() {
-    const executions = await api.executions({ status: filter.value || undefined, limit: 50 });
+    const { executions } = await api.executions({ status: filter.value || undefined, limit: 50 });
     clear(table).append(...executions.map((execution) => el("tr", { class: execution.status === "FAILED" ? "row-failed" : null },
-      el("td", {}, el("button", { type: "button", class: "link-button", text: execution.name, onclick: () => open(execution.arn ?? execution.name), "aria-label": `Open execution ${execution.name} (${STATUS_TEXT[execution.status] ?? execution.status})` })),
+      el("td", {}, el("button", { type: "button", class: "link-button", text: execution.name, onclick: () => open(execution.name), "aria-label": `Open execution ${execution.name} (${STATUS_TEXT[execution.status] ?? execution.status})` })),
       el("td", {}, statusBadge(execution.status)),
       el("td", { text: dateTime(execution.start_date) }),
       el("td", { text: execution.stop_date ? duration(execution.start_date, execution.stop_date) : "–" }),
@@ -102,6 +118,11 @@ export function createExecutions({ onError }) {
       parts.push(el("div", { class: "callout callout-error", role: "note" },
         el("p", {}, el("strong", { text: failing ? `Failed in ${failing.name}: ` : "Failed: " }), el("code", { text: execution.error ?? "" })),
         el("p", { text: execution.cause ?? "" })));
+    }
+    const mapRun = mapRunSummary(execution.map_run, execution.history ?? []);
+    if (mapRun) parts.push(mapRunSection(mapRun, (arn) => open(arn).catch(onError)));
+    if (execution.parent_arn) {
+      parts.push(el("p", {}, "Started by ", el("button", { type: "button", class: "link-button", text: execution.parent_arn.split(":").pop(), onclick: () => open(execution.parent_arn).catch(onError) })));
     }
     parts.push(el("h4", { class: "steps-title", text: "Steps" }),
       el("ol", { class: "steps", "aria-label": `Steps of execution ${execution.name}` }, steps.map((step, i) => stepItem(step, i, failing))),

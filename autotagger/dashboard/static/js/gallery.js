@@ -18,13 +18,17 @@ export function createGallery({ onOpen, getFilters }) {
   const more = $("#gallery-more");
   let knownTags = [];
   let shown = 0;
+  let cursor = null; // the next page's cursor (next_cursor of the last page shown)
   let generation = 0;
 
   function thumbnail(doc) {
     const tags = (doc.tags ?? []).slice(0, 4);
+    // Search results carry no image URL: each image's own signed URL comes with its document.
+    const image = el("img", { alt: "", decoding: "async" });
+    api.image(doc.id).then((found) => { image.src = found.image_url; }, () => { image.alt = "image unavailable"; });
     return el("li", { class: "thumb" },
       el("button", { type: "button", class: "thumb-button", onclick: () => onOpen(doc.id), "aria-label": `Open ${doc.key}${tags.length ? ` (tags: ${tags.join(", ")})` : ""}` },
-        el("img", { src: api.imageContentUrl(doc.id), alt: "", loading: "lazy", decoding: "async" }),
+        image,
         el("span", { class: "thumb-key", text: doc.key }),
         el("span", { class: "thumb-tags", text: tags.join(" · ") || "no tags above the threshold" })));
   }
@@ -33,8 +37,7 @@ export function createGallery({ onOpen, getFilters }) {
     const current = ++generation;
     const tags = parseTags(input.value, knownTags);
     const filters = getFilters();
-    const offset = append ? shown : 0;
-    const page = await api.images({ tag: tags, limit: PAGE, offset, since: filters.since, min_confidence: filters.min_confidence });
+    const page = await api.images({ tag: tags, limit: PAGE, cursor: append ? cursor : undefined, since: filters.since, min_confidence: filters.min_confidence });
     if (current !== generation) return;
     if (!append) {
       clear(list);
@@ -42,11 +45,12 @@ export function createGallery({ onOpen, getFilters }) {
     }
     list.append(...page.images.map(thumbnail));
     shown += page.images.length;
+    cursor = page.next_cursor ?? null;
     const what = tags.length ? `tagged ${tags.join(" and ")}` : "";
     summary.textContent = page.total === 0
       ? `No images ${what || "yet: upload some below"}.`
       : `${page.total} ${page.total === 1 ? "image" : "images"} ${what}${shown < page.total ? ` (showing ${shown})` : ""}.`.replace(" .", ".");
-    more.hidden = shown >= page.total;
+    more.hidden = cursor === null;
   }
 
   form.addEventListener("submit", (event) => {

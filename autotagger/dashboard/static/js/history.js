@@ -72,3 +72,19 @@ export function stepsFromHistory(events) {
   const failing = steps.find((step) => step.status === "Failed" || step.status === "Caught error") ?? null;
   return { steps, execution, failing };
 }
+
+// A backfill's distributed Map: its Map Run as the execution view shows it (items by status, the
+// failed child executions), from the API's `map_run`; the ARN from the history when only that is known.
+export function mapRunSummary(mapRun, events = []) {
+  if (!mapRun) {
+    const started = events.find((event) => event.type === "MapRunStarted");
+    return started ? { arn: eventDetails(started).mapRunArn, status: null, items: null, failed: [] } : null;
+  }
+  const items = mapRun.items ?? {};
+  return {
+    arn: mapRun.arn,
+    status: mapRun.status,
+    items: ["total", "succeeded", "failed", "running", "pending", "aborted"].map((key) => [key, items[key] ?? 0]),
+    failed: mapRun.failed_executions ?? [],
+  };
+}

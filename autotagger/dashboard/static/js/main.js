@@ -1,4 +1,4 @@
-// Wires the dashboard's views together and keeps them current by polling /api/summary.
+// Wires the dashboard's views together and keeps them current by polling /v1/summary.
 import { api } from "./api.js";
 import { $, announce } from "./dom.js";
 import { createDeadLetters } from "./deadletters.js";

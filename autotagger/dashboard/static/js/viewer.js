@@ -30,7 +30,7 @@ export function createViewer({ getFilters, onDeleted }) {
 
     const figure = el("figure", { class: "viewer-figure" },
       el("div", { class: "viewer-stage" },
-        el("img", { src: api.imageContentUrl(doc.id), alt: `${doc.key}: ${visible.map((l) => l.name).join(", ") || "no labels"}` }),
+        el("img", { src: doc.image_url, alt: `${doc.key}: ${visible.map((l) => l.name).join(", ") || "no labels"}` }),
         el("div", { class: "boxes", "aria-hidden": "true" }, boxes)),
       el("figcaption", { text: `${boxes.length} ${boxes.length === 1 ? "box" : "boxes"} drawn for ${visible.length} ${visible.length === 1 ? "label" : "labels"}${hidden ? `; ${hidden} below ${minConfidence}% hidden` : ""}.` }));
 

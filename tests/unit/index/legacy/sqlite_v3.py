@@ -1,7 +1,6 @@
 """The SQLite index adapter as released with schema 3 (before case-insensitive tags and cursors),
 kept verbatim to create databases the old way for the migration test. Not used by the package.
 """
-# ruff: noqa
 
 
 from __future__ import annotations

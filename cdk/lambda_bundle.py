@@ -1,12 +1,19 @@
-"""The indexer Lambda asset, built on this machine: no Docker engine is needed to synthesize.
+"""Python Lambda assets, built on this machine: no Docker engine is needed to synthesize.
 
-The asset is `functions/indexer/*.py` + the `autotagger` modules those handlers import
+Generic: a function directory in (`functions/<name>/` with `handler.py` and `requirements.lock`),
+an asset out. The asset is `functions/<name>/*.py` + the `autotagger` modules those handlers import
 (found by reading the import statements, transitively, so the asset carries exactly what runs
-and nothing of the local runtime) + the third-party wheels of `functions/indexer/requirements.txt`
-for the Lambda platform (arm64, Python 3.13), fetched by pip as binary wheels only.
+and nothing of the local runtime) + optional data files + the third-party wheels pinned in the
+function's `requirements.lock` for the Lambda platform (arm64, Python 3.13), installed by pip with
+`--require-hashes` (every wheel must match a hash of the lock) as binary wheels only.
 
-The wheels are cached per user by the hash of the requirements and the platform, so repeated
-synths (every test session) cost a directory copy, not a download.
+The lock is generated from the function's `requirements.txt` (the direct dependencies, by hand) with
+`LOCK_COMMAND` (uv, a dev dependency), run in the function directory; a test keeps each lock's pins
+in step with its requirements. The asset hash covers the lock, so a new pin deploys a new asset
+and an old asset is rebuilt exactly from its lock.
+
+The wheels are cached per user by the hash of the lock and the platform, so repeated synths (every
+test session) cost a directory copy, not a download.
 """
 
 from __future__ import annotations
@@ -18,22 +25,35 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-INDEXER_DIR = REPO_ROOT / "functions" / "indexer"
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+INDEXER_DIR = FUNCTIONS_DIR / "indexer"
 HANDLER = "handler.handler"
+REQUIREMENTS = "requirements.txt"
+LOCK = "requirements.lock"
 CORE_PACKAGE = "autotagger"
 
 PYTHON_VERSION = "3.13"
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 PIP_PLATFORM = "manylinux2014_aarch64"
+UV_PLATFORM = "aarch64-manylinux2014"
+LOCK_COMMAND = (
+    "uv", "pip", "compile", REQUIREMENTS, "--generate-hashes", "--python-platform", UV_PLATFORM,
+    "--python-version", PYTHON_VERSION, "--only-binary", ":all:", "--no-header", "-o", LOCK,
+)
+"""Regenerates a function's lock (run in its directory, e.g. `cd functions/indexer && uv pip compile
+requirements.txt --generate-hashes --python-platform aarch64-manylinux2014 --python-version 3.13
+--only-binary :all: --no-header -o requirements.lock`); add `--upgrade` to move every pin."""
 PIP_ARGS = (
+    "--require-hashes",
     "--platform", PIP_PLATFORM,
     "--python-version", PYTHON_VERSION,
     "--implementation", "cp",
@@ -51,10 +71,10 @@ def cache_root() -> Path:
     return Path(base) / "autotagger" / "lambda-deps"
 
 
-def handler_sources(indexer_dir: Path = INDEXER_DIR) -> list[Path]:
-    sources = sorted(p for p in indexer_dir.glob("*.py"))
-    if not (indexer_dir / "handler.py").is_file():
-        raise BundlingError(f"{indexer_dir / 'handler.py'} is missing: the indexer Lambda has no handler")
+def handler_sources(function_dir: Path = INDEXER_DIR) -> list[Path]:
+    sources = sorted(p for p in function_dir.glob("*.py"))
+    if not (function_dir / "handler.py").is_file():
+        raise BundlingError(f"{function_dir / 'handler.py'} is missing: the {function_dir.name} Lambda has no handler")
     return sources
 
 
@@ -124,51 +144,52 @@ def _package_data(modules: list[Path]) -> list[Path]:
     )
 
 
-def asset_files(indexer_dir: Path = INDEXER_DIR, root: Path = REPO_ROOT) -> list[Path]:
+def asset_files(function_dir: Path = INDEXER_DIR, root: Path = REPO_ROOT,
+                data_files: Sequence[Path] = ()) -> list[Path]:
     """Every repository file that ends up in the asset (the wheels aside)."""
-    sources = handler_sources(indexer_dir)
+    sources = handler_sources(function_dir)
     modules = core_modules(sources, root)
-    return sources + modules + _package_data(modules)
+    return sources + modules + _package_data(modules) + sorted(data_files)
 
 
-def requirements_file(indexer_dir: Path = INDEXER_DIR) -> Path:
-    path = indexer_dir / "requirements.txt"
+def lock_file(function_dir: Path = INDEXER_DIR) -> Path:
+    path = function_dir / LOCK
     if not path.is_file():
-        raise BundlingError(f"{path} is missing: the indexer's third-party dependencies are unknown")
+        raise BundlingError(f"{path} is missing: generate it in {function_dir} with `{' '.join(LOCK_COMMAND)}`")
     return path
 
 
-def _dependencies_key(requirements: Path) -> str:
-    digest = hashlib.sha256(requirements.read_bytes())
+def _dependencies_key(lock: Path) -> str:
+    digest = hashlib.sha256(lock.read_bytes())
     digest.update(" ".join(PIP_ARGS).encode())
     return digest.hexdigest()[:24]
 
 
-def asset_hash(indexer_dir: Path = INDEXER_DIR, root: Path = REPO_ROOT) -> str:
-    """Changes when any bundled file, the requirements or the pip platform changes, and only then
+def asset_hash(function_dir: Path = INDEXER_DIR, root: Path = REPO_ROOT, data_files: Sequence[Path] = ()) -> str:
+    """Changes when any bundled file, the lock or the pip platform changes, and only then
     (CDK reuses a staged asset with the same hash instead of bundling again)."""
-    digest = hashlib.sha256(_dependencies_key(requirements_file(indexer_dir)).encode())
-    for path in asset_files(indexer_dir, root):
+    digest = hashlib.sha256(_dependencies_key(lock_file(function_dir)).encode())
+    for path in asset_files(function_dir, root, data_files):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def install_dependencies(requirements: Path, cache: Path | None = None) -> Path:
-    """The directory holding the Lambda-platform wheels of `requirements`, installed once."""
-    target = (cache or cache_root()) / _dependencies_key(requirements)
+def install_dependencies(lock: Path, cache: Path | None = None) -> Path:
+    """The directory holding the Lambda-platform wheels pinned in `lock`, installed once."""
+    target = (cache or cache_root()) / _dependencies_key(lock)
     if (target / ".complete").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        *PIP_ARGS, "--target", str(staging), "-r", str(requirements),
+        *PIP_ARGS, "--target", str(staging), "-r", str(lock),
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        raise BundlingError(f"pip could not fetch the indexer dependencies:\n{result.stderr.strip()}")
+        raise BundlingError(f"pip could not install the wheels of {lock}:\n{result.stderr.strip()}")
     (staging / ".complete").write_text(" ".join(command[3:]) + "\n", encoding="utf-8")
     try:
         staging.rename(target)
@@ -177,12 +198,15 @@ def install_dependencies(requirements: Path, cache: Path | None = None) -> Path:
     return target
 
 
-def build(output_dir: Path, indexer_dir: Path = INDEXER_DIR, root: Path = REPO_ROOT) -> None:
-    dependencies = install_dependencies(requirements_file(indexer_dir))
+def build(output_dir: Path, function_dir: Path = INDEXER_DIR, root: Path = REPO_ROOT,
+          data_files: Sequence[Path] = ()) -> None:
+    """Writes the asset into `output_dir`: wheels, handler files at the top, the rest of the
+    repository files (core modules, data files) under their repository paths."""
+    dependencies = install_dependencies(lock_file(function_dir))
     shutil.copytree(dependencies, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
         ".complete", "__pycache__", "*.pyc"))
-    for path in asset_files(indexer_dir, root):
-        relative = path.name if path.parent == indexer_dir else path.relative_to(root)
+    for path in asset_files(function_dir, root, data_files):
+        relative = path.name if path.parent == function_dir else path.relative_to(root)
         destination = output_dir / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, destination)
@@ -190,20 +214,29 @@ def build(output_dir: Path, indexer_dir: Path = INDEXER_DIR, root: Path = REPO_R
 
 @jsii.implements(ILocalBundling)
 class _LocalBundling:
-    def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:  # noqa: ARG002 - CDK's signature
-        build(Path(output_dir))
+    def __init__(self, function_dir: Path, data_files: Sequence[Path]) -> None:
+        self.function_dir = function_dir
+        self.data_files = tuple(data_files)
+
+    def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:
+        build(Path(output_dir), self.function_dir, REPO_ROOT, self.data_files)
         return True
 
 
-def indexer_code() -> lambda_.Code:
-    """The asset; the Docker image named here is never pulled because local bundling succeeds
-    (or raises), it only satisfies BundlingOptions' required `image`."""
+def function_code(function_dir: Path, data_files: Sequence[Path] = ()) -> lambda_.Code:
+    """The asset of the function in `function_dir` (plus `data_files`, repository files copied under
+    their repository paths). The Docker image named here is never pulled because local bundling
+    succeeds (or raises), it only satisfies BundlingOptions' required `image`."""
     return lambda_.Code.from_asset(
-        str(INDEXER_DIR),
-        asset_hash=asset_hash(),
+        str(function_dir),
+        asset_hash=asset_hash(function_dir, REPO_ROOT, data_files),
         asset_hash_type=AssetHashType.CUSTOM,
         bundling=BundlingOptions(
             image=RUNTIME.bundling_image,
-            local=_LocalBundling(),
+            local=_LocalBundling(function_dir, data_files),
         ),
     )
+
+
+def indexer_code() -> lambda_.Code:
+    return function_code(INDEXER_DIR)
