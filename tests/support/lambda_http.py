@@ -65,7 +65,11 @@ class LambdaHttpServer:
                body: bytes) -> tuple[int, dict[str, str], bytes]:
         from functions.api import handler as api_handler
 
-        event = rest_event(method, path, query or None, body.decode("utf-8", "replace") if body else None)
+        # As for the execute-api URL: the document's `/v1` is the stage (handler.API_BASE), which the
+        # event's `path` leaves out (`requestContext.path` keeps it).
+        in_stage = path.removeprefix(api_handler.API_BASE) or "/"
+        event = rest_event(method, in_stage, query or None, body.decode("utf-8", "replace") if body else None)
+        event["requestContext"].update(path=path, stage=api_handler.API_BASE.strip("/"))
         event["headers"] = dict(headers)
         event["multiValueHeaders"] = {name: [value] for name, value in headers.items()}
         event["requestContext"]["identity"]["apiKey"] = headers.get("x-api-key")
