@@ -14,7 +14,10 @@
 * With `index_stream`, a thread does the indexer Lambda's work: new Kinesis records into the
   OpenSearch index (without it, the caller indexes: `Deployment.index_stream`).
 
-Requests without the API key get API Gateway's 403 `{"message": "Forbidden"}`.
+Requests without the API key get API Gateway's default 403 `{"message": "Forbidden"}` (the stack sets
+no gateway response for it). Every other `/v1` path reaches the Lambda, as under a `/{proxy+}`
+resource; the deployed API has one resource per path of the document (cdk/constructs/read_api.py),
+so there a path outside the document gets API Gateway's MISSING_AUTHENTICATION_TOKEN response instead.
 """
 
 from __future__ import annotations
