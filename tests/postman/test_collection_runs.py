@@ -48,7 +48,7 @@ def test_given_the_local_server_when_newman_runs_every_folder_then_every_asserti
     _check_every_folder_ran(_run_everything(keyed_server, "local", tmp_path))
 
 
-def test_given_the_lambda_behind_api_gateway_on_loopback_when_newman_runs_every_folder_with_the_aws_environment_then_every_assertion_holds(  # noqa: E501
+def test_given_the_lambda_behind_api_gateway_on_loopback_when_newman_runs_every_folder_with_the_aws_environment_then_every_assertion_holds(
         lambda_server, tmp_path):
     _check_every_folder_ran(_run_everything(lambda_server, "aws", tmp_path))
 
