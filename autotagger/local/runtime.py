@@ -202,6 +202,14 @@ class Pipeline:
         return self.stores.index
 
     @property
+    def labeler(self) -> Labeler:
+        """The labeler the workflow calls (fault wrappers included); `reprocess` names its runs by
+        the model version. Built by `start()`, or given to the constructor."""
+        if self._labeler is None:
+            raise RuntimeError("the pipeline's labeler exists once the pipeline has started")
+        return self._labeler
+
+    @property
     def completed(self) -> int:
         """Executions finished since start (progress bars read it)."""
         return self._runner.completed if self._runner is not None else 0
