@@ -15,8 +15,10 @@ with in-memory fakes and the local runtime can swap any adapter for the AWS one.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @runtime_checkable
@@ -34,7 +36,8 @@ class Labeler(Protocol):
 
     model_version: str | None
 
-    def detect_labels(self, image_bytes: bytes, max_labels: int = 100, min_confidence: float = 55.0) -> dict[str, Any]: ...
+    def detect_labels(self, image_bytes: bytes, max_labels: int = 100,
+                      min_confidence: float = 55.0) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class DeadLetters(Protocol):
 
     def count(self) -> int: ...
 
-    def about(self, bucket: str, key: str, sequencer: str | None = None) -> list[DeadLetter]:
+    def about(self, bucket: str, key: str, sequencer: str | None = None) -> builtins.list[DeadLetter]:
         """The letters about object `bucket/key` (only its version `sequencer` when given), newest first."""
         ...
 
@@ -182,7 +185,7 @@ class Executions(Protocol):
         """Executions per status that has any, e.g. {"SUCCEEDED": 12, "FAILED": 1}."""
         ...
 
-    def running(self) -> list[tuple[str, Any]]:
+    def running(self) -> builtins.list[tuple[str, Any]]:
         """(arn, input) of the executions still RUNNING."""
         ...
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import json
 import os
 import time
@@ -155,9 +156,10 @@ class LocalDeadLetterQueue:
 
     def count(self) -> int:
         row = self._db.query_one("SELECT COUNT(*) AS n FROM dead_letters WHERE queue = ?", (self.name,))
+        assert row is not None, "an aggregate without GROUP BY always returns one row"
         return int(row["n"])
 
-    def about(self, bucket: str, key: str, sequencer: str | None = None) -> list[QueuedDeadLetter]:
+    def about(self, bucket: str, key: str, sequencer: str | None = None) -> builtins.list[QueuedDeadLetter]:
         """The letters of this queue about object `bucket/key` (its version `sequencer` only, when
         given), newest first: an index lookup, never a scan of the queue."""
         query = ABOUT_OBJECT_SQL

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import hashlib
 import hmac
 import json
@@ -111,7 +112,7 @@ class LocalDeadLetterQueueView:
                            attributes={**letter.attributes, "ApproximateReceiveCount": str(letter.receive_count)})
                 for letter in self.queue.list(limit=limit)]
 
-    def redrive(self, message_ids: list[str] | None = None) -> dict[str, list[str]]:
+    def redrive(self, message_ids: builtins.list[str] | None = None) -> dict[str, builtins.list[str]]:
         if message_ids is None:  # what the queue held as the redrive began
             message_ids = [letter.message_id for letter in self.queue.list(limit=self.queue.count())]
         redriven: list[str] = []
