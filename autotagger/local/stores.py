@@ -113,7 +113,7 @@ class LocalStores:
 
     def execution_arn(self, name: str) -> str:
         """The ARN the workflow engine gives an execution of the tagging state machine."""
-        from autotagger.workflow.machine import execution_arn
+        from autotagger.contracts import execution_arn
 
         return execution_arn(STATE_MACHINE_NAME, name)
 
