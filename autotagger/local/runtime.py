@@ -140,7 +140,8 @@ class Pipeline:
                                   unsupported_object_dead_letter(event, event.get("time") or ""))))
         self._consumer = consumer = self._stream_consumer()
         self._started = True
-        recover(self._outbox, self.stores.executions, self.stores.execution_arn, runner.schedule)
+        recover(self._outbox, self.stores.executions, self.stores.execution_arn, runner.schedule,
+                self.stores.workflow_dlq)
         consumer.start()
         return self
 
