@@ -51,9 +51,10 @@ class Settings:
         low, high = contracts.MAX_LABELS_RANGE
         if not low <= self.max_labels <= high:
             raise UserError(f"max labels must be between {low} and {high}, not {self.max_labels}")
-        low, high = contracts.MIN_CONFIDENCE_RANGE
-        if not low <= self.min_confidence <= high:
-            raise UserError(f"min confidence must be between {low:g} and {high:g}, not {self.min_confidence}")
+        conf_low, conf_high = contracts.MIN_CONFIDENCE_RANGE
+        if not conf_low <= self.min_confidence <= conf_high:
+            raise UserError(
+                f"min confidence must be between {conf_low:g} and {conf_high:g}, not {self.min_confidence}")
         if not self.bucket or "/" in self.bucket:
             raise UserError(f"invalid bucket name {self.bucket!r}")
 

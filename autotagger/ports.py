@@ -15,8 +15,9 @@ with in-memory fakes and the local runtime can swap any adapter for the AWS one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @runtime_checkable
@@ -34,7 +35,8 @@ class Labeler(Protocol):
 
     model_version: str | None
 
-    def detect_labels(self, image_bytes: bytes, max_labels: int = 100, min_confidence: float = 55.0) -> dict[str, Any]: ...
+    def detect_labels(self, image_bytes: bytes, max_labels: int = 100,
+                      min_confidence: float = 55.0) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -97,13 +99,14 @@ class DeadLetters(Protocol):
 
     def send(self, body: str, attributes: dict[str, str] | None = None) -> str: ...  # message id
 
-    def list(self, limit: int = 100) -> list[DeadLetter]: ...
-
-    def count(self) -> int: ...
-
     def about(self, bucket: str, key: str, sequencer: str | None = None) -> list[DeadLetter]:
         """The letters about object `bucket/key` (only its version `sequencer` when given), newest first."""
         ...
+
+    # After every annotation naming the builtin `list`: past this def the class body's `list` is the method.
+    def list(self, limit: int = 100) -> list[DeadLetter]: ...
+
+    def count(self) -> int: ...
 
     def remove(self, message_id: str) -> bool: ...
 
@@ -170,6 +173,11 @@ class Executions(Protocol):
 
     def on_event(self, execution: Any, event: dict[str, Any]) -> None: ...
 
+    def running(self) -> list[tuple[str, Any]]:
+        """(arn, input) of the executions still RUNNING."""
+        ...
+
+    # After every annotation naming the builtin `list`: past this def the class body's `list` is the method.
     def list(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Newest first; `status` filters (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)."""
         ...
@@ -180,10 +188,6 @@ class Executions(Protocol):
 
     def counts(self) -> dict[str, int]:
         """Executions per status that has any, e.g. {"SUCCEEDED": 12, "FAILED": 1}."""
-        ...
-
-    def running(self) -> list[tuple[str, Any]]:
-        """(arn, input) of the executions still RUNNING."""
         ...
 
     def mark_aborted(self, execution_arn: str, reason: str) -> bool: ...

@@ -17,6 +17,7 @@ Each check is a row of a table with a console link; any failed check makes the e
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -213,16 +214,16 @@ class Smoke:
                 self._guarded(
                     f"upload, key with {label}",
                     self.links.object(d.bucket, key),
-                    lambda key=key: self._upload(key, body),
+                    functools.partial(self._upload, key, body),
                 )
             )
             if checks[-1].passed:
                 uploaded[key] = label
-        executions = {}
+        executions: dict[str, dict[str, Any]] = {}
         for key, label in uploaded.items():
             checks.append(
                 self._guarded(
-                    f"tagged, key with {label}", executions_link, lambda key=key: self._tagged(key, executions)
+                    f"tagged, key with {label}", executions_link, functools.partial(self._tagged, key, executions)
                 )
             )
         tagged = [key for key in uploaded if key in executions]

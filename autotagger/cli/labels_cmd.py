@@ -88,10 +88,14 @@ def _detect_labels(args: argparse.Namespace) -> int:
     image = None if s3 else _read_image(args.image)  # a typo fails fast, before models load
     labeler = get_labeler(args.labeler, rules_path=args.rules)
     try:
-        if s3:
+        if image is None:  # an s3:// image, read by Rekognition itself
+            from autotagger.labeler.rekognition import RekognitionLabeler
+
             bucket, _, key = args.image[5:].partition("/")
             if not bucket or not key:
                 raise UserError("an S3 image is written s3://bucket/key")
+            # S3 images are only read with --labeler rekognition, so get_labeler built the Rekognition adapter
+            assert isinstance(labeler, RekognitionLabeler), f"{type(labeler).__name__} cannot read S3 images"
             response = labeler.detect_labels_s3(bucket, key, args.max_labels, args.min_confidence)
         else:
             response = labeler.detect_labels(image, args.max_labels, args.min_confidence)

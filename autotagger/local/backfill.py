@@ -55,7 +55,7 @@ def list_objects_adapter(bucket: ObjectStore) -> Callable[[dict[str, Any]], dict
             raise ServiceError("Prefix must be a string", service="S3", code="InvalidArgument")
         size = min(int(parameters.get("MaxKeys") or PAGE_SIZE), PAGE_SIZE)
         after = parameters.get("ContinuationToken") or parameters.get("StartAfter") or ""
-        found = [o for o in bucket.list(prefix) if o.key > after] if after else bucket.list(prefix)
+        found = [o for o in bucket.list(prefix) if not after or o.key > after]
         page = found[:size]
         response: dict[str, Any] = {
             "Name": bucket.name, "Prefix": prefix, "KeyCount": len(page), "MaxKeys": size,

@@ -16,7 +16,7 @@ import hashlib
 import os
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from autotagger.contracts import MAX_KEY_BYTES
@@ -85,7 +85,7 @@ def validate_key(key: object) -> str:
 
 
 def _iso(epoch_s: float) -> str:
-    now = datetime.fromtimestamp(epoch_s, timezone.utc)
+    now = datetime.fromtimestamp(epoch_s, UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
@@ -114,6 +114,7 @@ class LocalBucket:
         data = bytes(data)
         blob = hashlib.sha256(data).hexdigest()
         etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        tmp: Path | None  # None once the blob is in place: nothing left to clean up
         tmp = self._write_temp(data)
         try:
             with self._db.transaction() as conn:
@@ -262,7 +263,8 @@ class LocalBucket:
         last = row["last"] if row else 0
         value = max(last + 1, int(self._clock() * 1_000_000))
         conn.execute(
-            "INSERT INTO sequencers (bucket, last) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET last = excluded.last",
+            "INSERT INTO sequencers (bucket, last) VALUES (?, ?)"
+            " ON CONFLICT (bucket) DO UPDATE SET last = excluded.last",
             (self.name, value),
         )
         return f"{value:018X}"

@@ -141,6 +141,17 @@ class LocalDeadLetterQueue:
             _index_objects(conn, message_id, body)
         return message_id
 
+    def about(self, bucket: str, key: str, sequencer: str | None = None) -> list[QueuedDeadLetter]:
+        """The letters of this queue about object `bucket/key` (its version `sequencer` only, when
+        given), newest first: an index lookup, never a scan of the queue."""
+        query = ABOUT_OBJECT_SQL
+        params: list[Any] = [bucket, key, self.name]
+        if sequencer is not None:
+            query += " AND o.sequencer = ?"
+            params.append(sequencer)
+        return [self._to_letter(row) for row in self._db.query(query + " ORDER BY d.seq DESC", params)]
+
+    # After every annotation naming the builtin `list`: past this def the class body's `list` is the method.
     def list(self, limit: int = 100, offset: int = 0) -> list[QueuedDeadLetter]:
         """Oldest first; includes claimed messages (see `in_flight`); does not count as a receive."""
         rows = self._db.query(
@@ -155,17 +166,8 @@ class LocalDeadLetterQueue:
 
     def count(self) -> int:
         row = self._db.query_one("SELECT COUNT(*) AS n FROM dead_letters WHERE queue = ?", (self.name,))
+        assert row is not None, "an aggregate without GROUP BY always returns one row"
         return int(row["n"])
-
-    def about(self, bucket: str, key: str, sequencer: str | None = None) -> list[QueuedDeadLetter]:
-        """The letters of this queue about object `bucket/key` (its version `sequencer` only, when
-        given), newest first: an index lookup, never a scan of the queue."""
-        query = ABOUT_OBJECT_SQL
-        params: list[Any] = [bucket, key, self.name]
-        if sequencer is not None:
-            query += " AND o.sequencer = ?"
-            params.append(sequencer)
-        return [self._to_letter(row) for row in self._db.query(query + " ORDER BY d.seq DESC", params)]
 
     def remove(self, message_id: str) -> bool:
         """Deletes the message; True if it was there. Removing twice is harmless."""

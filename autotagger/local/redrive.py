@@ -26,7 +26,8 @@ def redrive(message_ids: list[str] | None, *, workflow_dlq: LocalDeadLetterQueue
     if message_ids is None:
         message_ids = [m.message_id for m in workflow_dlq.list(limit=1_000_000)]
         message_ids += [m.message_id for m in indexer_dlq.list(limit=1_000_000)]
-    redriven, not_found = [], []
+    redriven: list[str] = []
+    not_found: list[str] = []
     for message_id in message_ids:
         if workflow_dlq.get(message_id) is not None:
             done = workflow_dlq.redrive(message_id, lambda letter: rerun_dead_letter(letter, start_execution))

@@ -22,7 +22,7 @@ import time
 import warnings
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autotagger.config import Settings
 from autotagger.contracts import (
@@ -43,6 +43,12 @@ from autotagger.local.data_dir_lock import DataDirLock
 from autotagger.local.outbox import Outbox
 from autotagger.local.stores import INDEXER_CONSUMER, RUNTIME_DB, LocalStores
 from autotagger.ports import Labeler, StoredObject
+
+if TYPE_CHECKING:
+    from autotagger.local.event_router import EventRouter
+    from autotagger.local.event_source_mapping import StreamConsumer
+    from autotagger.local.execution_runner import ExecutionRunner
+    from autotagger.workflow import StateMachine, TaskRegistry
 
 # Powertools in the indexer handler: no X-Ray, no EMF lines on stdout, only warnings logged.
 _POWERTOOLS_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
@@ -70,7 +76,7 @@ class Pipeline:
                  consumer_options: dict[str, Any] | None = None, faults: Any = None, sleeper: Any = None):
         self.settings = settings
         # Fault injection (autotagger.faults) wraps ports where they are composed; adapters stay clean.
-        if faults is None and getattr(settings, "faults", ()):
+        if faults is None and settings.faults:
             from autotagger.faults import FaultPlan
 
             faults = FaultPlan.parse(settings.faults)
@@ -89,10 +95,12 @@ class Pipeline:
         except BaseException:
             self._lock.release()
             raise
-        self._runner = None
-        self._state_machine = self._registry = None
-        self._consumer = None
-        self._router = None
+        # Built by start(): the methods that use them call _require_started() first.
+        self._runner: ExecutionRunner | None = None
+        self._state_machine: StateMachine | None = None
+        self._registry: TaskRegistry | None = None
+        self._consumer: StreamConsumer | None = None
+        self._router: EventRouter | None = None
         self._started = False
         self._closed = False
 
@@ -119,21 +127,22 @@ class Pipeline:
                                                **({"sleeper": self._sleeper} if self._sleeper else {}))
         # Twice as many executions as labeler slots: the others' I/O steps overlap the labeler calls.
         self._state_machine, self._registry = state_machine, self._task_registry()
-        self._runner = ExecutionRunner(state_machine, self._registry, outbox=self._outbox,
+        self._runner = runner = ExecutionRunner(state_machine, self._registry, outbox=self._outbox,
                                        executions=self.stores.executions, dead_letters=self.stores.workflow_dlq,
                                        execution_arn=self.stores.execution_arn, max_workers=2 * s.workers)
-        self._router = EventRouter()
+        self._router = router = EventRouter()
         # The rule's target persists the pending execution (outbox), then schedules it.
-        self._router.add_rule(TAGGING_RULE_NAME, tagging_rule_pattern(s.bucket),
-                              lambda event: self._runner.submit(event, event.get("id") or os.urandom(16).hex()))
+        router.add_rule(TAGGING_RULE_NAME, tagging_rule_pattern(s.bucket),
+                              lambda event: runner.submit(event, event.get("id") or os.urandom(16).hex()))
         # Other files start no execution: like the AWS rule, this one dead-letters them at once.
-        self._router.add_rule(UNSUPPORTED_OBJECT_RULE_NAME, unsupported_object_rule_pattern(s.bucket),
+        router.add_rule(UNSUPPORTED_OBJECT_RULE_NAME, unsupported_object_rule_pattern(s.bucket),
                               lambda event: self.stores.workflow_dlq.send(json.dumps(
                                   unsupported_object_dead_letter(event, event.get("time") or ""))))
-        self._consumer = self._stream_consumer()
+        self._consumer = consumer = self._stream_consumer()
         self._started = True
-        recover(self._outbox, self.stores.executions, self.stores.execution_arn, self._runner.schedule)
-        self._consumer.start()
+        recover(self._outbox, self.stores.executions, self.stores.execution_arn, runner.schedule,
+                self.stores.workflow_dlq)
+        consumer.start()
         return self
 
     def close(self) -> None:
@@ -202,6 +211,14 @@ class Pipeline:
         return self.stores.index
 
     @property
+    def labeler(self) -> Labeler:
+        """The labeler the workflow calls (fault wrappers included); `reprocess` names its runs by
+        the model version. Built by `start()`, or given to the constructor."""
+        if self._labeler is None:
+            raise RuntimeError("the pipeline's labeler exists once the pipeline has started")
+        return self._labeler
+
+    @property
     def completed(self) -> int:
         """Executions finished since start (progress bars read it)."""
         return self._runner.completed if self._runner is not None else 0
@@ -211,6 +228,7 @@ class Pipeline:
         from autotagger.local.s3_events import object_created_event
 
         self._require_started()
+        assert self._router is not None, "start() built it"
         stored = self.stores.bucket.put(key, data, content_type)
         self._router.publish(object_created_event(stored, region=self.settings.region, account=self.settings.account))
         return stored
@@ -220,6 +238,7 @@ class Pipeline:
         from autotagger.local.s3_events import object_deleted_event
 
         self._require_started()
+        assert self._router is not None, "start() built it"
         deleted = self.stores.bucket.delete(key)
         if deleted is not None:
             self._router.publish(object_deleted_event(deleted, region=self.settings.region,
@@ -251,6 +270,7 @@ class Pipeline:
         from autotagger.local.redrive import redrive
 
         self._require_started()
+        assert self._runner is not None, "start() built it"
         return redrive(message_ids, workflow_dlq=self.stores.workflow_dlq, indexer_dlq=self.stores.indexer_dlq,
                        stream=self.stores.stream, start_execution=self._runner.start)
 
@@ -288,6 +308,7 @@ class Pipeline:
         """Runs the workflow on `event` as execution `name` (used by `autotagger reprocess`); a name
         that already ran or is pending is not run again (idempotent). True if it was not seen before."""
         self._require_started()
+        assert self._runner is not None, "start() built it"
         return self._runner.start(event, name)
 
     def run_backfill(self, input: dict[str, Any], name: str, progress: Any = None) -> Any:
@@ -298,6 +319,7 @@ class Pipeline:
         from autotagger.local import backfill
 
         self._require_started()
+        assert self._state_machine is not None and self._registry is not None, "start() built them"
         registry = (self._task_registry()
                     .register(backfill.LIST_OBJECTS_V2_ARN, backfill.list_objects_adapter(self.stores.bucket))
                     .register(backfill.PUT_OBJECT_ARN, backfill.put_object_adapter(self.stores.backfill_results))

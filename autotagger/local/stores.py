@@ -113,7 +113,7 @@ class LocalStores:
 
     def execution_arn(self, name: str) -> str:
         """The ARN the workflow engine gives an execution of the tagging state machine."""
-        from autotagger.workflow.machine import execution_arn
+        from autotagger.contracts import execution_arn
 
         return execution_arn(STATE_MACHINE_NAME, name)
 
@@ -123,14 +123,7 @@ class LocalStores:
     def get_execution(self, execution_id: str) -> dict[str, Any] | None:
         arn = execution_id if execution_id.startswith("arn:") else self.execution_arn(execution_id)
         execution = self.executions.get(arn)
-        if execution is None:
-            return None
-        detail = execution_detail(execution)
-        runs = getattr(self.executions, "map_runs", None)
-        detail["map_run"] = map_run_view(runs(arn)[-1]) if runs and runs(arn) else None
-        parent = getattr(self.executions, "parent", None)
-        detail["parent_arn"] = parent(arn) if parent else None
-        return detail
+        return None if execution is None else execution_view(self.executions, arn, execution)
 
     def execution_counts(self) -> dict[str, int]:
         """Executions per status, every status present (0 when none)."""
@@ -245,6 +238,14 @@ def execution_detail(execution: Any) -> dict[str, Any]:
             "output": _parse_json_text(data.get("output")),
             "failed_state": failed_state(history),
             "history": history}
+
+
+def execution_view(store: Any, arn: str, execution: Any) -> dict[str, Any]:
+    """The execution detail with what only the local execution store (`workflow.store.ExecutionStore`)
+    knows: the Map Run of a backfill and the execution that started this one."""
+    runs = store.map_runs(arn)
+    return {**execution_detail(execution), "map_run": map_run_view(runs[-1]) if runs else None,
+            "parent_arn": store.parent(arn)}
 
 
 def map_run_view(record: dict[str, Any]) -> dict[str, Any]:

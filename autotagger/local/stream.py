@@ -126,6 +126,7 @@ class LocalStream:
                     "INSERT INTO records (stream, shard_id, partition_key, data, arrival) VALUES (?, ?, ?, ?, ?)",
                     (self.name, shard_id, partition_key, data, now),
                 )
+                assert cur.lastrowid is not None, "a successful INSERT always sets lastrowid"
                 results.append({"SequenceNumber": format_sequence_number(cur.lastrowid), "ShardId": shard_id})
         self.wake()
         return results
@@ -179,9 +180,14 @@ class LocalStream:
 
     def pending(self, consumer: str) -> dict[str, int]:
         """Records after `consumer`'s checkpoint, per shard."""
-        return {shard_id: int(self._db.query_one(
-            "SELECT COUNT(*) AS n FROM records WHERE stream = ? AND shard_id = ? AND seq > ?",
-            (self.name, shard_id, self.checkpoint(consumer, shard_id)))["n"]) for shard_id in self.shard_ids}
+        counts = {}
+        for shard_id in self.shard_ids:
+            row = self._db.query_one(
+                "SELECT COUNT(*) AS n FROM records WHERE stream = ? AND shard_id = ? AND seq > ?",
+                (self.name, shard_id, self.checkpoint(consumer, shard_id)))
+            assert row is not None, "an aggregate without GROUP BY always returns one row"
+            counts[shard_id] = int(row["n"])
+        return counts
 
     def iterator_age_s(self, consumer: str) -> dict[str, float]:
         """How long the oldest unprocessed record of each shard has waited (0 when caught up);
@@ -192,6 +198,7 @@ class LocalStream:
             row = self._db.query_one(
                 "SELECT MIN(arrival) AS oldest FROM records WHERE stream = ? AND shard_id = ? AND seq > ?",
                 (self.name, shard_id, self.checkpoint(consumer, shard_id)))
+            assert row is not None, "an aggregate without GROUP BY always returns one row"
             ages[shard_id] = 0.0 if row["oldest"] is None else max(0.0, now - row["oldest"])
         return ages
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from autotagger.domain.documents import DISPLAY_THRESHOLD, MalformedRecord, action_from_record, parse_record
@@ -92,7 +93,7 @@ def write_batch(event: dict[str, Any], index: ImageIndex, *, threshold: float = 
     return outcome
 
 
-def respond(event: dict[str, Any], outcome: BatchOutcome, context: Any = None) -> dict[str, Any]:
+def respond(event: dict[str, Any], outcome: BatchOutcome, context: Any = None) -> PartialItemFailureResponse:
     """The Lambda partial batch response: `batchItemFailures` lists the failed sequence numbers.
 
     `raise_on_entire_batch_failure=False` keeps the answer a response even when every record

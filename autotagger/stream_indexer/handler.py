@@ -18,12 +18,13 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from autotagger.domain.documents import DISPLAY_THRESHOLD
 from autotagger.ports import ImageIndex
 from autotagger.stream_indexer.batch import respond, write_batch
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+Handler = Callable[[dict[str, Any], Any], PartialItemFailureResponse]
 
 METRIC_NAMES = {"applied": "RecordsIndexed", "stale": "RecordsStale", "error": "RecordsFailed",
                 "malformed": "RecordsMalformed"}
@@ -42,7 +43,7 @@ def metrics_disabled() -> bool:
 
 
 def handle(event: dict[str, Any], context: Any, *, index: ImageIndex, logger: Logger,
-           metrics: Metrics | None = None) -> dict[str, Any]:
+           metrics: Metrics | None = None) -> PartialItemFailureResponse:
     """Indexes one Kinesis batch into `index` and returns the partial batch response."""
     outcome = write_batch(event, index, threshold=display_threshold())
     for sequence, failure in outcome.failures.items():
@@ -70,7 +71,7 @@ def make_handler(index_factory: Callable[[], ImageIndex]) -> Handler:
     @metrics.log_metrics
     @tracer.capture_lambda_handler
     @logger.inject_lambda_context
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         return handle(event, context, index=index(), logger=logger, metrics=metrics)
 
     return handler

@@ -240,6 +240,15 @@ class ExecutionStore:
             rows = self._db.execute("SELECT status, COUNT(*) FROM executions GROUP BY status").fetchall()
         return dict(rows)
 
+    def arn_named(self, name: str) -> str | None:
+        """The newest execution called `name`, of any state machine in this store (a backfill and its
+        Map Run's children are executions of other state machines than the tagging workflow)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT arn FROM executions WHERE name = ? ORDER BY start_date DESC LIMIT 1", (name,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     def get(self, execution_arn: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute(f"SELECT {self._COLUMNS} FROM executions WHERE arn = ?", (execution_arn,)).fetchone()

@@ -11,24 +11,19 @@ import pytest
 
 from autotagger.domain.documents import document_id
 from autotagger.reprocess import backfill_local
+from tests.fakes import FakeLabeler
 
 from .conftest import settle_and_check, upload
-from .fast_labeler import FastLabeler, small_png
+from .fast_labeler import small_png
 from .invariant import Ledger
 
 BUCKET = "image-vaults"
 KEYS = [f"photos/{i}.png" for i in range(5)]
 
 
-class NewModelLabeler(FastLabeler):
+def NewModelLabeler():
     """The labeler after a model change: another version, another answer."""
-
-    model_version = "fast-2"
-
-    def detect_labels(self, image_bytes, max_labels=100, min_confidence=55.0):
-        answer = super().detect_labels(image_bytes, max_labels, min_confidence)
-        answer["Labels"][0]["Name"] = "Tiger"
-        return {**answer, "LabelModelVersion": self.model_version}
+    return FakeLabeler(model_version="fast-2", png="Tiger")
 
 
 @pytest.fixture
@@ -164,10 +159,10 @@ def test_GIVEN_a_backfill_with_a_failed_object_WHEN_its_execution_is_viewed_THEN
     backfill_arn = summary.map_run["executionArn"]
 
     with TestClient(create_app(pipeline)) as client:
-        view = client.get(f"/api/executions/{backfill_arn}").json()
+        view = client.get(f"/v1/executions/{backfill_arn.rsplit(':', 1)[-1]}").json()
         run = view["map_run"]
         (failed,) = run["failed_executions"]
-        child = client.get(f"/api/executions/{failed['arn']}").json()  # an ARN with a "/" in it
+        child = client.get(f"/v1/executions/{failed['name']}").json()  # its ARN has a "/" in it
 
     # four objects, one batch: the broken one fails the batch, which fails the backfill (over 5 %)
     assert run["items"] == {"total": 4, "succeeded": 0, "failed": 4, "running": 0, "pending": 0, "aborted": 0,
