@@ -68,14 +68,16 @@ _REDRIVE_NAME = re.compile(r"^redrive-.+")
 
 def normalise(value: Any, names: dict[str, str]) -> Any:
     """Without VOLATILE fields; the runtime's own ids written as the case's placeholders; a queue
-    the runtime does not have (the rule's, AWS only) and holding nothing left out."""
+    the runtime does not have (the rule's, AWS only) and holding nothing left out; a field that is
+    null left out, as absent reads the same to a client (the schema check holds every answer to the
+    fields the document requires)."""
     if isinstance(value, str):
         return _REDRIVE_NAME.sub("redrive-<of the message>", names.get(value, value))
     if isinstance(value, list):
         return [normalise(v, names) for v in value]
     if isinstance(value, dict):
         return {k: normalise(v, names) for k, v in value.items()
-                if k not in VOLATILE and not (k == "rule" and v == [])}
+                if k not in VOLATILE and v is not None and not (k == "rule" and v == [])}
     return value
 
 
