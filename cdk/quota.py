@@ -60,6 +60,16 @@ def api_rate_limit(scope: Construct, config: DeploymentConfig) -> float:
     return _by_region(scope, contracts.DETECT_LABELS_TPS, contracts.DETECT_LABELS_TPS_OTHER_REGIONS)
 
 
+def backfill_max_concurrency(scope: Construct, config: DeploymentConfig) -> int | str:
+    """The backfill's Map Run concurrency from the same DetectLabels rate as the upload API's: a
+    number when the rate is known at synth, else a token (text) resolving to the region's value."""
+    if config.api_rate_limit is not None:
+        return contracts.backfill_max_concurrency(config.api_rate_limit)
+    by_region = {region: contracts.backfill_max_concurrency(tps) for region, tps in contracts.DETECT_LABELS_TPS.items()}
+    value = _by_region(scope, by_region, contracts.backfill_max_concurrency(contracts.DETECT_LABELS_TPS_OTHER_REGIONS))
+    return value if not Token.is_unresolved(value) else Token.as_string(value)
+
+
 def api_burst_limit(scope: Construct, config: DeploymentConfig) -> float:
     if config.api_burst_limit is not None:
         return config.api_burst_limit

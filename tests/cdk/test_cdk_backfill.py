@@ -39,7 +39,18 @@ def test_given_the_backfill_when_synthesized_then_it_is_the_file_with_every_plac
     assert substitutions["BucketName"] == dev.ref(dev.stack.storage.bucket)
     assert substitutions["TaggingStateMachineArn"] == dev.ref(dev.stack.workflow.state_machine)
     assert substitutions["ResultsBucketName"] == dev.ref(dev.stack.backfill.results)
-    assert substitutions["MaxConcurrency"] == str(contracts.backfill_max_concurrency(dev.stack.config.api_rate_limit))
+    # The region is known at deploy time: one value per DetectLabels quota of contracts' table.
+    assert _leaves(substitutions["MaxConcurrency"]) == {
+        contracts.backfill_max_concurrency(tps)
+        for tps in [*contracts.DETECT_LABELS_TPS.values(), contracts.DETECT_LABELS_TPS_OTHER_REGIONS]}
+
+
+def _leaves(value):
+    """The numbers a (possibly nested) Fn::If can resolve to."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        _, yes, no = value["Fn::If"]
+        return _leaves(yes) | _leaves(no)
+    return {int(value)}
 
 
 def test_given_the_backfill_role_when_synthesized_then_it_holds_exactly_what_the_map_run_and_sync_need(dev):
