@@ -81,8 +81,11 @@ def tagging_rule_pattern(bucket: str, key_prefix: str = "") -> dict[str, Any]:
     """The EventBridge pattern of the rule that starts the workflow: S3 objects created or deleted
     in `bucket` whose key is an image by extension (in any case), under `key_prefix` when one is
     given. Folder keys (`a/`) and other files never start an execution; for an accepted upload of
-    another file `unsupported_object_rule_pattern` leaves a dead letter instead."""
-    detail = {"bucket": {"name": [bucket]}, "object": {"key": image_key_filter(key_prefix)}}
+    another file `unsupported_object_rule_pattern` leaves a dead letter instead. An event with no key
+    at all (never S3's; one put on the bus by hand) still starts the workflow, whose input check
+    dead-letters it as `Autotagger.MalformedEvent`: matchers in one list are alternatives."""
+    key = [*image_key_filter(key_prefix), {"exists": False}]
+    detail = {"bucket": {"name": [bucket]}, "object": {"key": key}}
     return {"source": [S3_EVENT_SOURCE], "detail-type": list(TAGGING_DETAIL_TYPES), "detail": detail}
 
 
