@@ -88,7 +88,9 @@ def lambda_routes(document: Path = OPENAPI_DOCUMENT) -> Iterator[tuple[str, str,
         if path == UPLOAD_PATH:
             continue
         for method in HTTP_METHODS:
-            if method in item:
+            # `x-runtimes: ["local"]`: the document's local-only operations (the local dashboard's
+            # counters and upload outcome) are not deployed.
+            if method in item and item[method].get("x-runtimes", ["aws", "local"]) != ["local"]:
                 parameters = [*item.get("parameters", []), *item[method].get("parameters", [])]
                 yield path, method.upper(), {**item[method], "parameters": [resolved(p) for p in parameters]}
 

@@ -25,6 +25,7 @@ NOT_PHYSICAL_NAMES = {
     ("AWS::ApiGateway::Stage", "StageName"): "unique within its API only",
     ("AWS::SNS::Topic", "DisplayName"): "a label in notifications, not an identifier",
     ("AWS::CloudWatch::Alarm", "MetricName"): "the metric watched, not the alarm's name",
+    ("AWS::ApiGateway::Method", "OperationName"): "the OpenAPI operation a method serves, a label",
 }
 """Properties ending in "Name" that name no account-wide resource."""
 
@@ -154,4 +155,4 @@ def test_given_a_custom_resource_in_the_vpc_when_deployed_or_deleted_then_it_dep
         assert rules, f"{logical_id}: its function has no security-group rules to depend on"
         assert rules <= set(custom.get("DependsOn", [])), logical_id
         checked += 1
-    assert checked == 2  # the role mapping and the dashboards install
+    assert checked == 3  # the two role mappings (indexer, read API) and the dashboards install

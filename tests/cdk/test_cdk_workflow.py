@@ -22,14 +22,15 @@ def test_given_the_rule_when_synthesized_then_it_matches_created_and_deleted_obj
         "source": [contracts.S3_EVENT_SOURCE],
         "detail-type": list(contracts.TAGGING_DETAIL_TYPES),
         "detail": {"bucket": {"name": [dev.ref(dev.stack.storage.bucket)]},
-                   "object": {"key": contracts.image_key_filter()}},
+                   "object": {"key": [*contracts.image_key_filter(), {"exists": False}]}},
     }
 
 
 def test_given_a_key_prefix_when_synthesized_then_the_rule_matches_only_keys_under_it(variant):
     detail = _rule(variant)["EventPattern"]["detail"]
-    assert detail["object"] == {"key": contracts.image_key_filter(variant.stack.config.key_prefix)}
-    assert all(m["wildcard"].startswith(variant.stack.config.key_prefix) for m in detail["object"]["key"])
+    assert detail["object"] == {"key": [*contracts.image_key_filter(variant.stack.config.key_prefix), {"exists": False}]}
+    # every key the rule admits is under the prefix (a keyless event goes to the workflow's input check)
+    assert all(m["wildcard"].startswith(variant.stack.config.key_prefix) for m in detail["object"]["key"] if "wildcard" in m)
 
 
 def test_given_the_rule_when_synthesized_then_it_starts_the_state_machine(dev):
