@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from autotagger.errors import InvalidParameterException, InvalidS3ObjectException, ServiceError
 from autotagger.ports import DeadLetters, Labeler, ObjectStore, RecordStream

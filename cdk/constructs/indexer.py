@@ -22,8 +22,8 @@ from constructs import Construct
 from autotagger import contracts
 from cdk.config import DeploymentConfig
 from cdk.constructs.network import PRIVATE_SUBNETS, Network
-from cdk.lambda_bundle import ARCHITECTURE, HANDLER, RUNTIME, indexer_code
-from cdk.nag import LAMBDA_VPC, XRAY_AND_LOGS, Ack, acknowledge
+from cdk.lambda_bundle import INDEXER_DIR, python_function
+from cdk.nag import LAMBDA_VPC, XRAY_AND_LOGS, acknowledge
 from cdk.removal import log_group
 
 SERVICE_NAME = "indexer"
@@ -68,19 +68,14 @@ class Indexer(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = log_group(self, "Logs", config=config, retention=LOG_RETENTION)
-        self.function = lambda_.Function(
+        self.function = python_function(
             self, "Function",
+            function_dir=INDEXER_DIR,
             description="Indexes tagged images from Kinesis into OpenSearch",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            handler=HANDLER,
-            code=indexer_code(),
             role=role,
             memory_size=MEMORY_MB,
             timeout=TIMEOUT,
-            tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
             vpc=network.vpc,
             vpc_subnets=PRIVATE_SUBNETS,
             allow_all_outbound=False,
@@ -94,10 +89,6 @@ class Indexer(Construct):
         )
         # The function is traced: CDK grants the X-Ray actions on its role.
         acknowledge(role, XRAY_AND_LOGS)
-        acknowledge(self.function, Ack(
-            "L1", "Python 3.13 on purpose: the Lambda asset's wheels are fetched for cp313 and the "
-                  "project supports it; moving to 3.14 is one constant (cdk/lambda_bundle.py).",
-        ))
         self.event_source = sources.KinesisEventSource(
             stream,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,

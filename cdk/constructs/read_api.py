@@ -29,7 +29,6 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -42,7 +41,7 @@ from cdk.config import DeploymentConfig
 from cdk.constructs.network import PRIVATE_SUBNETS, Network
 from cdk.constructs.search_domain import SearchDomain
 from cdk.constructs.upload_api import BUCKET_PARAM, INTEGRATION_TIMEOUT, OBJECT_PARAM, STAGE_NAME
-from cdk.lambda_bundle import ARCHITECTURE, HANDLER, REPO_ROOT, RUNTIME, function_code
+from cdk.lambda_bundle import REPO_ROOT, python_function
 from cdk.nag import LAMBDA_VPC, XRAY_AND_LOGS, Ack, acknowledge, objects_finding
 from cdk.removal import log_group
 
@@ -138,19 +137,14 @@ class ReadApi(Construct):
         self._grant(config, state_machine, dead_letters, bucket)
 
         self.log_group = log_group(self, "Logs", config=config, retention=LOG_RETENTION)
-        self.function = lambda_.Function(
+        self.function = python_function(
             self, "Function",
+            function_dir=FUNCTION_DIR,
             description="The /v1 read API: search, stats, executions, dead letters, upload URLs",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            handler=HANDLER,
-            code=function_code(FUNCTION_DIR),
             role=self.role,
             memory_size=MEMORY_MB,
             timeout=TIMEOUT,
-            tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
             vpc=network.vpc,
             vpc_subnets=PRIVATE_SUBNETS,
             allow_all_outbound=False,
@@ -167,10 +161,6 @@ class ReadApi(Construct):
         )
         # The function is traced: CDK grants the X-Ray actions on its role.
         acknowledge(self.role, XRAY_AND_LOGS)
-        acknowledge(self.function, Ack(
-            "L1", "Python 3.13 on purpose: the Lambda asset's wheels are fetched for cp313 and the "
-                  "project supports it; moving to 3.14 is one constant (cdk/lambda_bundle.py).",
-        ))
         search.grant_read(self.role, self.function)
 
         self.endpoints = {
