@@ -46,20 +46,29 @@ UPLOAD_METHOD = "PUT"
 UNSUPPORTED_MEDIA_TYPE_STATUS = "415"
 REFUSED_BUCKET_STATUS = "403"
 REQUEST_TOO_LARGE_STATUS = "413"
-NO_OBJECT_STATUS = "403"
+NO_OBJECT_STATUS = "404"
+NO_API_KEY_STATUS = "401"
 ANSWERS = {
-    "wrong bucket": (REFUSED_BUCKET_STATUS, {"message": "uploads are accepted into the image bucket only"}),
-    "missing key": (NO_OBJECT_STATUS, {"message": "PUT /v1/{bucket}/{object}: the object key is missing"}),
+    "wrong bucket": (REFUSED_BUCKET_STATUS, {"error": "forbidden",
+                                             "message": "uploads are accepted into the image bucket only"}),
+    "missing key": (NO_OBJECT_STATUS, {"error": "not_found",
+                                       "message": "no such route (PUT /v1/{bucket}/{object} needs an object key)"}),
     "bad type": (UNSUPPORTED_MEDIA_TYPE_STATUS,
-                 {"message": f"Content-Type must be one of {', '.join(ACCEPTED_MEDIA_TYPES)}"}),
+                 {"error": "unsupported_media_type",
+                  "message": f"Content-Type must be one of {', '.join(ACCEPTED_MEDIA_TYPES)}"}),
     "too large": (REQUEST_TOO_LARGE_STATUS,
-                  {"message": f"the body is larger than {MAX_UPLOAD_BYTES} bytes, API Gateway's payload limit"}),
+                  {"error": "too_large",
+                   "message": f"the body is larger than {MAX_UPLOAD_BYTES} bytes, API Gateway's payload limit"}),
+    "no API key": (NO_API_KEY_STATUS, {"error": "unauthorized", "message": "send a valid key in the x-api-key header"}),
 }
 """The exact 4xx answers of the upload API (the README lists them; a test keeps both equal). "Missing
 key" is API Gateway's MISSING_AUTHENTICATION_TOKEN response (a path no method matches: also a
 wrong path), "too large" its REQUEST_TOO_LARGE (413) and "bad type" its UNSUPPORTED_MEDIA_TYPE (415)
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html),
-each given a fixed body here instead of the default `{"message": $context.error.messageString}`."""
+"no API key" its INVALID_API_KEY (403 by default; 401 here, as the OpenAPI document declares), each
+given a fixed body in the one error shape of the API (`{"error", "message"}`, the codes of
+`autotagger/api/openapi.json`) instead of the default `{"message": $context.error.messageString}`.
+The statuses are the document's: an unknown route (or no object key) is 404, not API Gateway's 403."""
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 INTEGRATION_TIMEOUT = Duration.seconds(29)
 
@@ -188,6 +197,7 @@ class UploadApi(Construct):
             ("UnsupportedMediaType", apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, "bad type"),
             ("RequestTooLarge", apigw.ResponseType.REQUEST_TOO_LARGE, "too large"),
             ("MissingObjectKey", apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "missing key"),
+            ("InvalidApiKey", apigw.ResponseType.INVALID_API_KEY, "no API key"),
         ):
             status, body = ANSWERS[answer]
             self.api.add_gateway_response(construct_id, type=response_type, status_code=status,

@@ -14,8 +14,8 @@
 * With `index_stream`, a thread does the indexer Lambda's work: new Kinesis records into the
   OpenSearch index (without it, the caller indexes: `Deployment.index_stream`).
 
-Requests without the API key get API Gateway's default 403 `{"message": "Forbidden"}` (the stack sets
-no gateway response for it). Every other `/v1` path reaches the Lambda, as under a `/{proxy+}`
+Requests without the API key, and the upload route's refusals, get the deployed stack's gateway
+answers (`cdk.constructs.upload_api.ANSWERS`, the one `{"error", "message"}` shape). Every other `/v1` path reaches the Lambda, as under a `/{proxy+}`
 resource; the deployed API has one resource per path of the document (cdk/constructs/read_api.py),
 so there a path outside the document gets API Gateway's MISSING_AUTHENTICATION_TOKEN response instead.
 """
@@ -32,6 +32,14 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.aws_api.api_lambda_support import BUCKET, EVENTS, REGION, Deployment, rest_event
+
+
+def _answer(name: str) -> tuple[int, dict[str, str]]:
+    """A gateway answer of the deployed upload API (status, body), as the stack configures it."""
+    from cdk.constructs.upload_api import ANSWERS
+
+    status, body = ANSWERS[name]
+    return int(status), body
 
 
 class LambdaHttpServer:
@@ -86,7 +94,7 @@ class LambdaHttpServer:
         """API Gateway's S3 integration (cdk UploadApi): 403 for another bucket, then S3; then the
         EventBridge rule starts the workflow."""
         if bucket != BUCKET:
-            return _json(403, {"message": "uploads are accepted into the image bucket only"})
+            return _json(*_answer("wrong bucket"))
         if method == "PUT":
             self.created(key, body, headers.get("content-type", ""))
             return 200, {"Content-Type": headers.get("content-type", "")}, b""
@@ -143,7 +151,7 @@ class LambdaHttpServer:
                     if "X-Amz-Signature" in query:
                         answer = server.s3_presigned(self.command, server.url + self.path, headers, body)
                     elif headers.get("x-api-key") != server.api_key:
-                        answer = _json(403, {"message": "Forbidden"})
+                        answer = _json(*_answer("no API key"))
                     else:
                         answer = server.route(self.command, parts.path, query, headers, body)
                 except Exception as exc:  # noqa: BLE001 - the test sees it as a 500 with the reason
