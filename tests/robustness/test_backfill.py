@@ -12,31 +12,9 @@ import pytest
 
 from autotagger.domain.documents import document_id
 from autotagger.reprocess import backfill_local
-from tests.fakes import FakeLabeler
 
-from .conftest import settle_and_check, upload
 from .fast_labeler import small_png
-from .invariant import Ledger
-
-BUCKET = "image-vaults"
-KEYS = [f"photos/{i}.png" for i in range(5)]
-
-
-def NewModelLabeler():
-    """The labeler after a model change: another version, another answer."""
-    return FakeLabeler(model_version="fast-2", png="Tiger")
-
-
-@pytest.fixture
-def stored(make_pipeline):
-    """Five images tagged by the first model, one elsewhere, one that is no image; returns the ledger."""
-    pipeline, ledger = make_pipeline(), Ledger()
-    for i, key in enumerate(KEYS):
-        upload(pipeline, ledger, key, small_png(i))
-    upload(pipeline, ledger, "other/elsewhere.png", small_png(99))
-    settle_and_check(pipeline, ledger)
-    pipeline.close()
-    return ledger
+from .test_reprocess import BUCKET, KEYS, new_model_labeler, stored  # noqa: F401 - `stored` is a fixture
 
 
 @pytest.fixture
@@ -44,7 +22,7 @@ def new_model(tmp_path, sleeper):
     from autotagger.config import Settings
     from autotagger.local.runtime import Pipeline
 
-    labeler = NewModelLabeler()
+    labeler = new_model_labeler()
     with Pipeline(Settings(data_dir=tmp_path / "data", workers=2), labeler=labeler, sleeper=sleeper) as p:
         p.labeler_calls = lambda: labeler.calls
         yield p
@@ -137,7 +115,7 @@ def test_GIVEN_the_cli_WHEN_reprocessing_with_json_THEN_it_prints_the_execution_
     import autotagger.labeler as labeler_module
     from autotagger.cli import main
 
-    monkeypatch.setattr(labeler_module, "get_labeler", lambda *a, **k: NewModelLabeler())
+    monkeypatch.setattr(labeler_module, "get_labeler", lambda *a, **k: new_model_labeler())
 
     code = main(["reprocess", "--data-dir", str(tmp_path / "data"), "--prefix", "photos/", "--json"])
 
