@@ -25,20 +25,19 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-class LiveServer:
-    """`autotagger serve --port 0` in a subprocess; the URL comes from its first output line."""
+class AutotaggerProcess:
+    """An `autotagger` subcommand (`serve`, `dashboard`, ...) on a free loopback port, in a subprocess;
+    the URL comes from its first output line."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, *args: str, env: dict[str, str]):
         autotagger = shutil.which("autotagger", path=str(Path(sys.executable).parent)) or "autotagger"
-        self.process = subprocess.Popen(
-            [autotagger, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "AUTOTAGGER_API_KEY": ""},
-        )
+        self.process = subprocess.Popen([autotagger, *args, "--host", "127.0.0.1", "--port", "0"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        env={**os.environ, **env})
         self.output: list[str] = []
-        self.url = self._wait_for_url(timeout=60)
-        self._wait_healthy(timeout=30)
+        self.url = self._wait_for_url(args[0], timeout=60)
 
-    def _wait_for_url(self, timeout: float) -> str:
+    def _wait_for_url(self, command: str, timeout: float) -> str:
         found: list[str] = []
 
         def read() -> None:
@@ -54,8 +53,25 @@ class LiveServer:
             time.sleep(0.05)
         if not found:
             self.stop()
-            pytest.fail("autotagger serve did not start:\n" + "".join(self.output[-40:]))
+            pytest.fail(f"autotagger {command} did not start:\n" + "".join(self.output[-40:]))
         return found[0]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class LiveServer(AutotaggerProcess):
+    """`autotagger serve` without an API key, once it answers /healthz."""
+
+    def __init__(self, data_dir: Path):
+        super().__init__("serve", "--data-dir", str(data_dir), env={"AUTOTAGGER_API_KEY": ""})
+        self._wait_healthy(timeout=30)
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -72,15 +88,6 @@ class LiveServer:
         response = httpx.get(f"{self.url}{path}", params=params, timeout=10)
         response.raise_for_status()
         return response.json()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def open_dashboard(chromium, live_server, viewport=DESKTOP):

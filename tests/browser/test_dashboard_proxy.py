@@ -3,63 +3,19 @@ through the proxy, and the key never reaches the browser."""
 
 from __future__ import annotations
 
-import os
-import re
 import secrets
-import shutil
-import subprocess
-import sys
-import threading
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
-from browser_support import DESKTOP, sample_photo, screenshot
+from browser_support import DESKTOP, AutotaggerProcess, sample_photo, screenshot
 from playwright.sync_api import expect
 
 from autotagger.config import API_KEY_ENV, DEFAULT_BUCKET
 from autotagger.dashboard.proxy import API_BASE, API_KEY_HEADER
 
 PHOTO_KEY = "photos/astronaut.png"
-
-
-class _Process:
-    """An `autotagger` subcommand on a free loopback port; the URL comes from its first output line."""
-
-    def __init__(self, *args: str, env: dict[str, str]):
-        autotagger = shutil.which("autotagger", path=str(Path(sys.executable).parent)) or "autotagger"
-        self.process = subprocess.Popen([autotagger, *args, "--host", "127.0.0.1", "--port", "0"],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        env={**os.environ, **env})
-        self.output: list[str] = []
-        found: list[str] = []
-
-        def read() -> None:
-            for line in self.process.stdout:
-                self.output.append(line)
-                match = re.search(r"on (http://127\.0\.0\.1:\d+)", line)
-                if match and not found:
-                    found.append(match.group(1))
-
-        threading.Thread(target=read, daemon=True).start()
-        deadline = time.monotonic() + 60
-        while not found and time.monotonic() < deadline and self.process.poll() is None:
-            time.sleep(0.05)
-        if not found:
-            self.stop()
-            pytest.fail(f"autotagger {args[0]} did not start:\n" + "".join(self.output[-40:]))
-        self.url = found[0]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def _wait(check, timeout: float, what: str):
@@ -83,7 +39,7 @@ def api_key() -> str:
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory, api_key):
     """`autotagger serve` requiring `api_key`, with one photo uploaded and tagged through its API."""
-    server = _Process("serve", "--data-dir", str(tmp_path_factory.mktemp("keyed-data")), env={API_KEY_ENV: api_key})
+    server = AutotaggerProcess("serve", "--data-dir", str(tmp_path_factory.mktemp("keyed-data")), env={API_KEY_ENV: api_key})
     keyed = {API_KEY_HEADER: api_key}
     try:
         _wait(lambda: httpx.get(f"{server.url}/healthz", headers=keyed, timeout=2).status_code == 200, 30, "healthz")
@@ -100,7 +56,7 @@ def keyed_server(tmp_path_factory, api_key):
 
 @pytest.fixture(scope="module")
 def proxy(keyed_server, api_key):
-    dashboard = _Process("dashboard", "--api", f"{keyed_server.url}{API_BASE}", env={API_KEY_ENV: api_key})
+    dashboard = AutotaggerProcess("dashboard", "--api", f"{keyed_server.url}{API_BASE}", env={API_KEY_ENV: api_key})
     try:
         _wait(lambda: httpx.get(f"{dashboard.url}/", timeout=2).status_code == 200, 30, "the dashboard page")
         yield dashboard
