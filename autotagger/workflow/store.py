@@ -163,15 +163,16 @@ class ExecutionStore:
 
     def children(self, map_run_arn: str, status: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
         """A Map Run's child executions (summaries), newest first; `status` filters."""
-        query = f"SELECT {self._COLUMNS} FROM executions WHERE map_run_arn = ?"
-        args: builtins.list[Any] = [map_run_arn]
-        if status is not None:
-            query += " AND status = ?"
-            args.append(status)
-        query += " ORDER BY start_date DESC, rowid DESC LIMIT ?"
-        args.append(int(limit))
+        return self._newest({"map_run_arn": map_run_arn, "status": status}, limit)
+
+    def _newest(self, equal: dict[str, Any], limit: int) -> builtins.list[dict[str, Any]]:
+        """Summaries of the executions whose columns equal the given values (None: any), newest first.
+        The column names are this class's own; only the values come from callers (as parameters)."""
+        given = {column: value for column, value in equal.items() if value is not None}
+        where = " WHERE " + " AND ".join(f"{column} = ?" for column in given) if given else ""
+        query = f"SELECT {self._COLUMNS} FROM executions{where} ORDER BY start_date DESC, rowid DESC LIMIT ?"
         with self._lock:
-            rows = self._db.execute(query, args).fetchall()
+            rows = self._db.execute(query, [*given.values(), int(limit)]).fetchall()
         return [self._summary(row) for row in rows]
 
     def parent(self, execution_arn: str) -> str | None:
@@ -200,16 +201,7 @@ class ExecutionStore:
 
     def list(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Newest first; `status` filters (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)."""
-        query = f"SELECT {self._COLUMNS} FROM executions"
-        args: list[Any] = []
-        if status is not None:
-            query += " WHERE status = ?"
-            args.append(status)
-        query += " ORDER BY start_date DESC, rowid DESC LIMIT ?"
-        args.append(int(limit))
-        with self._lock:
-            rows = self._db.execute(query, args).fetchall()
-        return [self._summary(row) for row in rows]
+        return self._newest({"status": status}, limit)
 
     def page(self, status: str | None = None, key: str | None = None, limit: int = 50,
              after: tuple[str, int] | None = None) -> builtins.list[tuple[tuple[str, int], dict[str, Any]]]:
