@@ -108,3 +108,4 @@ def variant(tmp_path_factory) -> Synthesized:
         apiRateLimit="7",
         apiGatewayAccountRole="false",
     )
+

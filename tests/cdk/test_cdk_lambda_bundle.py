@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from asset_probe import autotagger_modules_loaded
 
 from cdk import lambda_bundle
 
@@ -152,16 +150,5 @@ def test_given_the_synthesized_asset_when_importing_the_handler_then_every_core_
     for path in [asset / "handler.py", *asset.joinpath("autotagger").rglob("*")]:
         if path.is_file():
             _write(core_only / path.relative_to(asset), path.read_text(encoding="utf-8", errors="replace"))
-    probe = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); import handler; "
-        "print(json.dumps({n: getattr(m, '__file__', None) for n, m in sys.modules.items() "
-        "if n == 'autotagger' or n.startswith('autotagger.')}))"
-    )
-    environment = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
-                   "AWS_DEFAULT_REGION": "us-east-1"}
-    result = subprocess.run([sys.executable, "-c", probe, str(core_only)], capture_output=True, text=True,
-                            cwd=tmp_path, env=environment, timeout=120)
-    assert result.returncode == 0, result.stderr
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
-    outside = {name: file for name, file in loaded.items() if file and not file.startswith(str(core_only))}
+    loaded, outside = autotagger_modules_loaded(core_only, tmp_path, "")
     assert (bool(loaded), outside) == (True, {})

@@ -4,11 +4,9 @@ them, its network path and its least-privilege role, read back from the synthesi
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from asset_probe import autotagger_modules_loaded
 
 from autotagger import contracts
 from autotagger.api import aws as api_aws
@@ -120,19 +118,7 @@ def test_given_the_read_lambda_asset_when_its_handler_wires_the_service_then_all
             target = core_only / path.relative_to(asset)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(path.read_bytes())
-    probe = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); import handler; "
-        "import autotagger.api.service, autotagger.index, autotagger.index.opensearch; "
-        "print(json.dumps({n: getattr(m, '__file__', None) for n, m in sys.modules.items() "
-        "if n == 'autotagger' or n.startswith('autotagger.')}))"
-    )
-    environment = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
-                   "AWS_DEFAULT_REGION": "us-east-1"}
-    result = subprocess.run([sys.executable, "-c", probe, str(core_only)], capture_output=True, text=True,
-                            cwd=tmp_path, env=environment, timeout=120)
-    assert result.returncode == 0, result.stderr
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
-    outside = {name: file for name, file in loaded.items() if file and not file.startswith(str(core_only))}
+    loaded, outside = autotagger_modules_loaded(core_only, tmp_path, "import autotagger.api.service, autotagger.index, autotagger.index.opensearch; ")
     assert ("autotagger.api.service" in loaded, outside) == (True, {})
 
 
