@@ -30,6 +30,7 @@ STREAM_NAME = "image-tagging-records"
 WORKFLOW_DLQ_NAME = "image-tagging-dlq"
 INDEXER_DLQ_NAME = "image-indexer-dlq"
 TAGGING_RULE_NAME = "image-tagging"
+NORMALIZE_FUNCTION_NAME = "image-normalize"
 """The names the local runtime gives its stand-ins. On AWS, CloudFormation generates the physical
 names (so two stacks can share an account); the stack outputs say which they are."""
 
@@ -40,6 +41,10 @@ def state_machine_arn(name: str, *, region: str = LOCAL_REGION, account: str = L
 
 def execution_arn(state_machine: str, name: str, *, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
     return f"arn:aws:states:{region}:{account}:execution:{state_machine}:{name}"
+
+
+def function_arn(name: str, *, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
+    return f"arn:aws:lambda:{region}:{account}:function:{name}"
 
 
 def queue_url(name: str, *, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
@@ -63,7 +68,13 @@ def tagging_rule_pattern(bucket: str, key_prefix: str = "") -> dict[str, Any]:
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html)."""
     detail: dict[str, Any] = {"bucket": {"name": [bucket]}}
     if key_prefix:
+        if DERIVATIVES_PREFIX.startswith(key_prefix):
+            raise ValueError(f"key prefix {key_prefix!r} would include the derivatives under {DERIVATIVES_PREFIX!r}")
         detail["object"] = {"key": [{"prefix": key_prefix}]}
+    else:
+        # The Normalize task writes its derivatives into the same bucket: their events must not
+        # start the workflow again.
+        detail["object"] = {"key": [{"anything-but": {"prefix": DERIVATIVES_PREFIX}}]}
     return {"source": [S3_EVENT_SOURCE], "detail-type": list(TAGGING_DETAIL_TYPES), "detail": detail}
 
 
@@ -77,7 +88,7 @@ MIN_CONFIDENCE_RANGE = (0.0, 100.0)
 
 
 def definition_substitutions(*, max_labels: int, min_confidence: float, stream_name: str,
-                             dead_letter_queue_url: str) -> dict[str, str]:
+                             dead_letter_queue_url: str, normalize_function: str) -> dict[str, str]:
     """The values of the ASL file's `${...}` placeholders. A placeholder can only be a string, so
     MaxLabels/MinConfidence are JSON number text that the file reads with States.StringToJson."""
     confidence = float(min_confidence)
@@ -86,6 +97,8 @@ def definition_substitutions(*, max_labels: int, min_confidence: float, stream_n
         "MinConfidence": json.dumps(int(confidence) if confidence.is_integer() else confidence),
         "StreamName": stream_name,
         "DeadLetterQueueUrl": dead_letter_queue_url,
+        "NormalizeFunction": normalize_function,
+        "DerivativesPrefix": DERIVATIVES_PREFIX,
     }
 
 
@@ -98,10 +111,26 @@ reprocess rate follow it."""
 
 # -- uploads ------------------------------------------------------------------------------------
 
-ACCEPTED_MEDIA_TYPES = ("image/jpeg", "image/png", "application/octet-stream")
+IMAGE_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("image/jpeg", (".jpg", ".jpeg")),
+    ("image/png", (".png",)),
+    ("image/heic", (".heic",)),
+    ("image/heif", (".heif",)),
+    ("image/webp", (".webp",)),
+    ("image/avif", (".avif",)),
+    ("image/gif", (".gif",)),
+)
+"""The images the pipeline tags: (media type, file name extensions). The upload API, the rule and
+the workflow's key check (any case of these extensions) follow this table; what a file *is* is
+decided by its bytes, never by the extension alone."""
+
+DIRECT_MEDIA_TYPES = ("image/jpeg", "image/png")
+"""What Rekognition reads as it is: these go straight to DetectLabels; the others are normalised first."""
+
+ACCEPTED_MEDIA_TYPES = tuple(media_type for media_type, _ in IMAGE_TYPES) + ("application/octet-stream",)
 """The request Content-Types the upload API takes; anything else is answered 415."""
 
-MEDIA_TYPE_BY_SUFFIX = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+MEDIA_TYPE_BY_SUFFIX = {suffix: media_type for media_type, suffixes in IMAGE_TYPES for suffix in suffixes}
 """The Content-Type a client sends for an image file, by its file name suffix."""
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -119,6 +148,27 @@ MAX_IMAGE_BYTES = 15 * 1024 * 1024
 MIN_IMAGE_SIDE = 80
 MAX_IMAGE_SIDE = 10_000
 """DetectLabels' smallest and largest image width and height, in pixels."""
+
+# -- normalisation (the Normalize task: functions/normalize, autotagger.normalize) ----------------
+
+DERIVATIVES_PREFIX = "derivatives/"
+"""Where the Normalize task writes the JPEG it made from an original (`derivatives/<sha256 of the
+original key, hex>`, no extension, so no image-extension filter matches it either). The tagging rule
+ignores this prefix; deleting the original deletes its derivative."""
+
+MAX_SOURCE_BYTES = 64 * 1024 * 1024
+"""The largest original the workflow normalises (cameras write 20-40 MB JPEGs); larger ones are
+dead letters before any call."""
+
+MAX_SOURCE_PIXELS = 100_000_000
+"""The most pixels (width x height, from the header) an original may declare: a 61 MP camera photo
+passes, a decompression bomb is refused before anything is decoded."""
+
+NORMALIZED_MAX_SIDE = 4096
+"""The derivative's longest side, in pixels (never enlarged): well inside Rekognition's 10,000 px
+and 15 MB, and more detail than its label models use."""
+
+NORMALIZED_JPEG_QUALITY = 90
 
 # -- the index ----------------------------------------------------------------------------------
 
