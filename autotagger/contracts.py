@@ -74,7 +74,8 @@ def tagging_rule_pattern(bucket: str, key_prefix: str = "") -> dict[str, Any]:
     else:
         # The Normalize task writes its derivatives into the same bucket: their events must not
         # start the workflow again.
-        detail["object"] = {"key": [{"anything-but": {"prefix": DERIVATIVES_PREFIX}}]}
+        # An event without a key still matches, so the workflow dead-letters it as malformed.
+        detail["object"] = {"key": [{"anything-but": {"prefix": DERIVATIVES_PREFIX}}, {"exists": False}]}
     return {"source": [S3_EVENT_SOURCE], "detail-type": list(TAGGING_DETAIL_TYPES), "detail": detail}
 
 
@@ -160,9 +161,10 @@ MAX_SOURCE_BYTES = 64 * 1024 * 1024
 """The largest original the workflow normalises (cameras write 20-40 MB JPEGs); larger ones are
 dead letters before any call."""
 
-MAX_SOURCE_PIXELS = 100_000_000
-"""The most pixels (width x height, from the header) an original may declare: a 61 MP camera photo
-passes, a decompression bomb is refused before anything is decoded."""
+MAX_SOURCE_PIXELS = 89_478_485
+"""The most pixels (width x height, from the header) an original may declare: Pillow's own
+decompression-bomb threshold. A 61 MP camera photo passes; a bomb (or a 200 MP phone mode) is
+refused before anything is decoded."""
 
 NORMALIZED_MAX_SIDE = 4096
 """The derivative's longest side, in pixels (never enlarged): well inside Rekognition's 10,000 px

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from autotagger.contracts import DERIVATIVES_PREFIX
 from bench.common import REPO_ROOT, log, machine, median, ratio, spread
 
 # The definition's tasks all have TimeoutSeconds: by default each call is handed to a deadline
@@ -54,7 +55,8 @@ def instant_registry(inline: bool):
 def bench_local(executions: int, repeats: int, inline: bool) -> dict[str, Any]:
     from autotagger.workflow import StateMachine
 
-    substitutions = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": "https://sqs.local/dead-letters"}
+    substitutions = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": "https://sqs.local/dead-letters",
+                     "NormalizeFunction": "arn:aws:lambda:us-east-1:123456789012:function:image-normalize", "DerivativesPrefix": DERIVATIVES_PREFIX}
     sm = StateMachine.from_file(ASL, substitutions=substitutions, name="image-tagging")
     registry, events = instant_registry(inline), inputs()
     for value in events * 25:  # warm-up
@@ -84,7 +86,8 @@ def bench_moto(executions: int, repeats: int) -> dict[str, Any]:
         kinesis.create_stream(StreamName=STREAM, ShardCount=1)
         queue = sqs.create_queue(QueueName="dead-letters")["QueueUrl"]
         definition = ASL.read_text()
-        for key, value in {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": queue}.items():
+        for key, value in {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": queue,
+                           "NormalizeFunction": "arn:aws:lambda:us-east-1:123456789012:function:image-normalize", "DerivativesPrefix": DERIVATIVES_PREFIX}.items():
             definition = definition.replace("${" + key + "}", value)
         arn = sfn.create_state_machine(name="image-tagging", definition=definition, roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]
         events, walls, statuses = inputs(), [], set()

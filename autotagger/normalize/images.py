@@ -17,9 +17,10 @@ import warnings
 from dataclasses import dataclass
 
 import pillow_heif
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from autotagger.contracts import (
+    MAX_IMAGE_SIDE,
     MAX_SOURCE_BYTES,
     MAX_SOURCE_PIXELS,
     MIN_IMAGE_SIDE,
@@ -61,6 +62,19 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
+def _scale(fmt: str, width: int, height: int) -> float:
+    """The longest side down to NORMALIZED_MAX_SIDE (never up), unless that would take the shortest
+    below Rekognition's minimum: then as little as that allows, within its maximum."""
+    long_side, short_side = max(width, height), min(width, height)
+    scale = min(1.0, NORMALIZED_MAX_SIDE / long_side)
+    if short_side * scale < MIN_IMAGE_SIDE:
+        scale = MIN_IMAGE_SIDE / short_side
+    if long_side * scale > MAX_IMAGE_SIDE:
+        raise ImageTooLarge(f"The {fmt} image is {width}x{height} px: too long and narrow to fit Rekognition's "
+                            f"limits of at most {MAX_IMAGE_SIDE} px on a side and at least {MIN_IMAGE_SIDE}.")
+    return scale
+
+
 def normalize(data: bytes) -> Normalized:
     """The upright JPEG derivative of `data`; raises a NormalizeError saying why there is none."""
     if len(data) > MAX_SOURCE_BYTES:
@@ -81,6 +95,8 @@ def normalize(data: bytes) -> Normalized:
         raise ImageTooLarge(f"The {fmt} image declares too many pixels to decode safely: {exc}") from exc
     except (ImageTooLarge, ImageTooSmall):
         raise
+    except UnidentifiedImageError as exc:  # the header itself is cut short or damaged
+        raise CorruptImage(f"The {fmt} data is corrupt or truncated: its header cannot be read.") from exc
     except _DECODER_ERRORS as exc:
         raise CorruptImage(f"The {fmt} data is corrupt or truncated: {exc}") from exc
 
@@ -98,14 +114,16 @@ def _normalize_open(image: Image.Image, fmt: str) -> Normalized:
     if min(upright) < MIN_IMAGE_SIDE:
         raise ImageTooSmall(f"The {fmt} image is {upright[0]}x{upright[1]} px; Rekognition needs at least "
                             f"{MIN_IMAGE_SIDE} px on a side.")
+    scale = _scale(fmt, *upright)
     if fmt == formats.JPEG:
-        scale = min(1.0, NORMALIZED_MAX_SIDE / max(width, height))
         image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
     image.seek(0)
     image.load()
     upright_image = ImageOps.exif_transpose(image) if orientation != 1 else image
     rgb = _to_rgb(upright_image)
-    rgb.thumbnail((NORMALIZED_MAX_SIDE, NORMALIZED_MAX_SIDE), Image.Resampling.LANCZOS)
+    size = (max(1, round(upright[0] * scale)), max(1, round(upright[1] * scale)))
+    if rgb.size != size:
+        rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=NORMALIZED_JPEG_QUALITY, optimize=True)
     return Normalized(out.getvalue(), fmt, frames, orientation, rgb.width, rgb.height, upright[0], upright[1])

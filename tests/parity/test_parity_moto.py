@@ -31,6 +31,7 @@ from moto import mock_aws
 from moto.core.exceptions import JsonRESTError
 from moto.rekognition.models import RekognitionBackend
 
+from autotagger.contracts import DERIVATIVES_PREFIX
 from autotagger.workflow import StateMachine
 from autotagger.workflow.aws_sdk import aws_registry
 
@@ -52,7 +53,8 @@ class Services:
         self.s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"\xff\xd8\xff\xe0pixels")
         self.kinesis.create_stream(StreamName=STREAM, ShardCount=1)
         self.queue_url = self.sqs.create_queue(QueueName="image-dead-letters")["QueueUrl"]
-        substitutions = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": self.queue_url}
+        substitutions = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": self.queue_url,
+                         "NormalizeFunction": "arn:aws:lambda:us-east-1:123456789012:function:image-normalize", "DerivativesPrefix": DERIVATIVES_PREFIX}
         self.local = StateMachine.from_file(ASL, substitutions=substitutions, name="image-tagging", sleeper=lambda s: None)
         self.registry = aws_registry(self.local.resources, region="us-east-1")
         self.moto_arn = self.sfn.create_state_machine(name="image-tagging", definition=json.dumps(self.local.definition),

@@ -34,6 +34,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.rekognition.responses import RekognitionResponse
 
 from autotagger.cli import main
+from autotagger.contracts import DERIVATIVES_PREFIX
 from autotagger.smoke import AWKWARD_KEYS, Smoke, table
 from autotagger.workflow import StateMachine
 
@@ -140,7 +141,8 @@ def deploy(mangle_body: bool = False) -> dict:
     key_id = boto3.client("apigateway", region_name=REGION).create_api_key(
         name="autotagger", value=API_KEY, enabled=True)["id"]
     definition = StateMachine.from_file(ASL, substitutions={"MaxLabels": "20", "MinConfidence": "55",
-                                                            "StreamName": STREAM, "DeadLetterQueueUrl": queue_url},
+                                                            "StreamName": STREAM, "DeadLetterQueueUrl": queue_url,
+                                                            "NormalizeFunction": "arn:aws:lambda:us-east-1:123456789012:function:image-normalize", "DerivativesPrefix": DERIVATIVES_PREFIX},
                                         name="image-tagging").definition
     state_machine_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
         name="image-tagging", definition=json.dumps(definition),
