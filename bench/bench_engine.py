@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from autotagger.contracts import DERIVATIVES_PREFIX
+from autotagger.contracts import DERIVATIVES_PREFIX, NORMALIZE_FUNCTION_NAME, function_arn
 from bench.common import REPO_ROOT, log, machine, median, ratio, spread
 
 # The definition's tasks all have TimeoutSeconds: by default each call is handed to a deadline
@@ -56,7 +56,8 @@ def bench_local(executions: int, repeats: int, inline: bool) -> dict[str, Any]:
     from autotagger.workflow import StateMachine
 
     substitutions = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": "https://sqs.local/dead-letters",
-                     "NormalizeFunction": "arn:aws:lambda:us-east-1:123456789012:function:image-normalize", "DerivativesPrefix": DERIVATIVES_PREFIX}
+                     "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
+                 "DerivativesPrefix": DERIVATIVES_PREFIX}
     sm = StateMachine.from_file(ASL, substitutions=substitutions, name="image-tagging")
     registry, events = instant_registry(inline), inputs()
     for value in events * 25:  # warm-up
@@ -87,7 +88,8 @@ def bench_moto(executions: int, repeats: int) -> dict[str, Any]:
         queue = sqs.create_queue(QueueName="dead-letters")["QueueUrl"]
         definition = ASL.read_text()
         for key, value in {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": queue,
-                           "NormalizeFunction": "arn:aws:lambda:us-east-1:123456789012:function:image-normalize", "DerivativesPrefix": DERIVATIVES_PREFIX}.items():
+                           "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
+                 "DerivativesPrefix": DERIVATIVES_PREFIX}.items():
             definition = definition.replace("${" + key + "}", value)
         arn = sfn.create_state_machine(name="image-tagging", definition=definition, roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]
         events, walls, statuses = inputs(), [], set()

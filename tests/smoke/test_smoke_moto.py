@@ -34,7 +34,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.rekognition.responses import RekognitionResponse
 
 from autotagger.cli import main
-from autotagger.contracts import DERIVATIVES_PREFIX
+from autotagger.contracts import DERIVATIVES_PREFIX, NORMALIZE_FUNCTION_NAME, function_arn
 from autotagger.smoke import AWKWARD_KEYS, Smoke, table
 from autotagger.workflow import StateMachine
 
@@ -142,7 +142,8 @@ def deploy(mangle_body: bool = False) -> dict:
         name="autotagger", value=API_KEY, enabled=True)["id"]
     definition = StateMachine.from_file(ASL, substitutions={"MaxLabels": "20", "MinConfidence": "55",
                                                             "StreamName": STREAM, "DeadLetterQueueUrl": queue_url,
-                                                            "NormalizeFunction": "arn:aws:lambda:us-east-1:123456789012:function:image-normalize", "DerivativesPrefix": DERIVATIVES_PREFIX},
+                                                            "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
+                 "DerivativesPrefix": DERIVATIVES_PREFIX},
                                         name="image-tagging").definition
     state_machine_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
         name="image-tagging", definition=json.dumps(definition),

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from autotagger.contracts import DERIVATIVES_PREFIX
+from autotagger.contracts import DERIVATIVES_PREFIX, NORMALIZE_FUNCTION_NAME, function_arn
 from autotagger.workflow import DefinitionError, StateMachine, UnknownResourceError
 from workflow_helpers import ECHO, machine, registry
 
 ASL = Path(__file__).resolve().parents[3] / "statemachine" / "image_tagging.asl.json"
 SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq",
-                 "NormalizeFunction": "arn:aws:lambda:us-east-1:123456789012:function:image-normalize", "DerivativesPrefix": DERIVATIVES_PREFIX}
+                 "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
+                 "DerivativesPrefix": DERIVATIVES_PREFIX}
 
 
 def refused(states: dict, **kwargs) -> str:

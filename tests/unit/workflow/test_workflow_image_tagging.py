@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from autotagger.contracts import DERIVATIVES_PREFIX, MAX_SOURCE_BYTES
+from autotagger.contracts import DERIVATIVES_PREFIX, MAX_SOURCE_BYTES, NORMALIZE_FUNCTION_NAME, function_arn
 from autotagger.errors import InvalidImageFormatException, InvalidS3ObjectException, ThrottlingException
 from autotagger.workflow import StateMachine, TaskRegistry
 from workflow_helpers import Script, Sleeps
 
 ROOT = Path(__file__).resolve().parents[3]
 SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq",
-                 "NormalizeFunction": "arn:aws:lambda:us-east-1:123456789012:function:image-normalize", "DerivativesPrefix": DERIVATIVES_PREFIX}
+                 "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
+                 "DerivativesPrefix": DERIVATIVES_PREFIX}
 NORMALIZED = {"bucket": "image-vaults", "key": DERIVATIVES_PREFIX + "d", "source_format": "HEIF", "frames": 1,
               "analyzed_frame": 0, "orientation": 6, "width": 300, "height": 400}
 LABELS = {"Labels": [{"Name": "Dog", "Confidence": 97.5}], "LabelModelVersion": "3.0"}
