@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -190,20 +190,24 @@ def build(output_dir: Path, indexer_dir: Path = INDEXER_DIR, root: Path = REPO_R
 
 @jsii.implements(ILocalBundling)
 class _LocalBundling:
-    def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:  # noqa: ARG002 - CDK's signature
-        build(Path(output_dir))
+    def __init__(self, function_dir: Path):
+        self.function_dir = function_dir
+
+    def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:  # CDK's signature
+        build(Path(output_dir), self.function_dir)
         return True
 
 
-def indexer_code() -> lambda_.Code:
-    """The asset; the Docker image named here is never pulled because local bundling succeeds
-    (or raises), it only satisfies BundlingOptions' required `image`."""
+def indexer_code(function_dir: Path = INDEXER_DIR) -> lambda_.Code:
+    """The asset of the function in `function_dir` (any `functions/<name>/` with a handler.py and a
+    requirements.txt; the indexer's by default). The Docker image named here is never pulled
+    because local bundling succeeds (or raises), it only satisfies BundlingOptions' required `image`."""
     return lambda_.Code.from_asset(
-        str(INDEXER_DIR),
-        asset_hash=asset_hash(),
+        str(function_dir),
+        asset_hash=asset_hash(function_dir),
         asset_hash_type=AssetHashType.CUSTOM,
         bundling=BundlingOptions(
             image=RUNTIME.bundling_image,
-            local=_LocalBundling(),
+            local=_LocalBundling(function_dir),
         ),
     )
