@@ -64,7 +64,9 @@ export function uploadObject(bucket, key, file, onProgress) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open("PUT", objectUrl(bucket, key));
-    const type = ["image/jpeg", "image/png"].includes(file.type) ? file.type : "application/octet-stream";
+    // the image types the upload API takes (autotagger.contracts.IMAGE_TYPES); anything else as bytes
+    const type = ["image/jpeg", "image/png", "image/heic", "image/heif", "image/webp", "image/avif", "image/gif"]
+      .includes(file.type) ? file.type : "application/octet-stream";
     xhr.setRequestHeader("Content-Type", type);
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
