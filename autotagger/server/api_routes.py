@@ -92,7 +92,12 @@ def get_image(image_id: str, request: Request):
 def get_image_content(image_id: str, request: Request) -> Response:
     pipeline = _pipeline(request)
     document = pipeline.index.get(image_id)
-    found = pipeline.read_object(document["key"]) if document else None
+    found = None
+    if document:
+        # The object that was analysed (a normalised derivative: upright, a JPEG every browser shows),
+        # so the labels' boxes line up with what is drawn; the original if there is none.
+        found = pipeline.read_object(document.get("analyzed_key") or document["key"]) or \
+            pipeline.read_object(document["key"])
     if found is None:
         raise HTTPException(404, f"no stored image {image_id!r}")
     data, content_type = found
