@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from browser_support import sample_photo, screenshot
+from browser_support import LiveServer, sample_photo, screenshot
 from PIL import Image
 
 from autotagger.config import DEFAULT_BUCKET
@@ -17,6 +17,14 @@ from tests.normalize.images import photo
 
 KEYS = {"upright": "rotated/chelsea-upright.jpg", "sideways_jpeg": "rotated/chelsea-sideways.jpg",
         "sideways_heic": "rotated/chelsea-sideways.heic"}
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """A server of its own: these photos would otherwise change what the session's gallery tests find."""
+    server = LiveServer(tmp_path_factory.mktemp("autotagger-rotated"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
