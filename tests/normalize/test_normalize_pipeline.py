@@ -76,7 +76,7 @@ def test_GIVEN_a_format_rekognition_cannot_read_WHEN_uploaded_THEN_its_upright_d
     key = f"phone/IMG_0001.{EXT[fmt].upper()}"
     document = _tag(pipeline, key, photo(fmt, orientation), MEDIA[fmt])
 
-    assert _states(pipeline) == ["Normalize", "DetectLabels", "PutRecord"]
+    assert _states(pipeline) == ["Normalize", "DetectLabelsOnDerivative", "PutRecord"]
     assert document["key"] == key and document["id"] == document_id(pipeline.bucket_name, key)
     assert document["analyzed_key"] == _derivative_key(key)
     assert document["normalized"]["source_format"] == {"heic": "HEIF"}.get(fmt, fmt.upper())
@@ -96,7 +96,7 @@ def test_GIVEN_an_animated_gif_WHEN_tagged_THEN_its_first_frame_is_analysed_and_
 def test_GIVEN_a_heic_named_jpg_WHEN_uploaded_THEN_content_decides_and_it_is_normalised(pipeline):
     document = _tag(pipeline, "phone/really-a-heic.jpg", photo("heic", 6), "image/jpeg")
 
-    assert _states(pipeline) == ["DetectLabels", "Normalize", "DetectLabels", "PutRecord"]
+    assert _states(pipeline) == ["DetectLabels", "Normalize", "DetectLabelsOnDerivative", "PutRecord"]
     assert document["normalized"]["source_format"] == "HEIF"
     _assert_upright(_box(document))
 
@@ -105,7 +105,7 @@ def test_GIVEN_a_jpeg_wider_than_rekognition_reads_WHEN_uploaded_THEN_the_deriva
     wide = photo("jpeg", 6, (12_000, 2_000))  # upright 12,000 px wide: over the 10,000 px limit
     document = _tag(pipeline, "camera/panorama.jpg", wide, "image/jpeg")
 
-    assert _states(pipeline) == ["DetectLabels", "Normalize", "DetectLabels", "PutRecord"]
+    assert _states(pipeline) == ["DetectLabels", "Normalize", "DetectLabelsOnDerivative", "PutRecord"]
     assert (document["normalized"]["width"], document["normalized"]["height"]) == (NORMALIZED_MAX_SIDE, 683)
     _assert_upright(_box(document))
 
@@ -115,7 +115,7 @@ def test_GIVEN_a_40_mb_camera_jpeg_WHEN_uploaded_THEN_it_is_normalised_without_t
     assert 38 * 2**20 < len(data) < 64 * 2**20, len(data)  # over Rekognition's 15 MB, under MAX_SOURCE_BYTES
     document = _tag(pipeline, "camera/DSC_0001.JPG", data, "image/jpeg")
 
-    assert _states(pipeline) == ["Normalize", "DetectLabels", "PutRecord"]
+    assert _states(pipeline) == ["Normalize", "DetectLabelsOnDerivative", "PutRecord"]
     assert document["normalized"]["width"] == NORMALIZED_MAX_SIDE
 
 

@@ -50,7 +50,7 @@ def test_GIVEN_a_40_mb_camera_jpeg_in_s3_WHEN_run_THEN_it_is_normalised_first(se
 
     assert execution.status == "SUCCEEDED"
     names = [e["stateEnteredEventDetails"]["name"] for e in execution.history if e["type"] == "TaskStateEntered"]
-    assert names == ["Normalize", "DetectLabels", "PutRecord"]
+    assert names == ["Normalize", "DetectLabelsOnDerivative", "PutRecord"]
     assert Image.open(io.BytesIO(services.s3.get_object(Bucket=BUCKET, Key=_derivative(key))["Body"].read())).size \
         == (4096, 2926)
 
