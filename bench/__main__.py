@@ -3,7 +3,8 @@ writes bench/results.json and the tables of docs/performance.md.
 
 Sections: engine (bench.bench_engine), labeler (bench.bench_labeler), pipeline (end to end),
 indexing, queries, burst (uploads above the DetectLabels quota), cost (scale and cost on paper),
-profiles. A section that fails is recorded with its error and the others still run; the exit
+normalize (the Normalize step: extra calls, ms and peak memory per HEIC / 40 MB JPEG, mixed-format
+throughput), profiles. A section that fails is recorded with its error and the others still run; the exit
 status is then 1.
 """
 
@@ -67,6 +68,12 @@ def _cost(quick: bool) -> dict[str, Any]:
     return cost_model.run()
 
 
+def _normalize(quick: bool) -> dict[str, Any]:
+    from bench import bench_normalize
+
+    return bench_normalize.run(quick=quick)
+
+
 def _profiles(quick: bool) -> dict[str, Any]:
     from bench import profiles
 
@@ -75,7 +82,7 @@ def _profiles(quick: bool) -> dict[str, Any]:
 
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "engine": _engine, "labeler": _labeler, "pipeline": _pipeline, "indexing": _indexing,
-    "queries": _queries, "burst": _burst, "cost": _cost, "profiles": _profiles,
+    "queries": _queries, "burst": _burst, "cost": _cost, "normalize": _normalize, "profiles": _profiles,
 }
 
 

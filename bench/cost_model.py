@@ -71,6 +71,10 @@ PRICES = {
     "lambda_arm64_per_gb_second": Figure(0.0000133334, "USD per GB-second (arm64)",
                                          "https://aws.amazon.com/lambda/pricing/", False),
     "lambda_per_request": Figure(0.20 / 1_000_000, "USD per invocation", "https://aws.amazon.com/lambda/pricing/", False),
+    "s3_put_per_request": Figure(0.005 / 1000, "USD per PUT request (S3 Standard)", "https://aws.amazon.com/s3/pricing/",
+                                 False),
+    "s3_get_per_request": Figure(0.0004 / 1000, "USD per GET request (S3 Standard)", "https://aws.amazon.com/s3/pricing/",
+                                 False),
 }
 QUOTAS = {
     "rekognition_detect_labels_tps": Figure(
@@ -99,6 +103,11 @@ ASSUMPTIONS = {
     "express_memory_mb": 64,          # small payloads: the minimum chunk
     "indexer_batch_seconds": 0.5,     # one bulk request of <= 100 documents
     "on_demand_initial_shards": 4,    # 4 MiB/s at creation = 4 shards' worth
+    # One normalisation on Lambda arm64 at the deployed memory. bench/bench_normalize.py measured a
+    # 12 MP HEIC at about 7 s wall on a shared 2-core x86 host running ~13 busy processes (about
+    # 1.1 s of one core); Lambda gives 1,024 MB about 0.58 vCPU, so about 2 s. A 40 MB camera
+    # JPEG measured about the same.
+    "normalize_seconds": 2.0,
 }
 
 
@@ -156,7 +165,10 @@ def classify(path: list[str], asl: dict[str, Any]) -> dict[str, Any]:
     tasks = [name for name in path if states[name]["Type"] == "Task"]
     if end == "Succeed":
         kind = "success"
-        reason = "delete" if any("Delete" in name for name in path) else "upsert"
+        if "PutRecord" not in path:
+            reason = "ignored"  # an event for a derivative: nothing to record
+        else:
+            reason = "delete" if any("Delete" in name for name in path) else "upsert"
     else:
         kind = "dead letter"
         before = path[path.index(next(n for n in path if "DeadLetter" in n)) - 1]
@@ -167,10 +179,12 @@ def classify(path: list[str], asl: dict[str, Any]) -> dict[str, Any]:
 def transitions(asl: dict[str, Any] | None = None) -> dict[str, Any]:
     asl = asl or load_asl()
     paths = [classify(path, asl) for path in walk_paths(asl)]
-    success = [p for p in paths if p["kind"] == "success"]
-    upsert = next(p for p in success if p["via"] == "upsert")
+    upserts = [p for p in paths if p["kind"] == "success" and p["via"] == "upsert"]
+    direct = min((p for p in upserts if "Normalize" not in p["tasks"]), key=lambda p: p["transitions"])
+    normalized = min((p for p in upserts if "Normalize" in p["tasks"]), key=lambda p: p["transitions"])
     return {"rule": "one transition per state entered (Succeed/Fail included), retries excluded",
-            "per_image_upsert": upsert["transitions"], "paths": paths,
+            "per_image_upsert": direct["transitions"],
+            "per_image_normalized_upsert": normalized["transitions"], "paths": paths,
             "dead_letter_range": [min(p["transitions"] for p in paths if p["kind"] != "success"),
                                   max(p["transitions"] for p in paths if p["kind"] != "success")]}
 
@@ -215,6 +229,8 @@ def read_template(template: dict[str, Any]) -> dict[str, Any]:
         "indexer_parallelization_factor": mapping.get("ParallelizationFactor", 1),
         "indexer_batching_window_s": mapping.get("MaximumBatchingWindowInSeconds", 0),
         "indexer_memory_mb": function.get("MemorySize", 128),
+        "normalize_memory_mb": next((f["Properties"].get("MemorySize", 128) for name, f in functions.items()
+                                     if name.startswith("Normalizer")), None),
         "indexer_timeout_s": function.get("Timeout", 3),
         "indexer_architecture": (function.get("Architectures") or ["x86_64"])[0],
         "indexer_reserved_concurrency": function.get("ReservedConcurrentExecutions"),
@@ -307,6 +323,23 @@ def cost_per_1000(per_image_transitions: int, settings: dict[str, Any]) -> dict[
             "standard_share_of_rekognition": round(standard / rekognition, 3)}
 
 
+def normalize_cost_per_1000(walk: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any] | None:
+    """What 1,000 images that need the Normalize task cost on top of 1,000 that do not: one
+    invocation each (at the deployed memory), the extra state transitions, S3's GET and PUT."""
+    if not settings.get("normalize_memory_mb"):
+        return None
+    p = {name: figure.value for name, figure in PRICES.items()}
+    images = 1000
+    gb_seconds = ASSUMPTIONS["normalize_seconds"] * settings["normalize_memory_mb"] / 1024
+    function = images * (p["lambda_per_request"] + gb_seconds * p["lambda_arm64_per_gb_second"])
+    extra = walk["per_image_normalized_upsert"] - walk["per_image_upsert"]
+    transitions_cost = images * extra * p["sfn_standard_per_transition"]
+    s3 = images * (p["s3_get_per_request"] + p["s3_put_per_request"])
+    return {"memory_mb": settings["normalize_memory_mb"], "seconds_each": ASSUMPTIONS["normalize_seconds"],
+            "lambda": round(function, 6), "extra_transitions_each": extra, "step_functions_standard": round(
+                transitions_cost, 6), "s3_requests": round(s3, 6), "total": round(function + transitions_cost + s3, 6)}
+
+
 def run(template_path: str | None = None) -> dict[str, Any]:
     template, origin = find_template(template_path)
     settings = read_template(template)
@@ -322,6 +355,7 @@ def run(template_path: str | None = None) -> dict[str, Any]:
         "sustained_without_api_gateway": round(min(backend.values()), 1),
         "backend_bottleneck": min(backend, key=backend.get),
         "cost_per_1000_images_usd": cost_per_1000(per_image, settings),
+        "normalize_cost_per_1000_normalised_images_usd": normalize_cost_per_1000(walk, settings),
         "prices": {k: v.as_dict() for k, v in PRICES.items()}, "quotas": {k: v.as_dict() for k, v in QUOTAS.items()},
         "assumptions": ASSUMPTIONS,
     }
