@@ -189,6 +189,8 @@ def run(quick: bool = False) -> dict[str, Any]:
                  "max_pixels_png": measure(_max_pixels_png(), repeats),
                  "baseline_python_pillow": measure(_tiny_jpeg(), repeats)}
     labeler, labeler_name = _labeler(prefer_models=not quick)
+    for _, data, _ in _small_images(4, mix=False):  # warm-up (model sessions, caches): not on the first run's clock
+        labeler.detect_labels(data)
     count = 10 if quick else 40
     log(f"normalize: pipeline, {count} images, JPEG only then mixed ({labeler_name})")
     jpeg_only = pipeline_rate(_small_images(count, mix=False), labeler)

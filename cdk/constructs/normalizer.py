@@ -25,7 +25,7 @@ FUNCTION_DIR = REPO_ROOT / "functions" / "normalize"
 MEMORY_MB = 1024
 """From bench/bench_normalize.py (peak resident memory of one normalisation, fresh process): a
 12 MP HEIC 142 MB, a 40 MB camera JPEG 322 MB, the largest image the limits admit (an 89 MP PNG,
-decoded in full) 574 MB; plus boto3 and the original's bytes (up to 64 MB). 1,024 MB holds the
+decoded in full) 579 MB; plus boto3 and the original's bytes (up to 64 MB). 1,024 MB holds the
 worst case with room, and Lambda's CPU share grows with memory."""
 TIMEOUT = Duration.seconds(120)
 """Under the workflow task's TimeoutSeconds (300), so a slow invocation ends as Lambda.Unknown (a
