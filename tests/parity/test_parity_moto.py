@@ -31,8 +31,12 @@ from moto import mock_aws
 from moto.core.exceptions import JsonRESTError
 from moto.rekognition.models import RekognitionBackend
 
+from autotagger.contracts import DERIVATIVES_PREFIX
+from autotagger.local.task_adapters import LAMBDA_INVOKE_ARN
 from autotagger.workflow import StateMachine
 from autotagger.workflow.aws_sdk import aws_registry
+
+from tests.parity.normalize_lambda import NORMALIZE_ARN, normalize_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "image_tagging.asl.json"
@@ -52,9 +56,13 @@ class Services:
         self.s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"\xff\xd8\xff\xe0pixels")
         self.kinesis.create_stream(StreamName=STREAM, ShardCount=1)
         self.queue_url = self.sqs.create_queue(QueueName="image-dead-letters")["QueueUrl"]
-        substitutions = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": self.queue_url}
+        substitutions = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": self.queue_url,
+                         "NormalizeFunction": NORMALIZE_ARN,
+                 "DerivativesPrefix": DERIVATIVES_PREFIX}
         self.local = StateMachine.from_file(ASL, substitutions=substitutions, name="image-tagging", sleeper=lambda s: None)
-        self.registry = aws_registry(self.local.resources, region="us-east-1")
+        # the Normalize Lambda runs in-process (normalize_lambda.py), everything else is moto's
+        self.registry = aws_registry(self.local.resources - {LAMBDA_INVOKE_ARN}, region="us-east-1",
+                                     registry=normalize_registry(self.s3))
         self.moto_arn = self.sfn.create_state_machine(name="image-tagging", definition=json.dumps(self.local.definition),
                                                       roleArn="arn:aws:iam::123456789012:role/image-tagging")["stateMachineArn"]
         shard = self.kinesis.describe_stream(StreamName=STREAM)["StreamDescription"]["Shards"][0]["ShardId"]
