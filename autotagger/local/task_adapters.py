@@ -117,7 +117,7 @@ def lambda_invoke_adapter(functions: dict[str, LambdaHandler], context_for: Call
     def invoke(parameters: dict[str, Any]) -> dict[str, Any]:
         name = parameters.get("FunctionName")
         handler = functions.get(name) if isinstance(name, str) else None
-        if handler is None:
+        if handler is None or not isinstance(name, str):
             raise ServiceError(f"Function not found: {name}", service="Lambda", code="ResourceNotFoundException")
         payload = parameters.get("Payload", {})
         try:

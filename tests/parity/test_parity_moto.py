@@ -35,7 +35,6 @@ from autotagger.contracts import DERIVATIVES_PREFIX
 from autotagger.local.task_adapters import LAMBDA_INVOKE_ARN
 from autotagger.workflow import StateMachine
 from autotagger.workflow.aws_sdk import aws_registry
-
 from tests.parity.normalize_lambda import NORMALIZE_ARN, normalize_registry
 
 ROOT = Path(__file__).resolve().parents[2]
