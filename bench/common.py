@@ -102,7 +102,7 @@ def compare(candidate: list[float], baseline: list[float], target: float | None 
     (`candidate[i]` with `baseline[i]`): the ratio of the medians, the per-repetition ratios
     (min = the worst repetition, median, max) and, given a target, whether the conservative
     figure meets it: the ratio of medians AND the worst repetition must both reach it."""
-    pairs = [(c, b) for c, b in zip(candidate, baseline, strict=True) if c is not None and b]
+    pairs = [(c, b) for c, b in zip(candidate, baseline, strict=False) if c is not None and b]
     per_repetition = spread([c / b for c, b in pairs]) if pairs else None
     result: dict[str, Any] = {"ratio_of_medians": ratio(median(c for c, _ in pairs), median(b for _, b in pairs))
                               if pairs else None, "per_repetition": per_repetition}
