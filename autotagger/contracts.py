@@ -193,11 +193,12 @@ def backfill_max_concurrency(detect_labels_tps: float) -> int:
 
 
 def backfill_substitutions(*, bucket: str, tagging_state_machine_arn: str, results_bucket: str, region: str,
-                           account: str, max_concurrency: int, items_per_batch: int = BACKFILL_ITEMS_PER_BATCH,
+                           account: str, max_concurrency: int | str, items_per_batch: int = BACKFILL_ITEMS_PER_BATCH,
                            tolerated_failure_percentage: float = BACKFILL_TOLERATED_FAILURE_PERCENTAGE
                            ) -> dict[str, str]:
     """The values of backfill.asl.json's `${...}` placeholders (numbers as JSON text, read with
-    States.StringToJson, as in the tagging workflow)."""
+    States.StringToJson, as in the tagging workflow; `max_concurrency` may already be that text,
+    a CloudFormation token on AWS: cdk/quota.py)."""
     percentage = float(tolerated_failure_percentage)
     return {
         "BucketName": bucket,
@@ -206,7 +207,7 @@ def backfill_substitutions(*, bucket: str, tagging_state_machine_arn: str, resul
         "ResultsPrefix": BACKFILL_RESULTS_PREFIX,
         "AccountId": account,
         "Region": region,
-        "MaxConcurrency": json.dumps(int(max_concurrency)),
+        "MaxConcurrency": max_concurrency if isinstance(max_concurrency, str) else json.dumps(int(max_concurrency)),
         "ItemsPerBatch": json.dumps(int(items_per_batch)),
         "ToleratedFailurePercentage": json.dumps(int(percentage) if percentage.is_integer() else percentage),
     }

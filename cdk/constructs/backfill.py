@@ -16,6 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from autotagger import contracts
+from cdk import quota
 from cdk.config import DeploymentConfig
 from cdk.nag import XRAY_AND_LOGS, Ack, acknowledge
 from cdk.removal import log_group, removal_policy
@@ -85,7 +86,7 @@ class Backfill(Construct):
                 bucket=bucket.bucket_name, tagging_state_machine_arn=tagging.state_machine_arn,
                 results_bucket=self.results.bucket_name, region=stack.region, account=stack.account,
                 # The DetectLabels rate the stack is configured for (the upload API's rate, too).
-                max_concurrency=contracts.backfill_max_concurrency(config.api_rate_limit)),
+                max_concurrency=quota.backfill_max_concurrency(self, config)),
             state_machine_type=sfn.StateMachineType.STANDARD,
             role=self.role,
             tracing_enabled=True,

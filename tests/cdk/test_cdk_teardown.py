@@ -23,6 +23,7 @@ NOT_PHYSICAL_NAMES = {
     ("AWS::IAM::Policy", "PolicyName"): "an inline policy's name is unique within its role only",
     ("AWS::ApiGateway::RestApi", "Name"): "API Gateway identifies APIs by id; names may repeat",
     ("AWS::ApiGateway::Stage", "StageName"): "unique within its API only",
+    ("AWS::ApiGateway::Method", "OperationName"): "the OpenAPI operationId, a label within its API only",
     ("AWS::SNS::Topic", "DisplayName"): "a label in notifications, not an identifier",
     ("AWS::CloudWatch::Alarm", "MetricName"): "the metric watched, not the alarm's name",
 }
@@ -154,4 +155,4 @@ def test_given_a_custom_resource_in_the_vpc_when_deployed_or_deleted_then_it_dep
         assert rules, f"{logical_id}: its function has no security-group rules to depend on"
         assert rules <= set(custom.get("DependsOn", [])), logical_id
         checked += 1
-    assert checked == 2  # the role mapping and the dashboards install
+    assert checked == 3  # the indexer's and the read API's role mappings and the dashboards install
