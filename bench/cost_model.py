@@ -403,8 +403,8 @@ def cost_per_1000(per_image_transitions: int, settings: dict[str, Any]) -> dict[
     lambda_cost = batches * (p["lambda_per_request"] + ASSUMPTIONS["indexer_batch_seconds"]
                              * settings["indexer_memory_mb"] / 1024 * p["lambda_arm64_per_gb_second"])
     rekognition = images * p["rekognition_detect_labels_per_image"]
-    return {"images": images, "step_functions_standard": round(standard, 6), "step_functions_express": round(express, 6),
-            "standard_vs_express": round(standard / express, 1),
+    return {"images": images, "step_functions_standard": round(standard, 6),
+            "step_functions_express": round(express, 6), "standard_vs_express": round(standard / express, 1),
             "rekognition_detect_labels": round(rekognition, 6), "indexer_lambda": round(lambda_cost, 6),
             "standard_share_of_rekognition": round(standard / rekognition, 3)}
 

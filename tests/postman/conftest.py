@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from newman_support import API_KEY
 
 

@@ -6,7 +6,6 @@ import json
 import uuid
 
 import pytest
-
 from newman_support import API_KEY, run_newman
 
 pytestmark = [pytest.mark.integration, pytest.mark.models]
