@@ -61,6 +61,9 @@ _HEIC = photo("heic", 6, (640, 480))
 @pytest.mark.parametrize("key, data, error", [
     ("raw-image/cut.heic", _HEIC[: len(_HEIC) * 2 // 3], "CorruptImage"),
     ("raw-image/scan.webp", b"%PDF-1.7\n" + bytes(500), "UnsupportedImageFormat"),
+    # The rule never starts an execution for a key that is no image (contracts.tagging_rule_pattern);
+    # an event sent by hand for one is normalised, and Normalize reads the bytes.
+    ("raw-image/notes.txt", b"just some notes\n" * 40, "UnsupportedImageFormat"),
 ])
 def test_GIVEN_an_original_normalize_refuses_WHEN_run_THEN_the_dead_letter_names_the_function_error(
         services, key, data, error):
