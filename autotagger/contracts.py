@@ -75,11 +75,14 @@ def image_key_filter(key_prefix: str = "") -> list[dict[str, Any]]:
     so it matches neither form. Operators:
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
     ("Ends with (ignore case)", "Wildcard")."""
+    # An event without a key still matches ({"exists": false}, OR-ed with the rest), so the workflow
+    # dead-letters it as malformed instead of it vanishing unaccounted.
+    keyless = {"exists": False}
     if not key_prefix:
-        return [{"suffix": {"equals-ignore-case": extension}} for extension in IMAGE_EXTENSIONS]
+        return [*({"suffix": {"equals-ignore-case": extension}} for extension in IMAGE_EXTENSIONS), keyless]
     prefix = _wildcard_escape(key_prefix)
-    return [{"wildcard": f"{prefix}*{variant}"}
-            for extension in IMAGE_EXTENSIONS for variant in case_variants(extension)]
+    return [*({"wildcard": f"{prefix}*{variant}"}
+              for extension in IMAGE_EXTENSIONS for variant in case_variants(extension)), keyless]
 
 
 def tagging_rule_pattern(bucket: str, key_prefix: str = "") -> dict[str, Any]:

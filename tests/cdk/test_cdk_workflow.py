@@ -29,7 +29,9 @@ def test_given_the_rule_when_synthesized_then_it_matches_created_and_deleted_obj
 def test_given_a_key_prefix_when_synthesized_then_the_rule_matches_only_keys_under_it(variant):
     detail = _rule(variant)["EventPattern"]["detail"]
     assert detail["object"] == {"key": contracts.image_key_filter(variant.stack.config.key_prefix)}
-    assert all(m["wildcard"].startswith(variant.stack.config.key_prefix) for m in detail["object"]["key"])
+    matchers = detail["object"]["key"]
+    assert matchers[-1] == {"exists": False}  # a keyless event is still dead-lettered as malformed
+    assert all(m["wildcard"].startswith(variant.stack.config.key_prefix) for m in matchers[:-1])
 
 
 def test_given_the_rule_when_synthesized_then_it_starts_the_state_machine(dev):
