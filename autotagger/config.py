@@ -71,11 +71,16 @@ class Settings:
     def dead_letter_queue_url(self) -> str:
         return contracts.queue_url(contracts.WORKFLOW_DLQ_NAME, region=self.region, account=self.account)
 
+    @property
+    def normalize_function_arn(self) -> str:
+        return contracts.function_arn(contracts.NORMALIZE_FUNCTION_NAME, region=self.region, account=self.account)
+
     def substitutions(self) -> dict[str, str]:
         """The DefinitionSubstitutions CDK passes to Step Functions, with the local values."""
         return contracts.definition_substitutions(
             max_labels=self.max_labels, min_confidence=self.min_confidence,
             stream_name=contracts.STREAM_NAME, dead_letter_queue_url=self.dead_letter_queue_url,
+            normalize_function=self.normalize_function_arn,
         )
 
 

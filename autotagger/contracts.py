@@ -32,6 +32,7 @@ WORKFLOW_DLQ_NAME = "image-tagging-dlq"
 INDEXER_DLQ_NAME = "image-indexer-dlq"
 TAGGING_RULE_NAME = "image-tagging"
 UNSUPPORTED_OBJECT_RULE_NAME = "unsupported-objects"
+NORMALIZE_FUNCTION_NAME = "image-normalize"
 """The names the local runtime gives its stand-ins. On AWS, CloudFormation generates the physical
 names (so two stacks can share an account); the stack outputs say which they are."""
 
@@ -42,6 +43,10 @@ def state_machine_arn(name: str, *, region: str = LOCAL_REGION, account: str = L
 
 def execution_arn(state_machine: str, name: str, *, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
     return f"arn:aws:states:{region}:{account}:execution:{state_machine}:{name}"
+
+
+def function_arn(name: str, *, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
+    return f"arn:aws:lambda:{region}:{account}:function:{name}"
 
 
 def queue_url(name: str, *, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
@@ -83,7 +88,9 @@ def tagging_rule_pattern(bucket: str, key_prefix: str = "") -> dict[str, Any]:
     given. Folder keys (`a/`) and other files never start an execution; for an accepted upload of
     another file `unsupported_object_rule_pattern` leaves a dead letter instead. An event with no key
     at all (never S3's; one put on the bus by hand) still starts the workflow, whose input check
-    dead-letters it as `Autotagger.MalformedEvent`: matchers in one list are alternatives."""
+    dead-letters it as `Autotagger.MalformedEvent`: matchers in one list are alternatives. The
+    Normalize task's derivatives (`DERIVATIVES_PREFIX`, no extension) match no image extension, so
+    they never start the workflow again."""
     key = [*image_key_filter(key_prefix), {"exists": False}]
     detail = {"bucket": {"name": [bucket]}, "object": {"key": key}}
     return {"source": [S3_EVENT_SOURCE], "detail-type": list(TAGGING_DETAIL_TYPES), "detail": detail}
@@ -95,9 +102,10 @@ def unsupported_object_rule_pattern(bucket: str) -> dict[str, Any]:
     execution, so every accepted upload still ends indexed or as a dead letter with the reason.
     `anything-but` takes wildcards ("Anything-but using a wildcard") but not a case-insensitive
     suffix, hence the generated case variants. It cannot also require a key prefix (one field, one
-    list of matchers): with `keyPrefix`, non-image keys outside the prefix are reported too."""
+    list of matchers): with `keyPrefix`, non-image keys outside the prefix are reported too. The
+    Normalize task's derivatives (`DERIVATIVES_PREFIX`, no extension) are not uploads: excluded."""
     excluded = [f"*{variant}" for extension in IMAGE_EXTENSIONS for variant in case_variants(extension)]
-    key = [{"anything-but": {"wildcard": [*excluded, "*/"]}}]
+    key = [{"anything-but": {"wildcard": [*excluded, "*/", f"{_wildcard_escape(DERIVATIVES_PREFIX)}*"]}}]
     return {"source": [S3_EVENT_SOURCE], "detail-type": [OBJECT_CREATED],
             "detail": {"bucket": {"name": [bucket]}, "object": {"key": key}}}
 
@@ -108,7 +116,8 @@ UNSUPPORTED_OBJECT_ERROR = "Autotagger.UnsupportedObjectType"
 def unsupported_object_cause() -> str:
     names = list(IMAGE_EXTENSIONS)
     listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
-    kinds = " and ".join(media_type.split("/")[1].upper() for media_type, _ in IMAGE_MEDIA_TYPES)
+    formats = [media_type.split("/")[1].upper() for media_type, _ in IMAGE_MEDIA_TYPES]
+    kinds = ", ".join(formats[:-1]) + f" and {formats[-1]}" if len(formats) > 1 else formats[0]
     return f"The object's key does not end in {listed}: only {kinds} images can be tagged."
 
 
@@ -139,7 +148,7 @@ MIN_CONFIDENCE_RANGE = (0.0, 100.0)
 
 
 def definition_substitutions(*, max_labels: int, min_confidence: float, stream_name: str,
-                             dead_letter_queue_url: str) -> dict[str, str]:
+                             dead_letter_queue_url: str, normalize_function: str) -> dict[str, str]:
     """The values of the ASL file's `${...}` placeholders. A placeholder can only be a string, so
     MaxLabels/MinConfidence are JSON number text that the file reads with States.StringToJson."""
     confidence = float(min_confidence)
@@ -148,6 +157,8 @@ def definition_substitutions(*, max_labels: int, min_confidence: float, stream_n
         "MinConfidence": json.dumps(int(confidence) if confidence.is_integer() else confidence),
         "StreamName": stream_name,
         "DeadLetterQueueUrl": dead_letter_queue_url,
+        "NormalizeFunction": normalize_function,
+        "DerivativesPrefix": DERIVATIVES_PREFIX,
     }
 
 
@@ -189,7 +200,8 @@ def backfill_substitutions(*, bucket: str, tagging_state_machine_arn: str, resul
                            tolerated_failure_percentage: float = BACKFILL_TOLERATED_FAILURE_PERCENTAGE
                            ) -> dict[str, str]:
     """The values of backfill.asl.json's `${...}` placeholders (numbers as JSON text, read with
-    States.StringToJson, as in the tagging workflow)."""
+    States.StringToJson, as in the tagging workflow; `max_concurrency` may already be that text,
+    a CloudFormation token on AWS: cdk/quota.py)."""
     percentage = float(tolerated_failure_percentage)
     return {
         "BucketName": bucket,
@@ -210,10 +222,19 @@ def backfill_substitutions(*, bucket: str, tagging_state_machine_arn: str, resul
 IMAGE_MEDIA_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("image/jpeg", (".jpg", ".jpeg")),
     ("image/png", (".png",)),
+    ("image/heic", (".heic",)),
+    ("image/heif", (".heif",)),
+    ("image/webp", (".webp",)),
+    ("image/avif", (".avif",)),
+    ("image/gif", (".gif",)),
 )
 """The images the pipeline tags: (media type, file name extensions in lower case), one row per
 format. Everything below is derived from it: the upload API's media types, the rule patterns, the
-suffix -> Content-Type map of the CLI."""
+suffix -> Content-Type map of the CLI, the workflow's direct-or-normalise Choice. What a file *is*
+is decided by its bytes, never by the extension alone."""
+
+DIRECT_MEDIA_TYPES = ("image/jpeg", "image/png")
+"""What Rekognition reads as it is: these go straight to DetectLabels; the others are normalised first."""
 
 MEDIA_TYPE_BY_SUFFIX = {extension: media_type for media_type, extensions in IMAGE_MEDIA_TYPES
                         for extension in extensions}
@@ -238,6 +259,28 @@ MAX_IMAGE_BYTES = 15 * 1024 * 1024
 MIN_IMAGE_SIDE = 80
 MAX_IMAGE_SIDE = 10_000
 """DetectLabels' smallest and largest image width and height, in pixels."""
+
+# -- normalisation (the Normalize task: functions/normalize, autotagger.normalize) ----------------
+
+DERIVATIVES_PREFIX = "derivatives/"
+"""Where the Normalize task writes the JPEG it made from an original (`derivatives/<sha256 of the
+original key, hex>`, no extension, so no image-extension filter matches it either). The tagging rule
+ignores this prefix; deleting the original deletes its derivative."""
+
+MAX_SOURCE_BYTES = 64 * 1024 * 1024
+"""The largest original the workflow normalises (cameras write 20-40 MB JPEGs); larger ones are
+dead letters before any call."""
+
+MAX_SOURCE_PIXELS = 89_478_485
+"""The most pixels (width x height, from the header) an original may declare: Pillow's own
+decompression-bomb threshold. A 61 MP camera photo passes; a bomb (or a 200 MP phone mode) is
+refused before anything is decoded."""
+
+NORMALIZED_MAX_SIDE = 4096
+"""The derivative's longest side, in pixels (never enlarged): well inside Rekognition's 10,000 px
+and 15 MB, and more detail than its label models use."""
+
+NORMALIZED_JPEG_QUALITY = 90
 
 # -- the index ----------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from autotagger.contracts import DERIVATIVES_PREFIX, NORMALIZE_FUNCTION_NAME, function_arn
 from bench.common import REPO_ROOT, compare, log, machine, median, ratio, spread
 
 # The definition's tasks all have TimeoutSeconds: by default each call is handed to a deadline
@@ -80,6 +81,8 @@ def bench_local(executions: int, repeats: int, inline: bool) -> dict[str, Any]:
         "MinConfidence": "55",
         "StreamName": STREAM,
         "DeadLetterQueueUrl": "https://sqs.local/dead-letters",
+        "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
+        "DerivativesPrefix": DERIVATIVES_PREFIX,
     }
     sm = StateMachine.from_file(ASL, substitutions=substitutions, name="image-tagging")
     registry, events = instant_registry(inline), inputs()
@@ -126,6 +129,8 @@ def bench_moto(executions: int, repeats: int) -> dict[str, Any]:
             "MinConfidence": "55",
             "StreamName": STREAM,
             "DeadLetterQueueUrl": queue,
+            "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
+            "DerivativesPrefix": DERIVATIVES_PREFIX,
         }.items():
             definition = definition.replace("${" + key + "}", value)
         arn = sfn.create_state_machine(

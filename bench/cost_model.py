@@ -79,6 +79,10 @@ PRICES = {
                                          "https://aws.amazon.com/lambda/pricing/", False),
     "lambda_per_request": Figure(0.20 / 1_000_000, "USD per invocation",
                                  "https://aws.amazon.com/lambda/pricing/", False),
+    "s3_put_per_request": Figure(0.005 / 1000, "USD per PUT request (S3 Standard)", "https://aws.amazon.com/s3/pricing/",
+                                 False),
+    "s3_get_per_request": Figure(0.0004 / 1000, "USD per GET request (S3 Standard)", "https://aws.amazon.com/s3/pricing/",
+                                 False),
 }
 QUOTAS = {
     "rekognition_detect_labels_tps": Figure(
@@ -108,6 +112,10 @@ ASSUMPTIONS = {
     "indexer_batch_seconds": 0.5,     # one bulk request of <= 100 documents
     "on_demand_initial_shards": 4,    # 4 MiB/s at creation = 4 shards' worth
     "backfill_express_batch_seconds": 1.0,  # an inline Express batch: its objects side by side, ~one DetectLabels
+    # One normalisation on Lambda arm64 at the deployed memory. bench/bench_normalize.py measured a
+    # 12 MP HEIC at 2.2 s and a 40 MB camera JPEG at 2.3 s (medians of 3, wall) on a shared 2-core
+    # x86 host at load 4-6; Lambda gives 1,024 MB about 0.58 vCPU: about 2.5 s assumed.
+    "normalize_seconds": 2.5,
 }
 
 
@@ -165,7 +173,10 @@ def classify(path: list[str], asl: dict[str, Any]) -> dict[str, Any]:
     tasks = [name for name in path if states[name]["Type"] == "Task"]
     if end == "Succeed":
         kind = "success"
-        reason = "delete" if any("Delete" in name for name in path) else "upsert"
+        if "PutRecord" not in path:
+            reason = "ignored"  # an event for a derivative: nothing to record
+        else:
+            reason = "delete" if any("Delete" in name for name in path) else "upsert"
     else:
         kind = "dead letter"
         before = path[path.index(next(n for n in path if "DeadLetter" in n)) - 1]
@@ -176,10 +187,12 @@ def classify(path: list[str], asl: dict[str, Any]) -> dict[str, Any]:
 def transitions(asl: dict[str, Any] | None = None) -> dict[str, Any]:
     asl = asl or load_asl()
     paths = [classify(path, asl) for path in walk_paths(asl)]
-    success = [p for p in paths if p["kind"] == "success"]
-    upsert = next(p for p in success if p["via"] == "upsert")
+    upserts = [p for p in paths if p["kind"] == "success" and p["via"] == "upsert"]
+    direct = min((p for p in upserts if "Normalize" not in p["tasks"]), key=lambda p: p["transitions"])
+    normalized = min((p for p in upserts if "Normalize" in p["tasks"]), key=lambda p: p["transitions"])
     return {"rule": "one transition per state entered (Succeed/Fail included), retries excluded",
-            "per_image_upsert": upsert["transitions"], "paths": paths,
+            "per_image_upsert": direct["transitions"],
+            "per_image_normalized_upsert": normalized["transitions"], "paths": paths,
             "dead_letter_range": [min(p["transitions"] for p in paths if p["kind"] != "success"),
                                   max(p["transitions"] for p in paths if p["kind"] != "success")]}
 
@@ -302,6 +315,8 @@ def read_template(template: dict[str, Any]) -> dict[str, Any]:
         "indexer_parallelization_factor": mapping.get("ParallelizationFactor", 1),
         "indexer_batching_window_s": mapping.get("MaximumBatchingWindowInSeconds", 0),
         "indexer_memory_mb": function.get("MemorySize", 128),
+        "normalize_memory_mb": next((f["Properties"].get("MemorySize", 128) for name, f in functions.items()
+                                     if name.startswith("Normalizer")), None),
         "indexer_timeout_s": function.get("Timeout", 3),
         "indexer_architecture": (function.get("Architectures") or ["x86_64"])[0],
         "indexer_reserved_concurrency": function.get("ReservedConcurrentExecutions"),
@@ -452,6 +467,23 @@ def backfill_cost_per_million(per_image_upsert: int, items_per_batch: int,
     }
 
 
+def normalize_cost_per_1000(walk: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any] | None:
+    """What 1,000 images that need the Normalize task cost on top of 1,000 that do not: one
+    invocation each (at the deployed memory), the extra state transitions, S3's GET and PUT."""
+    if not settings.get("normalize_memory_mb"):
+        return None
+    p = {name: figure.value for name, figure in PRICES.items()}
+    images = 1000
+    gb_seconds = ASSUMPTIONS["normalize_seconds"] * settings["normalize_memory_mb"] / 1024
+    function = images * (p["lambda_per_request"] + gb_seconds * p["lambda_arm64_per_gb_second"])
+    extra = walk["per_image_normalized_upsert"] - walk["per_image_upsert"]
+    transitions_cost = images * extra * p["sfn_standard_per_transition"]
+    s3 = images * (p["s3_get_per_request"] + p["s3_put_per_request"])
+    return {"memory_mb": settings["normalize_memory_mb"], "seconds_each": ASSUMPTIONS["normalize_seconds"],
+            "lambda": round(function, 6), "extra_transitions_each": extra, "step_functions_standard": round(
+                transitions_cost, 6), "s3_requests": round(s3, 6), "total": round(function + transitions_cost + s3, 6)}
+
+
 def run(template_path: str | None = None) -> dict[str, Any]:
     template, origin = find_template(template_path)
     settings = read_template(template)
@@ -469,6 +501,7 @@ def run(template_path: str | None = None) -> dict[str, Any]:
         "cost_per_1000_images_usd": cost_per_1000(per_image, settings),
         "burst_above_the_quota": burst_retries(),
         "backfill_per_million_images": backfill_cost_per_million(per_image, BACKFILL_ITEMS_PER_BATCH),
+        "normalize_cost_per_1000_normalised_images_usd": normalize_cost_per_1000(walk, settings),
         "prices": {k: v.as_dict() for k, v in PRICES.items()}, "quotas": {k: v.as_dict() for k, v in QUOTAS.items()},
         "assumptions": ASSUMPTIONS,
     }

@@ -18,6 +18,8 @@ from cdk.constructs.dead_letters import DeadLetterQueues
 from cdk.constructs.image_bucket import ImageBucket
 from cdk.constructs.indexer import Indexer, indexer_role
 from cdk.constructs.network import Network
+from cdk.constructs.normalizer import TIMEOUT as NORMALIZE_TIMEOUT
+from cdk.constructs.normalizer import Normalizer
 from cdk.constructs.read_api import ReadApi
 from cdk.constructs.search_domain import SearchDomain
 from cdk.constructs.tag_stream import TagStream
@@ -37,6 +39,7 @@ class AutotaggerStack(Stack):
         self.dead_letters = DeadLetterQueues(self, "DeadLetters", config=config)
         self.stream = TagStream(self, "TagStream", config=config)
         self.upload_api = UploadApi(self, "UploadApi", config=config, bucket=self.storage.bucket)
+        self.normalizer = Normalizer(self, "Normalizer", config=config, bucket=self.storage.bucket)
         self.workflow = TaggingWorkflow(
             self, "Workflow",
             config=config,
@@ -44,6 +47,7 @@ class AutotaggerStack(Stack):
             stream=self.stream.stream,
             dead_letters=self.dead_letters.workflow,
             rule_dead_letters=self.dead_letters.rule,
+            normalize=self.normalizer.function,
         )
         self.backfill = Backfill(self, "Backfill", config=config, bucket=self.storage.bucket,
                                  access_logs=self.storage.access_logs, tagging=self.workflow.state_machine)
@@ -78,6 +82,7 @@ class AutotaggerStack(Stack):
             self.alarms.dead_letters(name, queue)
         self.alarms.failed_executions(self.workflow.state_machine)
         self.alarms.indexer(self.indexer.function)
+        self.alarms.normalizer(self.normalizer.function, NORMALIZE_TIMEOUT)
 
         self._outputs()
         self.acknowledgements = acknowledgements(self)

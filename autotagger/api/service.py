@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from autotagger.contracts import IMAGE_MEDIA_TYPES
 from autotagger.errors import InvalidCursor
 from autotagger.local.stores import describe_dead_letter
 from autotagger.ports import DeadLetterQueue, ExecutionLookup, ImageIndex, ImageUrls
@@ -29,10 +30,10 @@ DEFAULT_DEAD_LETTERS_LIMIT = 100
 INTERVALS = ("hour", "day", "week", "month")
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # Uploads go straight to the bucket (a presigned S3 PUT on AWS), so API Gateway's 10 MiB payload
-# limit does not apply; a single S3 PUT takes up to 5 GiB. Images above Rekognition's 15 MB end
-# as dead letters with that reason.
+# limit does not apply; a single S3 PUT takes up to 5 GiB. Images above Rekognition's 15 MB are
+# normalised first (the Normalize task reads up to contracts.MAX_SOURCE_BYTES, 64 MB).
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-UPLOAD_MEDIA_TYPES = ("image/jpeg", "image/png")  # what Rekognition DetectLabels reads
+UPLOAD_MEDIA_TYPES = tuple(media_type for media_type, _ in IMAGE_MEDIA_TYPES)  # contracts' image table
 MAX_KEY_BYTES = 1024  # S3's key limit
 IMAGE_URL_TTL_S = 300
 UPLOAD_URL_TTL_S = 900
@@ -204,11 +205,14 @@ class ReadApi:
         return {"total": found["total"], "images": found["images"], "next_cursor": found.get("next_cursor")}
 
     def get_image(self, image_id: str) -> dict[str, Any]:
-        """GET /v1/images/{id}: the document and a short-lived URL to the image bytes."""
+        """GET /v1/images/{id}: the document and a short-lived URL to the image bytes: those of the
+        object that was analysed (a normalised derivative: upright, a JPEG every browser shows, so
+        the labels' boxes line up with what is drawn), the original's when it was analysed itself."""
         document = self.index.get(image_id)
         if document is None:
             raise not_found(f"no image {image_id!r} in the index")
-        return {**document, "image_url": self.urls.download_url(document["bucket"], document["key"], IMAGE_URL_TTL_S)}
+        shown = document.get("analyzed_key") or document["key"]
+        return {**document, "image_url": self.urls.download_url(document["bucket"], shown, IMAGE_URL_TTL_S)}
 
     # -- statistics ----------------------------------------------------------------------------
 

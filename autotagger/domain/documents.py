@@ -173,8 +173,23 @@ def parse_record(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
         if version is not None and not isinstance(version, str):
             raise MalformedRecord("label_model_version must be a string")
         record.update(size=size, etag=etag, label_model_version=version,
-                      labels=labels_from_rekognition(data.get("labels")))
+                      labels=labels_from_rekognition(data.get("labels")), analysis=_analysis(data.get("analysis")))
     return record
+
+
+_NORMALIZED_FIELDS = ("source_format", "frames", "analyzed_frame", "orientation", "width", "height")
+
+
+def _analysis(analysis: Any) -> dict[str, Any] | None:
+    """Which object was analysed: the original, or the Normalize task's derivative and what it did."""
+    if analysis is None:
+        return None  # records from before normalisation: the original was analysed
+    if not isinstance(analysis, dict) or not isinstance(analysis.get("key"), str) or not analysis["key"]:
+        raise MalformedRecord("analysis must be an object with the analysed key")
+    result: dict[str, Any] = {"key": analysis["key"]}
+    if analysis.get("normalized") is True:
+        result["normalized"] = {name: analysis[name] for name in _NORMALIZED_FIELDS if name in analysis}
+    return result
 
 
 def build_document(record: dict[str, Any], indexed_at: datetime,
@@ -192,6 +207,12 @@ def build_document(record: dict[str, Any], indexed_at: datetime,
         "sequencer": record["sequencer"],
         "event_time": record["event_time"],
         "indexed_at": format_time(indexed_at),
+        # The identity stays the original's key; this names the object the labels were detected
+        # on (a normalised derivative: its format, frame count (the first frame is analysed),
+        # the EXIF orientation applied and its size).
+        "analyzed_key": (record.get("analysis") or {}).get("key", record["key"]),
+        **({"normalized": record["analysis"]["normalized"]} if (record.get("analysis") or {}).get("normalized")
+           else {}),
     }
 
 

@@ -184,7 +184,29 @@ class Pipeline:
                 .register(task_adapters.PUT_RECORD_ARN, task_adapters.put_record_adapter(
                     self._with_faults("stream", stores.stream), STREAM_NAME))
                 .register(task_adapters.SEND_MESSAGE_ARN,
-                          task_adapters.send_message_adapter(stores.workflow_dlq, self.settings.dead_letter_queue_url)))
+                          task_adapters.send_message_adapter(stores.workflow_dlq, self.settings.dead_letter_queue_url))
+                .register(task_adapters.LAMBDA_INVOKE_ARN, task_adapters.lambda_invoke_adapter(
+                    {self.settings.normalize_function_arn: self._normalize_handler()}, self._lambda_context))
+                .register(task_adapters.DELETE_OBJECT_ARN, task_adapters.delete_object_adapter(stores.bucket)))
+
+    def _normalize_handler(self):
+        """The Normalize Lambda's handler, built by its own factory around this pipeline's bucket."""
+        from autotagger.normalize import make_handler
+
+        bucket = self.stores.bucket
+
+        def store_for(name: str):
+            if name != bucket.name:
+                raise KeyError(f"no bucket {name!r} here (the local bucket is {bucket.name!r})")
+            return bucket
+
+        return make_handler(store_for)
+
+    def _lambda_context(self, function_arn: str):
+        from autotagger.local.lambda_context import LambdaContext
+
+        return LambdaContext(function_arn.rpartition(":")[2], region=self.settings.region,
+                             account=self.settings.account)
 
     def _stream_consumer(self):
         """Lambda's event source mapping feeding an indexer handler built, by the Lambda's own

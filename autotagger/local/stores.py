@@ -267,19 +267,21 @@ def map_run_view(record: dict[str, Any]) -> dict[str, Any]:
 
 def failed_state(history: list[dict[str, Any]]) -> str | None:
     """The state whose failure sent the execution to its dead letter: the task that failed, or
-    the state that routed to the dead letter when a check refused the event."""
-    current = previous = None
+    the state that routed to the dead letter when a check refused the event. A failure that a
+    Catch recovered from (DetectLabels refusing an original, which is then normalised) is not it:
+    the last failure before the dead letter is."""
+    current = previous = failed = None
     for event in history:
         entered = event.get("stateEnteredEventDetails")
         if entered:
             previous, current = current, entered.get("name")
             if current == "BuildDeadLetter":
-                return previous
+                return failed or previous
             continue
         kind = event.get("type", "")
         if kind.endswith("Failed") and kind != "ExecutionFailed":
-            return current
-    return None
+            failed = current
+    return failed
 
 
 def describe_dead_letter(message: Any) -> dict[str, Any]:

@@ -112,3 +112,20 @@ class Alarms(Construct):
             ITERATOR_AGE_THRESHOLD.to_milliseconds(),
             "The indexer is falling behind the tag stream.",
         )
+
+    def normalizer(self, function: lambda_.IFunction, timeout: Duration) -> None:
+        """Not its Errors: a refused original (corrupt, a bomb) is a function error by design and
+        already alarms as a workflow dead letter. What needs a person is throttling (the account's
+        concurrency is used up) and invocations close to the timeout (too little memory/CPU)."""
+        self._add(
+            "NormalizerThrottles",
+            function.metric_throttles(period=PERIOD, statistic="Sum"),
+            0,
+            "The Normalize Lambda was throttled (the workflow retries; raise the concurrency if it persists).",
+        )
+        self._add(
+            "NormalizerNearTimeout",
+            function.metric_duration(period=PERIOD, statistic="Maximum"),
+            timeout.to_milliseconds() * 0.8,
+            "A normalisation took over 80% of the function's timeout: give it more memory (and so CPU).",
+        )

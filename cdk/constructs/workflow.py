@@ -3,7 +3,7 @@
 The state machine is not rebuilt from CDK constructs: `statemachine/image_tagging.asl.json` is
 the single source of truth, also run by the local engine, and only its `${...}` placeholders
 are filled in here (DefinitionSubstitutions). Because CDK cannot see what a file-based definition
-calls, the role is written by hand: exactly the four integrations the file uses.
+calls, the role is written by hand: exactly the integrations the file uses.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -34,12 +35,14 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 
 def definition_substitutions(
-    config: DeploymentConfig, stream: kinesis.IStream, dead_letters: sqs.IQueue
+    config: DeploymentConfig, stream: kinesis.IStream, dead_letters: sqs.IQueue, normalize: lambda_.IFunction
 ) -> dict[str, str]:
-    """Values for the ASL placeholders: the configured DetectLabels parameters, the stream, the queue."""
+    """Values for the ASL placeholders: the configured DetectLabels parameters, the stream, the queue,
+    the Normalize function."""
     return contracts.definition_substitutions(
         max_labels=config.max_labels, min_confidence=config.min_confidence,
         stream_name=stream.stream_name, dead_letter_queue_url=dead_letters.queue_url,
+        normalize_function=normalize.function_arn,
     )
 
 
@@ -65,6 +68,7 @@ class TaggingWorkflow(Construct):
         stream: kinesis.IStream,
         dead_letters: sqs.IQueue,
         rule_dead_letters: sqs.IQueue,
+        normalize: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = log_group(self, "Logs", config=config, retention=LOG_RETENTION)
@@ -84,6 +88,11 @@ class TaggingWorkflow(Construct):
         ))
         self.role.add_to_policy(iam.PolicyStatement(actions=["kinesis:PutRecord"], resources=[stream.stream_arn]))
         self.role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dead_letters.queue_arn]))
+        # The Normalize task (lambda:invoke) and the delete path's s3:deleteObject of the derivative.
+        self.role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"],
+                                                    resources=[normalize.function_arn]))
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["s3:DeleteObject"], resources=[bucket.arn_for_objects(f"{contracts.DERIVATIVES_PREFIX}*")]))
         if stream.encryption_key is not None:
             stream.encryption_key.grant_encrypt(self.role)
         acknowledge(
@@ -91,6 +100,9 @@ class TaggingWorkflow(Construct):
             Ack(objects_finding(bucket, config.key_prefix),
                 "Rekognition reads whichever object the event names, with the workflow's permissions: "
                 "s3:GetObject on the image bucket's objects only."),
+            Ack(objects_finding(bucket, contracts.DERIVATIVES_PREFIX),
+                "Deleting an original deletes its derivative (named by a hash of the original key): "
+                "s3:DeleteObject under the derivatives prefix only."),
             Ack("IAM5[Resource::*]",
                 "rekognition:DetectLabels has no resource-level permissions (Service Authorization "
                 "Reference), and the X-Ray and CloudWatch Logs delivery actions of a traced, logged "
@@ -101,7 +113,7 @@ class TaggingWorkflow(Construct):
             self, "StateMachine",
             comment="Tags one S3 object (statemachine/image_tagging.asl.json).",
             definition_body=sfn.DefinitionBody.from_file(str(contracts.ASL_FILE)),
-            definition_substitutions=definition_substitutions(config, stream, dead_letters),
+            definition_substitutions=definition_substitutions(config, stream, dead_letters, normalize),
             state_machine_type=(
                 sfn.StateMachineType.EXPRESS if config.express_workflow else sfn.StateMachineType.STANDARD
             ),

@@ -18,9 +18,15 @@ from bench.common import percentile  # noqa: E402
 
 def test_upsert_path_is_the_walk_stated_in_the_asl():
     walk = cost_model.transitions()
-    upsert = next(p for p in walk["paths"] if p["via"] == "upsert")
-    assert upsert["states"] == ["RouteEvent", "CheckObject", "DetectLabels", "BuildUpsertRecord", "PutRecord", "Tagged"]
-    assert walk["per_image_upsert"] == 6
+    upsert = min((p for p in walk["paths"] if p["via"] == "upsert"), key=lambda p: p["transitions"])
+    assert upsert["states"] == ["RouteEvent", "CheckObject", "AnalyzeOriginal", "DetectLabels", "BuildUpsertRecord",
+                                "PutRecord", "Tagged"]
+    assert walk["per_image_upsert"] == 7
+    normalized = min((p for p in walk["paths"] if p["via"] == "upsert" and "Normalize" in p["tasks"]),
+                     key=lambda p: p["transitions"])
+    assert normalized["states"] == ["RouteEvent", "CheckObject", "LocateDerivative", "Normalize",
+                                    "DetectLabelsOnDerivative", "BuildUpsertRecord", "PutRecord", "Tagged"]
+    assert walk["per_image_normalized_upsert"] == 8
 
 
 def test_every_path_ends_in_a_terminal_state_and_dead_letters_pass_the_queue():
@@ -32,10 +38,11 @@ def test_every_path_ends_in_a_terminal_state_and_dead_letters_pass_the_queue():
         if path["kind"] == "dead letter":
             assert path["states"][-3:] == ["BuildDeadLetter", "SendToDeadLetterQueue", "Failed"]
     delete = next(p for p in walk["paths"] if p["via"] == "delete")
-    assert delete["transitions"] == 5
+    assert delete["transitions"] == 6  # with DeleteDerivative
     vias = {p["via"] for p in walk["paths"] if p["kind"] == "dead letter"}
-    assert {"DetectLabels", "PutRecord", "RejectEmptyObject", "RejectUnsupportedEvent"} <= vias
-    assert walk["dead_letter_range"] == [5, 8]
+    assert {"DetectLabels", "Normalize", "DetectLabelsOnDerivative", "DeleteDerivative", "PutRecord",
+            "RejectEmptyObject", "RejectUnsupportedEvent"} <= vias
+    assert walk["dead_letter_range"] == [5, 12]
 
 
 def test_catch_and_choice_edges_are_followed_and_retries_are_not():
@@ -164,3 +171,18 @@ def test_backfill_cost_per_million_compares_child_standard_with_inline_express()
     rekognition = cost["rekognition_detect_labels_usd"]
     assert cost["child_standard"]["total_with_rekognition_usd"] == pytest.approx(
         rekognition + cost["child_standard"]["step_functions_usd"])
+
+
+def test_normalising_1000_images_costs_their_invocations_at_the_deployed_memory_plus_one_transition_each():
+    template = fake_template()
+    template["Resources"]["NormalizerFunction1"] = {"Type": "AWS::Lambda::Function",
+                                                   "Properties": {"MemorySize": 1024}}
+    settings = cost_model.read_template(template)
+    cost = cost_model.normalize_cost_per_1000(cost_model.transitions(), settings)
+    p = {name: figure.value for name, figure in cost_model.PRICES.items()}
+    seconds = cost_model.ASSUMPTIONS["normalize_seconds"]
+    assert cost["lambda"] == pytest.approx(1000 * (p["lambda_per_request"] + seconds * p["lambda_arm64_per_gb_second"]),
+                                           abs=1e-6)
+    assert cost["extra_transitions_each"] == 1
+    parts = cost["lambda"] + cost["step_functions_standard"] + cost["s3_requests"]
+    assert cost["total"] == pytest.approx(parts, abs=1e-6)

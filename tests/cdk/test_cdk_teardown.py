@@ -23,6 +23,7 @@ NOT_PHYSICAL_NAMES = {
     ("AWS::IAM::Policy", "PolicyName"): "an inline policy's name is unique within its role only",
     ("AWS::ApiGateway::RestApi", "Name"): "API Gateway identifies APIs by id; names may repeat",
     ("AWS::ApiGateway::Stage", "StageName"): "unique within its API only",
+    ("AWS::ApiGateway::Method", "OperationName"): "the OpenAPI operationId, a label within its API only",
     ("AWS::SNS::Topic", "DisplayName"): "a label in notifications, not an identifier",
     ("AWS::CloudWatch::Alarm", "MetricName"): "the metric watched, not the alarm's name",
     ("AWS::ApiGateway::Method", "OperationName"): "the OpenAPI operation a method serves, a label",

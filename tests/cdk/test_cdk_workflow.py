@@ -115,7 +115,7 @@ def test_given_the_workflow_role_when_synthesized_then_it_may_call_detect_labels
 
 def test_given_the_workflow_role_when_synthesized_then_it_has_no_other_service_actions(dev):
     services = {a.split(":")[0] for a in dev.role_actions(dev.stack.workflow.role)}
-    assert services == {"rekognition", "s3", "kinesis", "sqs", "xray", "logs"}
+    assert services == {"rekognition", "s3", "kinesis", "sqs", "xray", "logs", "lambda"}  # lambda: Normalize
 
 
 def test_given_default_context_when_synthesized_then_the_stream_is_on_demand(dev):

@@ -43,11 +43,12 @@ def test_GIVEN_an_empty_file_WHEN_tagged_from_the_cli_THEN_exit_2_naming_it_and_
     assert code == 2 and "is empty" in capsys.readouterr().err
 
 
-# -- the workflow's 15 MB rule, reachable through `autotagger tag` ------------------------------------
+# -- the workflow's size rules, reachable through `autotagger tag`: over Rekognition's 15 MB is
+#    normalised, over MAX_SOURCE_BYTES (64 MB) refused before any call ----------------------------
 
 @pytest.fixture(scope="module")
 def tagged_large_files(tmp_path_factory):
-    """`autotagger tag --json` on a 12 MB and a 20 MB PNG with the real labeler, run once."""
+    """`autotagger tag --json` on a 12 MB, a 20 MB and a 65 MB PNG with the real labeler, run once."""
     from autotagger.models import cache
 
     if cache.problems():
@@ -60,9 +61,11 @@ def tagged_large_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("large")
     (folder / "twelve-mb.png").write_bytes(make.noise_png(12, seed=1))
     (folder / "twenty-mb.png").write_bytes(make.noise_png(20, seed=2))
+    (folder / "sixty-five-mb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * (65 * 1024 * 1024))
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["tag", str(folder / "twelve-mb.png"), str(folder / "twenty-mb.png"), "--json",
+        code = main(["tag", str(folder / "twelve-mb.png"), str(folder / "twenty-mb.png"),
+                     str(folder / "sixty-five-mb.png"), "--json",
                      "--data-dir", str(folder / "data"), "--workers", "1"])
     return code, {r["key"]: r for r in json.loads(out.getvalue())}, err.getvalue()
 
@@ -75,19 +78,25 @@ def test_GIVEN_a_12_MB_png_WHEN_tagged_from_the_cli_THEN_it_is_tagged(tagged_lar
 
 
 @pytest.mark.models
-def test_GIVEN_a_20_MB_png_WHEN_tagged_from_the_cli_THEN_it_fails_with_the_15_MB_reason_and_exit_1(tagged_large_files):
+def test_GIVEN_a_20_MB_png_WHEN_tagged_from_the_cli_THEN_it_is_normalised_and_tagged(tagged_large_files):
+    _, results, _ = tagged_large_files
+
+    assert results["twenty-mb.png"]["status"] == "tagged"
+
+
+def test_GIVEN_a_65_MB_png_WHEN_tagged_from_the_cli_THEN_it_fails_with_the_64_MB_reason_and_exit_1(tagged_large_files):
     code, results, err = tagged_large_files
 
-    assert (code, results["twenty-mb.png"]["status"], results["twenty-mb.png"]["error"]) == \
+    assert (code, results["sixty-five-mb.png"]["status"], results["sixty-five-mb.png"]["error"]) == \
         (1, "failed", "Autotagger.ObjectTooLarge")
-    assert "15728640 bytes" in results["twenty-mb.png"]["cause"] and "could not be tagged" in err
+    assert "67108864 bytes" in results["sixty-five-mb.png"]["cause"] and "could not be tagged" in err
 
 
-def test_GIVEN_a_16_MB_object_put_in_the_bucket_WHEN_its_event_runs_THEN_the_labeler_is_never_called(
+def test_GIVEN_a_65_MB_object_put_in_the_bucket_WHEN_its_event_runs_THEN_the_labeler_is_never_called(
         make_pipeline, fast_labeler):
     pipeline, ledger = make_pipeline(), Ledger()
 
-    upload(pipeline, ledger, "direct/huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (16 * 1000 * 1000))
+    upload(pipeline, ledger, "direct/huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (65 * 1024 * 1024))
 
     settle_and_check(pipeline, ledger)
     assert _letters(pipeline)[0]["reason"]["error"] == "Autotagger.ObjectTooLarge" and fast_labeler.calls == []

@@ -59,7 +59,7 @@ def test_GIVEN_a_file_that_is_no_image_WHEN_tagging_THEN_its_row_shows_the_reaso
 
     code, out, err = run_cli("tag", broken, "--data-dir", tmp_path / "data")
 
-    assert code == 1 and "FAILED Rekognition.InvalidImageFormatException" in out and "dlq list" in err
+    assert code == 1 and "FAILED UnsupportedImageFormat" in out and "dlq list" in err
 
 
 def test_GIVEN_tagged_files_WHEN_searching_a_tag_THEN_only_matching_keys_are_listed(
@@ -130,7 +130,7 @@ def failed_run(run_cli, instant_pipelines, tmp_path):
 def test_GIVEN_a_failed_file_WHEN_listing_failed_executions_THEN_it_is_listed_with_its_error(run_cli, failed_run):
     code, out, _ = run_cli("executions", "list", "--status", "failed", "--data-dir", failed_run)
 
-    assert code == 0 and "FAILED" in out and "Rekognition.InvalidImageFormatException" in out
+    assert code == 0 and "FAILED" in out and "UnsupportedImageFormat" in out
 
 
 def test_GIVEN_a_failed_execution_WHEN_shown_THEN_the_failing_state_and_history_are_printed(run_cli, failed_run):
@@ -139,7 +139,7 @@ def test_GIVEN_a_failed_execution_WHEN_shown_THEN_the_failing_state_and_history_
 
     code, out, _ = run_cli("executions", "show", name, "--data-dir", failed_run)
 
-    assert code == 0 and "failed in state: DetectLabels" in out and "TaskFailed" in out
+    assert code == 0 and "failed in state: Normalize" in out and "TaskFailed" in out
 
 
 def test_GIVEN_an_unknown_execution_WHEN_shown_THEN_one_error_line_and_exit_2(run_cli, failed_run):
@@ -151,7 +151,7 @@ def test_GIVEN_an_unknown_execution_WHEN_shown_THEN_one_error_line_and_exit_2(ru
 def test_GIVEN_a_failed_file_WHEN_listing_dead_letters_THEN_the_key_and_reason_are_printed(run_cli, failed_run):
     code, out, _ = run_cli("dlq", "list", "--data-dir", failed_run)
 
-    assert code == 0 and "broken.png" in out and "Rekognition.InvalidImageFormatException" in out
+    assert code == 0 and "broken.png" in out and "UnsupportedImageFormat" in out
 
 
 def test_GIVEN_a_fixed_object_WHEN_redriving_its_dead_letter_THEN_it_is_tagged(

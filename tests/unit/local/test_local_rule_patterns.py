@@ -36,7 +36,10 @@ def _router(key_prefix: str = "") -> EventRouter:
     ("a/", []),                          # an S3 console "folder": nothing at all
     ("photos/2026/", []),
     ("x.txt", ["unsupported"]),          # a dead letter, no execution
-    ("anim.gif", ["unsupported"]),
+    ("drawing.svg", ["unsupported"]),
+    ("anim.gif", ["tag"]),               # normalised by the workflow (issue 13)
+    ("IMG_0001.HEIC", ["tag"]),
+    ("derivatives/" + "0" * 64, []),     # the Normalize task's output: neither rule
     ("jpg", ["unsupported"]),            # no extension, just the letters
     ("X.JPG", ["tag"]),
     ("y.JpEg", ["tag"]),
@@ -86,4 +89,4 @@ def test_given_an_unsupported_object_when_dead_lettered_then_the_letter_has_the_
     letter = contracts.unsupported_object_dead_letter(event, event["time"])
     assert (letter["event"], letter["error"], letter["execution_id"]) == (
         event, "Autotagger.UnsupportedObjectType", None)
-    assert ".jpg, .jpeg or .png" in letter["cause"]
+    assert ".jpg, .jpeg, .png, .heic, .heif, .webp, .avif or .gif" in letter["cause"]

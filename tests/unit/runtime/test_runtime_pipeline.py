@@ -38,22 +38,24 @@ def test_GIVEN_an_upload_WHEN_tagged_THEN_the_execution_succeeded_with_its_histo
     assert [e["type"] for e in detail["history"]][0] == "ExecutionStarted"
 
 
-def test_GIVEN_bytes_that_are_no_image_WHEN_uploaded_THEN_a_dead_letter_names_the_rekognition_error(pipeline):
+def test_GIVEN_bytes_that_are_no_image_WHEN_uploaded_THEN_a_dead_letter_says_what_they_are(pipeline):
     pipeline.upload("broken.jpg", b"not really a jpeg", "image/jpeg")
     pipeline.wait_idle(10)
 
     [letter] = pipeline.dead_letters()["workflow"]
-    assert letter["reason"]["error"] == "Rekognition.InvalidImageFormatException"
+    # Rekognition refused it, so Normalize read its content: no image format at all
+    assert letter["reason"]["error"] == "UnsupportedImageFormat"
+    assert "unrecognised data" in letter["reason"]["cause"]
     assert letter["body"]["event"]["detail"]["object"]["key"] == "broken.jpg"
 
 
-def test_GIVEN_bytes_that_are_no_image_WHEN_uploaded_THEN_the_execution_failed_in_DetectLabels(pipeline):
+def test_GIVEN_bytes_that_are_no_image_WHEN_uploaded_THEN_the_execution_failed_in_Normalize(pipeline):
     pipeline.upload("broken.jpg", b"not really a jpeg", "image/jpeg")
     pipeline.wait_idle(10)
 
     [execution] = pipeline.list_executions(status="FAILED")
     detail = pipeline.get_execution(execution["arn"])
-    assert (detail["error"], detail["failed_state"]) == ("Rekognition.InvalidImageFormatException", "DetectLabels")
+    assert (detail["error"], detail["failed_state"]) == ("UnsupportedImageFormat", "Normalize")
 
 
 def test_GIVEN_a_key_that_is_not_an_image_name_WHEN_uploaded_THEN_the_dead_letter_says_unsupported_type(
@@ -251,7 +253,7 @@ def test_GIVEN_a_redrive_that_ran_but_did_not_remove_its_message_WHEN_redriven_a
     assert len([e for e in pipeline.list_executions() if e["name"].startswith("redrive-")]) == 1
     # only the one re-run's own failure is left; the original message is gone
     remaining = pipeline.dead_letters()["workflow"]
-    assert [m["reason"]["error"] for m in remaining] == ["Rekognition.InvalidImageFormatException"]
+    assert [m["reason"]["error"] for m in remaining] == ["UnsupportedImageFormat"]
     assert remaining[0]["message_id"] != letter["message_id"]
 
 

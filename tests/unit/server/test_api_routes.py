@@ -248,7 +248,7 @@ def test_GIVEN_an_expired_ticket_WHEN_putting_THEN_403_and_nothing_stored(client
 
 @pytest.mark.parametrize("request_body, status, error", [
     ({"key": "a.jpg", "content_type": "image/jpeg", "size": MAX_UPLOAD_BYTES + 1}, 413, "too_large"),
-    ({"key": "a.gif", "content_type": "image/gif", "size": 10}, 415, "unsupported_media_type"),
+    ({"key": "a.tiff", "content_type": "image/tiff", "size": 10}, 415, "unsupported_media_type"),
     ({"key": "", "content_type": "image/jpeg", "size": 10}, 400, "invalid_parameter"),
 ])
 def test_GIVEN_an_upload_request_out_of_bounds_WHEN_posted_THEN_refused_with_its_status(

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 from workflow_helpers import ECHO, machine, registry
 
+from autotagger.contracts import DERIVATIVES_PREFIX, NORMALIZE_FUNCTION_NAME, function_arn
 from autotagger.workflow import DefinitionError, StateMachine, UnknownResourceError
 
 ASL = Path(__file__).resolve().parents[3] / "statemachine" / "image_tagging.asl.json"
-SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq"}
+SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq",
+                 "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
+                 "DerivativesPrefix": DERIVATIVES_PREFIX}
 
 
 def refused(states: dict, **kwargs) -> str:
@@ -20,10 +23,11 @@ def refused(states: dict, **kwargs) -> str:
     return str(info.value)
 
 
-def test_GIVEN_the_workflow_file_and_its_substitutions_WHEN_loaded_THEN_it_lists_its_three_task_resources():
+def test_GIVEN_the_workflow_file_and_its_substitutions_WHEN_loaded_THEN_it_lists_its_five_task_resources():
     sm = StateMachine.from_file(ASL, substitutions=SUBSTITUTIONS, name="image-tagging")
     assert sm.resources == {"arn:aws:states:::aws-sdk:rekognition:detectLabels", "arn:aws:states:::aws-sdk:kinesis:putRecord",
-                            "arn:aws:states:::sqs:sendMessage"}
+                            "arn:aws:states:::sqs:sendMessage", "arn:aws:states:::lambda:invoke",
+                            "arn:aws:states:::aws-sdk:s3:deleteObject"}
 
 
 def test_GIVEN_substitutions_WHEN_loaded_THEN_they_are_applied_textually():

@@ -10,11 +10,16 @@ from pathlib import Path
 import pytest
 from workflow_helpers import Script, Sleeps
 
-from autotagger.errors import InvalidImageFormatException, ThrottlingException
+from autotagger.contracts import DERIVATIVES_PREFIX, MAX_SOURCE_BYTES, NORMALIZE_FUNCTION_NAME, function_arn
+from autotagger.errors import InvalidImageFormatException, InvalidS3ObjectException, ThrottlingException
 from autotagger.workflow import StateMachine, TaskRegistry
 
 ROOT = Path(__file__).resolve().parents[3]
-SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq"}
+SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq",
+                 "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
+                 "DerivativesPrefix": DERIVATIVES_PREFIX}
+NORMALIZED = {"bucket": "image-vaults", "key": DERIVATIVES_PREFIX + "d", "source_format": "HEIF", "frames": 1,
+              "analyzed_frame": 0, "orientation": 6, "width": 300, "height": 400}
 LABELS = {"Labels": [{"Name": "Dog", "Confidence": 97.5}], "LabelModelVersion": "3.0"}
 
 
@@ -27,6 +32,9 @@ class Services:
         self.registry.register("arn:aws:states:::aws-sdk:rekognition:detectLabels", self.detect)
         self.registry.register("arn:aws:states:::aws-sdk:kinesis:putRecord", self.put_record)
         self.registry.register("arn:aws:states:::sqs:sendMessage", self.send)
+        self.normalize = Script({"Payload": NORMALIZED})
+        self.registry.register("arn:aws:states:::lambda:invoke", self.normalize)
+        self.registry.register("arn:aws:states:::aws-sdk:s3:deleteObject", Script({}))
 
     def put_record(self, parameters):
         self.records.append(parameters)
@@ -61,7 +69,8 @@ def test_GIVEN_an_uploaded_jpeg_WHEN_run_THEN_an_upsert_record_with_labels_goes_
     assert execution.status == "SUCCEEDED"
     assert record == {"action": "upsert", "bucket": "image-vaults", "key": "raw-image/dog.jpg", "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184",
                       "sequencer": "617f08299329d189", "event_time": "2021-11-12T00:00:00Z", "labels": LABELS["Labels"],
-                      "label_model_version": "3.0", "execution_id": execution.arn}
+                      "label_model_version": "3.0", "execution_id": execution.arn,
+                      "analysis": {"bucket": "image-vaults", "key": "raw-image/dog.jpg", "normalized": False}}
 
 
 def test_GIVEN_an_uploaded_jpeg_WHEN_run_THEN_the_partition_key_is_the_MD5_of_bucket_slash_key(sm):
@@ -84,7 +93,7 @@ def test_GIVEN_a_deleted_object_WHEN_run_THEN_a_delete_record_goes_to_the_stream
 
 @pytest.mark.parametrize("fields, error", [
     ({"size": 0}, "Autotagger.EmptyObject"),
-    ({"size": 15728641}, "Autotagger.ObjectTooLarge"),
+    ({"size": MAX_SOURCE_BYTES + 1}, "Autotagger.ObjectTooLarge"),
     ({"size": "5"}, "Autotagger.MalformedEvent"),
 ])
 def test_GIVEN_an_object_that_cannot_be_tagged_WHEN_run_THEN_it_becomes_a_dead_letter_and_the_execution_fails(sm, fields, error):
@@ -124,7 +133,7 @@ def test_GIVEN_a_dead_letter_WHEN_sent_THEN_it_holds_the_original_event_error_ca
 
 
 def test_GIVEN_a_permanent_Rekognition_error_WHEN_run_THEN_it_is_not_retried(sm):
-    services = Services(Script(InvalidImageFormatException("bad")))
+    services = Services(Script(InvalidS3ObjectException("bad")))
     sm.run(event(), services.registry)
     assert len(services.detect.calls) == 1
 

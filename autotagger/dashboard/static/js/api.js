@@ -75,7 +75,8 @@ export function objectUrl(bucket, key) {
 // Images up to this size go straight to PUT /v1/{bucket}/{object}; larger ones through an upload
 // ticket (POST /v1/uploads), as API Gateway's 10 MiB payload limit requires on AWS.
 export const DIRECT_PUT_MAX_BYTES = 10 * 1024 * 1024;
-const TICKET_TYPES = ["image/jpeg", "image/png"];
+// the image types the upload API takes (autotagger.contracts.IMAGE_MEDIA_TYPES); anything else as bytes
+const IMAGE_TYPES = ["image/jpeg", "image/png", "image/heic", "image/heif", "image/webp", "image/avif", "image/gif"];
 
 function sendFile(method, url, headers, file, onProgress) {
   return new Promise((resolve) => {
@@ -104,7 +105,7 @@ function sendFile(method, url, headers, file, onProgress) {
 
 // PUTs one file's bytes; reports upload progress (0..1). Resolves to {ok, status, message}.
 export async function uploadObject(bucket, key, file, onProgress) {
-  if (file.size > DIRECT_PUT_MAX_BYTES && TICKET_TYPES.includes(file.type)) {
+  if (file.size > DIRECT_PUT_MAX_BYTES && IMAGE_TYPES.includes(file.type)) {
     let ticket;
     try {
       ticket = await api.uploadTicket(key, file.type, file.size);
@@ -113,6 +114,6 @@ export async function uploadObject(bucket, key, file, onProgress) {
     }
     return sendFile(ticket.method, ticket.url, ticket.headers, file, onProgress);
   }
-  const type = TICKET_TYPES.includes(file.type) ? file.type : "application/octet-stream";
+  const type = IMAGE_TYPES.includes(file.type) ? file.type : "application/octet-stream";
   return sendFile("PUT", objectUrl(bucket, key), { "Content-Type": type }, file, onProgress);
 }
