@@ -77,27 +77,3 @@ def api_burst_limit(scope: Construct, config: DeploymentConfig) -> float:
         return BURST_FACTOR * config.api_rate_limit
     burst = {region: BURST_FACTOR * tps for region, tps in contracts.DETECT_LABELS_TPS.items()}
     return _by_region(scope, burst, BURST_FACTOR * contracts.DETECT_LABELS_TPS_OTHER_REGIONS)
-
-
-def backfill_max_concurrency(scope: Construct, config: DeploymentConfig) -> str:
-    """The backfill's MaxConcurrency (JSON text for its DefinitionSubstitutions) from the same
-    DetectLabels rate as the API's: the configured one, else the region's, as a condition on
-    `AWS::Region` when the region is known only at deploy time (strings, as Fn::Sub variables)."""
-    if config.api_rate_limit is not None:
-        return str(contracts.backfill_max_concurrency(config.api_rate_limit))
-    default = str(contracts.backfill_max_concurrency(contracts.DETECT_LABELS_TPS_OTHER_REGIONS))
-    per_region = {region: str(contracts.backfill_max_concurrency(tps))
-                  for region, tps in contracts.DETECT_LABELS_TPS.items()}
-    stack = Stack.of(scope)
-    if not Token.is_unresolved(stack.region):
-        return per_region.get(stack.region, default)
-    # The conditions are those of the API's rate (one per set of regions sharing a quota).
-    regions: dict[float, list[str]] = defaultdict(list)
-    for region, tps in sorted(contracts.DETECT_LABELS_TPS.items()):
-        if tps != contracts.DETECT_LABELS_TPS_OTHER_REGIONS:
-            regions[tps].append(region)
-    result: object = default
-    for tps, members in sorted(regions.items()):
-        result = Fn.condition_if(_region_condition(stack, members).logical_id,
-                                 str(contracts.backfill_max_concurrency(tps)), result)
-    return Token.as_string(result)

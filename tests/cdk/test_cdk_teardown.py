@@ -26,7 +26,6 @@ NOT_PHYSICAL_NAMES = {
     ("AWS::ApiGateway::Method", "OperationName"): "the OpenAPI operationId, a label within its API only",
     ("AWS::SNS::Topic", "DisplayName"): "a label in notifications, not an identifier",
     ("AWS::CloudWatch::Alarm", "MetricName"): "the metric watched, not the alarm's name",
-    ("AWS::ApiGateway::Method", "OperationName"): "the OpenAPI operation a method serves, a label",
 }
 """Properties ending in "Name" that name no account-wide resource."""
 
