@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,12 +16,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 from jsonschema import Draft202012Validator
+from moto import mock_aws
 
+from autotagger import contracts
 from autotagger.api import aws as api_aws
 from autotagger.api import openapi_document
 from autotagger.domain.documents import action_from_record, parse_record
 from autotagger.index.opensearch import OpenSearchIndex
+from autotagger.normalize import make_handler as make_normalize_handler
+from autotagger.normalize.s3 import S3Objects
 from autotagger.workflow import StateMachine
+from tests.support.moto_lambda import patch_moto_lambda
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "image_tagging.asl.json"
@@ -65,6 +72,18 @@ def schema_for(method: str, template: str, status: int) -> dict[str, Any]:
     return {**response["content"]["application/json"]["schema"], "components": DOCUMENT["components"]}
 
 
+@contextmanager
+def moto_services() -> Iterator[list[str]]:
+    """The AWS services of a deployment, in moto: Step Functions runs the ASL it is given, and the
+    Normalize Lambda (functions/normalize: the same factory around boto3 S3) runs in-process behind
+    `lambda:invoke`, because moto's Lambda needs Docker. Yields the Lambda invocations made."""
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        s3 = boto3.client("s3", region_name=REGION)
+        handler = make_normalize_handler(lambda bucket: S3Objects(s3, bucket))
+        with patch_moto_lambda({contracts.NORMALIZE_FUNCTION_NAME: handler}, region=REGION, account=ACCOUNT) as calls:
+            yield calls
+
+
 class Deployment:
     """The resources CDK deploys, in moto, and the Lambda's environment pointing at them."""
 
@@ -78,9 +97,10 @@ class Deployment:
         self.kinesis.create_stream(StreamName=STREAM, ShardCount=1)
         self.queues = {name: self.sqs.create_queue(QueueName=f"autotagger-{name}-dlq")["QueueUrl"]
                        for name in ("workflow", "rule", "indexer")}
-        machine = StateMachine.from_file(ASL, name="image-tagging", substitutions={
-            "MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM,
-            "DeadLetterQueueUrl": self.queues["workflow"]})
+        machine = StateMachine.from_file(ASL, name="image-tagging", substitutions=contracts.definition_substitutions(
+            max_labels=20, min_confidence=55, stream_name=STREAM, dead_letter_queue_url=self.queues["workflow"],
+            normalize_function=contracts.function_arn(contracts.NORMALIZE_FUNCTION_NAME, region=REGION,
+                                                      account=ACCOUNT)))
         self.state_machine_arn = self.sfn.create_state_machine(
             name="image-tagging", definition=json.dumps(machine.definition),
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/image-tagging")["stateMachineArn"]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from api_lambda_support import REGION, Deployment
-from moto import mock_aws
+from api_lambda_support import REGION, Deployment, moto_services
 
 from autotagger.api import aws as api_aws
 
@@ -16,7 +15,7 @@ def deployment(monkeypatch, osmem_clone, lambda_context):
                         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}.items():
         monkeypatch.setenv(name, value)
     api_aws.reset_service()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with moto_services():
         deployed = Deployment(osmem_clone.url, monkeypatch, lambda_context)
         yield deployed
         deployed.settle()

@@ -4,11 +4,10 @@ moto: about 20 s). The cases run in table order on it: reads first, changes last
 from __future__ import annotations
 
 import pytest
-from moto import mock_aws
 
 from autotagger.api import aws as api_aws
 from autotagger.local.lambda_context import LambdaContext
-from tests.aws_api.api_lambda_support import Deployment
+from tests.aws_api.api_lambda_support import Deployment, moto_services
 from tests.contract.seeds import seed
 from tests.support.lambda_http import LambdaHttpServer
 from tests.support.scripted_labeler import ScriptedLabeler, patch_moto_rekognition
@@ -23,7 +22,7 @@ def aws_world(osmem_server):
     api_aws.reset_service()
     clone = osmem_server.clone()
     try:
-        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), patch_moto_rekognition(ACCOUNT):
+        with moto_services(), patch_moto_rekognition(ACCOUNT):
             deployment = Deployment(clone.url, patch, LambdaContext("autotagger-api", region=REGION, account=ACCOUNT))
             s3 = LambdaHttpServer(deployment, "contract-key", index_stream=False).start()
             # The Lambda presigns against the loopback S3 (path style: an IP address).

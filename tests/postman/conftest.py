@@ -60,11 +60,9 @@ def lambda_server(osmem_server):
     SQS, Kinesis and Step Functions (running the ASL) in moto and the index in osmem-server. moto's
     canned Rekognition is replaced by the fast labeler (a JPEG is a Dog; bytes that are no image
     are InvalidImageFormatException, as Rekognition says), so a corrupt upload is dead-lettered."""
-    from moto import mock_aws
-
     from autotagger.api import aws as api_aws
     from autotagger.local.lambda_context import LambdaContext
-    from tests.aws_api.api_lambda_support import Deployment
+    from tests.aws_api.api_lambda_support import Deployment, moto_services
     from tests.fakes import FakeLabeler
     from tests.support.lambda_http import LambdaHttpServer
     from tests.support.scripted_labeler import patch_moto_rekognition
@@ -75,7 +73,7 @@ def lambda_server(osmem_server):
         patch.setenv(name, value)
     clone = osmem_server.clone()
     try:
-        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), \
+        with moto_services(), \
                 patch_moto_rekognition(ACCOUNT, FakeLabeler(model_version="fast-1")):
             deployment = Deployment(clone.url, patch, LambdaContext("autotagger-api", region=REGION, account=ACCOUNT))
             server = LambdaHttpServer(deployment, API_KEY).start()
