@@ -26,7 +26,7 @@ from autotagger.index.opensearch import OpenSearchIndex
 from autotagger.normalize import make_handler as make_normalize_handler
 from autotagger.normalize.s3 import S3Objects
 from autotagger.workflow import StateMachine
-from tests.support.moto_lambda import patch_moto_lambda
+from tests.support.moto_sfn import patch_moto_lambda, patch_moto_step_functions
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "image_tagging.asl.json"
@@ -74,10 +74,11 @@ def schema_for(method: str, template: str, status: int) -> dict[str, Any]:
 
 @contextmanager
 def moto_services() -> Iterator[list[str]]:
-    """The AWS services of a deployment, in moto: Step Functions runs the ASL it is given, and the
-    Normalize Lambda (functions/normalize: the same factory around boto3 S3) runs in-process behind
-    `lambda:invoke`, because moto's Lambda needs Docker. Yields the Lambda invocations made."""
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    """The AWS services of a deployment, in moto: Step Functions runs the ASL it is given (with AWS's
+    error names and endpoints: tests/support/moto_sfn.py), and the Normalize Lambda
+    (functions/normalize: the same factory around boto3 S3) runs in-process behind `lambda:invoke`,
+    because moto's Lambda needs Docker. Yields the Lambda invocations made."""
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), patch_moto_step_functions():
         s3 = boto3.client("s3", region_name=REGION)
         handler = make_normalize_handler(lambda bucket: S3Objects(s3, bucket))
         with patch_moto_lambda({contracts.NORMALIZE_FUNCTION_NAME: handler}, region=REGION, account=ACCOUNT) as calls:

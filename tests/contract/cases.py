@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autotagger.api.service import MAX_UPLOAD_BYTES
+from autotagger.normalize.errors import UnsupportedImageFormat
 from tests.contract.seeds import data_of
 from tests.support.scripted_labeler import image_bytes
 
-# The corrupt image's error, as the local engine and Step Functions name it (moto spells the
-# service in lower case: `test_contract.normalise` folds that one moto quirk).
-CORRUPT_ERROR = "Rekognition.InvalidImageFormatException"
+# The corrupt image's error: Rekognition refuses it, so the workflow sends it to the Normalize
+# Lambda, which reads its magic bytes and names the function error after its exception class (the
+# local engine and Step Functions alike; moto's Step Functions runs the handler in-process).
+CORRUPT_ERROR = UnsupportedImageFormat.__name__
 NEWEST_FIRST = ["raw-image/car.png", "raw-image/dog-2.jpg", "raw-image/dog-cat.jpg", "raw-image/cat-1.png",
                 "raw-image/dog-1.jpg"]
 EXECUTIONS_NEWEST_FIRST = ["seed-gone-deleted", "seed-corrupt", "seed-car", "seed-dog-2", "seed-dog-cat",
@@ -58,7 +60,7 @@ class Including:
         return f"<text including {self.part!r}>"
 
 
-CORRUPT_CAUSE = Including("invalid image format")
+CORRUPT_CAUSE = Including("not an image this pipeline reads")
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ CASES: tuple[Case, ...] = (
               contains={"": EXECUTIONS_NEWEST_FIRST}),)),
     Case("one failed execution: the state that failed, its error and cause, the history",
          (get("/v1/executions/seed-corrupt",
-              contains={"name": "seed-corrupt", "status": "FAILED", "failed_state": "DetectLabels",
+              contains={"name": "seed-corrupt", "status": "FAILED", "failed_state": "Normalize",
                         "error": CORRUPT_ERROR, "cause": CORRUPT_CAUSE,
                         "input.detail.object.key": "raw-image/corrupt.jpg"}),)),
     Case("an unknown execution is not found", (refused("GET", "/v1/executions/never-ran", 404, "not_found"),)),

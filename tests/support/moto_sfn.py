@@ -1,6 +1,8 @@
-"""Lambda functions for moto's Step Functions, run in-process.
+"""moto's Step Functions made to run the tagging workflow as Step Functions does.
 
-moto runs `arn:aws:states:::lambda:invoke` through its Lambda backend, whose `invoke` needs Docker
+Three differences matter to the workflow, and each has a patch here:
+
+* Lambda. moto runs `arn:aws:states:::lambda:invoke` through its Lambda backend, whose `invoke` needs Docker
 (this machine has none). Inside `patch_moto_lambda({name: handler})` an invoke of one of those
 functions (by name or ARN) calls the handler directly, with the same JSON in and out that Lambda
 would pass, and a raised exception becomes Lambda's function error: status 200, the
@@ -8,6 +10,14 @@ would pass, and a raised exception becomes Lambda's function error: status 200, 
 payload. moto's Step Functions then names the task's error after `errorType`, as Step Functions does
 (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html) and as the local
 engine's `lambda_invoke_adapter` does. Any other function still goes to moto.
+* Error names. Step Functions names an AWS SDK integration's error after the service and the
+  exception, `Rekognition.InvalidImageFormatException`
+  (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html, "Handling
+  errors"); moto writes the service in lower case (`rekognition.InvalidImageFormatException`) for
+  all but a few services, so a Catch or Retry on the real name never matches.
+* Endpoints. moto's Step Functions calls the services through boto3 clients, which honour
+  `AWS_ENDPOINT_URL_S3`; tests that point the API Lambda's presigned URLs at a loopback S3 with that
+  variable would send the workflow's own S3 calls there too. Its clients keep AWS's endpoint.
 """
 
 from __future__ import annotations
@@ -28,6 +38,29 @@ def _function_name(name_or_arn: str) -> str:
     # "arn:aws:lambda:us-east-1:123456789012:function:NAME[:QUALIFIER]" or "NAME"
     parts = name_or_arn.split(":")
     return parts[6] if name_or_arn.startswith("arn:") and len(parts) > 6 else name_or_arn
+
+
+_SDK_SERVICE_NAMES = {"rekognition": "Rekognition", "kinesis": "Kinesis", "s3": "S3"}
+"""The services the workflow calls through `arn:aws:states:::aws-sdk:*`, spelled as Step Functions does."""
+
+
+@contextmanager
+def patch_moto_step_functions() -> Iterator[None]:
+    """The error names and endpoints of moto's Step Functions as AWS's (see the module docstring)."""
+    import boto3
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    class _Boto3:
+        @staticmethod
+        def client(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("service_name") == "s3" and "endpoint_url" not in kwargs:
+                kwargs["endpoint_url"] = f"https://s3.{kwargs.get('region_name') or 'us-east-1'}.amazonaws.com"
+            return boto3.client(*args, **kwargs)
+
+    with mock.patch.dict(state_task_service_aws_sdk._SERVICE_ERROR_NAMES, _SDK_SERVICE_NAMES), \
+            mock.patch.object(boto_client, "boto3", _Boto3):
+        yield
 
 
 @contextmanager
