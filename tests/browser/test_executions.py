@@ -1,5 +1,7 @@
 """Executions: a failed execution's history shows the failing state with its error and cause."""
 
+import json
+
 import httpx
 from browser_support import screenshot
 from playwright.sync_api import expect
@@ -13,17 +15,22 @@ def test_GIVEN_a_corrupt_jpg_WHEN_uploaded_from_the_page_THEN_its_failed_executi
     row.and_(page.locator("[data-state=failed]")).wait_for(timeout=60000)
 
     failed = [e for e in live_server.api("/v1/executions", status="FAILED")["executions"] if e.get("error")]
-    execution = next(e for e in failed if "InvalidImageFormat" in e["error"])
+    # DetectLabels refuses it, so the workflow normalises it: Normalize is the state that fails
+    execution = next(e for e in failed if e["error"] == "CorruptImage")
     page.get_by_label("Status", exact=True).select_option("FAILED")
     page.get_by_role("button", name=f"Open execution {execution['name']}").click()
 
     failing = page.locator(".step-failing")
     failing.wait_for()
-    assert failing.locator(".step-name").inner_text() == "DetectLabels"
+    assert failing.locator(".step-name").inner_text() == "Normalize"
     assert failing.locator(".failing-flag").is_visible()
-    error_group = failing.get_by_role("group", name="Error in DetectLabels")
+    error_group = failing.get_by_role("group", name="Error in Normalize")
     assert execution["error"] in error_group.inner_text()
-    assert execution["cause"] in error_group.inner_text()
+    # the cause is the function's error as JSON: its message is shown, the whole record one click away
+    assert json.loads(execution["cause"])["errorMessage"] in error_group.inner_text()
+    assert "stackTrace" not in error_group.inner_text()
+    error_group.get_by_text("Cause as recorded").click()
+    assert "stackTrace" in error_group.inner_text()
     assert execution["error"] in row.inner_text()
     page.locator("#execution-panel").scroll_into_view_if_needed()
     screenshot(page, "execution-failing-state")

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from autotagger.domain.documents import document_id
+from autotagger.normalize.errors import CorruptImage
 
 from .conftest import sample_photo, wait_for
 
@@ -59,20 +60,21 @@ def test_GIVEN_a_corrupt_jpeg_WHEN_put_THEN_a_dead_letter_gives_the_reason(http)
     assert _put(http, "raw-image/corrupt.jpg", corrupt, "image/jpeg").status_code == 200
 
     letter = wait_for(lambda: _dead_letter_for(http, "raw-image/corrupt.jpg"))
-    assert letter["reason"]["error"] == "Rekognition.InvalidImageFormatException"
+    # Rekognition refuses it, Normalize reads its magic bytes (a JPEG) and cannot decode it
+    assert letter["reason"]["error"] == CorruptImage.__name__
     assert letter["reason"]["cause"]
 
 
-def test_GIVEN_a_corrupt_jpeg_WHEN_put_THEN_its_execution_failed_in_the_DetectLabels_state(http):
+def test_GIVEN_a_corrupt_jpeg_WHEN_put_THEN_its_execution_failed_in_the_Normalize_state_after_DetectLabels_refused_it(http):
     _put(http, "raw-image/corrupt-2.jpg", b"\xff\xd8\xff\xe0 definitely not a picture", "image/jpeg")
     letter = wait_for(lambda: _dead_letter_for(http, "raw-image/corrupt-2.jpg"))
 
     name = letter["reason"]["execution_id"].rsplit(":", 1)[-1]
     execution = http.get(f"/v1/executions/{quote(name, safe='')}").json()
 
-    assert (execution["status"], execution["failed_state"]) == ("FAILED", "DetectLabels")
-    failed = [e for e in execution["history"] if e["type"] == "TaskFailed"]
-    assert failed and failed[0]["taskFailedEventDetails"]["error"] == "Rekognition.InvalidImageFormatException"
+    assert (execution["status"], execution["failed_state"]) == ("FAILED", "Normalize")
+    failed = [e["taskFailedEventDetails"]["error"] for e in execution["history"] if e["type"] == "TaskFailed"]
+    assert failed == ["Rekognition.InvalidImageFormatException", CorruptImage.__name__]
 
 
 @pytest.mark.parametrize("path, headers, body, status", [
@@ -135,7 +137,7 @@ def test_GIVEN_uploads_WHEN_asking_their_outcome_THEN_indexed_with_tags_or_dead_
     assert (indexed["status"], indexed["id"]) == ("indexed", document_id(BUCKET, "outcome/chelsea.png"))
     assert "Cat" in indexed["document"]["tags"]
     assert (failed["status"], failed["dead_letter"]["reason"]["error"]) == (
-        "dead_lettered", "Rekognition.InvalidImageFormatException")
+        "dead_lettered", CorruptImage.__name__)
     assert http.get(f"/v1/uploads/{BUCKET}/outcome%2Fnever.png").status_code == 404
 
 

@@ -2,7 +2,7 @@
 // by state with the failing state, its error and its cause highlighted.
 import { api } from "./api.js";
 import { $, clear, el } from "./dom.js";
-import { dateTime, duration } from "./format.js";
+import { causeText, dateTime, duration } from "./format.js";
 import { eventDetails, mapRunSummary, stepsFromHistory } from "./history.js";
 
 const STATUS_TEXT = { SUCCEEDED: "Succeeded", FAILED: "Failed", RUNNING: "Running", TIMED_OUT: "Timed out", ABORTED: "Aborted" };
@@ -43,7 +43,9 @@ function stepItem(step, index, failing) {
   for (const failure of step.failures) {
     item.append(el("dl", { class: "step-error", role: "group", "aria-label": `Error in ${step.name}` },
       el("dt", { text: "Error" }), el("dd", {}, el("code", { text: failure.error ?? "–" })),
-      el("dt", { text: "Cause" }), el("dd", { text: failure.cause ?? "–" })));
+      el("dt", { text: "Cause" }), el("dd", {}, causeText(failure.cause) || "–",
+        // A Lambda function's cause is JSON with its stack trace: the message above, the whole below.
+        causeText(failure.cause) !== (failure.cause ?? "") ? jsonBlock("Cause as recorded", failure.cause) : null)));
   }
   const io = [jsonBlock("Input", step.input), jsonBlock("Output", step.output)].filter(Boolean);
   if (io.length) item.append(el("div", { class: "step-io" }, io));
@@ -106,9 +108,10 @@ export function createExecutions({ onError }) {
     openId = id;
     const execution = await api.execution(id);
     const { steps, failing: firstFailure } = stepsFromHistory(execution.history ?? []);
-    // The root cause: the first state that failed (a Catch may have routed on to a Fail state);
-    // without one in the history, the state the server names as the one that ended the execution.
-    const failing = firstFailure ?? steps.find((step) => step.name === execution.failed_state) ?? null;
+    // The state the server names as the failing one: the last error before the Catch routed on to
+    // the dead letter and the Fail state (an earlier caught error, such as DetectLabels refusing a
+    // HEIC before Normalize, is not where it failed); without one, the first error in the history.
+    const failing = steps.find((step) => step.name === execution.failed_state) ?? firstFailure ?? null;
     const summary = el("dl", { class: "facts" });
     for (const [term, value] of [["Status", statusBadge(execution.status)], ["Started", dateTime(execution.start_date)], ["Stopped", dateTime(execution.stop_date)], ["Duration", duration(execution.start_date, execution.stop_date)], ["ARN", el("code", { text: execution.arn ?? "–" })]]) {
       summary.append(el("dt", { text: term }), el("dd", {}, value));

@@ -45,3 +45,16 @@ export function duration(from, to) {
   if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
 }
+
+// A failure's cause in a sentence. A Lambda function's error reaches Step Functions as JSON text
+// ({"errorMessage", "errorType", "stackTrace"}): its message is what a person needs; the stack
+// trace stays in the execution view, which shows the cause as Step Functions recorded it.
+export function causeText(cause) {
+  if (typeof cause !== "string" || !cause.startsWith("{")) return cause ?? "";
+  try {
+    const parsed = JSON.parse(cause);
+    return typeof parsed.errorMessage === "string" ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}

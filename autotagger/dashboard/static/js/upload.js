@@ -2,7 +2,7 @@
 // with its own progress bar and outcome (uploaded, then tagged or failed).
 import { api, ApiError, uploadObject } from "./api.js";
 import { $, announce, el } from "./dom.js";
-import { bytes } from "./format.js";
+import { bytes, causeText } from "./format.js";
 
 const CONCURRENCY = 3;
 const TRACK_FOR_MS = 180000;
@@ -40,7 +40,7 @@ export function createUploader({ onOpen, onUploaded }) {
     }
     if (outcome.status === "dead_lettered") {
       const reason = outcome.dead_letter.reason;
-      setOutcome(job.view, "failed", `Not tagged: ${reason.error ?? "error"}${reason.cause ? ` (${reason.cause})` : ""}`);
+      setOutcome(job.view, "failed", `Not tagged: ${reason.error ?? "error"}${reason.cause ? ` (${causeText(reason.cause)})` : ""}`);
       announce(`${job.key} could not be tagged: ${reason.error ?? "error"}.`);
       return true;
     }
