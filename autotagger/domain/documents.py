@@ -172,12 +172,19 @@ def parse_record(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
         etag = data.get("etag")
         if etag is not None and not isinstance(etag, str):
             raise MalformedRecord("etag must be a string")
+        etag = _etag(etag)
         version = data.get("label_model_version")
         if version is not None and not isinstance(version, str):
             raise MalformedRecord("label_model_version must be a string")
         record.update(size=size, etag=etag, label_model_version=version,
                       labels=labels_from_rekognition(data.get("labels")), analysis=_analysis(data.get("analysis")))
     return record
+
+
+def _etag(value: Any) -> str | None:
+    """An ETag without the quotes ListObjectsV2 and HeadObject put around it (S3 events carry none),
+    so a document's and a listing's ETag compare equal."""
+    return (value.strip('"') or None) if isinstance(value, str) else None
 
 
 _NORMALIZED_FIELDS = ("source_format", "frames", "analyzed_frame", "orientation", "width", "height")
@@ -258,9 +265,6 @@ def is_retag(action: dict[str, Any]) -> bool:
     return action.get("action") == "upsert" and sequencer_key(action["sequencer"]) == _RETAG_KEY
 
 
-def _etag(value: Any) -> str | None:
-    """ETags compare without the quotes ListObjectsV2 puts around them (events carry none)."""
-    return (value.strip('"').lower() or None) if isinstance(value, str) else None
 
 
 def stored_state(document: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -147,7 +147,11 @@ def test_given_the_retag_sequencer_when_checked_then_only_upserts_with_it_are_re
 
 def test_given_a_stored_document_of_the_same_etag_when_a_retag_arrives_then_it_takes_over_sequencer_and_time():
     assert decide(retag(), STORED) == {"sequencer": STORED["sequencer"], "event_time": STORED["event_time"]}
-    assert decide(retag(etag='"ABC"'), STORED) is not None  # ListObjectsV2's quoted form, any case
+    assert decide(retag(etag='"abc"'), STORED) is not None  # ListObjectsV2's quoted form
+
+
+def test_given_a_quoted_etag_when_parsed_then_the_document_holds_it_without_quotes():
+    assert parse_record(upsert_record(etag='"abc-2"'))["etag"] == "abc-2"
 
 
 @pytest.mark.parametrize("stored", [
