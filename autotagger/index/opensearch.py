@@ -9,8 +9,9 @@ one mget, realtime), decides the actions on it one by one as the SQLite adapter 
 in one bulk request guarded by `if_seq_no`/`if_primary_term` (or `create` for documents not yet
 there), so nothing written between the read and the write is overwritten
 (https://docs.opensearch.org/latest/api-reference/document-apis/index-document/). An item that
-loses a race gets a 409; the adapter re-reads and re-decides those ids, a bounded number of times. Deletes write tombstones (`deleted: true`, the sequencer kept) because a versioned delete
-forgets its version after `index.gc_deletes`; every query excludes them.
+loses a race gets a 409; the adapter re-reads and re-decides those ids, a bounded number of times.
+Deletes write tombstones (`deleted: true`, the sequencer kept) because a versioned delete forgets
+its version after `index.gc_deletes`; every query excludes them.
 
 The index template (template.json, mapping: keyword tags, nested labels, dates) is installed
 idempotently on first use and by `install_template` (for the CLI); the index is created if missing.

@@ -378,7 +378,9 @@ class SQLiteIndex:
         return results
 
     @staticmethod
-    def _stored(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[int, str, int, int, dict[str, Any]]]:
+    def _stored(
+        conn: sqlite3.Connection, ids: list[str]
+    ) -> dict[str, tuple[int, str, int, int, dict[str, Any] | None]]:
         """id -> (doc, sequencer key, deleted, hour_ms, `stored_state`) of the stored rows among `ids`."""
         found = {}
         for chunk in _chunks(ids):
