@@ -265,8 +265,6 @@ def is_retag(action: dict[str, Any]) -> bool:
     return action.get("action") == "upsert" and sequencer_key(action["sequencer"]) == _RETAG_KEY
 
 
-
-
 def stored_state(document: dict[str, Any] | None) -> dict[str, Any] | None:
     """The STATE_FIELDS of a stored document or tombstone (None when nothing is stored)."""
     if document is None:
