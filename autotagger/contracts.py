@@ -181,6 +181,14 @@ BACKFILL_RESULTS_PREFIX = "backfill-results"
 """Where the Map Run's ResultWriter puts manifest.json and the result files: a bucket of their own,
 so they never start the tagging rule nor show up in a listing of the images."""
 
+RETAG_SEQUENCER = "0"
+"""The sequencer of a re-tag: an event the backfill or `reprocess` makes up for an object listed in
+the bucket, not one S3 sent. ListObjectsV2 gives no sequencer (S3 sends it in event notifications
+only, https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html), so
+a re-tag cannot be ordered among the object's events; the indexer recognises a record whose
+sequencer is this (all zeros, which no S3 event carries) and decides it by the stored document's
+ETag instead (autotagger.domain.documents.decide)."""
+
 BACKFILL_ITEMS_PER_BATCH = 10
 BACKFILL_TOLERATED_FAILURE_PERCENTAGE = 5.0
 """Objects per child execution (fewer, longer child executions: fewer state transitions), and the
@@ -213,6 +221,7 @@ def backfill_substitutions(*, bucket: str, tagging_state_machine_arn: str, resul
         # A number, or (CDK) a token string that resolves to one at deploy time.
         "MaxConcurrency": max_concurrency if isinstance(max_concurrency, str) else json.dumps(int(max_concurrency)),
         "ItemsPerBatch": json.dumps(int(items_per_batch)),
+        "RetagSequencer": RETAG_SEQUENCER,
         "ToleratedFailurePercentage": json.dumps(int(percentage) if percentage.is_integer() else percentage),
     }
 

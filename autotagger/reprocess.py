@@ -12,7 +12,10 @@ executions of the deployed state machine with boto3. Both are
   and the object's sequencer (or ETag), so running the same reprocess twice starts each execution
   once (a local name that already ran is skipped; Step Functions refuses a name it has seen);
 * resumable: a checkpoint file in the data dir records the last key started, in key order, so an
-  interrupted run continues after it (`--restart` starts over).
+  interrupted run continues after it (`--restart` starts over);
+* re-tags: the events carry the re-tag sequencer (contracts.RETAG_SEQUENCER), locally too, so the
+  indexer relabels the document of the same ETag and never lets a re-run beat a newer upload or
+  a delete (domain.documents.decide).
 
 The run id defaults to a digest of what decides the labels (labeler, model version, MaxLabels,
 MinConfidence): re-running without a change is a no-op, after a change every object runs again.
@@ -28,12 +31,18 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from autotagger.contracts import DETECT_LABELS_TPS, DETECT_LABELS_TPS_OTHER_REGIONS, OBJECT_CREATED, S3_EVENT_SOURCE
+from autotagger.contracts import (
+    DETECT_LABELS_TPS,
+    DETECT_LABELS_TPS_OTHER_REGIONS,
+    OBJECT_CREATED,
+    RETAG_SEQUENCER,
+    S3_EVENT_SOURCE,
+)
 
 DEFAULT_REGION = "us-east-1"
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -194,7 +203,8 @@ def reprocess_local(pipeline: Any, *, prefix: str = "", since: datetime | None =
                     run: str | None = None, restart: bool = False, progress: Callable[[int], None] | None = None,
                     limiter: RateLimiter | None = None, stop: threading.Event | None = None) -> ReprocessResult:
     """Starts one workflow execution per stored object under `prefix` (modified at or after
-    `since`), as the event S3 would send for it, paced by `rate`; resumes from the checkpoint."""
+    `since`), as the event S3 would send for it but with the re-tag sequencer, paced by `rate`;
+    resumes from the checkpoint."""
     from autotagger.local.s3_events import object_created_event
 
     run = run or local_run_id(pipeline)
@@ -204,7 +214,9 @@ def reprocess_local(pipeline: Any, *, prefix: str = "", since: datetime | None =
 
     def candidates() -> Iterator[Candidate]:
         for obj in pipeline.stores.bucket.list(prefix):
-            event = object_created_event(obj, region=settings.region, account=settings.account, reason="Reprocess")
+            # The re-tag sequencer, as on AWS (S3 lists no sequencer): the same rule decides it in both.
+            event = object_created_event(replace(obj, sequencer=RETAG_SEQUENCER), region=settings.region,
+                                         account=settings.account, reason="Reprocess")
             yield Candidate(obj.key, obj.sequencer, _iso_to_datetime(obj.last_modified), event)
 
     return _walk(candidates(), checkpoint, since, limiter, lambda c, name: pipeline.start_execution(c.event, name),
@@ -251,36 +263,28 @@ def _start(sfn: Any, state_machine_arn: str, name: str, event: dict[str, Any]) -
 
 def reprocess_aws(sfn: Any, s3: Any, *, state_machine_arn: str, bucket: str, prefix: str = "",
                   since: datetime | None = None, rate: float | None = None, run: str | None = None,
-                  checkpoint_file: Path, restart: bool = False, index: Any = None,
+                  checkpoint_file: Path, restart: bool = False,
                   progress: Callable[[int], None] | None = None, limiter: RateLimiter | None = None,
                   stop: threading.Event | None = None) -> ReprocessResult:
     """Starts executions of the deployed state machine for the objects of `bucket` under `prefix`.
 
-    S3 does not report an object's sequencer outside its events; the indexer keeps it in each
-    document, so with `index` (the OpenSearch index) a re-run carries the sequencer of the version
-    it re-tags and replaces that document. Without it, or for an object the index does not hold
-    at that ETag, the sequencer is "0": the labels are written only where no document exists (a
-    newer event always wins)."""
+    S3 does not report an object's sequencer outside its events, so each event carries the re-tag
+    sequencer (contracts.RETAG_SEQUENCER), as the backfill's do: the indexer replaces the labels of
+    the document of the same ETag and keeps its place among the object's events
+    (domain.documents.decide)."""
     region, account = _arn_parts(state_machine_arn)
     run = run or run_id("aws", state_machine_arn)
     checkpoint = Checkpoint.load(checkpoint_file, run, restart=restart)
     limiter = limiter or RateLimiter(rate or default_rate(region))
 
     def candidates() -> Iterator[Candidate]:
-        from autotagger.domain.documents import document_id
-
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix,
                                                             **({"StartAfter": checkpoint.last_key}
                                                                if checkpoint.last_key else {}))
         for page in pages:
             for obj in page.get("Contents", []):
-                sequencer = "0"
-                if index is not None:
-                    document = index.get(document_id(bucket, obj["Key"]))
-                    if document and document.get("etag") == obj["ETag"].strip('"') and document.get("sequencer"):
-                        sequencer = document["sequencer"]
                 yield Candidate(obj["Key"], obj["ETag"].strip('"'), obj["LastModified"],
-                                _s3_event(bucket, obj, sequencer, region, account))
+                                _s3_event(bucket, obj, RETAG_SEQUENCER, region, account))
 
     return _walk(candidates(), checkpoint, since, limiter,
                  lambda c, name: _start(sfn, state_machine_arn, name, c.event), "reprocess", ReprocessResult(run),

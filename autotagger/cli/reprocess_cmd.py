@@ -152,18 +152,13 @@ def _aws(args: argparse.Namespace, since) -> int:
         for message_id in outcome.not_redrivable:
             print(f"autotagger: message {message_id} carries no original event; left in the queue", file=sys.stderr)
         return 1 if outcome.not_redrivable else 0
-    index = None
-    if args.index:
-        from autotagger.index import open_index
-
-        index = open_index(args.index)
     from autotagger.reprocess import run_id
 
     run = args.run or run_id("aws", args.state_machine_arn)
     checkpoint = args.checkpoint or Path(args.data_dir) / "reprocess" / f"aws-{run}.json"
     result = reprocess_aws(sfn, boto3.client("s3", region_name=region), state_machine_arn=args.state_machine_arn,
                            bucket=args.bucket, prefix=args.prefix, since=since, rate=args.rate, run=run,
-                           checkpoint_file=checkpoint, restart=args.restart, index=index,
+                           checkpoint_file=checkpoint, restart=args.restart,
                            progress=lambda n: print(".", end="", file=sys.stderr, flush=True))
     print(file=sys.stderr)
     _report(result)

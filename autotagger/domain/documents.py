@@ -2,7 +2,8 @@
 
 Kinesis delivers at least once and S3 events can arrive out of order, so every write to the index
 is conditional on the S3 sequencer of the event that produced it. This module owns that rule
-(`sequencer_key`, `supersedes`) so the SQLite and OpenSearch adapters apply the very same one.
+(`sequencer_key`, `supersedes`, and `decide` for re-tags, which carry no sequencer) so the SQLite
+and OpenSearch adapters apply the very same one, also within a batch (`resolve_batch`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import math
 import string
 from datetime import UTC, datetime
 from typing import Any
+
+from autotagger.contracts import RETAG_SEQUENCER
 
 DISPLAY_THRESHOLD = 55.0
 """Labels at or above this confidence become `tags` (Rekognition's own default MinConfidence)."""
@@ -169,12 +172,19 @@ def parse_record(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
         etag = data.get("etag")
         if etag is not None and not isinstance(etag, str):
             raise MalformedRecord("etag must be a string")
+        etag = _etag(etag)
         version = data.get("label_model_version")
         if version is not None and not isinstance(version, str):
             raise MalformedRecord("label_model_version must be a string")
         record.update(size=size, etag=etag, label_model_version=version,
                       labels=labels_from_rekognition(data.get("labels")), analysis=_analysis(data.get("analysis")))
     return record
+
+
+def _etag(value: Any) -> str | None:
+    """An ETag without the quotes ListObjectsV2 and HeadObject put around it (S3 events carry none),
+    so a document's and a listing's ETag compare equal."""
+    return (value.strip('"') or None) if isinstance(value, str) else None
 
 
 _NORMALIZED_FIELDS = ("source_format", "frames", "analyzed_frame", "orientation", "width", "height")
@@ -243,21 +253,79 @@ def tombstone_for(action: dict[str, Any], indexed_at: datetime) -> dict[str, Any
     return build_tombstone(action["id"], action["sequencer"], indexed_at, **fields)
 
 
-def resolve_within_batch(actions: list[dict[str, Any]]) -> tuple[dict[str, int], dict[int, str]]:
-    """Picks, per document id, the one action of a batch that can win.
+STATE_FIELDS = ("sequencer", "etag", "deleted", "event_time")
+"""What `decide` needs of a stored document or tombstone (the OpenSearch adapter reads only these)."""
 
-    Returns (id -> position of the winning action, position -> "stale" for the losers). Among
-    equal sequencers the later position wins, as it would if they were applied one by one.
+_RETAG_KEY = sequencer_key(RETAG_SEQUENCER)
+
+
+def is_retag(action: dict[str, Any]) -> bool:
+    """An upsert with the re-tag sequencer: labels the backfill or `reprocess` made for an object
+    listed in the bucket, whose place among the object's S3 events is unknown."""
+    return action.get("action") == "upsert" and sequencer_key(action["sequencer"]) == _RETAG_KEY
+
+
+def stored_state(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The STATE_FIELDS of a stored document or tombstone (None when nothing is stored)."""
+    if document is None:
+        return None
+    return {"sequencer": document.get("sequencer"), "etag": document.get("etag"),
+            "deleted": bool(document.get("deleted")), "event_time": document.get("event_time")}
+
+
+def decide(action: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Whether `action` may replace the stored state (`stored_state`), and how: None when it is
+    stale; otherwise the fields that override the action's own document ({} for an S3 event).
+
+    An S3 event wins when its sequencer is at least the stored one (`supersedes`). A re-tag has no
+    sequencer to compare, so it is decided by what is stored:
+
+    * nothing: it writes the document (an adopted bucket), with the re-tag sequencer, so any
+      S3 event of the object replaces it later;
+    * a live document of the same ETag (the same bytes): its labels replace the stored ones and it
+      takes over the stored sequencer and event time, so the document keeps its place among the
+      object's events (a later upload or delete still wins) and in time order (it was uploaded then);
+    * a tombstone, or another ETag (the object was deleted or replaced since it was listed): stale.
+      A re-tag never resurrects a deleted image nor overwrites a newer upload's labels; the newer
+      upload's own event brings its labels.
     """
-    winners: dict[str, int] = {}
-    stale: dict[int, str] = {}
+    if stored is None:
+        return {}
+    if is_retag(action):
+        mine = _etag((action.get("document") or {}).get("etag"))
+        if stored.get("deleted") or mine is None or mine != _etag(stored.get("etag")):
+            return None
+        return {"sequencer": stored["sequencer"], "event_time": stored.get("event_time")}
+    return {} if supersedes(action["sequencer"], stored.get("sequencer")) else None
+
+
+def state_after(action: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The stored state once `action` (with the `overrides` `decide` gave) is written."""
+    document = action.get("document") or {}
+    return {"sequencer": overrides.get("sequencer", action["sequencer"]),
+            "etag": None if action["action"] == "delete" else document.get("etag"),
+            "deleted": action["action"] == "delete",
+            "event_time": overrides.get("event_time", document.get("event_time"))}
+
+
+def resolve_batch(actions: list[dict[str, Any]], stored: dict[str, dict[str, Any] | None]
+                  ) -> tuple[list[str], dict[str, tuple[int, dict[str, Any]]]]:
+    """Applies a batch on paper, one action after the other, over the stored states (id ->
+    `stored_state`), so a batch ends where applying its actions one by one would.
+
+    Returns (per position "applied" or "stale", id -> (position of the action whose document stays,
+    the overrides to write it with)). An action overwritten later in the same batch is "applied" too:
+    it was, in the order the stream gave.
+    """
+    state = dict(stored)
+    statuses: list[str] = []
+    final: dict[str, tuple[int, dict[str, Any]]] = {}
     for position, action in enumerate(actions):
-        current = winners.get(action["id"])
-        if current is None:
-            winners[action["id"]] = position
-        elif supersedes(action["sequencer"], actions[current]["sequencer"]):
-            stale[current] = "stale"
-            winners[action["id"]] = position
-        else:
-            stale[position] = "stale"
-    return winners, stale
+        overrides = decide(action, state.get(action["id"]))
+        if overrides is None:
+            statuses.append("stale")
+            continue
+        statuses.append("applied")
+        final[action["id"]] = (position, overrides)
+        state[action["id"]] = state_after(action, overrides)
+    return statuses, final

@@ -2,12 +2,16 @@
 
 Conditional writes use optimistic concurrency, not external versions: S3 sequencers are hex
 strings of varying length (AWS documents no maximum) and do not reliably fit OpenSearch's 63-bit
-version numbers. So `apply` reads the stored sequencers of the batch's documents (one mget,
-realtime), drops actions older than what is stored ("stale"), and writes the rest in one bulk
-request guarded by `if_seq_no`/`if_primary_term` (or `create` for documents not yet there). An
-item that loses a race gets a 409; the adapter re-reads and re-decides those, a bounded number of
-times. Deletes write tombstones (`deleted: true`, the sequencer kept) because a versioned delete
-forgets its version after `index.gc_deletes`; every query excludes them.
+version numbers; and a re-tag (which has no sequencer) is decided by the stored document's ETag.
+So `apply` reads the stored state of the batch's documents (sequencer, ETag, deleted, event time:
+one mget, realtime), decides the actions on it one by one as the SQLite adapter does
+(`domain.documents.resolve_batch`: older ones are "stale"), and writes each document's final state
+in one bulk request guarded by `if_seq_no`/`if_primary_term` (or `create` for documents not yet
+there), so nothing written between the read and the write is overwritten
+(https://docs.opensearch.org/latest/api-reference/document-apis/index-document/). An item that
+loses a race gets a 409; the adapter re-reads and re-decides those ids, a bounded number of times.
+Deletes write tombstones (`deleted: true`, the sequencer kept) because a versioned delete forgets
+its version after `index.gc_deletes`; every query excludes them.
 
 The index template (template.json, mapping: keyword tags, nested labels, dates) is installed
 idempotently on first use and by `install_template` (for the CLI); the index is created if missing.
@@ -37,11 +41,12 @@ from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 from autotagger.contracts import INDEX_NAME, INDEX_TEMPLATE_FILE, INDEX_TEMPLATE_PACKAGE
 from autotagger.domain.documents import (
     DISPLAY_THRESHOLD,
+    STATE_FIELDS,
     format_time,
     parse_time,
-    resolve_within_batch,
+    resolve_batch,
     sequencer_key,
-    supersedes,
+    stored_state,
     tombstone_for,
 )
 from autotagger.index.query import SearchSpec, fold
@@ -167,68 +172,81 @@ class OpenSearchIndex:
             return [{"id": a.get("id"), "status": "error", "error": f"invalid action: {exc}"} for a in actions]
         except TransportError as exc:
             return [{"id": a.get("id"), "status": "error", "error": f"opensearch: {exc}"} for a in actions]
-        winners, losers = resolve_within_batch(actions)
-        for position in losers:
-            results[position] = {"id": actions[position]["id"], "status": "stale"}
-        pending = list(winners.values())
+        pending = list(dict.fromkeys(action["id"] for action in actions))
         now = datetime.now(UTC)
         for _ in range(CONFLICT_ROUNDS):
             if not pending:
                 break
             pending = self._write_round(actions, pending, results, now)
-        for position in pending:
-            results[position] = {"id": actions[position]["id"], "status": "error",
-                                 "error": "version conflict persisted: concurrent writers"}
+        for position, action in enumerate(actions):
+            if action["id"] in pending:
+                results[position] = {"id": action["id"], "status": "error",
+                                     "error": "version conflict persisted: concurrent writers"}
         return results  # type: ignore[return-value]
 
-    def _write_round(self, actions: list[dict[str, Any]], positions: list[int],
-                     results: list[dict[str, Any] | None], now: datetime) -> list[int]:
-        """Reads, decides and bulk-writes; returns the positions that lost a race (409) to retry."""
-        ids = [actions[p]["id"] for p in positions]
+    def _write_round(self, actions: list[dict[str, Any]], ids: list[str],
+                     results: list[dict[str, Any] | None], now: datetime) -> list[str]:
+        """Reads the stored states of `ids`, decides the batch's actions on them one by one
+        (`resolve_batch`) and bulk-writes each id's final document; returns the ids that lost a race
+        (409) to decide again on a fresh read."""
         try:
-            found = self.client.mget(index=self.index_name, body={"ids": ids}, _source_includes=["sequencer"])
+            found = self.client.mget(index=self.index_name, body={"ids": ids}, _source_includes=list(STATE_FIELDS))
         except TransportError as exc:
-            for p in positions:
-                results[p] = {"id": actions[p]["id"], "status": "error", "error": f"opensearch mget: {exc}"}
+            for p, action in enumerate(actions):
+                if action["id"] in ids:
+                    results[p] = {"id": action["id"], "status": "error", "error": f"opensearch mget: {exc}"}
             return []
         stored = {doc["_id"]: doc for doc in found["docs"] if doc.get("found")}
+        mine = set(ids)
+        positions = [p for p, action in enumerate(actions) if action["id"] in mine]
+        statuses, winners = resolve_batch([actions[p] for p in positions],
+                                          {i: stored_state(doc["_source"]) for i, doc in stored.items()})
+        applied: dict[str, list[int]] = {}
+        for p, status in zip(positions, statuses, strict=True):
+            if status == "stale":
+                results[p] = {"id": actions[p]["id"], "status": "stale"}
+            else:  # written below: applied, retried or failed with its id's final document
+                applied.setdefault(actions[p]["id"], []).append(p)
         ops, owners = [], []
-        for p in positions:
-            action = actions[p]
-            current = stored.get(action["id"])
-            if current is not None and not supersedes(action["sequencer"], current["_source"].get("sequencer")):
-                results[p] = {"id": action["id"], "status": "stale"}
-                continue
+        for doc_id, (nth, overrides) in winners.items():
+            action = actions[positions[nth]]
             if action["action"] == "delete":
                 document = tombstone_for(action, now)
             else:
                 # Only the top level changes (and neither the client nor the bulk helper mutates it).
-                document = dict(action["document"], id=action["id"])
-            op: dict[str, Any] = {"_index": self.index_name, "_id": action["id"], "_source": document}
+                document = dict(action["document"], id=doc_id, **overrides)
+            current = stored.get(doc_id)
+            op: dict[str, Any] = {"_index": self.index_name, "_id": doc_id, "_source": document}
             if current is None:
                 op["_op_type"] = "create"
             else:
                 op.update(_op_type="index", if_seq_no=current["_seq_no"], if_primary_term=current["_primary_term"])
             ops.append(op)
-            owners.append(p)
+            owners.append(doc_id)
         if not ops:
             return []
+        for doc_id in owners:  # replaced below by each item's answer
+            for p in applied[doc_id]:
+                results[p] = {"id": doc_id, "status": "error", "error": "no answer in the bulk response"}
         retry = []
-        for p in owners:  # replaced below by each item's answer
-            results[p] = {"id": actions[p]["id"], "status": "error", "error": "no answer in the bulk response"}
         responses = helpers.streaming_bulk(self.client, ops, chunk_size=len(ops), max_chunk_bytes=100 * 1024 * 1024,
                                            raise_on_error=False, raise_on_exception=False, max_retries=0,
                                            refresh="true" if self.refresh else "false")
-        for p, (ok, item) in zip(owners, responses, strict=True):
+        for doc_id, (ok, item) in zip(owners, responses, strict=True):
             info = next(iter(item.values()))
             if ok:
-                results[p] = {"id": actions[p]["id"], "status": "applied"}
+                answer: dict[str, Any] = {"id": doc_id, "status": "applied"}
             elif info.get("status") == 409:
-                retry.append(p)
+                retry.append(doc_id)
+                continue
             else:
+                # Every action of the id that took part fails: the stream retries them all, so an
+                # upload a re-tag of the same batch built on is not lost with it.
                 error = info.get("error")
                 reason = f"{error.get('type')}: {error.get('reason')}" if isinstance(error, dict) else str(error)
-                results[p] = {"id": actions[p]["id"], "status": "error", "error": f"{info.get('status')} {reason}"}
+                answer = {"id": doc_id, "status": "error", "error": f"{info.get('status')} {reason}"}
+            for p in applied[doc_id]:
+                results[p] = dict(answer)
         return retry
 
     def close(self) -> None:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from autotagger.domain.documents import sequencer_key, tag_confidences, tombstone_for
+from autotagger.domain.documents import resolve_batch, sequencer_key, stored_state, tag_confidences, tombstone_for
 from autotagger.errors import UserError
 from autotagger.index.query import SearchSpec, fold, to_ms
 
@@ -268,17 +268,17 @@ class SQLiteIndex:
     # -- writes -----------------------------------------------------------------------------
 
     def apply(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """All actions in one transaction, each compared with the stored sequencer first (and with the
-        batch's earlier actions on the same id, as if applied one by one). Stored rows, old tags and
-        new tag ids are read once per batch; each document is then written once, in its final state,
-        and the counters once per batch from the summed changes."""
+        """All actions in one transaction, each decided against the stored state first (and against
+        the batch's earlier actions on the same id, as if applied one by one: `resolve_batch`). Stored
+        rows, old tags and new tag ids are read once per batch; each document is then written once, in
+        its final state, and the counters once per batch from the summed changes."""
         now = datetime.now(UTC)
         prepared = [self._prepare(action, now) for action in actions]
         conn = self._connection()
         deltas = _Deltas()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            results = self._apply_batch(conn, actions, prepared, deltas)
+            results = self._apply_batch(conn, actions, prepared, deltas, now)
             deltas.write(conn)
             conn.execute("COMMIT")
             self._tag_ids_seen.update(deltas.new_tag_ids)
@@ -288,15 +288,17 @@ class SQLiteIndex:
             return [{"id": action.get("id"), "status": "error", "error": f"sqlite: {exc}"} for action in actions]
         return results
 
-    def _prepare(self, action: dict[str, Any], now: datetime) -> tuple | str:
-        """(id, sequencer key, deleted, event_ms, tags, body) of a valid action, else the error message."""
+    def _prepare(self, action: dict[str, Any], now: datetime, overrides: dict[str, Any] | None = None) -> tuple | str:
+        """(id, sequencer key, deleted, event_ms, tags, body) of a valid action, written with the
+        `overrides` `decide` gave (a re-tag's taken-over sequencer and event time), else the error message."""
         doc_id = action.get("id")
+        overrides = overrides or {}
         try:
             if not isinstance(doc_id, str) or not doc_id:
                 raise ValueError("id must be a non-empty string")
-            new_key = sequencer_key(action["sequencer"])
+            new_key = sequencer_key(overrides.get("sequencer", action["sequencer"]))
             if action["action"] == "upsert":
-                document = dict(action["document"], id=doc_id)
+                document = dict(action["document"], id=doc_id, **overrides)
             elif action["action"] == "delete":
                 document = tombstone_for(action, now)
             else:
@@ -310,22 +312,32 @@ class SQLiteIndex:
         return doc_id, new_key, deleted, event_ms, tags, body
 
     def _apply_batch(
-        self, conn: sqlite3.Connection, actions: list[dict[str, Any]], prepared: list[tuple | str], deltas: _Deltas
+        self,
+        conn: sqlite3.Connection,
+        actions: list[dict[str, Any]],
+        prepared: list[tuple | str],
+        deltas: _Deltas,
+        now: datetime,
     ) -> list[dict[str, Any]]:
-        results: list[dict[str, Any]] = []
-        stored = self._stored(conn, list(dict.fromkeys(p[0] for p in prepared if not isinstance(p, str))))
-        final: dict[str, tuple] = {}  # id -> the prepared action that wins, in the order they applied
-        for action, item in zip(actions, prepared, strict=True):
-            if isinstance(item, str):
-                results.append({"id": action.get("id"), "status": "error", "error": item})
+        results: list[dict[str, Any]] = [
+            {"id": action.get("id"), "status": "error", "error": item} if isinstance(item, str) else {}
+            for action, item in zip(actions, prepared, strict=True)
+        ]
+        valid = [position for position, item in enumerate(prepared) if not isinstance(item, str)]
+        stored = self._stored(conn, list(dict.fromkeys(actions[p]["id"] for p in valid)))
+        statuses, winners = resolve_batch([actions[p] for p in valid], {i: row[4] for i, row in stored.items()})
+        for position, status in zip(valid, statuses, strict=True):
+            results[position] = {"id": actions[position]["id"], "status": status}
+        final: dict[str, tuple] = {}  # id -> the prepared action that wins (a new document keeps its first position)
+        for doc_id, (nth, overrides) in winners.items():
+            position = valid[nth]
+            item = self._prepare(actions[position], now, overrides) if overrides else prepared[position]
+            if isinstance(item, str):  # the stored state it takes over does not make a document
+                for p in valid:
+                    if actions[p]["id"] == doc_id and results[p]["status"] == "applied":
+                        results[p] = {"id": doc_id, "status": "error", "error": item}
                 continue
-            doc_id, new_key = item[0], item[1]
-            current = final[doc_id][1] if doc_id in final else stored[doc_id][1] if doc_id in stored else None
-            if current is not None and new_key < current:
-                results.append({"id": doc_id, "status": "stale"})
-                continue
-            final[doc_id] = item  # a document new to the index keeps the position of its first action
-            results.append({"id": doc_id, "status": "applied"})
+            final[doc_id] = item
         if not final:
             return results
         replaced = {stored[doc_id][0]: stored[doc_id] for doc_id in final if doc_id in stored}
@@ -335,7 +347,7 @@ class SQLiteIndex:
                 f"SELECT doc, tag_id, confidence FROM tags WHERE doc IN ({_marks(chunk)})", chunk
             ):
                 old_tags.setdefault(doc, []).append((tag_id, confidence))
-        for doc, (_, _, was_deleted, old_hour) in replaced.items():
+        for doc, (_, _, was_deleted, old_hour, _) in replaced.items():
             deltas.count(old_tags.get(doc, []), None if was_deleted else old_hour, -1)
         conn.executemany("DELETE FROM tags WHERE doc = ?", [(doc,) for doc in replaced if doc in old_tags])
         tag_ids = self._tag_ids_for(conn, [tag for item in final.values() for tag, _ in item[4]], deltas)
@@ -366,14 +378,22 @@ class SQLiteIndex:
         return results
 
     @staticmethod
-    def _stored(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[int, str, int, int]]:
-        """id -> (doc, sequencer key, deleted, hour_ms) of the stored rows among `ids`."""
+    def _stored(
+        conn: sqlite3.Connection, ids: list[str]
+    ) -> dict[str, tuple[int, str, int, int, dict[str, Any] | None]]:
+        """id -> (doc, sequencer key, deleted, hour_ms, `stored_state`) of the stored rows among `ids`."""
         found = {}
         for chunk in _chunks(ids):
-            for doc_id, *row in conn.execute(
-                f"SELECT id, doc, sequencer_key, deleted, hour_ms FROM documents WHERE id IN ({_marks(chunk)})", chunk
+            for doc_id, doc, key, deleted, hour_ms, sequencer, etag, event_time in conn.execute(
+                "SELECT id, doc, sequencer_key, deleted, hour_ms, json_extract(body, '$.sequencer'), "
+                f"json_extract(body, '$.etag'), json_extract(body, '$.event_time') FROM documents "
+                f"WHERE id IN ({_marks(chunk)})",
+                chunk,
             ):
-                found[doc_id] = tuple(row)
+                state = stored_state(
+                    {"sequencer": sequencer or key, "etag": etag, "deleted": deleted, "event_time": event_time}
+                )
+                found[doc_id] = (doc, key, deleted, hour_ms, state)
         return found
 
     def _tag_ids_for(self, conn: sqlite3.Connection, names: list[str], deltas: _Deltas) -> dict[str, int]:

@@ -11,8 +11,9 @@ this module gives the local adapters behind them:
 | `arn:aws:states:::states:startExecution.sync:2` | runs the tagging workflow as a child execution, answers |
 |   | DescribeExecution with its output as JSON |
 
-S3's listing has no sequencer; the local one adds the `Sequencer` the local bucket keeps (the
-backfill reads it when present, README "Re-tag everything").
+The listing has S3's fields only: no sequencer, although the local bucket keeps one, so the local
+backfill's records are re-tags decided by the indexer exactly as on AWS (contracts.RETAG_SEQUENCER,
+README "Re-tag everything").
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def list_objects_adapter(bucket: ObjectStore) -> Callable[[dict[str, Any]], dict
             "Name": bucket.name, "Prefix": prefix, "KeyCount": len(page), "MaxKeys": size,
             "IsTruncated": len(found) > size,
             "Contents": [{"Key": o.key, "ETag": f'"{o.etag}"', "LastModified": o.last_modified, "Size": o.size,
-                          "StorageClass": "STANDARD", "Sequencer": o.sequencer} for o in page],
+                          "StorageClass": "STANDARD"} for o in page],
         }
         if response["IsTruncated"]:
             response["NextContinuationToken"] = page[-1].key

@@ -8,6 +8,8 @@ request reaches the service (bad parameters, no connection) are `<Service>.SdkCl
 `arn:aws:states:::sqs:sendMessage` is the optimized SQS integration (errors
 `SQS.AmazonSQSException`). A distributed Map's `arn:aws:states:::s3:listObjectsV2` item reader
 and `arn:aws:states:::s3:putObject` result writer are the S3 calls they name.
+`arn:aws:states:::states:startExecution.sync:2` starts a (deployed, or moto's) state machine's
+execution and waits for its end by DescribeExecution, as the optimized integration does.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import base64
 import datetime as _dt
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
@@ -26,6 +29,7 @@ from .registry import TaskRegistry
 
 AWS_SDK_PREFIX = "arn:aws:states:::aws-sdk:"
 SQS_SEND_MESSAGE = "arn:aws:states:::sqs:sendMessage"
+START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2"
 # The distributed Map's item reader and result writer: plain S3 calls (distributed_map.py pages and shapes them).
 S3_MAP_RESOURCES = {"arn:aws:states:::s3:listObjectsV2": "listObjectsV2", "arn:aws:states:::s3:putObject": "putObject"}
 
@@ -164,15 +168,56 @@ class SqsSendMessageTask:
         }
 
 
+class StartExecutionSyncTask:
+    """`startExecution.sync:2`: StartExecution, then DescribeExecution every `poll_s` seconds until
+    the execution ends. A success answers DescribeExecution with Input and Output as JSON (`:2`);
+    anything else fails the task with States.TaskFailed and that answer as the cause, and API
+    errors are `StepFunctions.<code>` (ExecutionAlreadyExists, ...), as Step Functions names them
+    (https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html)."""
+
+    def __init__(self, clients: ClientFactory, *, poll_s: float = 1.0, sleep: Callable[[float], None] = time.sleep):
+        self._clients, self._poll_s, self._sleep = clients, poll_s, sleep
+
+    def __call__(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = self._clients("stepfunctions")
+        given = parameters.get("Input", {})
+        request = {"stateMachineArn": parameters.get("StateMachineArn"),
+                   "input": given if isinstance(given, str) else json.dumps(given)}
+        if parameters.get("Name") is not None:
+            request["name"] = parameters["Name"]
+        try:
+            arn = client.start_execution(**request)["executionArn"]
+            while (described := client.describe_execution(executionArn=arn))["status"] == "RUNNING":
+                self._sleep(self._poll_s)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise ServiceError(error.get("Message", str(exc)), service="StepFunctions",
+                               code=error.get("Code") or "UnknownError") from None
+        except (BotoCoreError, TypeError, ValueError) as exc:
+            raise ServiceError(str(exc), service="StepFunctions", code="SdkClientException") from None
+        answer = {key[0].upper() + key[1:]: value for key, value in _json_safe(described).items()}
+        for name in ("Input", "Output"):
+            if isinstance(answer.get(name), str):
+                answer[name] = json.loads(answer[name])
+        if answer["Status"] != "SUCCEEDED":
+            raise ServiceError(json.dumps(answer, default=str), service="States", code="TaskFailed")
+        return answer
+
+
 def adapter_for(resource: str, clients: ClientFactory) -> Callable[[dict[str, Any]], dict[str, Any]]:
     if resource == SQS_SEND_MESSAGE:
         return SqsSendMessageTask(clients)
+    if resource == START_EXECUTION_SYNC:
+        return StartExecutionSyncTask(clients)
     if resource.startswith(AWS_SDK_PREFIX):
         return AwsSdkTask(resource, clients)
     if resource in S3_MAP_RESOURCES:
         return AwsSdkTask(f"{AWS_SDK_PREFIX}s3:{S3_MAP_RESOURCES[resource]}", clients)
     raise ValueError(
-        f"no AWS adapter for {resource}: only aws-sdk:<service>:<action> and sqs:sendMessage are supported"
+        f"no AWS adapter for {resource}: only aws-sdk:<service>:<action>, sqs:sendMessage, "
+        "states:startExecution.sync:2 and a distributed Map's s3:listObjectsV2/s3:putObject are supported"
     )
 
 

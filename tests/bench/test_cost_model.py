@@ -157,8 +157,8 @@ def test_percentile_interpolates_like_numpy():
 
 def test_backfill_transitions_are_read_from_the_backfill_file():
     backfill = cost_model.backfill_transitions()
-    # ChooseSequencer, Known/UnknownSequencer, NameExecution, TagObject, ObjectTagged; TagBatch, CheckBatch, BatchTagged
-    assert backfill == {"per_object": 5, "per_batch": 3}
+    # NameExecution, TagObject, ObjectTagged; TagBatch, CheckBatch, BatchTagged
+    assert backfill == {"per_object": 3, "per_batch": 3}
 
 
 def test_backfill_cost_per_million_compares_child_standard_with_inline_express():

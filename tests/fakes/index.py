@@ -1,5 +1,6 @@
 """`ports.ImageIndex` in memory, with the index's rules: writes conditional on the S3 sequencer
-(the domain's own `supersedes`), deletes leaving tombstones, reads that skip tombstones."""
+and, for re-tags, on the stored ETag (the domain's own `decide`), deletes leaving tombstones,
+reads that skip tombstones."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from autotagger.domain.documents import format_time, parse_time, supersedes, tag_confidences, tombstone_for
+from autotagger.domain.documents import decide, format_time, parse_time, stored_state, tag_confidences, tombstone_for
 from autotagger.index.query import SearchSpec, fold, sort_key
 
 _INTERVALS = ("hour", "day", "week", "month")
@@ -49,12 +50,12 @@ class FakeImageIndex:
             if doc_id in self.failing:
                 results.append({"id": doc_id, "status": "error", "error": "429 es_rejected_execution_exception"})
                 continue
-            stored = self.documents.get(doc_id)
-            if stored is not None and not supersedes(action["sequencer"], stored["sequencer"]):
+            overrides = decide(action, stored_state(self.documents.get(doc_id)))
+            if overrides is None:
                 results.append({"id": doc_id, "status": "stale"})
                 continue
             if action["action"] == "upsert":
-                self.documents[doc_id] = {**action["document"], "id": doc_id}
+                self.documents[doc_id] = {**action["document"], "id": doc_id, **overrides}
             else:
                 self.documents[doc_id] = tombstone_for(action, datetime.now(UTC))
             results.append({"id": doc_id, "status": "applied"})

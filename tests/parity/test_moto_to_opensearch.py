@@ -98,3 +98,52 @@ def test_GIVEN_a_permanent_rekognition_failure_under_moto_WHEN_the_execution_end
     [letter] = services.dead_letters()
     assert letter["error"].endswith("InvalidImageFormatException") and letter["event"] == event()
     assert index.search()["total"] == 0
+
+
+def test_GIVEN_an_indexed_image_WHEN_a_backfill_with_a_new_labeler_runs_on_aws_services_THEN_its_labels_replace_the_old(
+        services, deployed_indexer, lambda_context, tmp_path):
+    """The AWS side of a re-tag, as far as moto goes: moto cannot load backfill.asl.json (it refuses
+    ItemBatcher: tests/parity/test_parity_moto_distributed_map.py), so the local engine runs the file
+    with every service moto's: ListObjectsV2 on moto S3 (S3's listing, no sequencer), each object's
+    tagging execution started on moto's Step Functions and awaited (`startExecution.sync:2`), its
+    record on moto's Kinesis, handed to the deployed indexer handler writing to OpenSearch."""
+    from autotagger.contracts import BACKFILL_ASL_FILE, RETAG_SEQUENCER, backfill_substitutions
+    from autotagger.domain.documents import document_id
+    from autotagger.workflow import StateMachine
+    from autotagger.workflow.aws_sdk import START_EXECUTION_SYNC, StartExecutionSyncTask, aws_registry
+    from autotagger.workflow.store import ExecutionStore
+
+    handler, index = deployed_indexer
+    head = services.s3.head_object(Bucket=event()["detail"]["bucket"]["name"], Key=event()["detail"]["object"]["key"])
+    upload = event(etag=head["ETag"].strip('"'), size=head["ContentLength"])
+    assert services.run_moto(upload)["status"] == "SUCCEEDED"
+    handler(kinesis_event(services, stream_records(services)), lambda_context)
+    doc_id = document_id(upload["detail"]["bucket"]["name"], upload["detail"]["object"]["key"])
+    before = index.get(doc_id)
+    assert before["tags"] == ["Mobile Phone"]  # what moto's Rekognition answers
+
+    services.s3.create_bucket(Bucket="backfill-results")
+    backfill = StateMachine.from_file(BACKFILL_ASL_FILE, name="image-backfill", sleeper=lambda s: None,
+                                      substitutions=backfill_substitutions(
+                                          bucket=upload["detail"]["bucket"]["name"],
+                                          tagging_state_machine_arn=services.moto_arn,
+                                          results_bucket="backfill-results", region="us-east-1",
+                                          account="123456789012", max_concurrency=1))
+    registry = aws_registry(backfill.resources, region="us-east-1")
+    registry.register(START_EXECUTION_SYNC, StartExecutionSyncTask(lambda service: services.sfn, poll_s=0.02))
+    new_model = {"Labels": [{"Name": "Tiger", "Confidence": 93.5}], "LabelModelVersion": "4.0"}
+    with mock.patch.object(RekognitionBackend, "detect_labels",
+                           return_value=(new_model["Labels"], {}, new_model["LabelModelVersion"])):
+        execution = backfill.run({"prefix": "raw-image/", "run": "model4"}, registry, "backfill-model4",
+                                 listener=ExecutionStore(str(tmp_path / "executions.db")))
+    assert execution.status == "SUCCEEDED", execution.cause
+    records = stream_records(services)
+    assert [json.loads(r["Data"])["sequencer"] for r in records] == [RETAG_SEQUENCER]  # S3 lists no sequencer
+
+    assert handler(kinesis_event(services, records), lambda_context) == {"batchItemFailures": []}
+
+    after = index.get(doc_id)
+    assert (after["tags"], after["label_model_version"]) == (["Tiger"], "4.0")
+    assert {k: after[k] for k in ("sequencer", "event_time", "etag")} == {
+        k: before[k] for k in ("sequencer", "event_time", "etag")}  # its place among the object's events
+    assert index.search(tags=["Mobile Phone"])["total"] == 0 and index.count() == 1

@@ -128,3 +128,26 @@ def test_GIVEN_fields_moto_cannot_parse_WHEN_created_on_moto_THEN_it_refuses_the
         aws["sfn"].create_state_machine(name="refused", definition=json.dumps(definition),
                                         roleArn="arn:aws:iam::123456789012:role/backfill")
     assert _run_local(definition, [1, 2, 3])[0].status == "SUCCEEDED"
+
+
+def test_GIVEN_moto_state_machines_WHEN_started_through_the_sync_adapter_THEN_it_waits_and_names_errors_as_step_functions(
+        aws):
+    from autotagger.errors import ServiceError
+    from autotagger.workflow.aws_sdk import StartExecutionSyncTask
+
+    role = "arn:aws:iam::123456789012:role/backfill"
+    passing = aws["sfn"].create_state_machine(name="passing", roleArn=role, definition=json.dumps(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"tagged": True}, "End": True}}}))["stateMachineArn"]
+    failing = aws["sfn"].create_state_machine(name="failing", roleArn=role, definition=json.dumps(
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "c"}}}))["stateMachineArn"]
+    start = StartExecutionSyncTask(lambda service: aws["sfn"], poll_s=0.02)
+
+    answer = start({"StateMachineArn": passing, "Name": "once", "Input": {"k": 1}})
+    with pytest.raises(ServiceError) as again:
+        start({"StateMachineArn": passing, "Name": "once", "Input": {"k": 1}})
+    with pytest.raises(ServiceError) as failed:
+        start({"StateMachineArn": failing, "Input": {}})
+
+    assert (answer["Status"], answer["Input"], answer["Output"]) == ("SUCCEEDED", {"k": 1}, {"tagged": True})
+    assert again.value.error_name == "StepFunctions.ExecutionAlreadyExists"
+    assert failed.value.error_name == "States.TaskFailed" and json.loads(failed.value.message)["Status"] == "FAILED"

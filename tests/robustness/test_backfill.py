@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
+from autotagger.contracts import RETAG_SEQUENCER
 from autotagger.domain.documents import document_id
 from autotagger.reprocess import backfill_local
 
 from .fast_labeler import small_png
 from .test_reprocess import BUCKET, KEYS, new_model_labeler, stored  # noqa: F401 - `stored` is a fixture
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -40,6 +44,43 @@ def test_GIVEN_a_model_change_WHEN_backfilling_a_prefix_THEN_its_images_carry_th
     assert (summary.status, summary.succeeded, summary.failed) == ("SUCCEEDED", 5, 0)
     assert all("Tiger" in _tags(new_model, key) for key in KEYS)
     assert "Tiger" not in _tags(new_model, "other/elsewhere.png")
+
+
+def test_GIVEN_indexed_images_WHEN_backfilled_with_a_new_labeler_THEN_each_document_is_relabelled_in_its_place(
+        stored, new_model):
+    """Locally as on AWS: the listing has no sequencer, so each record is a re-tag, and the indexer
+    replaces the labels of the document of the same ETag, which keeps its sequencer and upload time."""
+    before = {key: new_model.index.get(document_id(BUCKET, key)) for key in KEYS}
+
+    backfill_local(new_model, prefix="photos/", run="model2")
+    assert new_model.wait_idle(30)
+
+    tagging = [json.loads(e["input"]) for e in new_model.stores.executions.list(limit=1000)
+               if ":execution:image-tagging:model2-" in e["executionArn"]]
+    assert {e["detail"]["object"]["sequencer"] for e in tagging} == {RETAG_SEQUENCER} and len(tagging) == len(KEYS)
+    for key in KEYS:
+        after = new_model.index.get(document_id(BUCKET, key))
+        assert "Tiger" in after["tags"] and after["label_model_version"] == "fast-2"
+        assert {k: after[k] for k in ("sequencer", "event_time", "etag")} == {
+            k: before[key][k] for k in ("sequencer", "event_time", "etag")}
+
+
+def test_GIVEN_an_image_deleted_after_the_listing_WHEN_its_retag_record_arrives_THEN_it_stays_deleted(
+        stored, new_model):
+    """The window a backfill cannot close: the object is listed and re-tagged, then deleted, and the
+    delete's record is indexed before the re-tag's. The re-tag loses to the tombstone."""
+    from autotagger.domain.documents import action_from_record, parse_record
+
+    key = KEYS[0]
+    document = new_model.index.get(document_id(BUCKET, key))
+    new_model.delete(key)
+    assert new_model.wait_idle(30) and new_model.index.get(document_id(BUCKET, key)) is None
+
+    retag = {"action": "upsert", "bucket": BUCKET, "key": key, "size": document["size"], "etag": document["etag"],
+             "sequencer": RETAG_SEQUENCER, "event_time": "2026-11-27T09:00:00Z",
+             "labels": [{"Name": "Tiger", "Confidence": 90.0}]}
+    assert [r["status"] for r in new_model.index.apply([action_from_record(parse_record(retag), NOW)])] == ["stale"]
+    assert new_model.index.get(document_id(BUCKET, key)) is None
 
 
 def test_GIVEN_a_finished_backfill_WHEN_run_again_THEN_no_object_is_tagged_twice(stored, new_model):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from autotagger.contracts import RETAG_SEQUENCER
 from autotagger.domain.documents import document_id
 from autotagger.reprocess import (
     Checkpoint,
@@ -199,20 +200,15 @@ def test_GIVEN_an_aws_reprocess_WHEN_run_again_from_the_start_THEN_no_execution_
     assert len(_names(aws)) == len(KEYS)
 
 
-def test_GIVEN_an_index_with_the_objects_sequencer_WHEN_reprocessing_on_aws_THEN_the_event_carries_it(aws, tmp_path):
-    etag = aws["s3"].head_object(Bucket=BUCKET, Key=KEYS[0])["ETag"].strip('"')
-
-    class Index:
-        def get(self, doc_id):
-            return {"etag": etag, "sequencer": "0062E99A88DC407460"} if doc_id == document_id(BUCKET, KEYS[0]) else None
-
+def test_GIVEN_an_aws_reprocess_WHEN_its_events_are_read_THEN_each_is_a_retag_of_the_listed_etag(aws, tmp_path):
     reprocess_aws(aws["sfn"], aws["s3"], state_machine_arn=aws["arn"], bucket=BUCKET, rate=1000, run="r1",
-                  checkpoint_file=tmp_path / "cp.json", index=Index())
+                  checkpoint_file=tmp_path / "cp.json")
 
     inputs = [json.loads(aws["sfn"].describe_execution(executionArn=e["executionArn"])["input"])
               for e in aws["sfn"].list_executions(stateMachineArn=aws["arn"])["executions"]]
-    sequencers = {i["detail"]["object"]["key"]: i["detail"]["object"]["sequencer"] for i in inputs}
-    assert sequencers[KEYS[0]] == "0062E99A88DC407460" and sequencers[KEYS[1]] == "0"
+    etags = {k: aws["s3"].head_object(Bucket=BUCKET, Key=k)["ETag"].strip('"') for k in KEYS}
+    assert {i["detail"]["object"]["key"]: (i["detail"]["object"]["sequencer"], i["detail"]["object"]["etag"])
+            for i in inputs} == {k: (RETAG_SEQUENCER, etags[k]) for k in KEYS}
 
 
 def test_GIVEN_an_interrupted_aws_reprocess_WHEN_resumed_THEN_s3_is_listed_after_the_checkpoint(aws, tmp_path):

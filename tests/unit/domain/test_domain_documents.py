@@ -7,14 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 
+from autotagger.contracts import RETAG_SEQUENCER
 from autotagger.domain.documents import (
     DISPLAY_THRESHOLD,
     MalformedRecord,
     action_from_record,
+    decide,
     document_id,
+    is_retag,
     parse_record,
-    resolve_within_batch,
+    resolve_batch,
     sequencer_key,
+    stored_state,
     supersedes,
     tags_from_labels,
     tombstone_for,
@@ -121,6 +125,58 @@ def test_given_bytes_that_are_not_json_when_parsed_then_the_record_is_malformed(
 
 
 def test_given_two_actions_for_one_id_when_resolved_then_the_newer_wins_wherever_it_is():
-    actions = [{"id": "a", "sequencer": "05"}, {"id": "a", "sequencer": "03"}, {"id": "b", "sequencer": "01"}]
-    winners, stale = resolve_within_batch(actions)
-    assert winners == {"a": 0, "b": 2} and stale == {1: "stale"}
+    actions = [{"action": "upsert", "id": "a", "sequencer": "05"}, {"action": "upsert", "id": "a", "sequencer": "03"},
+               {"action": "delete", "id": "b", "sequencer": "01"}]
+    statuses, final = resolve_batch(actions, {})
+    assert statuses == ["applied", "stale", "applied"] and final == {"a": (0, {}), "b": (2, {})}
+
+
+def retag(etag="abc", **changes):
+    return action_from_record(parse_record(upsert_record(sequencer=RETAG_SEQUENCER, etag=etag,
+                                                         event_time="2026-11-27T09:00:00Z", **changes)), NOW)
+
+
+STORED = {"sequencer": "0062E99A88DC407460", "etag": "abc", "deleted": False, "event_time": "2026-11-25T12:00:00Z"}
+
+
+def test_given_the_retag_sequencer_when_checked_then_only_upserts_with_it_are_retags():
+    assert is_retag(retag()) and is_retag({"action": "upsert", "sequencer": "000"})
+    assert not is_retag(action_from_record(parse_record(upsert_record()), NOW))
+    assert not is_retag({"action": "delete", "sequencer": RETAG_SEQUENCER})
+
+
+def test_given_a_stored_document_of_the_same_etag_when_a_retag_arrives_then_it_takes_over_sequencer_and_time():
+    assert decide(retag(), STORED) == {"sequencer": STORED["sequencer"], "event_time": STORED["event_time"]}
+    assert decide(retag(etag='"abc"'), STORED) is not None  # ListObjectsV2's quoted form
+
+
+def test_given_a_quoted_etag_when_parsed_then_the_document_holds_it_without_quotes():
+    assert parse_record(upsert_record(etag='"abc-2"'))["etag"] == "abc-2"
+
+
+@pytest.mark.parametrize("stored", [
+    STORED | {"etag": "other"},  # replaced since it was listed
+    STORED | {"deleted": True, "etag": None},  # deleted since
+    STORED | {"deleted": True},  # a tombstone never holds labels, whatever it says
+    STORED | {"etag": None},  # a document indexed without an ETag cannot be matched
+], ids=["another-etag", "tombstone", "tombstone-with-etag", "no-etag"])
+def test_given_a_replaced_or_deleted_object_when_a_retag_arrives_then_it_is_stale(stored):
+    assert decide(retag(), stored) is None
+
+
+def test_given_nothing_stored_when_a_retag_arrives_then_it_writes_with_its_own_sequencer():
+    assert decide(retag(), None) == {}
+
+
+def test_given_a_retag_and_an_upload_in_one_batch_when_resolved_then_the_retag_builds_on_the_upload():
+    upload = action_from_record(parse_record(upsert_record(sequencer="0062E99A88DC407470", etag="new")), NOW)
+    statuses, final = resolve_batch([upload, retag(etag="new")], {upload["id"]: STORED})
+    assert statuses == ["applied", "applied"]
+    assert final == {upload["id"]: (1, {"sequencer": "0062E99A88DC407470", "event_time": "2026-11-25T12:00:00Z"})}
+    statuses, final = resolve_batch([retag(etag="abc"), upload, retag(etag="abc")], {upload["id"]: STORED})
+    assert statuses == ["applied", "applied", "stale"] and final == {upload["id"]: (1, {})}
+
+
+def test_given_a_stored_document_when_its_state_is_taken_then_only_the_deciding_fields_are_kept():
+    document = action_from_record(parse_record(upsert_record()), NOW)["document"]
+    assert stored_state(document) == STORED and stored_state(None) is None

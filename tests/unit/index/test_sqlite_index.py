@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from autotagger.contracts import RETAG_SEQUENCER
 from autotagger.domain.documents import action_from_record, document_id, parse_record
 from autotagger.errors import UserError
 from autotagger.index import open_index
@@ -348,7 +349,9 @@ def test_given_a_batch_mixing_stored_new_stale_and_repeated_ids_when_applied_the
              upsert("new.jpg", "01", labels=(("Owl", 70.0),)), upsert("new.jpg", "01", labels=(("Dog", 88.0),)),
              upsert("new.jpg", "00"),  # stale against the same batch
              delete("d.jpg", "06"), delete("gone.jpg", "01"), {"action": "upsert", "id": "x", "document": {}},
-             upsert("e.jpg", "01", labels=(("Dog", 55.5),), event_time="2026-11-25T12:59:59Z")]
+             upsert("e.jpg", "01", labels=(("Dog", 55.5),), event_time="2026-11-25T12:59:59Z"),
+             upsert("a.jpg", RETAG_SEQUENCER, labels=(("Tiger", 92.0),)),  # relabels a.jpg of "06", keeps its time
+             upsert("c.jpg", RETAG_SEQUENCER), upsert("f.jpg", RETAG_SEQUENCER)]  # stale (tombstone); new
     together, one_by_one = SQLiteIndex(tmp_path / "together.db"), SQLiteIndex(tmp_path / "one_by_one.db")
     for index in (together, one_by_one):
         index.apply(stored)
@@ -365,3 +368,20 @@ def test_given_more_ids_than_one_statement_takes_when_applied_twice_then_all_are
     older = [upsert(f"{n}.jpg", "01") for n in range(1200)]
     assert set(statuses(index.apply(older))) == {"stale"}
     assert index.count() == 1200 and len(index.tag_counts(top=1000)) == 700
+
+
+def test_given_an_indexed_image_when_a_retag_of_its_etag_arrives_then_it_holds_the_new_labels_in_its_place(index):
+    """A re-tag (the backfill's record: the re-tag sequencer, the listing's quoted ETag) relabels the
+    document of the same bytes and keeps its sequencer and upload time; it loses to a delete."""
+    index.apply([upsert("dog.jpg", "0A", event_time="2026-11-20T08:00:00Z"), upsert("cat.jpg", "0A")])
+    retag = upsert("dog.jpg", RETAG_SEQUENCER, event_time="2026-11-27T09:00:00Z", labels=(("Tiger", 91.0),))
+    retag["document"]["etag"] = '"e"'
+    assert statuses(index.apply([retag])) == ["applied"]
+    document = index.get(document_id("b", "dog.jpg"))
+    assert (document["tags"], document["sequencer"], document["event_time"]) == (
+        ["Tiger"], "0A", "2026-11-20T08:00:00Z")
+    assert index.search(tags=["Tiger"])["total"] == 1 and index.search(tags=["Dog"])["total"] == 1  # cat.jpg
+
+    index.apply([delete("dog.jpg", "0B")])
+    assert statuses(index.apply([retag])) == ["stale"]
+    assert index.get(document_id("b", "dog.jpg")) is None

@@ -30,8 +30,9 @@ def test_GIVEN_more_keys_than_a_page_WHEN_listed_THEN_pages_follow_the_continuat
     assert [o["Key"] for o in first["Contents"]] == ["a/1", "a/2"] and first["IsTruncated"]
     assert [o["Key"] for o in second["Contents"]] == ["a/3"] and not second["IsTruncated"]
     head = bucket.head("a/1")
+    # S3's fields only: no sequencer, though the local bucket keeps one (the backfill's records are re-tags)
     assert first["Contents"][0] == {"Key": "a/1", "ETag": f'"{head.etag}"', "LastModified": head.last_modified,
-                                         "Size": 3, "StorageClass": "STANDARD", "Sequencer": head.sequencer}
+                                         "Size": 3, "StorageClass": "STANDARD"}
 
 
 def test_GIVEN_another_bucket_name_WHEN_listed_or_written_THEN_no_such_bucket(bucket):
