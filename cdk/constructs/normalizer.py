@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from autotagger import contracts
 from cdk.config import DeploymentConfig
-from cdk.lambda_bundle import ARCHITECTURE, HANDLER, REPO_ROOT, RUNTIME, function_code
+from cdk.lambda_bundle import REPO_ROOT, python_function
 from cdk.nag import XRAY_AND_LOGS, Ack, acknowledge, objects_finding
 from cdk.removal import log_group
 
@@ -47,20 +46,10 @@ class Normalizer(Construct):
         self.role.add_to_policy(iam.PolicyStatement(
             actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{contracts.DERIVATIVES_PREFIX}*")]))
         self.log_group.grant_write(self.role)
-        self.function = lambda_.Function(
-            self, "Function",
+        self.function = python_function(
+            self, "Function", function_dir=FUNCTION_DIR,
             description="Normalises an original image (HEIC, WebP, AVIF, GIF, large or rotated) to an upright JPEG",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            handler=HANDLER,
-            code=function_code(FUNCTION_DIR),
-            role=self.role,
-            memory_size=MEMORY_MB,
-            timeout=TIMEOUT,
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
-        )
+            role=self.role, memory_size=MEMORY_MB, timeout=TIMEOUT, log_group=self.log_group)
         acknowledge(
             self.role,
             XRAY_AND_LOGS,
@@ -73,7 +62,3 @@ class Normalizer(Construct):
             Ack("IAM5[Resource::<NormalizerLogs4A0E9A2B.Arn>:*]",
                 "Log streams of the function's own log group are named by Lambda at run time."),
         )
-        acknowledge(self.function, Ack(
-            "L1", "Python 3.13 on purpose: the asset's wheels (Pillow, pillow-heif) are fetched for cp313; "
-                  "moving to 3.14 is one constant (cdk/lambda_bundle.py).",
-        ))

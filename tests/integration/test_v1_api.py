@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from autotagger.api.service import MAX_UPLOAD_BYTES
+from autotagger.contracts import DERIVATIVES_PREFIX, NORMALIZED_MAX_SIDE
 from autotagger.domain.documents import document_id
+from tests.normalize.images import noise_jpeg
 
 from .conftest import sample_photo, wait_for
 
@@ -86,6 +89,23 @@ def test_GIVEN_a_12_MB_image_WHEN_uploaded_through_a_ticket_THEN_it_is_stored_an
     assert response.status_code == 200, response.text
     outcome = wait_for(lambda: settled(http, "large/noise.png"), timeout=90)
     assert (outcome["status"], outcome["document"]["size"]) == ("indexed", len(body))
+
+
+def test_GIVEN_a_40_MB_camera_jpeg_WHEN_uploaded_through_a_ticket_THEN_it_is_normalised_and_tagged(http):
+    body = noise_jpeg(7_000, 5_000)
+    assert 38 * 2**20 < len(body) <= MAX_UPLOAD_BYTES  # over Rekognition's 15 MB, within the ticket's limit
+    ticket = http.post("/v1/uploads", json={"key": "camera/DSC_0040.JPG", "content_type": "image/jpeg",
+                                            "size": len(body)}).json()
+
+    response = httpx.request(ticket["method"], ticket["url"], content=body, headers=ticket["headers"], timeout=120)
+
+    assert response.status_code == 200, response.text
+    outcome = wait_for(lambda: settled(http, "camera/DSC_0040.JPG"), timeout=180)
+    assert (outcome["status"], outcome["document"]["size"]) == ("indexed", len(body))
+    # the original keeps its identity; its upright derivative, scaled to the documented side, was analysed
+    assert outcome["document"]["analyzed_key"].startswith(DERIVATIVES_PREFIX)
+    assert max(outcome["document"]["normalized"]["width"], outcome["document"]["normalized"]["height"]) == \
+        NORMALIZED_MAX_SIDE
 
 
 @pytest.mark.parametrize("headers, body", [({"Content-Type": "image/jpeg"}, b"x" * 64),
