@@ -38,11 +38,12 @@ def definition_substitutions(
     config: DeploymentConfig, stream: kinesis.IStream, dead_letters: sqs.IQueue, normalize: lambda_.IFunction
 ) -> dict[str, str]:
     """Values for the ASL placeholders: the configured DetectLabels parameters, the stream, the queue,
-    the Normalize function."""
+    the Normalize function, and whether the optional analyses (text, moderation) run."""
     return contracts.definition_substitutions(
         max_labels=config.max_labels, min_confidence=config.min_confidence,
         stream_name=stream.stream_name, dead_letter_queue_url=dead_letters.queue_url,
         normalize_function=normalize.function_arn,
+        detect_text=config.detect_text, detect_moderation=config.detect_moderation,
     )
 
 

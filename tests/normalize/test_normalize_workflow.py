@@ -58,9 +58,9 @@ class Services:
 
 @pytest.fixture
 def sm():
-    substitutions = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images",
-                     "DeadLetterQueueUrl": "https://sqs.local/dlq", "NormalizeFunction": NORMALIZE_ARN,
-                     "DerivativesPrefix": contracts.DERIVATIVES_PREFIX}
+    substitutions = contracts.definition_substitutions(max_labels=20, min_confidence=55, stream_name="images",
+                                                       dead_letter_queue_url="https://sqs.local/dlq",
+                                                       normalize_function=NORMALIZE_ARN)
     return StateMachine.from_file(contracts.ASL_FILE, substitutions=substitutions, name="image-tagging",
                                   sleeper=lambda s: None)
 

@@ -31,7 +31,7 @@ from moto import mock_aws
 from moto.core.exceptions import JsonRESTError
 from moto.rekognition.models import RekognitionBackend
 
-from autotagger.contracts import DERIVATIVES_PREFIX, MAX_SOURCE_BYTES
+from autotagger.contracts import MAX_SOURCE_BYTES, definition_substitutions
 from autotagger.local.task_adapters import LAMBDA_INVOKE_ARN
 from autotagger.workflow import StateMachine
 from autotagger.workflow.aws_sdk import aws_registry
@@ -46,7 +46,7 @@ BUCKET, KEY, STREAM = "image-vaults", "raw-image/dog.jpg", "image-records"
 class Services:
     """moto's S3/Kinesis/SQS and Step Functions, plus the local engine wired to the same services."""
 
-    def __init__(self):
+    def __init__(self, **analyses: bool):
         self.s3 = boto3.client("s3")
         self.kinesis = boto3.client("kinesis")
         self.sqs = boto3.client("sqs")
@@ -55,9 +55,9 @@ class Services:
         self.s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"\xff\xd8\xff\xe0pixels")
         self.kinesis.create_stream(StreamName=STREAM, ShardCount=1)
         self.queue_url = self.sqs.create_queue(QueueName="image-dead-letters")["QueueUrl"]
-        substitutions = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM, "DeadLetterQueueUrl": self.queue_url,
-                         "NormalizeFunction": NORMALIZE_ARN,
-                 "DerivativesPrefix": DERIVATIVES_PREFIX}
+        substitutions = definition_substitutions(max_labels=20, min_confidence=55, stream_name=STREAM,
+                                                 dead_letter_queue_url=self.queue_url, normalize_function=NORMALIZE_ARN,
+                                                 **analyses)
         self.local = StateMachine.from_file(ASL, substitutions=substitutions, name="image-tagging", sleeper=lambda s: None)
         # the Normalize Lambda runs in-process (normalize_lambda.py), everything else is moto's
         self.registry = aws_registry(self.local.resources - {LAMBDA_INVOKE_ARN}, region="us-east-1",

@@ -10,26 +10,44 @@ from pathlib import Path
 import pytest
 from workflow_helpers import Script, Sleeps
 
-from autotagger.contracts import DERIVATIVES_PREFIX, MAX_SOURCE_BYTES, NORMALIZE_FUNCTION_NAME, function_arn
+from autotagger.contracts import (
+    DERIVATIVES_PREFIX,
+    MAX_SOURCE_BYTES,
+    NORMALIZE_FUNCTION_NAME,
+    definition_substitutions,
+    function_arn,
+)
 from autotagger.errors import InvalidImageFormatException, InvalidS3ObjectException, ThrottlingException
 from autotagger.workflow import StateMachine, TaskRegistry
 
 ROOT = Path(__file__).resolve().parents[3]
-SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq",
-                 "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
-                 "DerivativesPrefix": DERIVATIVES_PREFIX}
+SUBSTITUTIONS = definition_substitutions(max_labels=20, min_confidence=55, stream_name="images",
+                                        dead_letter_queue_url="https://sqs.local/dlq",
+                                        normalize_function=function_arn(NORMALIZE_FUNCTION_NAME))
 NORMALIZED = {"bucket": "image-vaults", "key": DERIVATIVES_PREFIX + "d", "source_format": "HEIF", "frames": 1,
               "analyzed_frame": 0, "orientation": 6, "width": 300, "height": 400}
 LABELS = {"Labels": [{"Name": "Dog", "Confidence": 97.5}], "LabelModelVersion": "3.0"}
+TEXT = {"TextDetections": [{"DetectedText": "HARBOUR", "Type": "LINE", "Id": 0, "Confidence": 99.1,
+                            "Geometry": {"BoundingBox": {"Width": 0.5, "Height": 0.1, "Left": 0.2, "Top": 0.3},
+                                         "Polygon": [{"X": 0.2, "Y": 0.3}, {"X": 0.7, "Y": 0.3}, {"X": 0.7, "Y": 0.4},
+                                                     {"X": 0.2, "Y": 0.4}]}}],
+        "TextModelVersion": "3.0"}
+MODERATION = {"ModerationLabels": [], "ModerationModelVersion": "7.0"}
+DETECT_TEXT = "arn:aws:states:::aws-sdk:rekognition:detectText"
+DETECT_MODERATION = "arn:aws:states:::aws-sdk:rekognition:detectModerationLabels"
 
 
 class Services:
-    def __init__(self, detect=None):
+    def __init__(self, detect=None, text=None, moderation=None):
         self.detect = detect or Script(LABELS)
+        self.text = text or Script(TEXT)
+        self.moderation = moderation or Script(MODERATION)
         self.records: list[dict] = []
         self.dead_letters: list[dict] = []
         self.registry = TaskRegistry()
         self.registry.register("arn:aws:states:::aws-sdk:rekognition:detectLabels", self.detect)
+        self.registry.register(DETECT_TEXT, self.text)
+        self.registry.register(DETECT_MODERATION, self.moderation)
         self.registry.register("arn:aws:states:::aws-sdk:kinesis:putRecord", self.put_record)
         self.registry.register("arn:aws:states:::sqs:sendMessage", self.send)
         self.normalize = Script({"Payload": NORMALIZED})
@@ -69,7 +87,8 @@ def test_GIVEN_an_uploaded_jpeg_WHEN_run_THEN_an_upsert_record_with_labels_goes_
     assert execution.status == "SUCCEEDED"
     assert record == {"action": "upsert", "bucket": "image-vaults", "key": "raw-image/dog.jpg", "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184",
                       "sequencer": "617f08299329d189", "event_time": "2021-11-12T00:00:00Z", "labels": LABELS["Labels"],
-                      "label_model_version": "3.0", "execution_id": execution.arn,
+                      "label_model_version": "3.0", "text": TEXT, "moderation": MODERATION, "analysis_errors": [],
+                      "execution_id": execution.arn,
                       "analysis": {"bucket": "image-vaults", "key": "raw-image/dog.jpg", "normalized": False}}
 
 
