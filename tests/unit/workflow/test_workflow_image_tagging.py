@@ -17,7 +17,12 @@ from autotagger.contracts import (
     definition_substitutions,
     function_arn,
 )
-from autotagger.errors import InvalidImageFormatException, InvalidS3ObjectException, ThrottlingException
+from autotagger.errors import (
+    InvalidImageFormatException,
+    InvalidParameterException,
+    InvalidS3ObjectException,
+    ThrottlingException,
+)
 from autotagger.workflow import StateMachine, TaskRegistry
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -172,3 +177,84 @@ def test_GIVEN_a_failing_stream_WHEN_run_THEN_the_record_becomes_a_dead_letter(s
     services.registry.register("arn:aws:states:::aws-sdk:kinesis:putRecord", broken)
     execution = sm.run(event(), services.registry)
     assert (execution.error, len(services.dead_letters)) == ("States.TaskFailed", 1)
+
+
+# -- the three analyses (the Parallel state Analyze) ---------------------------------------------
+
+def machine_with(sleeps, **analyses):
+    substitutions = definition_substitutions(max_labels=20, min_confidence=55, stream_name="images",
+                                             dead_letter_queue_url="https://sqs.local/dlq",
+                                             normalize_function=function_arn(NORMALIZE_FUNCTION_NAME), **analyses)
+    return StateMachine.from_file(ROOT / "statemachine/image_tagging.asl.json", substitutions=substitutions,
+                                  name="image-tagging", sleeper=sleeps)
+
+
+def scheduled(execution) -> list[str]:
+    """The task calls the execution made, from its history."""
+    return sorted(e["taskScheduledEventDetails"]["resource"] for e in execution.history if e["type"] == "TaskScheduled")
+
+
+def test_GIVEN_an_uploaded_jpeg_WHEN_run_THEN_the_three_analyses_read_the_same_object(sm):
+    services = Services()
+    execution = sm.run(event(), services.registry)
+    image = {"S3Object": {"Bucket": "image-vaults", "Name": "raw-image/dog.jpg"}}
+    assert (services.text.calls, services.moderation.calls) == ([{"Image": image}], [{"Image": image}])
+    assert scheduled(execution) == ["detectLabels", "detectModerationLabels", "detectText", "putRecord"]
+
+
+def test_GIVEN_DetectText_failing_WHEN_run_THEN_the_error_is_recorded_and_the_labels_are_kept(sm):
+    services = Services(text=Script(InvalidParameterException("Request has invalid parameters")))
+    execution = sm.run(event(), services.registry)
+    record = json.loads(services.records[0]["Data"])
+    assert execution.status == "SUCCEEDED" and services.dead_letters == []
+    assert (record["labels"], record["text"], record["moderation"]) == (LABELS["Labels"], None, MODERATION)
+    assert record["analysis_errors"] == [{"analysis": "text", "error": "Rekognition.InvalidParameterException",
+                                          "cause": "Request has invalid parameters"}]
+    assert len(services.text.calls) == 1  # a permanent error: not retried
+
+
+def test_GIVEN_both_optional_analyses_failing_WHEN_run_THEN_both_errors_are_recorded_in_branch_order(sm):
+    services = Services(text=Script(KeyError("boom")), moderation=Script(InvalidS3ObjectException("gone")))
+    execution = sm.run(event(), services.registry)
+    record = json.loads(services.records[0]["Data"])
+    assert execution.status == "SUCCEEDED" and record["labels"] == LABELS["Labels"]
+    assert [(e["analysis"], e["error"]) for e in record["analysis_errors"]] == [
+        ("text", "States.TaskFailed"), ("moderation", "Rekognition.InvalidS3ObjectException")]
+
+
+def test_GIVEN_DetectModerationLabels_throttled_once_WHEN_run_THEN_it_is_retried_and_its_answer_recorded(sm, sleeps):
+    services = Services(moderation=Script(ThrottlingException("slow"), MODERATION))
+    execution = sm.run(event(), services.registry)
+    record = json.loads(services.records[0]["Data"])
+    assert (execution.status, len(services.moderation.calls), len(sleeps)) == ("SUCCEEDED", 2, 1)
+    assert 0 <= sleeps[0] <= 1  # the first retry of the throttling retrier: full jitter up to 1 s
+    assert (record["moderation"], record["analysis_errors"]) == (MODERATION, [])
+
+
+def test_GIVEN_DetectLabels_failing_while_the_others_succeed_WHEN_run_THEN_a_dead_letter_with_rekognitions_error(sm):
+    services = Services(Script(InvalidS3ObjectException("Unable to get object metadata from S3")))
+    execution = sm.run(event(), services.registry)
+    letter = json.loads(services.dead_letters[0]["MessageBody"])
+    assert (execution.status, execution.error, services.records) == ("FAILED", "Rekognition.InvalidS3ObjectException", [])
+    assert (letter["error"], letter["cause"]) == ("Rekognition.InvalidS3ObjectException",
+                                                  "Unable to get object metadata from S3")
+
+
+@pytest.mark.parametrize("setting, resource, field", [("detect_text", "detectText", "text"),
+                                                      ("detect_moderation", "detectModerationLabels", "moderation")])
+def test_GIVEN_an_optional_analysis_switched_off_WHEN_run_THEN_it_is_never_called_and_recorded_as_null(
+        sleeps, setting, resource, field):
+    services = Services()
+    execution = machine_with(sleeps, **{setting: False}).run(event(), services.registry)
+    record = json.loads(services.records[0]["Data"])
+    assert execution.status == "SUCCEEDED" and resource not in scheduled(execution)
+    assert (record[field], record["analysis_errors"], record["labels"]) == (None, [], LABELS["Labels"])
+    other = {"text": "moderation", "moderation": "text"}[field]
+    assert record[other] == {"text": TEXT, "moderation": MODERATION}[other]
+
+
+def test_GIVEN_both_optional_analyses_switched_off_WHEN_run_THEN_only_DetectLabels_is_called(sleeps):
+    services = Services()
+    execution = machine_with(sleeps, detect_text=False, detect_moderation=False).run(event(), services.registry)
+    assert scheduled(execution) == ["detectLabels", "putRecord"]
+    assert services.text.calls == services.moderation.calls == []
