@@ -404,7 +404,8 @@ class Smoke:
         ]
         by_id = {event["id"]: event for event in events}
 
-        def state_of(event: dict[str, Any]) -> str:
+        def state_of(failure: dict[str, Any]) -> str:
+            event: dict[str, Any] | None = failure
             while event is not None and event["type"] != "TaskStateEntered":
                 event = by_id.get(event.get("previousEventId"))
             return event["stateEnteredEventDetails"]["name"] if event is not None else "?"

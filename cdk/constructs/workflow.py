@@ -143,8 +143,8 @@ class TaggingWorkflow(Construct):
                 "s3:DeleteObject under the derivatives prefix only."),
             Ack("IAM5[Resource::*]",
                 "rekognition:DetectLabels, DetectText and DetectModerationLabels have no resource-level "
-                "permissions (Service Authorization Reference), and the X-Ray and CloudWatch Logs delivery actions of a traced, logged "
-                "state machine take no resource ARN either."),
+                "permissions (Service Authorization Reference), and the X-Ray and CloudWatch Logs delivery "
+                "actions of a traced, logged state machine take no resource ARN either."),
         )
 
         self.state_machine = sfn.StateMachine(
