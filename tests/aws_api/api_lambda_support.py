@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from autotagger.api import aws as api_aws
 from autotagger.api import openapi_document
+from autotagger.contracts import NORMALIZE_FUNCTION_NAME, definition_substitutions, function_arn
 from autotagger.domain.documents import action_from_record, parse_record
 from autotagger.index.opensearch import OpenSearchIndex
 from autotagger.workflow import StateMachine
@@ -78,9 +79,9 @@ class Deployment:
         self.kinesis.create_stream(StreamName=STREAM, ShardCount=1)
         self.queues = {name: self.sqs.create_queue(QueueName=f"autotagger-{name}-dlq")["QueueUrl"]
                        for name in ("workflow", "rule", "indexer")}
-        machine = StateMachine.from_file(ASL, name="image-tagging", substitutions={
-            "MaxLabels": "20", "MinConfidence": "55", "StreamName": STREAM,
-            "DeadLetterQueueUrl": self.queues["workflow"]})
+        machine = StateMachine.from_file(ASL, name="image-tagging", substitutions=definition_substitutions(
+            max_labels=20, min_confidence=55, stream_name=STREAM, dead_letter_queue_url=self.queues["workflow"],
+            normalize_function=function_arn(NORMALIZE_FUNCTION_NAME, region=REGION, account=ACCOUNT)))
         self.state_machine_arn = self.sfn.create_state_machine(
             name="image-tagging", definition=json.dumps(machine.definition),
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/image-tagging")["stateMachineArn"]
