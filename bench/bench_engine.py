@@ -75,7 +75,18 @@ def instant_registry(inline: bool):
         },
         inline=inline,
     )
+    registry.register("arn:aws:states:::aws-sdk:s3:deleteObject", lambda p: {}, inline=inline)
+    registry.register("arn:aws:states:::lambda:invoke", _no_function, inline=inline)
     return registry
+
+
+def _no_function(parameters: dict) -> dict:
+    """The Normalize function as moto's run sees it (no Lambda deployed there): not found, so the
+    non-image key of `inputs()` ends as a dead letter in both engines."""
+    from autotagger.errors import ServiceError
+
+    raise ServiceError(f"Function not found: {parameters['FunctionName']}", service="Lambda",
+                       code="ResourceNotFoundException")
 
 
 def bench_local(executions: int, repeats: int, inline: bool) -> dict[str, Any]:
