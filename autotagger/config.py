@@ -29,6 +29,22 @@ def _default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def analysis_enabled(analysis: str) -> bool:
+    """Whether the optional analysis (`contracts.OPTIONAL_ANALYSES`) runs: on unless its environment
+    variable (`contracts.ANALYSIS_ENV`, e.g. AUTOTAGGER_DETECT_TEXT=false) switches it off. A value
+    that is neither is refused rather than read as one or the other."""
+    name = contracts.ANALYSIS_ENV[analysis]
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", *_TRUE):
+        return True
+    if value in _FALSE:
+        return False
+    raise UserError(f"{name} must be true or false, not {os.environ[name]!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
@@ -42,6 +58,10 @@ class Settings:
     account: str = contracts.LOCAL_ACCOUNT
     rules_path: Path | None = None  # labeler rules override (see autotagger.labeler)
     faults: tuple[str, ...] = ()  # injected faults, e.g. ("labeler.throttle=3",) (see autotagger.faults)
+    # The workflow's optional analyses (DetectText, DetectModerationLabels): on unless switched off
+    # by AUTOTAGGER_DETECT_TEXT / AUTOTAGGER_DETECT_MODERATION, as CDK's detectText/detectModeration.
+    detect_text: bool = field(default_factory=lambda: analysis_enabled("text"))
+    detect_moderation: bool = field(default_factory=lambda: analysis_enabled("moderation"))
 
     def __post_init__(self) -> None:
         if self.labeler not in LABELERS:
@@ -81,6 +101,7 @@ class Settings:
             max_labels=self.max_labels, min_confidence=self.min_confidence,
             stream_name=contracts.STREAM_NAME, dead_letter_queue_url=self.dead_letter_queue_url,
             normalize_function=self.normalize_function_arn,
+            detect_text=self.detect_text, detect_moderation=self.detect_moderation,
         )
 
 

@@ -148,9 +148,11 @@ MIN_CONFIDENCE_RANGE = (0.0, 100.0)
 
 
 def definition_substitutions(*, max_labels: int, min_confidence: float, stream_name: str,
-                             dead_letter_queue_url: str, normalize_function: str) -> dict[str, str]:
+                             dead_letter_queue_url: str, normalize_function: str, detect_text: bool = True,
+                             detect_moderation: bool = True) -> dict[str, str]:
     """The values of the ASL file's `${...}` placeholders. A placeholder can only be a string, so
-    MaxLabels/MinConfidence are JSON number text that the file reads with States.StringToJson."""
+    MaxLabels/MinConfidence are JSON number text and DetectTextEnabled/DetectModerationEnabled JSON
+    `true`/`false`, which the file reads with States.StringToJson."""
     confidence = float(min_confidence)
     return {
         "MaxLabels": json.dumps(int(max_labels)),
@@ -159,7 +161,31 @@ def definition_substitutions(*, max_labels: int, min_confidence: float, stream_n
         "DeadLetterQueueUrl": dead_letter_queue_url,
         "NormalizeFunction": normalize_function,
         "DerivativesPrefix": DERIVATIVES_PREFIX,
+        ANALYSIS_SUBSTITUTIONS["text"]: json.dumps(bool(detect_text)),
+        ANALYSIS_SUBSTITUTIONS["moderation"]: json.dumps(bool(detect_moderation)),
     }
+
+
+# -- the analyses of one image (the workflow's Parallel state) ----------------------------------
+
+ANALYSES = ("labels", "text", "moderation")
+"""What the workflow asks Rekognition about each image, side by side: DetectLabels,
+DetectText and DetectModerationLabels. Labels are required (their failure dead-letters the image)."""
+OPTIONAL_ANALYSES = ("text", "moderation")
+"""The analyses that can be switched off, and whose failure is recorded in the record's
+`analysis_errors` (`{"analysis", "error", "cause"}`) instead of failing the image."""
+
+ANALYSIS_SUBSTITUTIONS = {"text": "DetectTextEnabled", "moderation": "DetectModerationEnabled"}
+"""The DefinitionSubstitution that switches each optional analysis on or off."""
+ANALYSIS_ENV = {"text": "AUTOTAGGER_DETECT_TEXT", "moderation": "AUTOTAGGER_DETECT_MODERATION"}
+"""The local runtime's environment variable for each (on unless set to a false value)."""
+ANALYSIS_CONTEXT_KEYS = {"text": "detectText", "moderation": "detectModeration"}
+"""CDK's `autotagger:<key>` context key for each (cdk/config.py)."""
+
+MODERATION_THRESHOLD = 50.0
+"""A moderation label at or above this confidence flags the image (`safe=true` leaves it out). It is
+DetectModerationLabels' default MinConfidence, which the workflow uses, so every label the record
+holds counts (https://docs.aws.amazon.com/rekognition/latest/APIReference/API_DetectModerationLabels.html)."""
 
 
 DETECT_LABELS_TPS = {"us-east-1": 50.0, "us-west-2": 50.0, "eu-west-1": 50.0}

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from autotagger.contracts import DERIVATIVES_PREFIX, NORMALIZE_FUNCTION_NAME, function_arn
+from autotagger.contracts import NORMALIZE_FUNCTION_NAME, definition_substitutions, function_arn
 from bench.common import REPO_ROOT, compare, log, machine, median, ratio, spread
 
 # The definition's tasks all have TimeoutSeconds: by default each call is handed to a deadline
@@ -40,6 +40,8 @@ LABELS = {
     ],
     "LabelModelVersion": "3.0",
 }
+TEXT = {"TextDetections": [], "TextModelVersion": "3.0"}
+MODERATION = {"ModerationLabels": [], "ModerationModelVersion": "7.0"}
 
 
 def inputs() -> list[dict]:
@@ -57,6 +59,9 @@ def instant_registry(inline: bool):
 
     registry = TaskRegistry()
     registry.register("arn:aws:states:::aws-sdk:rekognition:detectLabels", lambda p: LABELS, inline=inline)
+    registry.register("arn:aws:states:::aws-sdk:rekognition:detectText", lambda p: TEXT, inline=inline)
+    registry.register("arn:aws:states:::aws-sdk:rekognition:detectModerationLabels", lambda p: MODERATION,
+                      inline=inline)
     registry.register(
         "arn:aws:states:::aws-sdk:kinesis:putRecord",
         lambda p: {"SequenceNumber": "1", "ShardId": "shardId-000000000000"},
@@ -70,20 +75,27 @@ def instant_registry(inline: bool):
         },
         inline=inline,
     )
+    registry.register("arn:aws:states:::aws-sdk:s3:deleteObject", lambda p: {}, inline=inline)
+    registry.register("arn:aws:states:::lambda:invoke", _no_function, inline=inline)
     return registry
+
+
+def _no_function(parameters: dict) -> dict:
+    """The Normalize function as moto's run sees it (no Lambda deployed there): not found, so the
+    non-image key of `inputs()` ends as a dead letter in both engines."""
+    from autotagger.errors import ServiceError
+
+    raise ServiceError(f"Function not found: {parameters['FunctionName']}", service="Lambda",
+                       code="ResourceNotFoundException")
 
 
 def bench_local(executions: int, repeats: int, inline: bool) -> dict[str, Any]:
     from autotagger.workflow import StateMachine
 
-    substitutions = {
-        "MaxLabels": "20",
-        "MinConfidence": "55",
-        "StreamName": STREAM,
-        "DeadLetterQueueUrl": "https://sqs.local/dead-letters",
-        "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
-        "DerivativesPrefix": DERIVATIVES_PREFIX,
-    }
+    substitutions = definition_substitutions(
+        max_labels=20, min_confidence=55, stream_name=STREAM, dead_letter_queue_url="https://sqs.local/dead-letters",
+        normalize_function=function_arn(NORMALIZE_FUNCTION_NAME),
+    )
     sm = StateMachine.from_file(ASL, substitutions=substitutions, name="image-tagging")
     registry, events = instant_registry(inline), inputs()
     for value in events * 25:  # warm-up
@@ -124,14 +136,10 @@ def bench_moto(executions: int, repeats: int) -> dict[str, Any]:
         kinesis.create_stream(StreamName=STREAM, ShardCount=1)
         queue = sqs.create_queue(QueueName="dead-letters")["QueueUrl"]
         definition = ASL.read_text()
-        for key, value in {
-            "MaxLabels": "20",
-            "MinConfidence": "55",
-            "StreamName": STREAM,
-            "DeadLetterQueueUrl": queue,
-            "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
-            "DerivativesPrefix": DERIVATIVES_PREFIX,
-        }.items():
+        for key, value in definition_substitutions(
+            max_labels=20, min_confidence=55, stream_name=STREAM, dead_letter_queue_url=queue,
+            normalize_function=function_arn(NORMALIZE_FUNCTION_NAME),
+        ).items():
             definition = definition.replace("${" + key + "}", value)
         arn = sfn.create_state_machine(
             name="image-tagging", definition=definition, roleArn="arn:aws:iam::123456789012:role/x"

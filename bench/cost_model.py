@@ -1,10 +1,14 @@
 """Scale and cost on paper, read from the artefacts that deploy: the ASL file and the synthesized
 CloudFormation template.
 
-* State transitions per image (Step Functions Standard bills one per state entered; retries are
-  billed too but excluded here): every path from StartAt to a terminal state is walked on the
-  ASL graph (Choice branches and Default, Next, Catch), so the success paths (upsert, delete) and
-  each dead-letter path get their exact count.
+* State transitions per image (Step Functions Standard bills one per state entered, states inside
+  a Parallel state's branches included; retries are billed too but excluded here): every path from
+  StartAt to a terminal state is walked on the ASL graph (Choice branches and Default, Next, Catch),
+  and a Parallel state adds the states each of its branches enters, so the success paths (upsert,
+  delete) and each dead-letter path get their count (a dead letter through a Parallel state counts
+  its branches in full: an upper bound, a failing branch stops the others early).
+* The analyses (contracts.ANALYSES): labels only, labels + text, all three; a switched-off analysis
+  costs no Rekognition call but the same transitions (its branch's Choice and Pass).
 * Cost per 1,000 images, Standard versus Express, at the prices below (us-east-1, with the date
   and the page they were read from).
 * The extra transitions of a burst above the DetectLabels quota: the throttling Retry of the ASL's
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autotagger.contracts import BACKFILL_ITEMS_PER_BATCH
+from autotagger.contracts import ANALYSES, BACKFILL_ITEMS_PER_BATCH, OPTIONAL_ANALYSES
 from bench.common import REPO_ROOT
 from cdk.config import REKOGNITION_DETECT_LABELS_TPS
 
@@ -75,6 +79,14 @@ PRICES = {
     "rekognition_detect_labels_per_image": Figure(
         0.001, "USD per image (first 1M images/month)", "https://aws.amazon.com/rekognition/pricing/", False,
         "DetectLabels is a Group 2 API (pricing page); the tier price was not shown in the excerpts read"),
+    "rekognition_detect_text_per_image": Figure(
+        0.001, "USD per image (first 1M images/month)", "https://aws.amazon.com/rekognition/pricing/", False,
+        "Group 2 like DetectLabels ('Group 2: DetectFaces, DetectModerationLabels, DetectLabels, DetectText, "
+        "RecognizeCelebrities, DetectProtectiveEquipment'), so the same tier price; each API run on an image is "
+        "billed as one image (pricing page)"),
+    "rekognition_detect_moderation_labels_per_image": Figure(
+        0.001, "USD per image (first 1M images/month)", "https://aws.amazon.com/rekognition/pricing/", False,
+        "Group 2 like DetectLabels (pricing page), so the same tier price"),
     "lambda_arm64_per_gb_second": Figure(0.0000133334, "USD per GB-second (arm64)",
                                          "https://aws.amazon.com/lambda/pricing/", False),
     "lambda_per_request": Figure(0.20 / 1_000_000, "USD per invocation",
@@ -157,14 +169,45 @@ def walk_paths(asl: dict[str, Any]) -> list[list[str]]:
         path = path + [name]
         state = states[name]
         nexts = successors(state)
-        if not nexts:
+        if not nexts or state.get("End"):  # an End state ends a path even when its Catch leads on
             paths.append(path)
-            return
         for _, target in nexts:
             visit(target, path)
 
     visit(asl["StartAt"], [])
     return paths
+
+
+ANALYSIS_RESOURCES = {"arn:aws:states:::aws-sdk:rekognition:detectLabels": "labels",
+                      "arn:aws:states:::aws-sdk:rekognition:detectText": "text",
+                      "arn:aws:states:::aws-sdk:rekognition:detectModerationLabels": "moderation"}
+PRICE_OF_ANALYSIS = {"labels": "rekognition_detect_labels_per_image", "text": "rekognition_detect_text_per_image",
+                     "moderation": "rekognition_detect_moderation_labels_per_image"}
+SCENARIOS = {"labels only": ("labels",), "labels + text": ("labels", "text"), "all three": ANALYSES}
+"""The analyses a deployment may run (DetectLabels always; DetectText and DetectModerationLabels switchable)."""
+
+
+def branch_transitions(branch: dict[str, Any], enabled: tuple[str, ...] = ANALYSES) -> int:
+    """States one Parallel branch enters when its analysis succeeds: the path through its Task when
+    the analysis is switched on, the path without one (the setting's Choice and a Pass) when off.
+    Paths through a Catch target (a recorded failure) are left out."""
+    states = branch["States"]
+    tasks = {name: state for name, state in states.items() if state["Type"] == "Task"}
+    analysis = next(ANALYSIS_RESOURCES[t["Resource"]] for t in tasks.values() if t["Resource"] in ANALYSIS_RESOURCES)
+    caught = {c["Next"] for t in tasks.values() for c in t.get("Catch", [])}
+    paths = [p for p in walk_paths(branch) if not caught & set(p)]
+    calls = [p for p in paths if set(p) & set(tasks)]
+    skips = [p for p in paths if not set(p) & set(tasks)]
+    chosen = calls if analysis in enabled else skips
+    if not chosen:
+        raise ValueError(f"the {analysis} branch has no path {'calling' if analysis in enabled else 'skipping'} it")
+    return min(len(p) for p in chosen)
+
+
+def parallel_transitions(path: list[str], asl: dict[str, Any], enabled: tuple[str, ...] = ANALYSES) -> int:
+    """The states entered inside the Parallel states on `path`."""
+    return sum(branch_transitions(branch, enabled) for name in path
+               for branch in asl["States"][name].get("Branches", []))
 
 
 def classify(path: list[str], asl: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +224,8 @@ def classify(path: list[str], asl: dict[str, Any]) -> dict[str, Any]:
         kind = "dead letter"
         before = path[path.index(next(n for n in path if "DeadLetter" in n)) - 1]
         reason = before
-    return {"kind": kind, "via": reason, "states": path, "transitions": len(path), "tasks": tasks}
+    return {"kind": kind, "via": reason, "states": path, "transitions": len(path) + parallel_transitions(path, asl),
+            "tasks": tasks}
 
 
 def transitions(asl: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -190,8 +234,12 @@ def transitions(asl: dict[str, Any] | None = None) -> dict[str, Any]:
     upserts = [p for p in paths if p["kind"] == "success" and p["via"] == "upsert"]
     direct = min((p for p in upserts if "Normalize" not in p["tasks"]), key=lambda p: p["transitions"])
     normalized = min((p for p in upserts if "Normalize" in p["tasks"]), key=lambda p: p["transitions"])
-    return {"rule": "one transition per state entered (Succeed/Fail included), retries excluded",
+    by_analyses = {scenario: len(direct["states"]) + parallel_transitions(direct["states"], asl, enabled)
+                   for scenario, enabled in SCENARIOS.items()}
+    return {"rule": "one transition per state entered (Succeed/Fail and states in Parallel branches included), "
+                    "retries excluded",
             "per_image_upsert": direct["transitions"],
+            "per_image_upsert_by_analyses": by_analyses,
             "per_image_normalized_upsert": normalized["transitions"], "paths": paths,
             "dead_letter_range": [min(p["transitions"] for p in paths if p["kind"] != "success"),
                                   max(p["transitions"] for p in paths if p["kind"] != "success")]}
@@ -207,12 +255,22 @@ BURST = {"factor": 10, "seconds": 300}
 def throttling_retrier(asl: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Retry entry of the DetectLabels task that catches Rekognition's throttling."""
     asl = asl or load_asl()
-    for state in asl["States"].values():
+    for state in all_states(asl):
         if state.get("Resource", "").endswith(":rekognition:detectLabels"):
             for retrier in state.get("Retry", []):
                 if THROTTLING_ERROR in retrier["ErrorEquals"]:
                     return retrier
     raise ValueError(f"no DetectLabels Retry catches {THROTTLING_ERROR}")
+
+
+def all_states(graph: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every state of a definition, those in Parallel branches included."""
+    found: list[dict[str, Any]] = []
+    for state in graph["States"].values():
+        found.append(state)
+        for branch in state.get("Branches", []):
+            found.extend(all_states(branch))
+    return found
 
 
 def retry_caps(retrier: dict[str, Any]) -> list[float]:
@@ -392,7 +450,11 @@ def ceilings(settings: dict[str, Any], per_image: int) -> dict[str, float]:
     return out
 
 
-def cost_per_1000(per_image_transitions: int, settings: dict[str, Any]) -> dict[str, Any]:
+def cost_per_1000(per_image_transitions: int, settings: dict[str, Any],
+                  analyses: tuple[str, ...] = ("labels",)) -> dict[str, Any]:
+    """Step Functions, Rekognition (one call per image for each analysis in `analyses`) and the
+    indexer for 1,000 tagged images. The analyses run side by side, so an Express execution lasts
+    about as long with three as with one (the assumed duration is one call's round trip)."""
     p = {name: figure.value for name, figure in PRICES.items()}
     images = 1000
     standard = images * per_image_transitions * p["sfn_standard_per_transition"]
@@ -402,12 +464,21 @@ def cost_per_1000(per_image_transitions: int, settings: dict[str, Any]) -> dict[
     batches = math.ceil(images / settings["indexer_batch_size"])
     lambda_cost = batches * (p["lambda_per_request"] + ASSUMPTIONS["indexer_batch_seconds"]
                              * settings["indexer_memory_mb"] / 1024 * p["lambda_arm64_per_gb_second"])
-    rekognition = images * p["rekognition_detect_labels_per_image"]
-    return {"images": images, "step_functions_standard": round(standard, 6),
+    rekognition = images * sum(p[PRICE_OF_ANALYSIS[analysis]] for analysis in analyses)
+    return {"images": images, "analyses": list(analyses), "step_functions_standard": round(standard, 6),
             "step_functions_express": round(express, 6),
             "standard_vs_express": round(standard / express, 1),
-            "rekognition_detect_labels": round(rekognition, 6), "indexer_lambda": round(lambda_cost, 6),
-            "standard_share_of_rekognition": round(standard / rekognition, 3)}
+            "rekognition": round(rekognition, 6), "indexer_lambda": round(lambda_cost, 6),
+            "standard_share_of_rekognition": round(standard / rekognition, 3),
+            "total_standard": round(rekognition + standard + lambda_cost, 6),
+            "total_express": round(rekognition + express + lambda_cost, 6)}
+
+
+def cost_by_analyses(walk: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """Per 1,000 images for each scenario of contracts' switchable analyses (README, "What it costs")."""
+    assert set(OPTIONAL_ANALYSES) <= set(ANALYSES)
+    return {scenario: cost_per_1000(walk["per_image_upsert_by_analyses"][scenario], settings, enabled)
+            for scenario, enabled in SCENARIOS.items()}
 
 
 # -- the backfill: child Standard executions versus the analysis inline in Express children ------------
@@ -498,7 +569,8 @@ def run(template_path: str | None = None) -> dict[str, Any]:
         "sustained_images_per_second": round(limits[bottleneck], 1), "bottleneck": bottleneck,
         "sustained_without_api_gateway": round(min(backend.values()), 1),
         "backend_bottleneck": min(backend, key=backend.get),
-        "cost_per_1000_images_usd": cost_per_1000(per_image, settings),
+        "cost_per_1000_images_usd": cost_per_1000(per_image, settings, ANALYSES),
+        "cost_per_1000_images_by_analyses_usd": cost_by_analyses(walk, settings),
         "burst_above_the_quota": burst_retries(),
         "backfill_per_million_images": backfill_cost_per_million(per_image, BACKFILL_ITEMS_PER_BATCH),
         "normalize_cost_per_1000_normalised_images_usd": normalize_cost_per_1000(walk, settings),

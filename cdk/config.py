@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
     # DetectLabels parameters, with the local runtime's defaults (autotagger.contracts).
     "maxLabels": contracts.DEFAULT_MAX_LABELS,
     "minConfidence": contracts.DEFAULT_MIN_CONFIDENCE,
+    # The optional analyses beside DetectLabels (contracts.OPTIONAL_ANALYSES): DetectText and
+    # DetectModerationLabels, each one more Rekognition call per image (README, "What it costs").
+    contracts.ANALYSIS_CONTEXT_KEYS["text"]: True,
+    contracts.ANALYSIS_CONTEXT_KEYS["moderation"]: True,
     # Kinesis capacity mode; "provisioned" uses `streamShards` shards (cheaper when idle).
     "streamMode": "on-demand",
     "streamShards": 1,
@@ -75,6 +79,8 @@ class DeploymentConfig:
     key_prefix: str
     max_labels: int
     min_confidence: float
+    detect_text: bool
+    detect_moderation: bool
     stream_mode: str
     stream_shards: int
     api_rate_limit: int | None
@@ -108,6 +114,8 @@ class DeploymentConfig:
             key_prefix=str(values["keyPrefix"]),
             max_labels=int(values["maxLabels"]),
             min_confidence=float(values["minConfidence"]),
+            detect_text=_flag(values, contracts.ANALYSIS_CONTEXT_KEYS["text"]),
+            detect_moderation=_flag(values, contracts.ANALYSIS_CONTEXT_KEYS["moderation"]),
             stream_mode=str(values["streamMode"]),
             stream_shards=int(values["streamShards"]),
             api_rate_limit=_optional_int(values, "apiRateLimit"),

@@ -81,6 +81,7 @@ class AutotaggerStack(Stack):
         for name, queue in self.dead_letters.all.items():
             self.alarms.dead_letters(name, queue)
         self.alarms.failed_executions(self.workflow.state_machine)
+        self.alarms.analysis_errors(self.workflow.analysis_errors)
         self.alarms.indexer(self.indexer.function)
         self.alarms.normalizer(self.normalizer.function, NORMALIZE_TIMEOUT)
 

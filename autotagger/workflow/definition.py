@@ -102,6 +102,10 @@ def _positive_int(state: dict[str, Any], key: str, name: str) -> int | None:
 class _Compiler:
     def __init__(self) -> None:
         self.resources: set[str] = set()
+        # State names are unique in the whole definition, Parallel branches and Map processors
+        # included: Step Functions refuses a repeated one (asl-validator's DUPLICATE_STATE_NAMES),
+        # and its history and logs name states by name alone.
+        self.names: set[str] = set()
 
     def graph(self, body: Any, where: str) -> Graph:
         if not isinstance(body, dict):
@@ -118,6 +122,10 @@ class _Compiler:
         for name, state in states.items():
             if len(name) > 80:
                 raise DefinitionError(f"{_where(name)}: state names may have at most 80 characters")
+            if name in self.names:
+                raise DefinitionError(f"{where}: state name {name!r} is used twice (state names are unique in the "
+                                      "whole state machine, Parallel branches and Map processors included)")
+            self.names.add(name)
             compiled[name], edges[name] = self.state(name, state, names)
         reachable = {start}
         todo = [start]

@@ -113,6 +113,17 @@ class Alarms(Construct):
             "The indexer is falling behind the tag stream.",
         )
 
+    def analysis_errors(self, metric: cloudwatch.Metric) -> None:
+        """Text or moderation analyses that failed: the image is indexed with its labels and the error
+        in analysis_errors (shown by the API and the dashboard); re-run it once the cause is fixed."""
+        self._add(
+            "AnalysisErrors",
+            metric.with_(period=PERIOD, statistic="Sum"),
+            0,
+            "Optional analyses (DetectText, DetectModerationLabels) failed: the images kept their labels and "
+            "list the error in analysis_errors; reprocess them once the cause is fixed.",
+        )
+
     def normalizer(self, function: lambda_.IFunction, timeout: Duration) -> None:
         """Not its Errors: a refused original (corrupt, a bomb) is a function error by design and
         already alarms as a workflow dead letter. What needs a person is throttling (the account's

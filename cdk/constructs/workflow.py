@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -38,12 +39,48 @@ def definition_substitutions(
     config: DeploymentConfig, stream: kinesis.IStream, dead_letters: sqs.IQueue, normalize: lambda_.IFunction
 ) -> dict[str, str]:
     """Values for the ASL placeholders: the configured DetectLabels parameters, the stream, the queue,
-    the Normalize function."""
+    the Normalize function, and whether the optional analyses (text, moderation) run."""
     return contracts.definition_substitutions(
         max_labels=config.max_labels, min_confidence=config.min_confidence,
         stream_name=stream.stream_name, dead_letter_queue_url=dead_letters.queue_url,
         normalize_function=normalize.function_arn,
+        detect_text=config.detect_text, detect_moderation=config.detect_moderation,
     )
+
+
+REKOGNITION_ACTIONS = {"labels": "rekognition:DetectLabels", "text": "rekognition:DetectText",
+                       "moderation": "rekognition:DetectModerationLabels"}
+"""The IAM action of each analysis (contracts.ANALYSES)."""
+
+METRICS_NAMESPACE = "autotagger"
+ANALYSIS_ERRORS_METRIC = "AnalysisErrors"
+"""The metric the workflow's log group counts analysis errors in (the Alarms construct alarms on it)."""
+
+
+def rekognition_actions(config: DeploymentConfig) -> list[str]:
+    """The Rekognition actions the workflow calls with this configuration: DetectLabels always, the
+    optional analyses only when they are switched on."""
+    enabled = {"labels": True, "text": config.detect_text, "moderation": config.detect_moderation}
+    return [REKOGNITION_ACTIONS[analysis] for analysis in contracts.ANALYSES if enabled[analysis]]
+
+
+def analysis_error_states(definition: dict) -> list[str]:
+    """The states that record an optional analysis's failure in analysis_errors: the Catch targets of
+    the Tasks calling DetectText and DetectModerationLabels, on the original and on the derivative,
+    read from the workflow file itself (it is the one place that names them)."""
+    optional = {"arn:aws:states:::aws-sdk:rekognition:detectText",
+                "arn:aws:states:::aws-sdk:rekognition:detectModerationLabels"}
+    found: list[str] = []
+
+    def walk(states: dict) -> None:
+        for state in states.values():
+            for branch in state.get("Branches", []):
+                walk(branch["States"])
+            if state.get("Type") == "Task" and state.get("Resource") in optional:
+                found.extend(catcher["Next"] for catcher in state.get("Catch", []))
+
+    walk(definition["States"])
+    return sorted(found)
 
 
 _EVENT, _ARRIVAL = "<<event>>", "<<arrival>>"
@@ -78,10 +115,11 @@ class TaggingWorkflow(Construct):
                 "states.amazonaws.com",
                 conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             ),
-            description="The tagging workflow: DetectLabels on the image bucket, one stream, one queue.",
+            description="The tagging workflow: Rekognition on the image bucket, one stream, one queue.",
         )
-        # DetectLabels has no resource-level permissions: "*" is the only resource it accepts.
-        self.role.add_to_policy(iam.PolicyStatement(actions=["rekognition:DetectLabels"], resources=["*"]))
+        # DetectLabels, DetectText and DetectModerationLabels have no resource-level permissions: "*" is
+        # the only resource they accept. An optional analysis switched off is not granted at all.
+        self.role.add_to_policy(iam.PolicyStatement(actions=rekognition_actions(config), resources=["*"]))
         # Rekognition reads the image from S3 with the caller's (this role's) permissions.
         self.role.add_to_policy(iam.PolicyStatement(
             actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{config.key_prefix}*")]
@@ -104,9 +142,9 @@ class TaggingWorkflow(Construct):
                 "Deleting an original deletes its derivative (named by a hash of the original key): "
                 "s3:DeleteObject under the derivatives prefix only."),
             Ack("IAM5[Resource::*]",
-                "rekognition:DetectLabels has no resource-level permissions (Service Authorization "
-                "Reference), and the X-Ray and CloudWatch Logs delivery actions of a traced, logged "
-                "state machine take no resource ARN either."),
+                "rekognition:DetectLabels, DetectText and DetectModerationLabels have no resource-level "
+                "permissions (Service Authorization Reference), and the X-Ray and CloudWatch Logs delivery "
+                "actions of a traced, logged state machine take no resource ARN either."),
         )
 
         self.state_machine = sfn.StateMachine(
@@ -123,6 +161,8 @@ class TaggingWorkflow(Construct):
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
             ),
         )
+
+        self.analysis_errors = self._analysis_error_metric()
 
         pattern = contracts.tagging_rule_pattern(bucket.bucket_name, config.key_prefix)
         self.rule = events.Rule(
@@ -142,6 +182,25 @@ class TaggingWorkflow(Construct):
         )
 
         self.unsupported_rule = self._unsupported_objects(bucket, dead_letters, rule_dead_letters)
+
+    def _analysis_error_metric(self) -> cloudwatch.Metric:
+        """Counts the optional analyses (text, moderation) that failed and were recorded in a record's
+        analysis_errors: one log event per entry into a recording state (`analysis_error_states`),
+        which the state machine's log group holds at log level ALL (set above). A metric filter
+        keeps this in the stack, with no code in the workflow's path; CloudWatch Logs delivery is
+        best effort (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html), which an
+        alarm "more than none" tolerates. The log events carry the history event's `type` and, in
+        `details.name`, the state's name."""
+        names = analysis_error_states(json.loads(contracts.ASL_FILE.read_text(encoding="utf-8")))
+        pattern = logs.FilterPattern.all(
+            logs.FilterPattern.string_value("$.type", "=", "PassStateEntered"),
+            logs.FilterPattern.any(*(logs.FilterPattern.string_value("$.details.name", "=", name) for name in names)),
+        )
+        metric_filter = self.log_group.add_metric_filter(
+            "AnalysisErrors", filter_pattern=pattern, metric_namespace=METRICS_NAMESPACE,
+            metric_name=ANALYSIS_ERRORS_METRIC, metric_value="1", default_value=0,
+        )
+        return metric_filter.metric(statistic="Sum")
 
     def _unsupported_objects(self, bucket: s3.IBucket, dead_letters: sqs.IQueue,
                              rule_dead_letters: sqs.IQueue) -> events.Rule:

@@ -19,14 +19,38 @@ from bench.common import percentile  # noqa: E402
 def test_upsert_path_is_the_walk_stated_in_the_asl():
     walk = cost_model.transitions()
     upsert = min((p for p in walk["paths"] if p["via"] == "upsert"), key=lambda p: p["transitions"])
-    assert upsert["states"] == ["RouteEvent", "CheckObject", "AnalyzeOriginal", "DetectLabels", "BuildUpsertRecord",
+    assert upsert["states"] == ["RouteEvent", "CheckObject", "AnalyzeOriginal", "Analyze", "BuildUpsertRecord",
                                 "PutRecord", "Tagged"]
-    assert walk["per_image_upsert"] == 7
+    # + the Parallel's branches: DetectLabels; CheckDetectText, DetectText; CheckDetectModeration, DetectModerationLabels
+    assert walk["per_image_upsert"] == 7 + 5
     normalized = min((p for p in walk["paths"] if p["via"] == "upsert" and "Normalize" in p["tasks"]),
                      key=lambda p: p["transitions"])
     assert normalized["states"] == ["RouteEvent", "CheckObject", "LocateDerivative", "Normalize",
-                                    "DetectLabelsOnDerivative", "BuildUpsertRecord", "PutRecord", "Tagged"]
-    assert walk["per_image_normalized_upsert"] == 8
+                                    "AnalyzeOnDerivative", "BuildUpsertRecord", "PutRecord", "Tagged"]
+    assert walk["per_image_normalized_upsert"] == 8 + 5
+
+
+def test_a_switched_off_analysis_enters_its_choice_and_a_pass_instead_of_the_call():
+    asl = cost_model.load_asl()
+    text, moderation = asl["States"]["Analyze"]["Branches"][1:]
+    assert cost_model.branch_transitions(text, ("labels", "text")) == 2  # CheckDetectText, DetectText
+    assert cost_model.branch_transitions(text, ("labels",)) == 2  # CheckDetectText, SkipDetectText
+    assert cost_model.branch_transitions(moderation, ("labels",)) == 2
+    assert set(cost_model.transitions(asl)["per_image_upsert_by_analyses"].values()) == {12}
+
+
+def test_each_analysis_adds_its_rekognition_call_to_the_cost_of_1000_images():
+    settings = cost_model.read_template(fake_template())
+    costs = {scenario: cost_model.cost_per_1000(12, settings, analyses)
+             for scenario, analyses in cost_model.SCENARIOS.items()}
+    p = {name: figure.value for name, figure in cost_model.PRICES.items()}
+    assert costs["labels only"]["rekognition"] == pytest.approx(1000 * p["rekognition_detect_labels_per_image"])
+    assert costs["all three"]["rekognition"] == pytest.approx(1000 * (
+        p["rekognition_detect_labels_per_image"] + p["rekognition_detect_text_per_image"]
+        + p["rekognition_detect_moderation_labels_per_image"]))
+    assert costs["labels only"]["total_standard"] < costs["labels + text"]["total_standard"] < \
+        costs["all three"]["total_standard"]
+    assert len({c["step_functions_standard"] for c in costs.values()}) == 1
 
 
 def test_every_path_ends_in_a_terminal_state_and_dead_letters_pass_the_queue():
@@ -40,9 +64,10 @@ def test_every_path_ends_in_a_terminal_state_and_dead_letters_pass_the_queue():
     delete = next(p for p in walk["paths"] if p["via"] == "delete")
     assert delete["transitions"] == 6  # with DeleteDerivative
     vias = {p["via"] for p in walk["paths"] if p["kind"] == "dead letter"}
-    assert {"DetectLabels", "Normalize", "DetectLabelsOnDerivative", "DeleteDerivative", "PutRecord",
+    assert {"Analyze", "Normalize", "AnalyzeOnDerivative", "DeleteDerivative", "PutRecord",
             "RejectEmptyObject", "RejectUnsupportedEvent"} <= vias
-    assert walk["dead_letter_range"] == [5, 12]
+    # the longest: refused original, Normalize, refused derivative, both Parallel states counted in full
+    assert walk["dead_letter_range"] == [5, 22]
 
 
 def test_catch_and_choice_edges_are_followed_and_retries_are_not():
@@ -183,6 +208,6 @@ def test_normalising_1000_images_costs_their_invocations_at_the_deployed_memory_
     seconds = cost_model.ASSUMPTIONS["normalize_seconds"]
     assert cost["lambda"] == pytest.approx(1000 * (p["lambda_per_request"] + seconds * p["lambda_arm64_per_gb_second"]),
                                            abs=1e-6)
-    assert cost["extra_transitions_each"] == 1
+    assert cost["extra_transitions_each"] == 1  # LocateDerivative and Normalize instead of AnalyzeOriginal
     parts = cost["lambda"] + cost["step_functions_standard"] + cost["s3_requests"]
     assert cost["total"] == pytest.approx(parts, abs=1e-6)

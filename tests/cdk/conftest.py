@@ -107,5 +107,6 @@ def variant(tmp_path_factory) -> Synthesized:
         bastion="false",
         apiRateLimit="7",
         apiGatewayAccountRole="false",
+        detectText="false",
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cdk.constructs import alarms as alarms_module
+from cdk.constructs import workflow as workflow_module
 
 
 def _alarm(synth, name: str) -> dict:
@@ -25,6 +26,13 @@ def test_given_the_state_machine_when_an_execution_fails_then_an_alarm_fires(dev
     alarm = _alarm(dev, "FailedExecutions")
     assert (alarm["MetricName"], alarm["Dimensions"][0]["Value"], alarm["Threshold"]) == (
         "ExecutionsFailed", dev.ref(dev.stack.workflow.state_machine), 0)
+
+
+def test_given_an_analysis_error_recorded_when_counted_then_an_alarm_fires(dev):
+    alarm = _alarm(dev, "AnalysisErrors")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"], alarm["Threshold"]) == (
+        workflow_module.METRICS_NAMESPACE, workflow_module.ANALYSIS_ERRORS_METRIC, "Sum", 0)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
 
 
 def test_given_the_indexer_when_it_errors_then_an_alarm_fires(dev):

@@ -109,8 +109,48 @@ def test_given_the_workflow_role_when_synthesized_then_it_sends_only_to_the_work
     assert _grant(dev, "sqs:SendMessage") == [dev.arn(dev.stack.dead_letters.workflow)]
 
 
-def test_given_the_workflow_role_when_synthesized_then_it_may_call_detect_labels(dev):
-    assert _grant(dev, "rekognition:DetectLabels") == ["*"]
+def test_given_the_workflow_role_when_synthesized_then_it_may_call_the_three_analyses(dev):
+    for action in ("rekognition:DetectLabels", "rekognition:DetectText", "rekognition:DetectModerationLabels"):
+        assert _grant(dev, action) == ["*"], action
+    assert {a for a in dev.role_actions(dev.stack.workflow.role) if a.startswith("rekognition:")} == {
+        "rekognition:DetectLabels", "rekognition:DetectText", "rekognition:DetectModerationLabels"}
+
+
+def test_given_default_context_when_synthesized_then_both_optional_analyses_are_switched_on(dev):
+    substitutions = _state_machine(dev)["DefinitionSubstitutions"]
+    assert {name: json.loads(substitutions[name]) for name in contracts.ANALYSIS_SUBSTITUTIONS.values()} == {
+        "DetectTextEnabled": True, "DetectModerationEnabled": True}
+
+
+def test_given_detect_text_switched_off_when_synthesized_then_the_workflow_skips_it_and_may_not_call_it(variant):
+    substitutions = _state_machine(variant)["DefinitionSubstitutions"]
+    assert (json.loads(substitutions["DetectTextEnabled"]), json.loads(substitutions["DetectModerationEnabled"])) == (
+        False, True)
+    assert _grant(variant, "rekognition:DetectText") == []
+    assert _grant(variant, "rekognition:DetectModerationLabels") == ["*"]
+
+
+def test_given_the_log_group_when_synthesized_then_a_metric_filter_counts_every_recorded_analysis_error(dev):
+    [metric_filter] = dev.resources("AWS::Logs::MetricFilter").values()
+    props = metric_filter["Properties"]
+    assert props["LogGroupName"] == dev.ref(dev.stack.workflow.log_group)
+    assert props["MetricTransformations"] == [{"MetricNamespace": workflow.METRICS_NAMESPACE, "MetricName":
+                                               workflow.ANALYSIS_ERRORS_METRIC, "MetricValue": "1", "DefaultValue": 0}]
+    names = workflow.analysis_error_states(json.loads(contracts.ASL_FILE.read_text(encoding="utf-8")))
+    # two optional analyses, each on the original and on the derivative
+    assert len(names) == 2 * len(contracts.OPTIONAL_ANALYSES)
+    expected = " || ".join(f'($.details.name = "{name}")' for name in names)
+    assert props["FilterPattern"] == f'{{ ($.type = "PassStateEntered") && ({expected}) }}'
+
+
+def test_given_the_asl_file_when_read_then_the_recording_states_are_the_catch_targets_of_text_and_moderation():
+    states = json.loads(contracts.ASL_FILE.read_text(encoding="utf-8"))["States"]
+    branches = {name: state for analyze in ("Analyze", "AnalyzeOnDerivative")
+                for branch in states[analyze]["Branches"] for name, state in branch["States"].items()}
+    names = workflow.analysis_error_states({"States": states})
+    for name in names:
+        assert branches[name]["Type"] == "Pass" and branches[name]["Parameters"]["error"]["analysis"] in (
+            contracts.OPTIONAL_ANALYSES)
 
 
 def test_given_the_workflow_role_when_synthesized_then_it_has_no_other_service_actions(dev):

@@ -34,6 +34,13 @@ class Services:
         self.deleted: list[dict] = []
         self.registry = TaskRegistry()
         self.registry.register("arn:aws:states:::aws-sdk:rekognition:detectLabels", self._detect)
+        self.text_calls: list[dict] = []
+        self.moderation_calls: list[dict] = []
+        self.registry.register("arn:aws:states:::aws-sdk:rekognition:detectText", lambda p: self.text_calls.append(
+            p["Image"]["S3Object"]) or {"TextDetections": [], "TextModelVersion": "3.0"})
+        self.registry.register("arn:aws:states:::aws-sdk:rekognition:detectModerationLabels",
+                               lambda p: self.moderation_calls.append(p["Image"]["S3Object"])
+                               or {"ModerationLabels": [], "ModerationModelVersion": "7.0"})
         self.registry.register("arn:aws:states:::lambda:invoke", self._invoke)
         self.registry.register("arn:aws:states:::aws-sdk:s3:deleteObject", lambda p: self.deleted.append(p) or {})
         self.registry.register("arn:aws:states:::aws-sdk:kinesis:putRecord",
@@ -58,9 +65,9 @@ class Services:
 
 @pytest.fixture
 def sm():
-    substitutions = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images",
-                     "DeadLetterQueueUrl": "https://sqs.local/dlq", "NormalizeFunction": NORMALIZE_ARN,
-                     "DerivativesPrefix": contracts.DERIVATIVES_PREFIX}
+    substitutions = contracts.definition_substitutions(max_labels=20, min_confidence=55, stream_name="images",
+                                                       dead_letter_queue_url="https://sqs.local/dlq",
+                                                       normalize_function=NORMALIZE_ARN)
     return StateMachine.from_file(contracts.ASL_FILE, substitutions=substitutions, name="image-tagging",
                                   sleeper=lambda s: None)
 
@@ -71,11 +78,32 @@ def event(name="object_created.json", **fields):
     return value
 
 
-def test_GIVEN_the_two_detect_labels_states_WHEN_read_THEN_they_make_the_same_call():
+SUFFIX = "OnDerivative"
+
+
+def _renamed(value, suffix: str):
+    """`value` (a state or part of one) with `suffix` removed from the names of states it refers to."""
+    if isinstance(value, dict):
+        return {(k[:-len(suffix)] if k.endswith(suffix) else k): _renamed(v, suffix) for k, v in value.items()
+                if k != "Comment"}
+    if isinstance(value, list):
+        return [_renamed(v, suffix) for v in value]
+    return value[:-len(suffix)] if isinstance(value, str) and value.endswith(suffix) else value
+
+
+def test_GIVEN_the_two_parallel_analyses_WHEN_read_THEN_they_are_the_same_but_for_state_names_and_the_refusal_route():
+    """AnalyzeOnDerivative is Analyze with 'OnDerivative' after every state name (names are unique in
+    a state machine): same branches, calls, Retry, settings and results. Only the Catch differs: a
+    refusal of the original goes to Normalize, every failure on the derivative is a dead letter."""
     states = json.loads(contracts.ASL_FILE.read_text())["States"]
-    first, second = states["DetectLabels"], states["DetectLabelsOnDerivative"]
-    for field in ("Resource", "Parameters", "ResultSelector", "ResultPath", "TimeoutSeconds", "Retry", "Next"):
-        assert first[field] == second[field], field
+    original, derivative = states["Analyze"], states["AnalyzeOnDerivative"]
+    names = {name for branch in derivative["Branches"] for name in branch["States"]}
+    assert names and all(name.endswith(SUFFIX) for name in names)
+    assert {k: v for k, v in _renamed(derivative, SUFFIX).items() if k != "Catch"} == \
+        {k: v for k, v in _renamed(original, SUFFIX).items() if k != "Catch"}
+    assert [c["Next"] for c in original["Catch"]] == ["LocateDerivative", "BuildDeadLetter"]
+    assert derivative["Catch"] == [original["Catch"][-1]]
+    assert states["Normalize"]["Next"] == "AnalyzeOnDerivative" and states["AnalyzeOriginal"]["Next"] == "Analyze"
 
 
 @pytest.mark.parametrize("key", ["a.jpg", "b.JPEG", "c.PNG", "d.png"])
@@ -102,7 +130,8 @@ def test_GIVEN_an_original_rekognition_cannot_read_WHEN_run_THEN_it_is_normalise
     assert invocation["FunctionName"] == NORMALIZE_ARN
     assert invocation["Payload"]["key"] == fields["key"]
     assert invocation["Payload"]["derivative_key"].startswith(contracts.DERIVATIVES_PREFIX)
-    assert services.detect_calls == [{"Bucket": "image-vaults", "Name": PAYLOAD["key"]}]
+    assert services.detect_calls == services.text_calls == services.moderation_calls == [
+        {"Bucket": "image-vaults", "Name": PAYLOAD["key"]}]
     analysis = services.records[0]["analysis"]
     assert (analysis["key"], analysis["normalized"], analysis["source_format"]) == (PAYLOAD["key"], True, "HEIF")
     assert services.records[0]["key"] == fields["key"]

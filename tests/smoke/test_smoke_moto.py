@@ -34,7 +34,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.rekognition.responses import RekognitionResponse
 
 from autotagger.cli import main
-from autotagger.contracts import DERIVATIVES_PREFIX, NORMALIZE_FUNCTION_NAME, function_arn
+from autotagger.contracts import NORMALIZE_FUNCTION_NAME, definition_substitutions, function_arn
 from autotagger.smoke import AWKWARD_KEYS, Smoke, table
 from autotagger.workflow import StateMachine
 
@@ -140,11 +140,10 @@ def deploy(mangle_body: bool = False) -> dict:
     queue_url = sqs.create_queue(QueueName="autotagger-workflow-dead-letters")["QueueUrl"]
     key_id = boto3.client("apigateway", region_name=REGION).create_api_key(
         name="autotagger", value=API_KEY, enabled=True)["id"]
-    definition = StateMachine.from_file(ASL, substitutions={"MaxLabels": "20", "MinConfidence": "55",
-                                                            "StreamName": STREAM, "DeadLetterQueueUrl": queue_url,
-                                                            "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
-                 "DerivativesPrefix": DERIVATIVES_PREFIX},
-                                        name="image-tagging").definition
+    substitutions = definition_substitutions(max_labels=20, min_confidence=55, stream_name=STREAM,
+                                             dead_letter_queue_url=queue_url,
+                                             normalize_function=function_arn(NORMALIZE_FUNCTION_NAME))
+    definition = StateMachine.from_file(ASL, substitutions=substitutions, name="image-tagging").definition
     state_machine_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
         name="image-tagging", definition=json.dumps(definition),
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/image-tagging")["stateMachineArn"]

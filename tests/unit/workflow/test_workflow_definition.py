@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from workflow_helpers import ECHO, machine, registry
 
-from autotagger.contracts import DERIVATIVES_PREFIX, NORMALIZE_FUNCTION_NAME, function_arn
+from autotagger.contracts import NORMALIZE_FUNCTION_NAME, definition_substitutions, function_arn
 from autotagger.workflow import DefinitionError, StateMachine, UnknownResourceError
 
 ASL = Path(__file__).resolve().parents[3] / "statemachine" / "image_tagging.asl.json"
-SUBSTITUTIONS = {"MaxLabels": "20", "MinConfidence": "55", "StreamName": "images", "DeadLetterQueueUrl": "https://sqs.local/dlq",
-                 "NormalizeFunction": function_arn(NORMALIZE_FUNCTION_NAME),
-                 "DerivativesPrefix": DERIVATIVES_PREFIX}
+SUBSTITUTIONS = definition_substitutions(max_labels=20, min_confidence=55, stream_name="images",
+                                        dead_letter_queue_url="https://sqs.local/dlq",
+                                        normalize_function=function_arn(NORMALIZE_FUNCTION_NAME))
 
 
 def refused(states: dict, **kwargs) -> str:
@@ -23,9 +23,11 @@ def refused(states: dict, **kwargs) -> str:
     return str(info.value)
 
 
-def test_GIVEN_the_workflow_file_and_its_substitutions_WHEN_loaded_THEN_it_lists_its_five_task_resources():
+def test_GIVEN_the_workflow_file_and_its_substitutions_WHEN_loaded_THEN_it_lists_its_seven_task_resources():
     sm = StateMachine.from_file(ASL, substitutions=SUBSTITUTIONS, name="image-tagging")
     assert sm.resources == {"arn:aws:states:::aws-sdk:rekognition:detectLabels", "arn:aws:states:::aws-sdk:kinesis:putRecord",
+                            "arn:aws:states:::aws-sdk:rekognition:detectText",
+                            "arn:aws:states:::aws-sdk:rekognition:detectModerationLabels",
                             "arn:aws:states:::sqs:sendMessage", "arn:aws:states:::lambda:invoke",
                             "arn:aws:states:::aws-sdk:s3:deleteObject"}
 
@@ -79,6 +81,17 @@ def test_GIVEN_a_Next_to_a_missing_state_WHEN_loaded_THEN_it_is_refused():
 
 def test_GIVEN_both_Next_and_End_WHEN_loaded_THEN_it_is_refused():
     assert "exactly one of Next or End" in refused({"A": {"Type": "Pass", "Next": "B", "End": True}, "B": {"Type": "Succeed"}})
+
+
+def test_GIVEN_a_state_name_used_in_a_Parallel_branch_and_outside_WHEN_loaded_THEN_it_is_refused():
+    branch = {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}
+    message = refused({"A": {"Type": "Parallel", "Branches": [branch], "Next": "B"}, "B": {"Type": "Succeed"}})
+    assert "'B' is used twice" in message
+
+
+def test_GIVEN_two_Parallel_branches_with_the_same_state_name_WHEN_loaded_THEN_it_is_refused():
+    branch = {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}
+    assert "'B' is used twice" in refused({"A": {"Type": "Parallel", "Branches": [branch, branch], "End": True}})
 
 
 def test_GIVEN_an_unreachable_state_WHEN_loaded_THEN_it_is_refused():

@@ -57,7 +57,7 @@ def test_GIVEN_Fail_with_an_ErrorPath_to_a_number_WHEN_run_THEN_the_execution_fa
 
 
 def branch(value):
-    return {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": value, "End": True}}}
+    return {"StartAt": f"B{value}", "States": {f"B{value}": {"Type": "Pass", "Result": value, "End": True}}}
 
 
 def test_GIVEN_Parallel_WHEN_its_branches_succeed_THEN_the_output_is_their_outputs_in_branch_order():
@@ -68,7 +68,7 @@ def test_GIVEN_Parallel_WHEN_its_branches_succeed_THEN_the_output_is_their_outpu
 def test_GIVEN_Parallel_WHEN_its_branches_run_THEN_they_run_at_the_same_time():
     barrier = threading.Barrier(2, timeout=5)
     states = {"P": {"Type": "Parallel", "End": True, "Branches": [
-        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ECHO, "End": True}}} for _ in range(2)]}}
+        {"StartAt": f"T{i}", "States": {f"T{i}": {"Type": "Task", "Resource": ECHO, "End": True}}} for i in range(2)]}}
     execution = machine(states).run({}, registry(echo=lambda p: barrier.wait() is not None and {}))
     assert execution.status == "SUCCEEDED"
 

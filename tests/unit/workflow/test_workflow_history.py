@@ -102,7 +102,7 @@ def test_GIVEN_a_listener_that_fails_on_ExecutionStarted_WHEN_run_THEN_no_task_r
 
 
 def test_GIVEN_a_Parallel_state_WHEN_run_THEN_branch_events_point_to_events_of_their_own_branch():
-    branches = [{"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}} for _ in range(2)]
+    branches = [{"StartAt": f"B{i}", "States": {f"B{i}": {"Type": "Pass", "End": True}}} for i in range(2)]
     execution = machine({"P": {"Type": "Parallel", "Branches": branches, "End": True}}).run({}, registry())
     started = next(e["id"] for e in execution.history if e["type"] == "ParallelStateStarted")
     entered = [e for e in execution.history if e["type"] == "PassStateEntered"]
