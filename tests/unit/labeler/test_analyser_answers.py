@@ -100,9 +100,9 @@ def test_GIVEN_the_taxonomy_WHEN_walked_THEN_every_label_reaches_a_top_level_one
 def test_GIVEN_a_nudenet_class_WHEN_mapped_THEN_Rekognitions_label_comes_with_its_parents(nudenet_class, expected):
     labels = moderation_labels([{"class": nudenet_class, "score": 0.8, "box": [0, 0, 1, 1]}], 50.0)
 
-    assert sorted((l["Name"], l["ParentName"], l["TaxonomyLevel"]) for l in labels) == sorted(expected)
-    assert {l["Confidence"] for l in labels} == {80.0}
-    assert [l["TaxonomyLevel"] for l in labels] == [1, 2, 3]  # equal confidence: parents first
+    assert sorted((label["Name"], label["ParentName"], label["TaxonomyLevel"]) for label in labels) == sorted(expected)
+    assert {label["Confidence"] for label in labels} == {80.0}
+    assert [label["TaxonomyLevel"] for label in labels] == [1, 2, 3]  # equal confidence: parents first
     assert_rekognition_answer("detect_moderation_labels", {"ModerationLabels": labels,
                                                            "ModerationModelVersion": "nudenet-3.4.2-320n"})
 
@@ -128,7 +128,7 @@ def test_GIVEN_detections_under_one_parent_WHEN_mapped_THEN_the_parent_is_as_con
 
     labels = moderation_labels(detections, 50.0)
 
-    assert [(l["Name"], l["Confidence"]) for l in labels] == [
+    assert [(label["Name"], label["Confidence"]) for label in labels] == [
         ("Explicit", 91.0), ("Explicit Nudity", 91.0), ("Exposed Female Nipple", 91.0),
         ("Exposed Buttocks or Anus", 70.0)]
 
@@ -137,7 +137,7 @@ def test_GIVEN_a_MinConfidence_WHEN_mapped_THEN_labels_under_it_are_left_out_and
     detections = [{"class": "MALE_BREAST_EXPOSED", "score": 0.55}]
 
     assert moderation_labels(detections, 60.0) == []
-    assert [l["Name"] for l in moderation_labels(detections, 55.0)] == [
+    assert [label["Name"] for label in moderation_labels(detections, 55.0)] == [
         "Non-Explicit Nudity of Intimate parts and Kissing", "Non-Explicit Nudity", "Exposed Male Nipple"]
 
 
