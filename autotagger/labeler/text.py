@@ -29,10 +29,13 @@ from autotagger.contracts import DETECT_TEXT_MAX_WORDS
 from autotagger.errors import InternalServerError
 from autotagger.labeler.images import decode
 
-OCR_MAX_SIDE = 1600
-"""The longest side Tesseract reads, in pixels. A sign a person can read on a screen is tens of
-pixels tall at this size; larger inputs cost time roughly with the pixels for no more words on
-the repository's photos (1280: 10 of 18 drawn signs read, 1600: 12 of 18, 2048: no better)."""
+OCR_MAX_SIDE = 1024
+"""The longest side Tesseract reads, in pixels. Tesseract's recogniser is trained on lines a few
+tens of pixels tall, so a sign that fills a tenth of a photo reads better reduced, and texture
+turns into fewer stray "words". Measured on 19 signs drawn on six of the repository's photos plus
+three real street signs (opencv-doc's scenetext photos): 1024 px read 11 of the 19 signs with 12
+stray lines and 18 words of the street signs; 1600 px read 10 with 39 stray lines and 14 words,
+at about 1.8 times the CPU; 800 px read no more than 1024."""
 MIN_WORD_CONFIDENCE = 70.0
 """Tesseract's word confidence below which a photo's "words" are mostly texture (leaves, cables,
 gravel read as `aS`, `KG`, `4,`); real letters on a sign score 90+."""
@@ -87,9 +90,9 @@ class TesseractTextDetector:
 def binarize(image: Image.Image) -> Image.Image:
     """Black ink on white: a pixel is ink when it is darker than its neighbourhood's mean by a
     margin (a local threshold, so a light sign on a darker scene keeps its letters). Window and
-    margin were chosen on drawn signs (dark on light and light on dark) on six of the repository's
-    photos: 2 % of the side and 8 grey levels read the most (10 of 19; 1 % or 4 %, or 20 levels,
-    read 4 to 7)."""
+    margin were chosen on the drawn signs of OCR_MAX_SIDE (dark on light and light on dark), at
+    1600 px: 2 % of the side and 8 grey levels read the most (10 of 19; 1 % or 4 % of the side, or
+    20 levels, read 4 to 7)."""
     grey = image.convert("L")
     radius = max(3, int(max(grey.size) * _LOCAL_WINDOW))
     mean = np.asarray(grey.filter(ImageFilter.BoxBlur(radius)), dtype=np.int16)
