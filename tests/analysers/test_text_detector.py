@@ -1,9 +1,9 @@
 """The local DetectText (Tesseract) on the repository's real photos, with signs drawn on them.
 
 What Tesseract reads: a clear sign (dark on light, a tenth of the photo tall), street signs in
-real photos (opencv-doc's scenetext photos), a printed page. What it does not: it misses some
-signs a scene-text model would read (11 of 19 drawn signs in bench/bench_analysers.py) and turns
-some texture into a stray short "word" (below).
+real photos (opencv-doc's scenetext photos), a printed page. What it does not: it misses signs a
+scene-text model would read (it read 10 of the 18 signs bench/bench_analysers.py paints, 2 of the 6
+light-on-dark ones) and turns some texture into a stray short "word" (below).
 """
 
 from __future__ import annotations
