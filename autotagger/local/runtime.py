@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import warnings
 from functools import cached_property
@@ -80,6 +81,8 @@ class Pipeline:
         # (autotagger.labeler), built on the first call that needs them.
         self._text_detector = text_detector
         self._moderation_detector = moderation_detector
+        self._text_wrapped = self._moderation_wrapped = False  # fault wrappers go on once, at first use
+        self._analysers_lock = threading.Lock()  # the first calls of several executions build them once
         # Fault injection (autotagger.faults) wraps ports where they are composed; adapters stay clean.
         if faults is None and settings.faults:
             from autotagger.faults import FaultPlan
@@ -201,18 +204,25 @@ class Pipeline:
                 .register(task_adapters.DELETE_OBJECT_ARN, task_adapters.delete_object_adapter(stores.bucket)))
 
     def _text_detector_factory(self) -> TextDetector:
-        if self._text_detector is None:
-            from autotagger.labeler import get_text_detector
+        with self._analysers_lock:
+            if self._text_detector is None:
+                from autotagger.labeler import get_text_detector
 
-            self._text_detector = get_text_detector()
-        return self._text_detector
+                self._text_detector = get_text_detector()
+            if not self._text_wrapped:
+                self._text_detector, self._text_wrapped = self._with_faults("text", self._text_detector), True
+            return self._text_detector
 
     def _moderation_detector_factory(self) -> ModerationDetector:
-        if self._moderation_detector is None:
-            from autotagger.labeler import get_moderation_detector
+        with self._analysers_lock:
+            if self._moderation_detector is None:
+                from autotagger.labeler import get_moderation_detector
 
-            self._moderation_detector = get_moderation_detector(concurrent_callers=self.settings.workers)
-        return self._moderation_detector
+                self._moderation_detector = get_moderation_detector(concurrent_callers=self.settings.workers)
+            if not self._moderation_wrapped:
+                self._moderation_detector = self._with_faults("moderation", self._moderation_detector)
+                self._moderation_wrapped = True
+            return self._moderation_detector
 
     def _normalize_handler(self):
         """The Normalize Lambda's handler, built by its own factory around this pipeline's bucket."""

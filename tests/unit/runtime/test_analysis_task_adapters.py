@@ -210,3 +210,20 @@ def test_GIVEN_a_pipeline_WHEN_started_THEN_its_registry_runs_DetectText_and_Det
     assert text.calls == [PHOTO] and moderation.calls == [(PHOTO, DETECT_MODERATION_DEFAULT_MIN_CONFIDENCE)]
     assert found["TextDetections"][0]["DetectedText"] == "HARBOUR"
     assert flagged["ModerationLabels"][0]["Name"] == "Explicit"
+
+
+def test_GIVEN_a_text_fault_WHEN_the_pipelines_text_task_runs_THEN_it_fails_as_Rekognition_would_and_moderation_does_not(
+        make_pipeline):
+    from autotagger.faults import FaultPlan
+
+    with make_pipeline(text_detector=FakeTextDetector(), moderation_detector=FakeModerationDetector(),
+                       faults=FaultPlan.parse(["text.fail"])) as pipeline:
+        pipeline.stores.bucket.put("raw-image/sign.jpg", PHOTO)
+        registry, parameters = pipeline._registry, image(bucket=pipeline.bucket_name)
+
+        with pytest.raises(ServiceError) as raised:
+            registry.get(DETECT_TEXT_ARN)(parameters)
+        flagged = registry.get(DETECT_MODERATION_LABELS_ARN)(parameters)
+
+    assert raised.value.error_name == "Rekognition.AccessDeniedException"
+    assert flagged["ModerationLabels"] == []
