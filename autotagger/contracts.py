@@ -294,6 +294,12 @@ MAX_IMAGE_BYTES = 15 * 1024 * 1024
 MIN_IMAGE_SIDE = 80
 MAX_IMAGE_SIDE = 10_000
 """DetectLabels' smallest and largest image width and height, in pixels."""
+DETECT_TEXT_MAX_WORDS = 100
+"""DetectText returns at most 100 words per image
+(https://docs.aws.amazon.com/rekognition/latest/APIReference/API_DetectText.html)."""
+DETECT_MODERATION_DEFAULT_MIN_CONFIDENCE = 50.0
+"""DetectModerationLabels' MinConfidence when the request gives none: labels below 50 are left out
+(https://docs.aws.amazon.com/rekognition/latest/APIReference/API_ModerationLabel.html)."""
 
 # -- normalisation (the Normalize task: functions/normalize, autotagger.normalize) ----------------
 

@@ -1,13 +1,15 @@
 """Ports: the interfaces the core talks to. Each has one adapter per backend.
 
-| port          | AWS adapter                  | local adapter                         |
-|---------------|------------------------------|---------------------------------------|
-| Labeler       | Rekognition (boto3)          | onnxruntime labeler                   |
-| ObjectStore   | S3 (boto3)                   | bucket on disk (autotagger.local)     |
-| RecordStream  | Kinesis                      | durable SQLite stream                 |
-| DeadLetters   | SQS                          | durable SQLite queue                  |
-| ImageIndex    | OpenSearch (opensearch-py)   | SQLite                                |
-| Executions    | Step Functions' own history  | SQLite execution store                |
+| port               | AWS adapter                              | local adapter                         |
+|--------------------|------------------------------------------|---------------------------------------|
+| Labeler            | Rekognition (boto3)                      | onnxruntime labeler                   |
+| TextDetector       | none: the workflow calls DetectText      | Tesseract OCR (labeler.text)          |
+| ModerationDetector | none: the workflow calls DetectModerationLabels | NudeNet (labeler.moderation)   |
+| ObjectStore        | S3 (boto3)                               | bucket on disk (autotagger.local)     |
+| RecordStream       | Kinesis                                  | durable SQLite stream                 |
+| DeadLetters        | SQS                                      | durable SQLite queue                  |
+| ImageIndex         | OpenSearch (opensearch-py)               | SQLite                                |
+| Executions         | Step Functions' own history              | SQLite execution store                |
 
 Everything crossing a port is plain data (dicts, bytes, dataclasses), so the domain can be tested
 with in-memory fakes and the local runtime can swap any adapter for the AWS one.
@@ -37,6 +39,33 @@ class Labeler(Protocol):
 
     def detect_labels(self, image_bytes: bytes, max_labels: int = 100,
                       min_confidence: float = 55.0) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class TextDetector(Protocol):
+    """Finds the words in an image; answers exactly like Rekognition's DetectText.
+
+    The response is `{"TextDetections": [{"DetectedText", "Type": "LINE"|"WORD", "Id", "ParentId"
+    (WORDs only: the Id of their LINE), "Confidence" (0-100), "Geometry": {"BoundingBox": {"Width",
+    "Height", "Left", "Top"}, "Polygon": [{"X", "Y"} x 4]}}], "TextModelVersion": str}`, boxes and
+    points as ratios of the image's width and height. Errors are `autotagger.errors` Rekognition
+    errors (InvalidImageFormatException, ImageTooLargeException, ...).
+    """
+
+    def detect_text(self, image_bytes: bytes) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class ModerationDetector(Protocol):
+    """Finds unsafe content; answers exactly like Rekognition's DetectModerationLabels.
+
+    The response is `{"ModerationLabels": [{"Name", "ParentName" ("" at the top level),
+    "TaxonomyLevel" (1-3), "Confidence"}], "ModerationModelVersion": str}`, a label's parents
+    listed too (Rekognition's three-level taxonomy), only labels at or above `min_confidence`
+    (0-100; Rekognition's default is 50). Errors are `autotagger.errors` Rekognition errors.
+    """
+
+    def detect_moderation_labels(self, image_bytes: bytes, min_confidence: float = 50.0) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Sections: engine (bench.bench_engine), labeler (bench.bench_labeler), pipeline (
 indexing, queries, read_api (the read API Lambda's handler per request), burst (uploads above the
 DetectLabels quota), backfill (the Distributed Map locally, bench.bench_backfill), cost (scale and
 cost on paper), normalize (the Normalize step: extra calls, ms and peak memory per HEIC / 40 MB JPEG,
-mixed-format throughput), profiles. A section that fails is recorded with its error and the others
+mixed-format throughput), analysers (CPU per image of the labeler, Tesseract and NudeNet; drawn
+signs read), profiles. A section that fails is recorded with its error and the others
 still run; the exit status is then 1.
 """
 
@@ -88,6 +89,12 @@ def _normalize(quick: bool) -> dict[str, Any]:
     return bench_normalize.run(quick=quick)
 
 
+def _analysers(quick: bool) -> dict[str, Any]:
+    from bench import bench_analysers
+
+    return bench_analysers.run(quick=quick)
+
+
 def _profiles(quick: bool) -> dict[str, Any]:
     from bench import profiles
 
@@ -97,7 +104,7 @@ def _profiles(quick: bool) -> dict[str, Any]:
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "engine": _engine, "labeler": _labeler, "pipeline": _pipeline, "indexing": _indexing,
     "queries": _queries, "read_api": _read_api, "burst": _burst, "backfill": _backfill, "cost": _cost,
-    "normalize": _normalize, "profiles": _profiles,
+    "normalize": _normalize, "analysers": _analysers, "profiles": _profiles,
 }
 SECTIONS["accuracy"] = lambda quick: __import__("bench.bench_accuracy", fromlist=["section"]).section(quick)
 

@@ -92,6 +92,7 @@ def render(results: dict[str, Any]) -> str:
     if results.get("errors"):
         out += ["**Sections that failed:** " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items()), ""]
     out += _pipeline(s.get("pipeline")) + _engine(s.get("engine")) + _labeler(s.get("labeler"))
+    out += _analysers(s.get("analysers"))
     out += _indexing(s.get("indexing")) + _queries(s.get("queries")) + _cost(s.get("cost"))
     out += _backfill(s.get("backfill")) + _profiles(s.get("profiles")) + _findings(s)
     return "\n".join(out).rstrip() + "\n"
@@ -255,6 +256,27 @@ def _labeler(lab: dict[str, Any] | None) -> list[str]:
         if not isinstance(v, (dict, list))
     ]
     return out + _table(["measure", "value"], rows)
+
+
+def _analysers(an: dict[str, Any] | None) -> list[str]:
+    out = ["## The local analysers, CPU per image (bench/bench_analysers.py)", ""]
+    if not an:
+        return out + ["Not run.", ""]
+    cpu, wall, relative = an.get("cpu_ms_per_image") or {}, an.get("wall_ms_per_image") or {}, \
+        an.get("cpu_relative_to_labeler") or {}
+    out += [f"{an.get('photos')} of the repository's photos, {an.get('repetitions')} repetitions, one call at a "
+            "time; CPU counts this process's threads and the Tesseract processes it waited for. Models: "
+            + ", ".join(f"{k} `{v}`" for k, v in (an.get("model_versions") or {}).items()) + ".", ""]
+    rows = []
+    for name in ("labels", "text", "moderation", "all_three"):
+        ratio = relative.get(name) or {}
+        rows.append([name, _f(_g(cpu, name, "median")), _f(_g(wall, name, "median")),
+                     _f(ratio.get("ratio_of_medians"), 2) if ratio else ("1.00" if name == "labels" else "n/a"),
+                     _f(ratio.get("worst_repetition"), 2) if ratio else "n/a"])
+    out += _table(["analyser", "CPU ms / image (median)", "wall ms / image (median)",
+                   "CPU / labeler's (ratio of medians)", "worst repetition"], rows)
+    signs = an.get("signs") or {}
+    return out + [f"Drawn signs Tesseract reads: {signs.get('read')} of {signs.get('drawn')}.", ""]
 
 
 def indexing_ratios(case: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -18,6 +18,11 @@ A spec is `PORT.KIND[=AMOUNT]`; AMOUNT is a count of calls (`3`: the first 3 cal
 - `labeler.quota=RATE`: at most RATE DetectLabels calls per second (a token bucket holding RATE tokens,
   refilled at RATE per second); the others raise `Rekognition.ThrottlingException`, as Rekognition answers
   calls above its TPS quota. Outcome: retried (ASL) until a token is free, then tagged.
+- `text.throttle=N`, `text.internal=N`, `text.fail[=N]`, `text.slow=DURATION`: the same for DetectText (the
+  local text detector). Outcome of `text.fail`: the text branch records the error in the document's
+  `analysis_errors`; the image is still tagged.
+- `moderation.throttle=N`, `moderation.internal=N`, `moderation.fail[=N]`, `moderation.slow=DURATION`: the
+  same for DetectModerationLabels. Outcome of `moderation.fail`: recorded in `analysis_errors`, still tagged.
 - `stream.throttle=N`: PutRecord raises `Kinesis.ProvisionedThroughputExceededException`. Outcome: retried
   (ASL), then tagged.
 - `stream.internal=N`: PutRecord raises `Kinesis.InternalFailureException`. Outcome: retried (ASL), then
@@ -52,6 +57,8 @@ log = logging.getLogger(__name__)
 
 KINDS: dict[str, tuple[str, ...]] = {
     "labeler": ("throttle", "internal", "fail", "slow", "quota"),
+    "text": ("throttle", "internal", "fail", "slow"),
+    "moderation": ("throttle", "internal", "fail", "slow"),
     "stream": ("throttle", "internal", "fail", "slow"),
     "index": ("down", "partial", "slow"),
 }
@@ -62,6 +69,10 @@ _ERRORS: dict[tuple[str, str], tuple[str, str, bool]] = {
     ("labeler", "internal"): ("Rekognition", "InternalServerError", True),
     ("labeler", "fail"): ("Rekognition", "AccessDeniedException", False),
     ("labeler", "quota"): ("Rekognition", "ThrottlingException", True),
+    **{(analysis, kind): error for analysis in ("text", "moderation") for kind, error in {
+        "throttle": ("Rekognition", "ThrottlingException", True),
+        "internal": ("Rekognition", "InternalServerError", True),
+        "fail": ("Rekognition", "AccessDeniedException", False)}.items()},
     ("stream", "throttle"): ("Kinesis", "ProvisionedThroughputExceededException", True),
     ("stream", "internal"): ("Kinesis", "InternalFailureException", True),
     ("stream", "fail"): ("Kinesis", "AccessDeniedException", False),
@@ -241,7 +252,8 @@ class FaultPlan:
         """The adapter itself when no fault targets `port`, else a faulty wrapper around it."""
         if not any(f.port == port for f in self.faults):
             return adapter
-        wrapper = {"labeler": FaultyLabeler, "stream": FaultyRecordStream, "index": FaultyIndex}[port]
+        wrapper = {"labeler": FaultyLabeler, "text": FaultyTextDetector, "moderation": FaultyModerationDetector,
+                   "stream": FaultyRecordStream, "index": FaultyIndex}[port]
         return wrapper(adapter, self)
 
     # -- used by the wrappers ------------------------------------------------------------
@@ -301,6 +313,22 @@ class FaultyLabeler(_Wrapper):
     @property
     def model_version(self) -> str | None:
         return self._inner.model_version
+
+
+class FaultyTextDetector(_Wrapper):
+    """`ports.TextDetector` that throttles, errs or slows down as planned, then asks the real one."""
+
+    def detect_text(self, image_bytes: bytes) -> dict[str, Any]:
+        self._plan._before_call("text")
+        return self._inner.detect_text(image_bytes)
+
+
+class FaultyModerationDetector(_Wrapper):
+    """`ports.ModerationDetector` that throttles, errs or slows down as planned, then asks the real one."""
+
+    def detect_moderation_labels(self, image_bytes: bytes, min_confidence: float = 50.0) -> dict[str, Any]:
+        self._plan._before_call("moderation")
+        return self._inner.detect_moderation_labels(image_bytes, min_confidence=min_confidence)
 
 
 class FaultyRecordStream(_Wrapper):
@@ -385,6 +413,6 @@ def add_fault_options(parser: Any) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="inject a fault for demos and drills, e.g. labeler.throttle=3, labeler.quota=5, "
+        help="inject a fault for demos and drills, e.g. labeler.throttle=3, labeler.quota=5, text.fail, "
         "index.down=10s (repeatable; see autotagger.faults)",
     )

@@ -3,17 +3,23 @@
 `get_labeler("local")` runs EfficientNet-Lite0 + CenterNet on onnxruntime (models from
 `autotagger models build`); `get_labeler("rekognition")` calls AWS. Each is built once per process
 and shared: loading models is the expensive part, and both are safe to call from many threads.
+
+The other analyses have one local implementation each, built once per process the same way:
+`get_text_detector()` (Tesseract, port: autotagger.ports.TextDetector) and
+`get_moderation_detector()` (NudeNet, port: autotagger.ports.ModerationDetector).
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from autotagger.config import LABELERS
-from autotagger.ports import Labeler
+from autotagger.ports import Labeler, ModerationDetector, TextDetector
 
 _instances: dict[tuple, Labeler] = {}
+_analysers: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
@@ -47,7 +53,31 @@ def get_labeler(name: str = "local", rules_path: str | Path | None = None, concu
         return _instances[key]
 
 
+def get_text_detector() -> TextDetector:
+    """The process-wide local text detector (Tesseract: each call runs its own process)."""
+    with _lock:
+        if "text" not in _analysers:
+            from autotagger.labeler.text import TesseractTextDetector
+
+            _analysers["text"] = TesseractTextDetector()
+        return _analysers["text"]
+
+
+def get_moderation_detector(concurrent_callers: int = 1) -> ModerationDetector:
+    """The process-wide local moderation detector for `concurrent_callers` calls at once."""
+    from autotagger.labeler.onnx_session import intra_op_threads
+
+    key = f"moderation/{intra_op_threads(concurrent_callers)}"
+    with _lock:
+        if key not in _analysers:
+            from autotagger.labeler.moderation import NudeNetModerationDetector
+
+            _analysers[key] = NudeNetModerationDetector(concurrent_callers=concurrent_callers)
+        return _analysers[key]
+
+
 def clear_cache() -> None:
     """Forgets the shared instances (tests; after `models build` in a long-running process)."""
     with _lock:
         _instances.clear()
+        _analysers.clear()

@@ -79,8 +79,11 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def decode(data: bytes) -> DecodedImage:
-    """The upright RGB image in `data`; raises InvalidImageFormatException or ImageTooLargeException."""
+def decode(data: bytes, at_least: int = DECODE_AT_LEAST) -> DecodedImage:
+    """The upright RGB image in `data`; raises InvalidImageFormatException or ImageTooLargeException.
+
+    A JPEG is decoded at the smallest DCT scale that keeps both sides at least `at_least` pixels
+    (the models need 512; OCR needs more to read small letters)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InvalidImageFormatException("Image bytes are required.")
     data = bytes(data)
@@ -109,7 +112,7 @@ def decode(data: bytes) -> DecodedImage:
             raise InvalidImageFormatException(
                 f"The image is {width}x{height} px; the minimum is {MIN_IMAGE_SIDE} px on a side.")
         if fmt == "JPEG":
-            image.draft("RGB", (DECODE_AT_LEAST, DECODE_AT_LEAST))
+            image.draft("RGB", (at_least, at_least))
         image.load()
         image = ImageOps.exif_transpose(image)
         rgb = _to_rgb(image)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import warnings
 from functools import cached_property
@@ -42,7 +43,7 @@ from autotagger.local import task_adapters
 from autotagger.local.data_dir_lock import DataDirLock
 from autotagger.local.outbox import Outbox
 from autotagger.local.stores import INDEXER_CONSUMER, RUNTIME_DB, LocalStores
-from autotagger.ports import Labeler, StoredObject
+from autotagger.ports import Labeler, ModerationDetector, StoredObject, TextDetector
 
 if TYPE_CHECKING:
     from autotagger.local.event_router import EventRouter
@@ -73,8 +74,15 @@ class Pipeline:
     """
 
     def __init__(self, settings: Settings, *, labeler: Labeler | None = None, index: Any = None,
-                 consumer_options: dict[str, Any] | None = None, faults: Any = None, sleeper: Any = None):
+                 consumer_options: dict[str, Any] | None = None, faults: Any = None, sleeper: Any = None,
+                 text_detector: TextDetector | None = None, moderation_detector: ModerationDetector | None = None):
         self.settings = settings
+        # The optional analyses' detectors (DetectText, DetectModerationLabels); None: the local ones
+        # (autotagger.labeler), built on the first call that needs them.
+        self._text_detector = text_detector
+        self._moderation_detector = moderation_detector
+        self._text_wrapped = self._moderation_wrapped = False  # fault wrappers go on once, at first use
+        self._analysers_lock = threading.Lock()  # the first calls of several executions build them once
         # Fault injection (autotagger.faults) wraps ports where they are composed; adapters stay clean.
         if faults is None and settings.faults:
             from autotagger.faults import FaultPlan
@@ -177,10 +185,16 @@ class Pipeline:
         from autotagger.workflow import TaskRegistry
 
         stores = self.stores
+        # One call per worker at once across the three analysers: they all want the cores.
+        slots = task_adapters.AnalyserSlots(self.settings.workers)
         return (TaskRegistry()
                 .register(task_adapters.DETECT_LABELS_ARN,
                           task_adapters.detect_labels_adapter(
-                              stores.bucket, task_adapters.BoundedLabeler(self._labeler, self.settings.workers)))
+                              stores.bucket, task_adapters.BoundedLabeler(self._labeler, slots)))
+                .register(task_adapters.DETECT_TEXT_ARN, task_adapters.detect_text_adapter(
+                    stores.bucket, task_adapters.BoundedTextDetector(self._text_detector_factory, slots)))
+                .register(task_adapters.DETECT_MODERATION_LABELS_ARN, task_adapters.detect_moderation_labels_adapter(
+                    stores.bucket, task_adapters.BoundedModerationDetector(self._moderation_detector_factory, slots)))
                 .register(task_adapters.PUT_RECORD_ARN, task_adapters.put_record_adapter(
                     self._with_faults("stream", stores.stream), STREAM_NAME))
                 .register(task_adapters.SEND_MESSAGE_ARN,
@@ -188,6 +202,27 @@ class Pipeline:
                 .register(task_adapters.LAMBDA_INVOKE_ARN, task_adapters.lambda_invoke_adapter(
                     {self.settings.normalize_function_arn: self._normalize_handler()}, self._lambda_context))
                 .register(task_adapters.DELETE_OBJECT_ARN, task_adapters.delete_object_adapter(stores.bucket)))
+
+    def _text_detector_factory(self) -> TextDetector:
+        with self._analysers_lock:
+            if self._text_detector is None:
+                from autotagger.labeler import get_text_detector
+
+                self._text_detector = get_text_detector()
+            if not self._text_wrapped:
+                self._text_detector, self._text_wrapped = self._with_faults("text", self._text_detector), True
+            return self._text_detector
+
+    def _moderation_detector_factory(self) -> ModerationDetector:
+        with self._analysers_lock:
+            if self._moderation_detector is None:
+                from autotagger.labeler import get_moderation_detector
+
+                self._moderation_detector = get_moderation_detector(concurrent_callers=self.settings.workers)
+            if not self._moderation_wrapped:
+                self._moderation_detector = self._with_faults("moderation", self._moderation_detector)
+                self._moderation_wrapped = True
+            return self._moderation_detector
 
     def _normalize_handler(self):
         """The Normalize Lambda's handler, built by its own factory around this pipeline's bucket."""

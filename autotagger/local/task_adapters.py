@@ -14,10 +14,13 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from autotagger.contracts import DETECT_MODERATION_DEFAULT_MIN_CONFIDENCE
 from autotagger.errors import InvalidParameterException, InvalidS3ObjectException, ServiceError
-from autotagger.ports import DeadLetters, Labeler, ObjectStore, RecordStream
+from autotagger.ports import DeadLetters, Labeler, ModerationDetector, ObjectStore, RecordStream, TextDetector
 
 DETECT_LABELS_ARN = "arn:aws:states:::aws-sdk:rekognition:detectLabels"
+DETECT_TEXT_ARN = "arn:aws:states:::aws-sdk:rekognition:detectText"
+DETECT_MODERATION_LABELS_ARN = "arn:aws:states:::aws-sdk:rekognition:detectModerationLabels"
 PUT_RECORD_ARN = "arn:aws:states:::aws-sdk:kinesis:putRecord"
 SEND_MESSAGE_ARN = "arn:aws:states:::sqs:sendMessage"
 LAMBDA_INVOKE_ARN = "arn:aws:states:::lambda:invoke"
@@ -31,22 +34,27 @@ TaskAdapter = Callable[[dict[str, Any]], dict[str, Any]]
 _UNREADABLE_S3_OBJECT = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
 
 
+def _image_from_bucket(bucket: ObjectStore, parameters: dict[str, Any]) -> bytes:
+    """The bytes of `Image.S3Object` in the local bucket, or the error Rekognition gives."""
+    s3_object = (parameters.get("Image") or {}).get("S3Object") or {}
+    name = s3_object.get("Name")
+    if not isinstance(name, str) or not name:
+        raise InvalidParameterException("Image.S3Object.Name must be a non-empty string")
+    if s3_object.get("Bucket") != bucket.name:
+        raise InvalidS3ObjectException(f"{_UNREADABLE_S3_OBJECT} (bucket {s3_object.get('Bucket')!r})")
+    try:
+        return bucket.get(name)
+    except KeyError:
+        raise InvalidS3ObjectException(f"{_UNREADABLE_S3_OBJECT} (no object {name!r})") from None
+    except ValueError as exc:
+        raise InvalidS3ObjectException(f"{_UNREADABLE_S3_OBJECT} ({exc})") from None
+
+
 def detect_labels_adapter(bucket: ObjectStore, labeler: Labeler) -> TaskAdapter:
     """Rekognition DetectLabels with `Image.S3Object` read from the local bucket."""
 
     def detect_labels(parameters: dict[str, Any]) -> dict[str, Any]:
-        s3_object = (parameters.get("Image") or {}).get("S3Object") or {}
-        name = s3_object.get("Name")
-        if not isinstance(name, str) or not name:
-            raise InvalidParameterException("Image.S3Object.Name must be a non-empty string")
-        if s3_object.get("Bucket") != bucket.name:
-            raise InvalidS3ObjectException(f"{_UNREADABLE_S3_OBJECT} (bucket {s3_object.get('Bucket')!r})")
-        try:
-            image = bucket.get(name)
-        except KeyError:
-            raise InvalidS3ObjectException(f"{_UNREADABLE_S3_OBJECT} (no object {name!r})") from None
-        except ValueError as exc:
-            raise InvalidS3ObjectException(f"{_UNREADABLE_S3_OBJECT} ({exc})") from None
+        image = _image_from_bucket(bucket, parameters)
         return labeler.detect_labels(
             image,
             max_labels=_number(parameters, "MaxLabels", int, 100),
@@ -54,6 +62,37 @@ def detect_labels_adapter(bucket: ObjectStore, labeler: Labeler) -> TaskAdapter:
         )
 
     return detect_labels
+
+
+def detect_text_adapter(bucket: ObjectStore, detector: TextDetector) -> TaskAdapter:
+    """Rekognition DetectText with `Image.S3Object` read from the local bucket.
+
+    DetectText's optional `Filters` (WordFilter, RegionsOfInterest) are refused rather than
+    ignored: the local detector does not apply them, and an answer that silently skipped them
+    would differ from Rekognition's."""
+
+    def detect_text(parameters: dict[str, Any]) -> dict[str, Any]:
+        if parameters.get("Filters") is not None:
+            raise InvalidParameterException("Filters are not supported by the local text detector")
+        return detector.detect_text(_image_from_bucket(bucket, parameters))
+
+    return detect_text
+
+
+def detect_moderation_labels_adapter(bucket: ObjectStore, detector: ModerationDetector) -> TaskAdapter:
+    """Rekognition DetectModerationLabels with `Image.S3Object` read from the local bucket;
+    `MinConfidence` defaults to Rekognition's 50. `HumanLoopConfig` and `ProjectVersion` (human
+    review, custom adapters) are AWS-only and refused."""
+
+    def detect_moderation_labels(parameters: dict[str, Any]) -> dict[str, Any]:
+        for unsupported in ("HumanLoopConfig", "ProjectVersion"):
+            if parameters.get(unsupported) is not None:
+                raise InvalidParameterException(f"{unsupported} is not supported by the local moderation detector")
+        image = _image_from_bucket(bucket, parameters)
+        return detector.detect_moderation_labels(
+            image, min_confidence=_number(parameters, "MinConfidence", float, DETECT_MODERATION_DEFAULT_MIN_CONFIDENCE))
+
+    return detect_moderation_labels
 
 
 def put_record_adapter(stream: RecordStream, stream_name: str) -> TaskAdapter:
@@ -152,20 +191,65 @@ def _number(parameters: dict[str, Any], name: str, kind: type, default: Any) -> 
     return kind(value)
 
 
-class BoundedLabeler:
-    """At most `slots` DetectLabels calls at once, however many executions are in flight.
+class AnalyserSlots:
+    """At most `slots` analyser calls (DetectLabels, DetectText, DetectModerationLabels) at once,
+    however many executions are in flight.
 
-    The labeler is the only CPU-heavy step, so its concurrency is what `workers` sizes (one call
-    per core); the workflow itself gets more threads than that, so while one execution writes its
-    history or puts its record, another one's labeler call can already use the freed core.
+    The analysers are the CPU-heavy steps, so their concurrency is what `workers` sizes (one call
+    per core); the three branches of one execution's Parallel share the same slots as every other
+    execution's calls. The workflow itself gets more threads than that, so while one execution
+    writes its history or puts its record, another one's analyser call can already use the freed core.
     """
 
-    def __init__(self, labeler: Labeler, slots: int):
+    def __init__(self, slots: int):
         if slots < 1:
+            raise ValueError("the analysers need at least one slot")
+        self._slots = threading.BoundedSemaphore(slots)
+
+    def __enter__(self) -> None:
+        self._slots.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._slots.release()
+
+
+class BoundedLabeler:
+    """The labeler, within `slots` (a count of its own, or slots shared with the other analysers)."""
+
+    def __init__(self, labeler: Labeler, slots: int | AnalyserSlots):
+        if isinstance(slots, int) and slots < 1:
             raise ValueError("a labeler needs at least one slot")
         self._labeler = labeler
-        self._slots = threading.BoundedSemaphore(slots)
+        self._slots = AnalyserSlots(slots) if isinstance(slots, int) else slots
 
     def detect_labels(self, image_bytes: bytes, max_labels: int = 100, min_confidence: float = 55.0) -> dict[str, Any]:
         with self._slots:
             return self._labeler.detect_labels(image_bytes, max_labels=max_labels, min_confidence=min_confidence)
+
+
+class BoundedTextDetector:
+    """A text detector within shared analyser slots, built by `factory` on its first call (loading
+    an analyser is paid once, and only by a runtime whose workflow asks for text)."""
+
+    def __init__(self, factory: Callable[[], TextDetector], slots: AnalyserSlots):
+        self._factory = factory
+        self._slots = slots
+
+    def detect_text(self, image_bytes: bytes) -> dict[str, Any]:
+        detector = self._factory()
+        with self._slots:
+            return detector.detect_text(image_bytes)
+
+
+class BoundedModerationDetector:
+    """A moderation detector within shared analyser slots, built by `factory` on its first call."""
+
+    def __init__(self, factory: Callable[[], ModerationDetector], slots: AnalyserSlots):
+        self._factory = factory
+        self._slots = slots
+
+    def detect_moderation_labels(self, image_bytes: bytes,
+                                 min_confidence: float = DETECT_MODERATION_DEFAULT_MIN_CONFIDENCE) -> dict[str, Any]:
+        detector = self._factory()
+        with self._slots:
+            return detector.detect_moderation_labels(image_bytes, min_confidence=min_confidence)

@@ -153,3 +153,21 @@ def test_the_target_is_met_only_when_the_ratio_of_medians_and_the_worst_repetiti
     assert ">= 0.90: **not met** (ratio of medians 0.95, worst repetition 0.86)" in text
     text = render(_pipeline_results([9.5, 9.2, 9.9], [10.0, 10.0, 10.0]))
     assert ">= 0.90: met (ratio of medians 0.95, worst repetition 0.92)" in text
+
+
+def test_GIVEN_analyser_figures_WHEN_reported_THEN_each_analysers_cpu_and_its_ratio_to_the_labeler_are_shown():
+    from bench.bench_analysers import _ratios
+
+    relative = {"text": _ratios([0.8, 0.9], [0.3, 0.3]), "moderation": _ratios([0.15, 0.18], [0.3, 0.3]),
+                "all_three": _ratios([1.25, 1.38], [0.3, 0.3])}
+    results = {"sections": {"analysers": {
+        "photos": 12, "repetitions": 2, "model_versions": {"text": "tesseract-5.3.0-eng"},
+        "cpu_ms_per_image": {"labels": {"median": 300.0}, "text": {"median": 850.0}, "moderation": {"median": 165.0}},
+        "wall_ms_per_image": {}, "cpu_relative_to_labeler": relative, "signs": {"read": 3, "drawn": 6}}}}
+
+    report = render(results)
+
+    assert relative["text"]["ratio_of_medians"] == pytest.approx(850 / 300, abs=1e-3)
+    assert relative["text"]["worst_repetition"] == 3.0  # a cost: the highest per-repetition ratio
+    assert "| text | 850.0 | n/a | 2.83 | 3.00 |" in report
+    assert "Drawn signs Tesseract reads: 3 of 6." in report

@@ -11,8 +11,11 @@ from tests.fakes.executions import FakeExecutions
 from tests.fakes.image_urls import FakeImageUrls
 from tests.fakes.index import FakeImageIndex
 from tests.fakes.labeler import JPEG_MAGIC, PNG_MAGIC, FakeLabeler
+from tests.fakes.moderation_detector import FakeModerationDetector
 from tests.fakes.object_store import FakeObjectStore
 from tests.fakes.record_stream import FakeRecordStream
+from tests.fakes.text_detector import FakeTextDetector
 
 __all__ = ["FakeDeadLetterQueue", "FakeDeadLetters", "FakeExecutionLookup", "FakeExecutions", "FakeImageIndex",
-           "FakeImageUrls", "FakeLabeler", "FakeObjectStore", "FakeRecordStream", "JPEG_MAGIC", "PNG_MAGIC"]
+           "FakeImageUrls", "FakeLabeler", "FakeModerationDetector", "FakeObjectStore", "FakeRecordStream",
+           "FakeTextDetector", "JPEG_MAGIC", "PNG_MAGIC"]

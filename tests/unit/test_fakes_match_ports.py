@@ -17,12 +17,16 @@ from tests.fakes import (
     FakeImageIndex,
     FakeImageUrls,
     FakeLabeler,
+    FakeModerationDetector,
     FakeObjectStore,
     FakeRecordStream,
+    FakeTextDetector,
 )
 
 FAKES = [
     (ports.Labeler, FakeLabeler),
+    (ports.TextDetector, FakeTextDetector),
+    (ports.ModerationDetector, FakeModerationDetector),
     (ports.ObjectStore, FakeObjectStore),
     (ports.RecordStream, FakeRecordStream),
     (ports.DeadLetters, FakeDeadLetters),
@@ -112,6 +116,9 @@ def test_GIVEN_fault_wrappers_WHEN_checked_against_their_ports_THEN_they_keep_ev
                             "event_time": "2026-01-01T00:00:00Z"}
 
     assert isinstance(labeler, ports.Labeler) and labeler.model_version == "v7"
+    assert isinstance(FaultPlan.parse(["text.fail"]).wrap("text", FakeTextDetector()), ports.TextDetector)
+    assert isinstance(FaultPlan.parse(["moderation.slow=1s"]).wrap("moderation", FakeModerationDetector()),
+                      ports.ModerationDetector)
     assert isinstance(plan.wrap("stream", FakeRecordStream()), ports.RecordStream)
     assert isinstance(wrapped_index, ports.ImageIndex)
     assert (wrapped_index.count(), wrapped_index.get("a")["tags"], wrapped_index.search()["total"]) == (1, ["Dog"], 1)
