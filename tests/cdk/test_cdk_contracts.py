@@ -26,6 +26,7 @@ from autotagger.local.event_pattern import matches
 from autotagger.local.s3_events import object_created_event, object_deleted_event
 from autotagger.ports import StoredObject
 from autotagger.server.upload_rules import UploadRejected, check_media_type
+from tests.fakes import fake_analysers
 
 
 @pytest.fixture
@@ -33,7 +34,8 @@ def local_pipeline(tmp_path, instant_labeler):
     """The local runtime as `autotagger serve` starts it (the instant labeler stands in for ONNX)."""
     from autotagger.local.runtime import Pipeline
 
-    with Pipeline(Settings(data_dir=tmp_path / "data", workers=1), labeler=instant_labeler) as pipeline:
+    with Pipeline(Settings(data_dir=tmp_path / "data", workers=1), labeler=instant_labeler,
+                  **fake_analysers()) as pipeline:
         yield pipeline
 
 

@@ -18,4 +18,11 @@ from tests.fakes.text_detector import FakeTextDetector
 
 __all__ = ["FakeDeadLetterQueue", "FakeDeadLetters", "FakeExecutionLookup", "FakeExecutions", "FakeImageIndex",
            "FakeImageUrls", "FakeLabeler", "FakeModerationDetector", "FakeObjectStore", "FakeRecordStream",
-           "FakeTextDetector", "JPEG_MAGIC", "PNG_MAGIC"]
+           "FakeTextDetector", "JPEG_MAGIC", "PNG_MAGIC", "fake_analysers"]
+
+
+def fake_analysers() -> dict:
+    """`Pipeline(..., **fake_analysers())`: DetectText and DetectModerationLabels answered in memory
+    (every image "shows" HARBOUR, none is flagged), for the tests whose labeler is a fake too; the
+    real Tesseract and NudeNet are tested in tests/analysers and run in the served product."""
+    return {"text_detector": FakeTextDetector(), "moderation_detector": FakeModerationDetector()}

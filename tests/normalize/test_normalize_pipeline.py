@@ -28,10 +28,19 @@ def _tag(pipeline, key: str, data: bytes, media_type: str) -> dict:
     return document
 
 
-def _states(pipeline) -> list[str]:
+OPTIONAL_ANALYSES = ("DetectText", "DetectModerationLabels")
+
+
+def _tasks(pipeline) -> list[str]:
     [execution] = pipeline.list_executions()
     detail = pipeline.get_execution(execution["arn"])
     return [e["stateEnteredEventDetails"]["name"] for e in detail["history"] if e["type"] == "TaskStateEntered"]
+
+
+def _states(pipeline) -> list[str]:
+    """The tasks the execution ran, in order, but for the optional analyses: they run beside
+    DetectLabels (or DetectLabelsOnDerivative) in the same Parallel state, on the same object."""
+    return [name for name in _tasks(pipeline) if not name.startswith(OPTIONAL_ANALYSES)]
 
 
 def _box(document: dict) -> dict:
@@ -54,6 +63,8 @@ def test_GIVEN_a_jpeg_or_png_that_needs_nothing_WHEN_uploaded_THEN_detect_labels
     document = _tag(pipeline, f"phone/photo.{EXT[fmt]}", photo(fmt), MEDIA[fmt])
 
     assert _states(pipeline) == ["DetectLabels", "PutRecord"]
+    # no call but the three analyses of the original and the record: no Normalize, no S3 call
+    assert sorted(_tasks(pipeline)) == ["DetectLabels", "DetectModerationLabels", "DetectText", "PutRecord"]
     assert document["analyzed_key"] == f"phone/photo.{EXT[fmt]}" and "normalized" not in document
     _assert_upright(_box(document))
 
@@ -77,6 +88,8 @@ def test_GIVEN_a_format_rekognition_cannot_read_WHEN_uploaded_THEN_its_upright_d
     document = _tag(pipeline, key, photo(fmt, orientation), MEDIA[fmt])
 
     assert _states(pipeline) == ["Normalize", "DetectLabelsOnDerivative", "PutRecord"]
+    assert sorted(set(_tasks(pipeline)) - set(_states(pipeline))) == [
+        "DetectModerationLabelsOnDerivative", "DetectTextOnDerivative"]  # the derivative's, not the original's
     assert document["key"] == key and document["id"] == document_id(pipeline.bucket_name, key)
     assert document["analyzed_key"] == _derivative_key(key)
     assert document["normalized"]["source_format"] == {"heic": "HEIF"}.get(fmt, fmt.upper())

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from autotagger.config import Settings
-from tests.fakes import FakeLabeler
+from tests.fakes import FakeLabeler, fake_analysers
 
 from .invariant import Ledger, assert_invariant, wait_settled
 
@@ -47,7 +47,7 @@ def make_pipeline(tmp_path, fast_labeler, sleeper):
         options = {"backoff_base_s": 0.01, "backoff_max_s": 0.05, "backoff_jitter": False,
                    **(consumer_options or {})}
         pipeline = Pipeline(Settings(data_dir=tmp_path / "data", **settings), labeler=fast_labeler,
-                            consumer_options=options, faults=faults, sleeper=sleeper)
+                            consumer_options=options, faults=faults, sleeper=sleeper, **fake_analysers())
         opened.append(pipeline)
         return pipeline.start()
 

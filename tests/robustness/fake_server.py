@@ -18,7 +18,7 @@ def main() -> None:
     from autotagger.config import Settings
     from autotagger.local.runtime import Pipeline
     from autotagger.server import create_app
-    from tests.fakes import FakeLabeler
+    from tests.fakes import FakeLabeler, fake_analysers
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -28,7 +28,7 @@ def main() -> None:
     settings = Settings(data_dir=args.data_dir, workers=args.workers, faults=tuple(args.fault))
     sock = _bind("127.0.0.1", 0)
     try:
-        with Pipeline(settings, labeler=FakeLabeler(model_version="fast-1")) as pipeline:
+        with Pipeline(settings, labeler=FakeLabeler(model_version="fast-1"), **fake_analysers()) as pipeline:
             host, port = sock.getsockname()[:2]
             print(f"autotagger: serving bucket {settings.bucket!r} from {settings.data_dir} on http://{host}:{port} "
                   f"(labeler fast)", flush=True)

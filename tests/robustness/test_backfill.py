@@ -14,6 +14,7 @@ import pytest
 from autotagger.contracts import RETAG_SEQUENCER
 from autotagger.domain.documents import document_id
 from autotagger.reprocess import backfill_local
+from tests.fakes import fake_analysers
 
 from .fast_labeler import small_png
 from .test_reprocess import BUCKET, KEYS, new_model_labeler, stored  # noqa: F401 - `stored` is a fixture
@@ -27,7 +28,8 @@ def new_model(tmp_path, sleeper):
     from autotagger.local.runtime import Pipeline
 
     labeler = new_model_labeler()
-    with Pipeline(Settings(data_dir=tmp_path / "data", workers=2), labeler=labeler, sleeper=sleeper) as p:
+    with Pipeline(Settings(data_dir=tmp_path / "data", workers=2), labeler=labeler, sleeper=sleeper,
+                  **fake_analysers()) as p:
         p.labeler_calls = lambda: labeler.calls
         yield p
 

@@ -13,7 +13,7 @@ import pytest
 from autotagger.config import Settings
 from autotagger.faults import FaultPlan
 from bench.bench_burst import THROTTLED, throttled_attempts, transitions
-from tests.fakes import FakeLabeler
+from tests.fakes import FakeLabeler, fake_analysers
 
 from .conftest import upload
 from .fast_labeler import small_png
@@ -32,7 +32,7 @@ def burst(tmp_path_factory):
     plan = FaultPlan.parse([f"labeler.quota={QUOTA}"])
     # Four labeler slots, eight executions at once: more callers than the quota admits.
     pipeline = Pipeline(Settings(data_dir=tmp_path_factory.mktemp("burst") / "data", workers=4), labeler=FakeLabeler(model_version="fast-1"), faults=plan,
-                        consumer_options={"backoff_base_s": 0.01, "backoff_max_s": 0.05})
+                        consumer_options={"backoff_base_s": 0.01, "backoff_max_s": 0.05}, **fake_analysers())
     pipeline.start()
     ledger = Ledger()
     start = time.perf_counter()

@@ -21,7 +21,7 @@ from autotagger.reprocess import (
     reprocess_aws,
     reprocess_local,
 )
-from tests.fakes import FakeLabeler
+from tests.fakes import FakeLabeler, fake_analysers
 
 from .conftest import settle_and_check, upload
 from .fast_labeler import small_png
@@ -53,7 +53,8 @@ def new_model_pipeline(tmp_path, sleeper):
     from autotagger.config import Settings
     from autotagger.local.runtime import Pipeline
 
-    with Pipeline(Settings(data_dir=tmp_path / "data", workers=2), labeler=new_model_labeler(), sleeper=sleeper) as p:
+    with Pipeline(Settings(data_dir=tmp_path / "data", workers=2), labeler=new_model_labeler(), sleeper=sleeper,
+                  **fake_analysers()) as p:
         yield p
 
 

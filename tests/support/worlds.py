@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from tests.aws_api.api_lambda_support import ACCOUNT, BUCKET, DOCUMENT, EVENTS, REGION, Deployment, rest_event
+from tests.fakes import fake_analysers
 
 # -- the document's routes -------------------------------------------------------------------------
 
@@ -68,7 +69,7 @@ class LocalWorld:
         from autotagger.local.runtime import Pipeline
         from autotagger.server import create_app
 
-        self.pipeline = Pipeline(Settings(data_dir=data_dir, workers=2), labeler=labeler).start()
+        self.pipeline = Pipeline(Settings(data_dir=data_dir, workers=2), labeler=labeler, **fake_analysers()).start()
         self.app = create_app(self.pipeline, **({"api_key": api_key} if api_key else {}))
         sock = _bind("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"

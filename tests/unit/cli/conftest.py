@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes import fake_analysers
+
 
 @pytest.fixture
 def run_cli(capsys):
@@ -25,7 +27,7 @@ def instant_pipelines(monkeypatch, instant_labeler):
 
     def open_instant(settings):
         return Pipeline(settings, labeler=instant_labeler,
-                        consumer_options={"backoff_base_s": 0.01, "backoff_jitter": False}).start()
+                        consumer_options={"backoff_base_s": 0.01, "backoff_jitter": False}, **fake_analysers()).start()
 
     monkeypatch.setattr(pipeline_cmds, "open_pipeline", open_instant)
     return instant_labeler

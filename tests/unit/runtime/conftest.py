@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autotagger.config import Settings
-from tests.fakes import FakeLabeler
+from tests.fakes import FakeLabeler, fake_analysers
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def make_pipeline(settings, labeler):
     def make(**options):
         options.setdefault("labeler", labeler)
         options.setdefault("consumer_options", {"backoff_base_s": 0.01, "backoff_jitter": False})
-        pipeline = Pipeline(options.pop("settings", settings), **options)
+        pipeline = Pipeline(options.pop("settings", settings), **{**fake_analysers(), **options})
         opened.append(pipeline)
         return pipeline
 
