@@ -249,7 +249,8 @@ def moderation_from_rekognition(moderation: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(moderation, dict):
         raise MalformedRecord("moderation must be DetectModerationLabels' answer: an object with ModerationLabels")
-    labels = []
+    labels: list[dict[str, Any]] = []
+    highest = 0.0
     for position, label in enumerate(_list(moderation.get("ModerationLabels"), "moderation.ModerationLabels")):
         where = f"moderation label {position}"
         if not isinstance(label, dict):
@@ -257,14 +258,15 @@ def moderation_from_rekognition(moderation: Any) -> dict[str, Any] | None:
         level = label.get("TaxonomyLevel")
         if level is not None and (isinstance(level, bool) or not isinstance(level, int) or level < 1):
             raise MalformedRecord(f"{where}: TaxonomyLevel must be a positive integer, got {level!r}")
+        confidence = _confidence(label.get("Confidence"), where)
         labels.append({"name": _string(label.get("Name"), f"{where}: Name"),
                        "parent_name": _string(label.get("ParentName", ""), f"{where}: ParentName", empty=True),
-                       "taxonomy_level": level, "confidence": _confidence(label.get("Confidence"), where)})
+                       "taxonomy_level": level, "confidence": confidence})
+        highest = max(highest, confidence)
     version = moderation.get("ModerationModelVersion")
     if version is not None:
         _string(version, "moderation.ModerationModelVersion")
-    return {"labels": labels, "max_confidence": max((label["confidence"] for label in labels), default=0.0),
-            "model_version": version}
+    return {"labels": labels, "max_confidence": highest, "model_version": version}
 
 
 def _analysis_errors(errors: Any) -> list[dict[str, str]]:

@@ -330,7 +330,8 @@ class OpenSearchIndex:
         if not spec.tags:
             filters += self._confidence_filter(spec.min_confidence)
         content, excluded = opensearch_clauses(spec)
-        body: dict[str, Any] = {"query": self._query(filters + content, excluded), "sort": [{"event_time": "desc"}, {"id": "desc"}],
+        body: dict[str, Any] = {"query": self._query(filters + content, excluded),
+                                "sort": [{"event_time": "desc"}, {"id": "desc"}],
                                 "size": spec.limit + 1 if spec.limit else 0, "track_total_hits": True}
         if spec.after is not None:
             body["search_after"] = list(spec.after)

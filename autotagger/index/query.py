@@ -185,7 +185,8 @@ def sqlite_words(text: str | None) -> str | None:
 def sqlite_condition(spec: SearchSpec, doc: str = "d") -> tuple[str, list[Any]]:
     """(" AND ..." condition, parameters) for `text` and `safe` on the documents row `doc` (its columns
     `moderation_max`, NULL when not analysed, and `doc` keying `document_words`); ("", []) for none."""
-    sql, params = "", []
+    sql = ""
+    params: list[Any] = []
     if spec.safe:
         sql += f" AND ({doc}.moderation_max IS NULL OR {doc}.moderation_max < ?)"
         params.append(MODERATION_THRESHOLD)

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS document_words (
   doc INTEGER PRIMARY KEY,
   words TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS documents_flagged ON documents(moderation_max) WHERE deleted = 0 AND moderation_max IS NOT NULL;
+CREATE INDEX IF NOT EXISTS documents_flagged ON documents(moderation_max)
+  WHERE deleted = 0 AND moderation_max IS NOT NULL;
 CREATE INDEX IF NOT EXISTS documents_with_errors ON documents(doc) WHERE deleted = 0 AND analysis_errors > 0;
 """
 
@@ -117,7 +118,8 @@ def _analysis_columns(document: dict[str, Any]) -> tuple[float | None, int, str 
     moderation = document.get("moderation")
     moderation_max = float(moderation["max_confidence"]) if isinstance(moderation, dict) else None
     text = document.get("text")
-    return moderation_max, len(document.get("analysis_errors") or []), sqlite_words(text if isinstance(text, str) else None)
+    errors = len(document.get("analysis_errors") or [])
+    return moderation_max, errors, sqlite_words(text if isinstance(text, str) else None)
 
 
 SCHEMA_VERSION = 5
@@ -411,7 +413,9 @@ class SQLiteIndex:
             "moderation_max = excluded.moderation_max, analysis_errors = excluded.analysis_errors",
             documents,
         )
-        conn.executemany("DELETE FROM document_words WHERE doc = ?", [(doc,) for doc, found in word_rows if found is None])
+        conn.executemany(
+            "DELETE FROM document_words WHERE doc = ?", [(doc,) for doc, found in word_rows if found is None]
+        )
         conn.executemany(
             "INSERT OR REPLACE INTO document_words (doc, words) VALUES (?, ?)",
             [(doc, found) for doc, found in word_rows if found is not None],
@@ -475,7 +479,8 @@ class SQLiteIndex:
                 (MODERATION_THRESHOLD,),
             ).fetchone()[0]
             errors = conn.execute(
-                "SELECT COUNT(*) FROM documents INDEXED BY documents_with_errors WHERE deleted = 0 AND analysis_errors > 0"
+                "SELECT COUNT(*) FROM documents INDEXED BY documents_with_errors "
+                "WHERE deleted = 0 AND analysis_errors > 0"
             ).fetchone()[0]
         return {"flagged": flagged, "analysis_errors": errors}
 
