@@ -182,16 +182,31 @@ def sqlite_words(text: str | None) -> str | None:
     return f" {' '.join(found)} " if found else None
 
 
-def sqlite_condition(spec: SearchSpec, doc: str = "d") -> tuple[str, list[Any]]:
-    """(" AND ..." condition, parameters) for `text` and `safe` on the documents row `doc` (its columns
-    `moderation_max`, NULL when not analysed, and `doc` keying `document_words`); ("", []) for none."""
+def sqlite_flagged() -> tuple[str, list[Any]]:
+    """The SQLite query of flagged live images' `doc`s (read from the partial index `documents_flagged`)."""
+    return ("SELECT f.doc FROM documents f INDEXED BY documents_flagged "
+            "WHERE f.deleted = 0 AND f.moderation_max IS NOT NULL AND f.moderation_max >= ?", [MODERATION_THRESHOLD])
+
+
+def sqlite_matching_words(spec: SearchSpec) -> tuple[str, list[Any]]:
+    """The SQLite query of the `doc`s whose words hold every word of the search."""
+    return ("SELECT w.doc FROM document_words w WHERE " + " AND ".join(["instr(w.words, ?) > 0"] * len(spec.words)),
+            [f" {word} " for word in spec.words])
+
+
+def sqlite_condition(spec: SearchSpec, doc: str = "d.doc") -> tuple[str, list[Any]]:
+    """(" AND ..." condition, parameters) for `text` and `safe` on a column holding a document's `doc`
+    (a documents row's or a tag row's, so a tag search needs no documents row to decide); ("", [])
+    for none. Both are set memberships of uncorrelated subqueries, which SQLite evaluates once per
+    statement: the words table is scanned once, the flagged images read from their partial index."""
     sql = ""
     params: list[Any] = []
-    if spec.safe:
-        sql += f" AND ({doc}.moderation_max IS NULL OR {doc}.moderation_max < ?)"
-        params.append(MODERATION_THRESHOLD)
     if spec.words:
-        sql += (f" AND EXISTS (SELECT 1 FROM document_words w WHERE w.doc = {doc}.doc"
-                + " AND instr(w.words, ?) > 0" * len(spec.words) + ")")
-        params += [f" {word} " for word in spec.words]
+        matching, matching_params = sqlite_matching_words(spec)
+        sql += f" AND {doc} IN ({matching})"
+        params += matching_params
+    if spec.safe:
+        flagged, flagged_params = sqlite_flagged()
+        sql += f" AND {doc} NOT IN ({flagged})"
+        params += flagged_params
     return sql, params

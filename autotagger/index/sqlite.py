@@ -12,8 +12,9 @@ Each thread gets its own connection; WAL lets readers run during a write. A dele
 tombstone row with its sequencer: tombstones have no tags and are excluded from every query.
 
 The optional analyses: `documents.moderation_max` (the highest moderation confidence, NULL when not
-analysed) and `documents.analysis_errors` (how many) are columns with partial indexes, so `safe` is a
-condition on the row and the `flagged`/`analysis_errors` counts read an index; the words of a
+analysed) and `documents.analysis_errors` (how many) are columns with covering partial indexes, so
+`safe` excludes the (few) flagged images read from their index, and the `flagged`/`analysis_errors`
+counts read an index only; the words of a
 document's text live in `document_words` in `query.sqlite_words`' form, matched by
 `query.sqlite_condition` (only documents with words have a row).
 """
@@ -27,6 +28,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,16 +36,25 @@ from typing import Any
 from autotagger.contracts import MODERATION_THRESHOLD
 from autotagger.domain.documents import sequencer_key, tag_confidences, tombstone_for
 from autotagger.errors import UserError
-from autotagger.index.query import SearchSpec, fold, sqlite_condition, sqlite_words, to_ms
+from autotagger.index.query import (
+    SearchSpec,
+    fold,
+    sqlite_condition,
+    sqlite_flagged,
+    sqlite_matching_words,
+    sqlite_words,
+    to_ms,
+)
 
 _ANALYSES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS document_words (
   doc INTEGER PRIMARY KEY,
   words TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS documents_flagged ON documents(moderation_max)
+CREATE INDEX IF NOT EXISTS documents_flagged ON documents(moderation_max, event_ms, max_confidence, deleted)
   WHERE deleted = 0 AND moderation_max IS NOT NULL;
-CREATE INDEX IF NOT EXISTS documents_with_errors ON documents(doc) WHERE deleted = 0 AND analysis_errors > 0;
+CREATE INDEX IF NOT EXISTS documents_with_errors ON documents(analysis_errors, deleted)
+  WHERE deleted = 0 AND analysis_errors > 0;
 """
 
 _SCHEMA = """
@@ -121,6 +132,10 @@ def _analysis_columns(document: dict[str, Any]) -> tuple[float | None, int, str 
     errors = len(document.get("analysis_errors") or [])
     return moderation_max, errors, sqlite_words(text if isinstance(text, str) else None)
 
+
+WORDS_DRIVE = 2000
+"""A text search matching at most this many documents starts from them (rowid lookups and a sort of
+their keys); one matching more walks the time (or tag) index and checks each row's membership."""
 
 SCHEMA_VERSION = 5
 _MIGRATIONS = {
@@ -563,33 +578,49 @@ class SQLiteIndex:
         start = _MIN_MS if spec.since_ms is None else spec.since_ms
         end = _MAX_MS if spec.until_ms is None else spec.until_ms
         fetch = spec.limit + 1 if spec.limit else 0
-        content, content_params = sqlite_condition(spec, "d")
+        matches = self._word_matches(conn, spec) if spec.words else 0
+        if spec.words and not matches:
+            return 0, []
         if not spec.tags:
+            content, content_params = sqlite_condition(spec, "d.doc")
             where = "d.deleted = 0 AND d.event_ms >= ? AND d.event_ms < ? AND d.max_confidence >= ?" + content
-            if spec.filters_content:
+            # A text search with few matches starts from them (their rows by rowid, sorted by time);
+            # anything else walks the time index until the page is full.
+            by_words = bool(spec.words) and matches <= WORDS_DRIVE
+            source = "documents d NOT INDEXED" if by_words else "documents d INDEXED BY documents_by_time"
+            unbounded = (start, end) == (_MIN_MS, _MAX_MS) and spec.min_confidence <= 0
+            if spec.words and unbounded:
+                # Only live documents have words: the matches are the total, less the flagged among them.
+                total = matches - (self._flagged_among_words(conn, spec) if spec.safe else 0)
+            elif spec.words:
                 total = conn.execute(
-                    f"SELECT COUNT(*) FROM documents d INDEXED BY documents_by_time WHERE {where}",
+                    "SELECT COUNT(*) FROM documents d NOT INDEXED WHERE " + where,
                     [start, end, spec.min_confidence, *content_params],
                 ).fetchone()[0]
             else:
                 total = self._live_between(start, end, spec.min_confidence)
+                if spec.safe:
+                    total -= self._flagged_between(conn, start, end, spec.min_confidence)
             params: list[Any] = [start, _page_end(end, spec), spec.min_confidence, *content_params]
             if spec.after is not None:
                 # The cursor's time bounds the index range (one seek, whatever the depth); its id
                 # decides among the rows of that very time.
                 where += " AND (d.event_ms, d.id) < (?, ?)"
                 params += spec.after
+            # The page's keys first, then only its bodies (a text search sorts its matches: keys, not bodies).
             rows = conn.execute(
-                f"SELECT d.body FROM documents d INDEXED BY documents_by_time WHERE {where} "
-                "ORDER BY d.event_ms DESC, d.id DESC LIMIT ? OFFSET ?",
+                f"SELECT b.body FROM (SELECT d.doc, d.event_ms, d.id FROM {source} WHERE {where} "
+                "ORDER BY d.event_ms DESC, d.id DESC LIMIT ? OFFSET ?) p JOIN documents b ON b.doc = p.doc "
+                "ORDER BY p.event_ms DESC, p.id DESC",
                 [*params, fetch, spec.offset],
             ).fetchall()
             return total, [row[0] for row in rows]
+        content, content_params = sqlite_condition(spec, "t.doc")
         spellings = self._tag_ids(conn, spec.tags)
         if spellings is None:
             return 0, []
         if any(len(found) > 1 for found in spellings.values()):
-            return self._search_spellings(conn, spec, spellings, start, end, fetch, (content, content_params))
+            return self._search_spellings(conn, spec, spellings, start, end, fetch, sqlite_condition(spec, "d.doc"))
         ids = {tag: found[0] for tag, found in spellings.items()}
         wanted = list(spec.tags)
         min_confidence = spec.min_confidence
@@ -618,18 +649,36 @@ class SQLiteIndex:
                 condition, condition_params = _has_tag(ids[other][0], min_confidence)
                 where += f" AND {condition}"
                 others += condition_params
-        if len(wanted) == 1 and min_confidence <= 0 and not ranged and not content:
-            total = ids[driver][1]
-        elif content:
+        # With words matching few documents, those drive instead: one primary-key lookup of the
+        # driving tag's row each (CROSS JOIN keeps that order), not a walk of all its rows.
+        tag_rows = "tags t INDEXED BY tags_by_time"
+        tag_rows_params: list[Any] = []
+        if spec.words and matches <= WORDS_DRIVE:
+            matching, tag_rows_params = sqlite_matching_words(spec)
+            tag_rows = f"({matching}) m CROSS JOIN tags t ON t.doc = m.doc"
+            content, content_params = sqlite_condition(replace(spec, words=()), "t.doc")
             total = conn.execute(
-                f"SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time JOIN documents d ON d.doc = t.doc "
-                f"WHERE {where}{content}",
+                f"SELECT COUNT(*) FROM {tag_rows} WHERE {where}{content}",
+                [*tag_rows_params, ids[driver][0], start, end, min_confidence, *others, *content_params],
+            ).fetchone()[0]
+        elif spec.words:
+            total = conn.execute(
+                f"SELECT COUNT(*) FROM {tag_rows} WHERE {where}{content}",
                 [ids[driver][0], start, end, min_confidence, *others, *content_params],
             ).fetchone()[0]
+        elif len(wanted) == 1 and min_confidence <= 0 and not ranged:
+            total = ids[driver][1]
         else:
             total = conn.execute(
-                f"SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE {where}",
+                f"SELECT COUNT(*) FROM {tag_rows} WHERE {where}",
                 [ids[driver][0], start, end, min_confidence, *others],
+            ).fetchone()[0]
+        if spec.safe and not spec.words and total:
+            # Less the (few) flagged images among them, each looked up by its tag row's primary key.
+            flagged, flagged_params = sqlite_flagged()
+            total -= conn.execute(
+                f"SELECT COUNT(*) FROM ({flagged}) m CROSS JOIN tags t ON t.doc = m.doc WHERE {where}",
+                [*flagged_params, ids[driver][0], start, end, min_confidence, *others],
             ).fetchone()[0]
         if total == 0 or fetch == 0 or spec.offset >= total:
             return total, []
@@ -641,10 +690,11 @@ class SQLiteIndex:
             after += " AND (t.event_ms < ? OR d.id < ?)"
             others += spec.after
         rows = conn.execute(
-            "SELECT d.body FROM (SELECT t.doc, t.event_ms, d.id FROM tags t INDEXED BY tags_by_time "
+            f"SELECT d.body FROM (SELECT t.doc, t.event_ms, d.id FROM {tag_rows} "
             f"JOIN documents d ON d.doc = t.doc WHERE {where}{after} ORDER BY t.event_ms DESC, d.id DESC "
             "LIMIT ? OFFSET ?) p JOIN documents d ON d.doc = p.doc ORDER BY p.event_ms DESC, p.id DESC",
-            [ids[driver][0], start, _page_end(end, spec), min_confidence, *others, fetch, spec.offset],
+            [*tag_rows_params, ids[driver][0], start, _page_end(end, spec), min_confidence, *others,
+             fetch, spec.offset],
         ).fetchall()
         return total, [row[0] for row in rows]
 
@@ -687,6 +737,31 @@ class SQLiteIndex:
             [*params, fetch, spec.offset],
         )
         return total, [row[0] for row in rows]
+
+    @staticmethod
+    def _word_matches(conn: sqlite3.Connection, spec: SearchSpec) -> int:
+        """Live documents holding every word of the search (one scan of the words table)."""
+        matching, params = sqlite_matching_words(spec)
+        return conn.execute(f"SELECT COUNT(*) FROM ({matching})", params).fetchone()[0]
+
+    @staticmethod
+    def _flagged_among_words(conn: sqlite3.Connection, spec: SearchSpec) -> int:
+        matching, params = sqlite_matching_words(spec)
+        flagged, flagged_params = sqlite_flagged()
+        return conn.execute(
+            f"SELECT COUNT(*) FROM ({matching}) m WHERE m.doc IN ({flagged})", [*params, *flagged_params]
+        ).fetchone()[0]
+
+    @staticmethod
+    def _flagged_between(conn: sqlite3.Connection, start: int, end: int, min_confidence: float) -> int:
+        """Flagged live images in [start, end) with a label of at least min_confidence (few: read
+        from their partial index)."""
+        flagged, params = sqlite_flagged()
+        return conn.execute(
+            f"{flagged.replace('SELECT f.doc', 'SELECT COUNT(*)', 1)} "
+            "AND f.event_ms >= ? AND f.event_ms < ? AND f.max_confidence >= ?",
+            [*params, start, end, min_confidence],
+        ).fetchone()[0]
 
     @staticmethod
     def _clamped(conn: sqlite3.Connection, start: int, end: int) -> tuple[int, int]:
