@@ -161,11 +161,14 @@ class ImageIndex(Protocol):
 
     def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
                cursor: str | None = None, since: str | None = None, until: str | None = None,
-               offset: int = 0) -> dict[str, Any]:
+               offset: int = 0, text: str | None = None, safe: bool = False) -> dict[str, Any]:
         """{"total": int, "images": [document, ...], "next_cursor": str | None}.
 
         Newest first by event_time, ties by id (descending). Every tag must match, ignoring case
         (`dog` finds `Dog`; documents show tags as written), with a label of at least min_confidence.
+        Every word of `text` must be a word of the image's detected text, ignoring case (`harbour`
+        finds `HARBOUR`, not `harbourside`); `safe` leaves out images with a moderation label at or
+        above `contracts.MODERATION_THRESHOLD` (images not analysed for moderation stay in).
         since is inclusive, until exclusive. `total` counts every match, whatever the page. limit is
         0..500 (0: the total only). Pass `next_cursor` back as `cursor` for the next page; it is None
         on the last page. A walk by cursor returns each image once, also while images are indexed.
@@ -187,6 +190,11 @@ class ImageIndex(Protocol):
 
     def count(self) -> int:
         """Live (not deleted) images."""
+        ...
+
+    def analysis_counts(self) -> dict[str, int]:
+        """{"flagged": live images with a moderation label at or above the threshold,
+        "analysis_errors": live images whose text or moderation analysis failed}."""
         ...
 
     def close(self) -> None: ...

@@ -1,6 +1,8 @@
 """Dashboard queries on the embedded (SQLite) index holding 100,000 documents: one-tag search, a
 two-tag search, a tag search over the last 7 days, the top-20 tag counts and images per day over 90
-days. Median and p95 of several runs each, against the 50 ms target, measured in the same run.
+days; searches for words in the images' text (a common and a rare word, and with a tag) and safe
+searches (with and without a tag). Median and p95 of several runs each, against the 50 ms target,
+measured in the same run.
 The load itself (documents per second through `ImageIndex.apply`, batches of 1,000) is reported too.
 
 Cursor walks: every image (and every image of the common tag) page by page through `next_cursor`,
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import log, median, percentile, spread
-from bench.synthetic_docs import DAYS, popular_tags, synthetic_actions
+from bench.synthetic_docs import DAYS, common_words, popular_tags, synthetic_actions
 
 TARGET_MS = 50.0
 LOAD_BATCH = 1000
@@ -32,7 +34,10 @@ def _tag_ranks(actions: list[dict[str, Any]]) -> dict[str, str]:
     """A common tag (rank 1), a mid one (rank ~20) and a rare one (rank ~200) of this collection."""
     ranked = popular_tags(actions, top=400)
     pick = lambda rank: ranked[min(rank, len(ranked) - 1)]  # noqa: E731
-    return {"common": pick(0), "mid": pick(19), "rare": pick(199), "second": pick(1)}
+    words = common_words(actions)
+    word = lambda rank: words[min(rank, len(words) - 1)]  # noqa: E731
+    return {"common": pick(0), "mid": pick(19), "rare": pick(199), "second": pick(1),
+            "common_word": word(0), "rare_word": word(499)}
 
 
 def queries(index: Any, tags: dict[str, str], end_time: str, week_start: str) -> dict[str, Callable[[], Any]]:
@@ -47,6 +52,12 @@ def queries(index: Any, tags: dict[str, str], end_time: str, week_start: str) ->
         "top_20_tag_counts": lambda: index.tag_counts(top=20),
         "top_20_tag_counts_last_7_days": lambda: index.tag_counts(top=20, since=week_start, until=end_time),
         "images_per_day_90_days": lambda: index.image_counts(interval="day"),
+        "text_search_common_word": lambda: index.search(text=tags["common_word"], limit=50),
+        "text_search_rare_word": lambda: index.search(text=tags["rare_word"], limit=50),
+        "text_search_with_tag": lambda: index.search(tags=[tags["common"]], text=tags["common_word"], limit=50),
+        "safe_search": lambda: index.search(safe=True, limit=50),
+        "safe_search_with_tag": lambda: index.search(tags=[tags["common"]], safe=True, limit=50),
+        "analysis_counts": lambda: index.analysis_counts(),
     }
 
 

@@ -6,6 +6,11 @@ rare, as in real photo collections), with 1-5 labels per image (plus their paren
 returns them) and event times spread over 90 days.
 Records are the stream records the workflow puts on Kinesis, so documents are built by the
 project's own `autotagger.domain.documents` code, exactly as the indexer builds them.
+
+Each image also carries the optional analyses (drawn from their own seeded generator, so the labels
+stay what they were before them): DetectText finds 1-8 words in TEXT_SHARE of the images (words of
+a small Zipf-like vocabulary, as signs and screens repeat a few words), FLAGGED_SHARE have a
+moderation label at or above the threshold, ERROR_SHARE a failed optional analysis.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ BUCKET = "image-vaults"
 DAYS = 90
 ZIPF_EXPONENT = 1.1
 MODEL_VERSION = "bench-synthetic-1"
+TEXT_SHARE = 0.3
+FLAGGED_SHARE = 0.05
+ERROR_SHARE = 0.01
+TEXT_WORDS = 2000
 _FALLBACK = {
     "Person": [],
     "Dog": ["Mammal", "Animal"],
@@ -145,6 +154,7 @@ def synthetic_actions(count: int, seed: int = 7, pool: int = 4000) -> list[dict[
     factory = DocumentFactory(seed)
     templates = actions_from_records(factory.records(min(count, pool), key_prefix="template/"))
     rng = factory.rng
+    analyses = AnalysisFactory(seed)
     actions = []
     for number in range(count):
         template = templates[number % len(templates)] if number < len(templates) else rng.choice(templates)
@@ -161,9 +171,53 @@ def synthetic_actions(count: int, seed: int = 7, pool: int = 4000) -> list[dict[
             event_time=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
             size=rng.randint(40_000, 6_000_000),
             etag=hashlib.md5(key.encode()).hexdigest(),
+            **analyses.fields(),
         )
         actions.append({"action": "upsert", "id": doc_id, "sequencer": sequencer, "document": document})
     return actions
+
+
+class AnalysisFactory:
+    """The documents' text, moderation and analysis errors, built by the domain code from
+    Rekognition-shaped DetectText / DetectModerationLabels answers."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed + 1)
+        self.words = [f"word{rank}" for rank in range(TEXT_WORDS)]
+        self.cum_weights = list(itertools.accumulate(1.0 / (rank + 1) ** ZIPF_EXPONENT for rank in range(TEXT_WORDS)))
+
+    def fields(self) -> dict[str, Any]:
+        from autotagger.domain.documents import analysis_fields, moderation_from_rekognition, text_from_rekognition
+
+        rng = self.rng
+        box = {"Width": 0.2, "Height": 0.05, "Left": 0.1, "Top": 0.1}
+        words = []
+        if rng.random() < TEXT_SHARE:
+            words = rng.choices(self.words, cum_weights=self.cum_weights, k=rng.randint(1, 8))
+        detections = [{"DetectedText": " ".join(words), "Type": "LINE", "Id": 0, "Confidence": 95.0,
+                       "Geometry": {"BoundingBox": box}}] if words else []
+        detections += [{"DetectedText": word, "Type": "WORD", "Id": n + 1, "ParentId": 0, "Confidence": 95.0,
+                        "Geometry": {"BoundingBox": box}} for n, word in enumerate(words)]
+        text = {"TextDetections": detections}
+        labels = []
+        if rng.random() < FLAGGED_SHARE:
+            labels = [{"Name": "Violence", "ParentName": "", "TaxonomyLevel": 1, "Confidence": rng.uniform(50.0, 99.0)}]
+        failed = rng.random() < ERROR_SHARE
+        record = {"text": None if failed else text_from_rekognition(text),
+                  "moderation": moderation_from_rekognition({"ModerationLabels": labels}),
+                  "analysis_errors": [{"analysis": "text", "error": "Rekognition.ThrottlingException",
+                                       "cause": "Rate exceeded"}] if failed else []}
+        return analysis_fields(record)
+
+
+def common_words(actions: list[dict[str, Any]]) -> list[str]:
+    """The words of the documents' texts, most frequent first."""
+    from collections import Counter
+
+    from autotagger.index.query import words
+
+    counts = Counter(word for action in actions for word in set(words(action["document"].get("text") or "")))
+    return [word for word, _ in counts.most_common()]
 
 
 def actions_from_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from autotagger.contracts import IMAGE_MEDIA_TYPES
 from autotagger.errors import InvalidCursor
+from autotagger.index.query import MAX_TEXT_CHARS, words
 from autotagger.local.stores import describe_dead_letter
 from autotagger.ports import DeadLetterQueue, ExecutionLookup, ImageIndex, ImageUrls
 
@@ -135,6 +136,24 @@ class _Query:
     def confidence(self) -> float:
         return self.number("min_confidence", 0.0, 0.0, 100.0)
 
+    def boolean(self, name: str) -> bool:
+        value = self.one(name)
+        if value is None:
+            return False
+        if value not in ("true", "false"):
+            raise _invalid(f"{name} must be true or false, not {value!r}")
+        return value == "true"
+
+    def text(self, name: str) -> str | None:
+        value = self.one(name)
+        if value is None:
+            return None
+        if len(value) > MAX_TEXT_CHARS:
+            raise _invalid(f"{name} is {len(value)} characters; at most {MAX_TEXT_CHARS}")
+        if not words(value):
+            raise _invalid(f"{name} must hold a word (letters or digits), not {value!r}")
+        return value
+
 
 def _json_body(body: bytes | str | None) -> Any:
     """The request body parsed as JSON; None when there is none."""
@@ -186,7 +205,8 @@ class ReadApi:
     # -- images ------------------------------------------------------------------------------
 
     def search_images(self, params: QueryParams | None = None) -> dict[str, Any]:
-        """GET /v1/images: every tag must match (case-insensitively, the index's rule), newest first."""
+        """GET /v1/images: every tag must match (case-insensitively, the index's rule) and every word
+        of `text` be in the image's text; `safe=true` leaves flagged images out; newest first."""
         query = _Query(params)
         tags = query.all("tag")
         if len(tags) > MAX_TAGS:
@@ -201,6 +221,11 @@ class ReadApi:
         cursor = query.one("cursor")
         if cursor is not None:  # only then: an index without cursors still answers every first page
             arguments["cursor"] = cursor
+        text, safe = query.text("text"), query.boolean("safe")
+        if text is not None:  # likewise: only a search that asks for them needs an index that has them
+            arguments["text"] = text
+        if safe:
+            arguments["safe"] = True
         found = self.index.search(**arguments)
         return {"total": found["total"], "images": found["images"], "next_cursor": found.get("next_cursor")}
 

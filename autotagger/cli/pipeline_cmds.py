@@ -275,7 +275,8 @@ def _stats(args: argparse.Namespace) -> int:
         _print_json({"summary": summary, "tags": tags})
         return 0
     executions = ", ".join(f"{n} {status.lower()}" for status, n in summary["executions"].items() if n) or "none"
-    print(f"images indexed: {summary['images_indexed']}")
+    print(f"images indexed: {summary['images_indexed']} ({summary['flagged']} flagged by moderation, "
+          f"{summary['analysis_errors']} with an analysis error)")
     print(f"executions: {executions}")
     print(f"stream records pending: {summary['stream_records_pending']}")
     print(f"dead letters: {summary['dead_letters']['workflow']} workflow, {summary['dead_letters']['indexer']} indexer")

@@ -15,7 +15,7 @@ import string
 from datetime import UTC, datetime
 from typing import Any
 
-from autotagger.contracts import RETAG_SEQUENCER
+from autotagger.contracts import MODERATION_THRESHOLD, OPTIONAL_ANALYSES, RETAG_SEQUENCER
 
 DISPLAY_THRESHOLD = 55.0
 """Labels at or above this confidence become `tags` (Rekognition's own default MinConfidence)."""
@@ -177,7 +177,10 @@ def parse_record(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
         if version is not None and not isinstance(version, str):
             raise MalformedRecord("label_model_version must be a string")
         record.update(size=size, etag=etag, label_model_version=version,
-                      labels=labels_from_rekognition(data.get("labels")), analysis=_analysis(data.get("analysis")))
+                      labels=labels_from_rekognition(data.get("labels")), analysis=_analysis(data.get("analysis")),
+                      text=text_from_rekognition(data.get("text")),
+                      moderation=moderation_from_rekognition(data.get("moderation")),
+                      analysis_errors=_analysis_errors(data.get("analysis_errors")))
     return record
 
 
@@ -185,6 +188,108 @@ def _etag(value: Any) -> str | None:
     """An ETag without the quotes ListObjectsV2 and HeadObject put around it (S3 events carry none),
     so a document's and a listing's ETag compare equal."""
     return (value.strip('"') or None) if isinstance(value, str) else None
+
+
+# -- the optional analyses (records from before them have none of these keys) -------------------------
+
+def _string(value: Any, where: str, *, empty: bool = False) -> str:
+    if not isinstance(value, str) or (not value and not empty):
+        raise MalformedRecord(f"{where} must be a {'' if empty else 'non-empty '}string, got {value!r}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise MalformedRecord(f"{where} must be a list, got {type(value).__name__}")
+    return value
+
+
+def _box(value: Any, where: str) -> dict[str, float]:
+    """Rekognition's BoundingBox (ratios of the image's width and height) in the index's snake_case."""
+    if not isinstance(value, dict):
+        raise MalformedRecord(f"{where}: Geometry.BoundingBox must be an object")
+    box = {}
+    for name in ("Left", "Top", "Width", "Height"):
+        number = value.get(name, 0.0)
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise MalformedRecord(f"{where}: BoundingBox.{name} must be a number, got {number!r}")
+        box[name.lower()] = float(number)
+    return box
+
+
+def text_from_rekognition(text: Any) -> dict[str, Any] | None:
+    """DetectText's answer (`TextDetections`, `TextModelVersion`) -> {"text", "words", "model_version"}.
+
+    `text` is the LINE detections' DetectedText joined by newlines in Rekognition's order ("" when the
+    image was analysed and holds no text); `words` the WORD detections with their boxes. None when the
+    record has no text analysis (switched off, its branch failed, or a record from before it)."""
+    if text is None:
+        return None
+    if not isinstance(text, dict):
+        raise MalformedRecord("text must be DetectText's answer: an object with TextDetections")
+    lines, words = [], []
+    for position, detection in enumerate(_list(text.get("TextDetections"), "text.TextDetections")):
+        where = f"text detection {position}"
+        if not isinstance(detection, dict):
+            raise MalformedRecord(f"{where} is not an object")
+        detected = _string(detection.get("DetectedText"), f"{where}: DetectedText", empty=True)
+        kind = detection.get("Type")
+        if kind == "LINE":
+            lines.append(detected)
+        elif kind == "WORD":
+            geometry = detection.get("Geometry")
+            if not isinstance(geometry, dict):
+                raise MalformedRecord(f"{where}: a WORD needs its Geometry")
+            words.append({"text": detected, "confidence": _confidence(detection.get("Confidence"), where),
+                          "box": _box(geometry.get("BoundingBox"), where)})
+        else:
+            raise MalformedRecord(f"{where}: Type must be LINE or WORD, got {kind!r}")
+    version = text.get("TextModelVersion")
+    if version is not None:
+        _string(version, "text.TextModelVersion")
+    return {"text": "\n".join(lines), "words": words, "model_version": version}
+
+
+def moderation_from_rekognition(moderation: Any) -> dict[str, Any] | None:
+    """DetectModerationLabels' answer -> {"labels": [{name, parent_name, taxonomy_level, confidence}],
+    "max_confidence" (0.0 without labels), "model_version"}; None when not analysed."""
+    if moderation is None:
+        return None
+    if not isinstance(moderation, dict):
+        raise MalformedRecord("moderation must be DetectModerationLabels' answer: an object with ModerationLabels")
+    labels: list[dict[str, Any]] = []
+    highest = 0.0
+    for position, label in enumerate(_list(moderation.get("ModerationLabels"), "moderation.ModerationLabels")):
+        where = f"moderation label {position}"
+        if not isinstance(label, dict):
+            raise MalformedRecord(f"{where} is not an object")
+        level = label.get("TaxonomyLevel")
+        if level is not None and (isinstance(level, bool) or not isinstance(level, int) or level < 1):
+            raise MalformedRecord(f"{where}: TaxonomyLevel must be a positive integer, got {level!r}")
+        confidence = _confidence(label.get("Confidence"), where)
+        labels.append({"name": _string(label.get("Name"), f"{where}: Name"),
+                       "parent_name": _string(label.get("ParentName", ""), f"{where}: ParentName", empty=True),
+                       "taxonomy_level": level, "confidence": confidence})
+        highest = max(highest, confidence)
+    version = moderation.get("ModerationModelVersion")
+    if version is not None:
+        _string(version, "moderation.ModerationModelVersion")
+    return {"labels": labels, "max_confidence": highest, "model_version": version}
+
+
+def _analysis_errors(errors: Any) -> list[dict[str, str]]:
+    """[{"analysis": "text"|"moderation", "error", "cause"}]: optional analyses that failed and were caught
+    in their branch (the labels were still detected)."""
+    if errors is None:
+        return []
+    result = []
+    for position, error in enumerate(_list(errors, "analysis_errors")):
+        if not isinstance(error, dict) or error.get("analysis") not in OPTIONAL_ANALYSES:
+            raise MalformedRecord(f"analysis error {position} must name one of {', '.join(OPTIONAL_ANALYSES)}")
+        result.append({"analysis": error["analysis"],
+                       "error": _string(error.get("error"), f"analysis error {position}: error"),
+                       "cause": _string(error.get("cause", ""), f"analysis error {position}: cause", empty=True)})
+    return result
 
 
 _NORMALIZED_FIELDS = ("source_format", "frames", "analyzed_frame", "orientation", "width", "height")
@@ -223,7 +328,26 @@ def build_document(record: dict[str, Any], indexed_at: datetime,
         "analyzed_key": (record.get("analysis") or {}).get("key", record["key"]),
         **({"normalized": record["analysis"]["normalized"]} if (record.get("analysis") or {}).get("normalized")
            else {}),
+        **analysis_fields(record),
     }
+
+
+def analysis_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """The document's fields of the optional analyses (null when an analysis did not run)."""
+    text, moderation = record.get("text"), record.get("moderation")
+    return {
+        "text": None if text is None else text["text"],
+        "text_words": [] if text is None else text["words"],
+        "moderation": None if moderation is None else {"labels": moderation["labels"],
+                                                       "max_confidence": moderation["max_confidence"]},
+        "analysis_errors": list(record.get("analysis_errors") or []),
+    }
+
+
+def is_flagged(document: dict[str, Any], threshold: float = MODERATION_THRESHOLD) -> bool:
+    """A moderation label at or above the threshold: what `safe=true` leaves out and `flagged` counts."""
+    moderation = document.get("moderation")
+    return isinstance(moderation, dict) and moderation.get("max_confidence", 0.0) >= threshold
 
 
 def build_tombstone(doc_id: str, sequencer: str, indexed_at: datetime, **fields: Any) -> dict[str, Any]:

@@ -381,12 +381,16 @@ class FaultyIndex(_Wrapper):
         tags: list[str] | None = None,
         min_confidence: float = 0.0,
         limit: int = 50,
-        offset: int = 0,
+        cursor: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        offset: int = 0,
+        text: str | None = None,
+        safe: bool = False,
     ) -> dict[str, Any]:
         return self._inner.search(
-            tags=tags, min_confidence=min_confidence, limit=limit, offset=offset, since=since, until=until
+            tags=tags, min_confidence=min_confidence, limit=limit, cursor=cursor, since=since, until=until,
+            offset=offset, text=text, safe=safe,
         )
 
     def tag_counts(
@@ -401,6 +405,9 @@ class FaultyIndex(_Wrapper):
 
     def count(self) -> int:
         return self._inner.count()
+
+    def analysis_counts(self) -> dict[str, int]:
+        return self._inner.analysis_counts()
 
     def close(self) -> None:
         self._inner.close()

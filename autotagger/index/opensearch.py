@@ -22,6 +22,14 @@ the original (https://docs.opensearch.org/latest/mappings/mapping-parameters/nor
 subfield is a multi-field, https://docs.opensearch.org/latest/mappings/mapping-parameters/fields/).
 An index made from an older template lacks the subfields: searches on it stay case-sensitive (a
 warning says so) until `autotagger reindex` moves it to the current template.
+
+Template version 3 adds the optional analyses: `text` (a `text` field, standard analyzer: what
+`text=` searches), `text_words` (kept in `_source` only: `enabled: false`), `moderation` (its labels
+and `max_confidence`, what `safe=` and the `flagged` count read) and `analysis_errors`. Those are
+new top-level fields, so an index from an older template gets them by an additive mapping update
+on first use (https://docs.opensearch.org/latest/api-reference/index-apis/put-mapping/: new fields
+can be added to an existing index), before the first document that carries them is written: no
+stored document has them, so none is left unindexed and no reindex is needed for them.
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from autotagger.domain.documents import (
     stored_state,
     tombstone_for,
 )
-from autotagger.index.query import SearchSpec, fold
+from autotagger.index.query import SearchSpec, flagged_clause, fold, opensearch_clauses
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +96,19 @@ def install_template(client: OpenSearch, index_name: str = INDEX_NAME) -> bool:
             if exc.error != "resource_already_exists_exception":  # another writer was faster
                 raise
     return installed
+
+
+def add_missing_fields(client: OpenSearch, index_name: str = INDEX_NAME) -> list[str]:
+    """Adds to the index (or the one an alias names) the template's top-level fields its mapping lacks,
+    in one additive mapping update; returns their names (none: nothing sent)."""
+    wanted = load_template(index_name)["template"]["mappings"]["properties"]
+    for mapping in client.indices.get_mapping(index=index_name).values():
+        present = mapping["mappings"].get("properties", {})
+        missing = {name: field for name, field in wanted.items() if name not in present}
+        if missing:
+            client.indices.put_mapping(index=index_name, body={"properties": missing})
+        return sorted(missing)
+    return []
 
 
 def has_folded_tags(client: OpenSearch, index_name: str) -> bool:
@@ -147,13 +168,26 @@ class OpenSearchIndex:
             kwargs["http_auth"] = (parts.username, parts.password or "")
         return cls(OpenSearch(**kwargs), index_name or INDEX_NAME, **options)
 
-    def ensure_ready(self) -> None:
-        """Installs the template and creates the index once per adapter."""
+    def ensure_ready(self, *, writing: bool = False) -> None:
+        """Installs the template, creates the index and adds the fields an older index lacks, once per
+        adapter. A writer that cannot add the fields fails (so no document is written that the index
+        could not search by them); a reader (the read API's role may not update mappings) warns and
+        answers as the index stands: no document in it carries those fields yet."""
         if self._ready:
             return
         with self._ready_lock:
             if not self._ready:
                 install_template(self.client, self.index_name)
+                try:
+                    added = add_missing_fields(self.client, self.index_name)
+                except TransportError:
+                    if writing:
+                        raise
+                    log.warning("index %s lacks fields of template version %s and this role cannot add them: "
+                                "the indexer adds them before it writes", self.index_name, load_template()["version"])
+                else:
+                    if added:
+                        log.info("added %s to the mapping of index %s", ", ".join(added), self.index_name)
                 if not has_folded_tags(self.client, self.index_name):
                     log.warning("index %s predates template version %s: tag searches are case-sensitive until "
                                 "`autotagger reindex` moves it", self.index_name, load_template()["version"])
@@ -167,7 +201,7 @@ class OpenSearchIndex:
         try:
             for action in actions:
                 sequencer_key(action["sequencer"])
-            self.ensure_ready()
+            self.ensure_ready(writing=True)
         except (KeyError, TypeError, ValueError) as exc:
             return [{"id": a.get("id"), "status": "error", "error": f"invalid action: {exc}"} for a in actions]
         except TransportError as exc:
@@ -286,8 +320,8 @@ class OpenSearchIndex:
             bounds["lt"] = format_time(parse_time(until))
         return [{"range": {"event_time": bounds}}] if bounds else []
 
-    def _query(self, filters: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"bool": {"filter": filters, "must_not": [{"term": {"deleted": True}}]}}
+    def _query(self, filters: list[dict[str, Any]], must_not: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        return {"bool": {"filter": filters, "must_not": [{"term": {"deleted": True}}, *(must_not or [])]}}
 
     def _field(self, name: str) -> str:
         """The field a tag search matches: the lower-cased subfield when the index has it."""
@@ -295,12 +329,12 @@ class OpenSearchIndex:
 
     def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
                cursor: str | None = None, since: str | None = None, until: str | None = None,
-               offset: int = 0) -> dict[str, Any]:
+               offset: int = 0, text: str | None = None, safe: bool = False) -> dict[str, Any]:
         """Newest first, ties by id; every tag must be present (in any case) with at least
-        min_confidence. Semantics and errors: `ImageIndex.search`. Pages go on with `search_after`
-        on the sort values a cursor holds
-        (https://docs.opensearch.org/latest/search-plugins/searching-data/paginate/)."""
-        spec = SearchSpec.parse(tags, min_confidence, limit, cursor, since, until, offset)
+        min_confidence, every word of `text` in the image's text; `safe` leaves flagged images out.
+        Semantics and errors: `ImageIndex.search`. Pages go on with `search_after` on the sort
+        values a cursor holds (https://docs.opensearch.org/latest/search-plugins/searching-data/paginate/)."""
+        spec = SearchSpec.parse(tags, min_confidence, limit, cursor, since, until, offset, text, safe)
         self.ensure_ready()
         filters = self._filters(since, until)
         for tag in spec.tags:
@@ -313,7 +347,9 @@ class OpenSearchIndex:
                     {"range": {"labels.confidence": {"gte": spec.min_confidence}}}]}}}})
         if not spec.tags:
             filters += self._confidence_filter(spec.min_confidence)
-        body: dict[str, Any] = {"query": self._query(filters), "sort": [{"event_time": "desc"}, {"id": "desc"}],
+        content, excluded = opensearch_clauses(spec)
+        body: dict[str, Any] = {"query": self._query(filters + content, excluded),
+                                "sort": [{"event_time": "desc"}, {"id": "desc"}],
                                 "size": spec.limit + 1 if spec.limit else 0, "track_total_hits": True}
         if spec.after is not None:
             body["search_after"] = list(spec.after)
@@ -361,3 +397,12 @@ class OpenSearchIndex:
         """Live (not deleted) images."""
         self.ensure_ready()
         return self.client.count(index=self.index_name, body={"query": self._query([])})["count"]
+
+    def analysis_counts(self) -> dict[str, int]:
+        """Live images flagged by moderation, and with an analysis error: one search, two filter
+        aggregations."""
+        self.ensure_ready()
+        aggs = {"flagged": {"filter": flagged_clause()},
+                "analysis_errors": {"filter": {"exists": {"field": "analysis_errors.analysis"}}}}
+        found = self.client.search(index=self.index_name, body={"size": 0, "query": self._query([]), "aggs": aggs})
+        return {name: found["aggregations"][name]["doc_count"] for name in aggs}

@@ -10,6 +10,13 @@ tag's images) are answered without scanning 100,000 rows; only partial hours at 
 range are counted row by row.
 Each thread gets its own connection; WAL lets readers run during a write. A delete keeps a
 tombstone row with its sequencer: tombstones have no tags and are excluded from every query.
+
+The optional analyses: `documents.moderation_max` (the highest moderation confidence, NULL when not
+analysed) and `documents.analysis_errors` (how many) are columns with covering partial indexes, so
+`safe` excludes the (few) flagged images read from their index, and the `flagged`/`analysis_errors`
+counts read an index only; the words of a
+document's text live in `document_words` in `query.sqlite_words`' form, matched by
+`query.sqlite_condition` (only documents with words have a row).
 """
 
 from __future__ import annotations
@@ -21,13 +28,34 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from autotagger.contracts import MODERATION_THRESHOLD
 from autotagger.domain.documents import resolve_batch, sequencer_key, stored_state, tag_confidences, tombstone_for
 from autotagger.errors import UserError
-from autotagger.index.query import SearchSpec, fold, to_ms
+from autotagger.index.query import (
+    SearchSpec,
+    fold,
+    sqlite_condition,
+    sqlite_flagged,
+    sqlite_matching_words,
+    sqlite_words,
+    to_ms,
+)
+
+_ANALYSES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS document_words (
+  doc INTEGER PRIMARY KEY,
+  words TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_flagged ON documents(moderation_max, event_ms, max_confidence, deleted)
+  WHERE deleted = 0 AND moderation_max IS NOT NULL;
+CREATE INDEX IF NOT EXISTS documents_with_errors ON documents(analysis_errors, deleted)
+  WHERE deleted = 0 AND analysis_errors > 0;
+"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -38,7 +66,9 @@ CREATE TABLE IF NOT EXISTS documents (
   event_ms INTEGER NOT NULL,
   hour_ms INTEGER NOT NULL,
   max_confidence REAL NOT NULL,
-  body TEXT NOT NULL
+  body TEXT NOT NULL,
+  moderation_max REAL,
+  analysis_errors INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS documents_by_time ON documents(deleted, event_ms, id);
 CREATE INDEX IF NOT EXISTS documents_by_hour ON documents(deleted, hour_ms, max_confidence, event_ms);
@@ -75,9 +105,39 @@ CREATE TABLE IF NOT EXISTS hourly (
   hour_ms INTEGER PRIMARY KEY,
   live INTEGER NOT NULL
 );
-"""
+""" + _ANALYSES_SCHEMA
 
-SCHEMA_VERSION = 4
+
+def _add_analyses(conn: sqlite3.Connection) -> None:
+    """4 -> 5: the optional analyses' columns and words, filled from the stored bodies (documents
+    indexed before the analyses existed have none: NULL, 0 and no words)."""
+    conn.execute("ALTER TABLE documents ADD COLUMN moderation_max REAL")
+    conn.execute("ALTER TABLE documents ADD COLUMN analysis_errors INTEGER NOT NULL DEFAULT 0")
+    for statement in _ANALYSES_SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    rows = conn.execute("SELECT doc, body FROM documents WHERE deleted = 0").fetchall()
+    columns = [(doc, *_analysis_columns(json.loads(body))) for doc, body in rows]
+    conn.executemany("UPDATE documents SET moderation_max = ?, analysis_errors = ? WHERE doc = ?",
+                     [(moderation_max, errors, doc) for doc, moderation_max, errors, _ in columns])
+    conn.executemany("INSERT OR REPLACE INTO document_words (doc, words) VALUES (?, ?)",
+                     [(doc, found) for doc, _, _, found in columns if found is not None])
+
+
+def _analysis_columns(document: dict[str, Any]) -> tuple[float | None, int, str | None]:
+    """(moderation_max, analysis_errors, words) of a live document."""
+    moderation = document.get("moderation")
+    moderation_max = float(moderation["max_confidence"]) if isinstance(moderation, dict) else None
+    text = document.get("text")
+    errors = len(document.get("analysis_errors") or [])
+    return moderation_max, errors, sqlite_words(text if isinstance(text, str) else None)
+
+
+WORDS_DRIVE = 2000
+"""A text search matching at most this many documents starts from them (rowid lookups and a sort of
+their keys); one matching more walks the time (or tag) index and checks each row's membership."""
+
+SCHEMA_VERSION = 5
 _MIGRATIONS = {
     # 3 -> 4: tags match case-insensitively (tag_names.folded) and ties in time are ordered by id.
     3: lambda conn: (
@@ -88,6 +148,8 @@ _MIGRATIONS = {
         ),
         conn.execute("DROP INDEX IF EXISTS documents_by_time"),
     ),
+    # 4 -> 5: the optional analyses (text words, moderation, analysis errors).
+    4: _add_analyses,
 }
 HOUR_MS = 3_600_000
 INTERVALS = ("hour", "day", "week", "month")
@@ -289,8 +351,9 @@ class SQLiteIndex:
         return results
 
     def _prepare(self, action: dict[str, Any], now: datetime, overrides: dict[str, Any] | None = None) -> tuple | str:
-        """(id, sequencer key, deleted, event_ms, tags, body) of a valid action, written with the
-        `overrides` `decide` gave (a re-tag's taken-over sequencer and event time), else the error message."""
+        """(id, sequencer key, deleted, event_ms, tags, body, (moderation_max, analysis_errors, words))
+        of a valid action, written with the `overrides` `decide` gave (a re-tag's taken-over sequencer
+        and event time), else the error message."""
         doc_id = action.get("id")
         overrides = overrides or {}
         try:
@@ -306,10 +369,11 @@ class SQLiteIndex:
             deleted = bool(document.get("deleted"))
             event_ms = to_ms(document.get("event_time"), 0)
             tags = [] if deleted else self._tags(document)
+            analyses = (None, 0, None) if deleted else _analysis_columns(document)
             body = json.dumps(document, separators=(",", ":"))
         except (KeyError, TypeError, ValueError) as exc:
             return f"invalid action: {exc}"
-        return doc_id, new_key, deleted, event_ms, tags, body
+        return doc_id, new_key, deleted, event_ms, tags, body, analyses
 
     def _apply_batch(
         self,
@@ -352,25 +416,36 @@ class SQLiteIndex:
         conn.executemany("DELETE FROM tags WHERE doc = ?", [(doc,) for doc in replaced if doc in old_tags])
         tag_ids = self._tag_ids_for(conn, [tag for item in final.values() for tag, _ in item[4]], deltas)
         next_doc = conn.execute("SELECT COALESCE(MAX(doc), 0) + 1 FROM documents").fetchone()[0]
-        documents, tag_rows = [], []
-        for doc_id, (_, new_key, deleted, event_ms, tags, body) in final.items():
+        documents, tag_rows, word_rows = [], [], []
+        for doc_id, (_, new_key, deleted, event_ms, tags, body, analyses) in final.items():
             if doc_id in stored:
                 doc = stored[doc_id][0]
             else:
                 doc, next_doc = next_doc, next_doc + 1
             max_confidence = max((confidence for _, confidence in tags), default=0.0)
-            documents.append((doc, doc_id, new_key, int(deleted), event_ms, _hour(event_ms), max_confidence, body))
+            moderation_max, errors, found_words = analyses
+            documents.append((doc, doc_id, new_key, int(deleted), event_ms, _hour(event_ms), max_confidence, body,
+                              moderation_max, errors))
+            word_rows.append((doc, found_words))
             if not deleted:
                 new_tags = [(tag_ids[tag], confidence) for tag, confidence in tags]
                 tagset = _tagset(new_tags)
                 tag_rows += [(doc, tag_id, confidence, event_ms, tagset) for tag_id, confidence in new_tags]
                 deltas.count(new_tags, _hour(event_ms), +1)
         conn.executemany(
-            "INSERT INTO documents (doc, id, sequencer_key, deleted, event_ms, hour_ms, max_confidence, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET sequencer_key = excluded.sequencer_key, "
-            "deleted = excluded.deleted, event_ms = excluded.event_ms, hour_ms = excluded.hour_ms, "
-            "max_confidence = excluded.max_confidence, body = excluded.body",
+            "INSERT INTO documents (doc, id, sequencer_key, deleted, event_ms, hour_ms, max_confidence, body, "
+            "moderation_max, analysis_errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "sequencer_key = excluded.sequencer_key, deleted = excluded.deleted, event_ms = excluded.event_ms, "
+            "hour_ms = excluded.hour_ms, max_confidence = excluded.max_confidence, body = excluded.body, "
+            "moderation_max = excluded.moderation_max, analysis_errors = excluded.analysis_errors",
             documents,
+        )
+        conn.executemany(
+            "DELETE FROM document_words WHERE doc = ?", [(doc,) for doc, found in word_rows if found is None]
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO document_words (doc, words) VALUES (?, ?)",
+            [(doc, found) for doc, found in word_rows if found is not None],
         )
         conn.executemany(
             "INSERT INTO tags (doc, tag_id, confidence, event_ms, tagset) VALUES (?, ?, ?, ?, ?)", tag_rows
@@ -429,6 +504,20 @@ class SQLiteIndex:
     def count(self) -> int:
         """Live (not deleted) images."""
         return self._live_between(_MIN_MS, _MAX_MS)
+
+    def analysis_counts(self) -> dict[str, int]:
+        """Live images flagged by moderation, and with an analysis error (each from a partial index)."""
+        with self._snapshot() as conn:
+            flagged = conn.execute(
+                "SELECT COUNT(*) FROM documents INDEXED BY documents_flagged "
+                "WHERE deleted = 0 AND moderation_max IS NOT NULL AND moderation_max >= ?",
+                (MODERATION_THRESHOLD,),
+            ).fetchone()[0]
+            errors = conn.execute(
+                "SELECT COUNT(*) FROM documents INDEXED BY documents_with_errors "
+                "WHERE deleted = 0 AND analysis_errors > 0"
+            ).fetchone()[0]
+        return {"flagged": flagged, "analysis_errors": errors}
 
     @staticmethod
     def _live_rows(start: int, end: int, min_confidence: float) -> tuple[str, list[Any]]:
@@ -493,10 +582,13 @@ class SQLiteIndex:
         since: str | None = None,
         until: str | None = None,
         offset: int = 0,
+        text: str | None = None,
+        safe: bool = False,
     ) -> dict[str, Any]:
         """Newest first, ties by id; every tag must be present (in any case) with at least
-        min_confidence. Semantics and errors: `ImageIndex.search`."""
-        spec = SearchSpec.parse(tags, min_confidence, limit, cursor, since, until, offset)
+        min_confidence, every word of `text` in the image's text; `safe` leaves flagged images out.
+        Semantics and errors: `ImageIndex.search`."""
+        spec = SearchSpec.parse(tags, min_confidence, limit, cursor, since, until, offset, text, safe)
         with self._snapshot() as conn:
             total, bodies = self._search(conn, spec)
         return spec.page(total, [json.loads(body) for body in bodies])
@@ -506,26 +598,49 @@ class SQLiteIndex:
         start = _MIN_MS if spec.since_ms is None else spec.since_ms
         end = _MAX_MS if spec.until_ms is None else spec.until_ms
         fetch = spec.limit + 1 if spec.limit else 0
+        matches = self._word_matches(conn, spec) if spec.words else 0
+        if spec.words and not matches:
+            return 0, []
         if not spec.tags:
-            total = self._live_between(start, end, spec.min_confidence)
-            where = "deleted = 0 AND event_ms >= ? AND event_ms < ? AND max_confidence >= ?"
-            params: list[Any] = [start, _page_end(end, spec), spec.min_confidence]
+            content, content_params = sqlite_condition(spec, "d.doc")
+            where = "d.deleted = 0 AND d.event_ms >= ? AND d.event_ms < ? AND d.max_confidence >= ?" + content
+            # A text search with few matches starts from them (their rows by rowid, sorted by time);
+            # anything else walks the time index until the page is full.
+            by_words = bool(spec.words) and matches <= WORDS_DRIVE
+            source = "documents d NOT INDEXED" if by_words else "documents d INDEXED BY documents_by_time"
+            unbounded = (start, end) == (_MIN_MS, _MAX_MS) and spec.min_confidence <= 0
+            if spec.words and unbounded:
+                # Only live documents have words: the matches are the total, less the flagged among them.
+                total = matches - (self._flagged_among_words(conn, spec) if spec.safe else 0)
+            elif spec.words:
+                total = conn.execute(
+                    "SELECT COUNT(*) FROM documents d NOT INDEXED WHERE " + where,
+                    [start, end, spec.min_confidence, *content_params],
+                ).fetchone()[0]
+            else:
+                total = self._live_between(start, end, spec.min_confidence)
+                if spec.safe:
+                    total -= self._flagged_between(conn, start, end, spec.min_confidence)
+            params: list[Any] = [start, _page_end(end, spec), spec.min_confidence, *content_params]
             if spec.after is not None:
                 # The cursor's time bounds the index range (one seek, whatever the depth); its id
                 # decides among the rows of that very time.
-                where += " AND (event_ms, id) < (?, ?)"
+                where += " AND (d.event_ms, d.id) < (?, ?)"
                 params += spec.after
+            # The page's keys first, then only its bodies (a text search sorts its matches: keys, not bodies).
             rows = conn.execute(
-                f"SELECT body FROM documents INDEXED BY documents_by_time WHERE {where} "
-                "ORDER BY event_ms DESC, id DESC LIMIT ? OFFSET ?",
+                f"SELECT b.body FROM (SELECT d.doc, d.event_ms, d.id FROM {source} WHERE {where} "
+                "ORDER BY d.event_ms DESC, d.id DESC LIMIT ? OFFSET ?) p JOIN documents b ON b.doc = p.doc "
+                "ORDER BY p.event_ms DESC, p.id DESC",
                 [*params, fetch, spec.offset],
             ).fetchall()
             return total, [row[0] for row in rows]
+        content, content_params = sqlite_condition(spec, "t.doc")
         spellings = self._tag_ids(conn, spec.tags)
         if spellings is None:
             return 0, []
         if any(len(found) > 1 for found in spellings.values()):
-            return self._search_spellings(conn, spec, spellings, start, end, fetch)
+            return self._search_spellings(conn, spec, spellings, start, end, fetch, sqlite_condition(spec, "d.doc"))
         ids = {tag: found[0] for tag, found in spellings.items()}
         wanted = list(spec.tags)
         min_confidence = spec.min_confidence
@@ -554,26 +669,52 @@ class SQLiteIndex:
                 condition, condition_params = _has_tag(ids[other][0], min_confidence)
                 where += f" AND {condition}"
                 others += condition_params
-        if len(wanted) == 1 and min_confidence <= 0 and not ranged:
+        # With words matching few documents, those drive instead: one primary-key lookup of the
+        # driving tag's row each (CROSS JOIN keeps that order), not a walk of all its rows.
+        tag_rows = "tags t INDEXED BY tags_by_time"
+        tag_rows_params: list[Any] = []
+        if spec.words and matches <= WORDS_DRIVE:
+            matching, tag_rows_params = sqlite_matching_words(spec)
+            tag_rows = f"({matching}) m CROSS JOIN tags t ON t.doc = m.doc"
+            content, content_params = sqlite_condition(replace(spec, words=()), "t.doc")
+            total = conn.execute(
+                f"SELECT COUNT(*) FROM {tag_rows} WHERE {where}{content}",
+                [*tag_rows_params, ids[driver][0], start, end, min_confidence, *others, *content_params],
+            ).fetchone()[0]
+        elif spec.words:
+            total = conn.execute(
+                f"SELECT COUNT(*) FROM {tag_rows} WHERE {where}{content}",
+                [ids[driver][0], start, end, min_confidence, *others, *content_params],
+            ).fetchone()[0]
+        elif len(wanted) == 1 and min_confidence <= 0 and not ranged:
             total = ids[driver][1]
         else:
             total = conn.execute(
-                f"SELECT COUNT(*) FROM tags t INDEXED BY tags_by_time WHERE {where}",
+                f"SELECT COUNT(*) FROM {tag_rows} WHERE {where}",
                 [ids[driver][0], start, end, min_confidence, *others],
+            ).fetchone()[0]
+        if spec.safe and not spec.words and total:
+            # Less the (few) flagged images among them, each looked up by its tag row's primary key.
+            flagged, flagged_params = sqlite_flagged()
+            total -= conn.execute(
+                f"SELECT COUNT(*) FROM ({flagged}) m CROSS JOIN tags t ON t.doc = m.doc WHERE {where}",
+                [*flagged_params, ids[driver][0], start, end, min_confidence, *others],
             ).fetchone()[0]
         if total == 0 or fetch == 0 or spec.offset >= total:
             return total, []
         # The page walks the index newest first from the cursor on (its time is the range's upper
         # bound, its id decides among rows of that very time) and reads the page's bodies only.
-        after = ""
+        after = content
+        others += content_params
         if spec.after is not None:
-            after = " AND (t.event_ms < ? OR d.id < ?)"
+            after += " AND (t.event_ms < ? OR d.id < ?)"
             others += spec.after
         rows = conn.execute(
-            "SELECT d.body FROM (SELECT t.doc, t.event_ms, d.id FROM tags t INDEXED BY tags_by_time "
+            f"SELECT d.body FROM (SELECT t.doc, t.event_ms, d.id FROM {tag_rows} "
             f"JOIN documents d ON d.doc = t.doc WHERE {where}{after} ORDER BY t.event_ms DESC, d.id DESC "
             "LIMIT ? OFFSET ?) p JOIN documents d ON d.doc = p.doc ORDER BY p.event_ms DESC, p.id DESC",
-            [ids[driver][0], start, _page_end(end, spec), min_confidence, *others, fetch, spec.offset],
+            [*tag_rows_params, ids[driver][0], start, _page_end(end, spec), min_confidence, *others,
+             fetch, spec.offset],
         ).fetchall()
         return total, [row[0] for row in rows]
 
@@ -585,6 +726,7 @@ class SQLiteIndex:
         start: int,
         end: int,
         fetch: int,
+        content: tuple[str, list[Any]],
     ) -> tuple[int, list[str]]:
         """The search when a tag was indexed in more than one spelling ("Dog" and "DOG"): documents
         in time order, each checked for one spelling of every tag. Rare (label names come from one
@@ -598,6 +740,8 @@ class SQLiteIndex:
                 "AND t.confidence >= ?)"
             )
             params += [*tag_ids, spec.min_confidence]
+        where += content[0]
+        params += content[1]
         total = conn.execute(
             f"SELECT COUNT(*) FROM documents d INDEXED BY documents_by_time WHERE {where}", params
         ).fetchone()[0]
@@ -613,6 +757,31 @@ class SQLiteIndex:
             [*params, fetch, spec.offset],
         )
         return total, [row[0] for row in rows]
+
+    @staticmethod
+    def _word_matches(conn: sqlite3.Connection, spec: SearchSpec) -> int:
+        """Live documents holding every word of the search (one scan of the words table)."""
+        matching, params = sqlite_matching_words(spec)
+        return conn.execute(f"SELECT COUNT(*) FROM ({matching})", params).fetchone()[0]
+
+    @staticmethod
+    def _flagged_among_words(conn: sqlite3.Connection, spec: SearchSpec) -> int:
+        matching, params = sqlite_matching_words(spec)
+        flagged, flagged_params = sqlite_flagged()
+        return conn.execute(
+            f"SELECT COUNT(*) FROM ({matching}) m WHERE m.doc IN ({flagged})", [*params, *flagged_params]
+        ).fetchone()[0]
+
+    @staticmethod
+    def _flagged_between(conn: sqlite3.Connection, start: int, end: int, min_confidence: float) -> int:
+        """Flagged live images in [start, end) with a label of at least min_confidence (few: read
+        from their partial index)."""
+        flagged, params = sqlite_flagged()
+        return conn.execute(
+            f"{flagged.replace('SELECT f.doc', 'SELECT COUNT(*)', 1)} "
+            "AND f.event_ms >= ? AND f.event_ms < ? AND f.max_confidence >= ?",
+            [*params, start, end, min_confidence],
+        ).fetchone()[0]
 
     @staticmethod
     def _clamped(conn: sqlite3.Connection, start: int, end: int) -> tuple[int, int]:

@@ -181,6 +181,7 @@ class LocalStores:
     def summary(self) -> dict[str, Any]:
         return {
             "images_indexed": self.images_indexed(),
+            **self.index.analysis_counts(),  # flagged, analysis_errors
             "executions": self.execution_counts(),
             "stream_records_pending": self.stream_records_pending(),
             "dead_letters": {"workflow": self.workflow_dlq.count(), "indexer": self.indexer_dlq.count()},

@@ -7,6 +7,8 @@ import json
 
 from saved_objects_support import TEMPLATE, search_source, template_fields, vis_state
 
+from autotagger.contracts import MODERATION_THRESHOLD
+
 # The aggregation types OpenSearch Dashboards can run on a field, by the field's mapping type.
 AGGREGATABLE = {"terms": {"keyword", "boolean", "long", "integer", "float", "date"}, "date_histogram": {"date"}}
 
@@ -54,12 +56,36 @@ def test_GIVEN_the_saved_objects_WHEN_references_are_followed_THEN_each_resolves
         assert [r["type"] for r in visualization["references"] if r["name"] == ref_name] == ["index-pattern"]
 
 
-def test_GIVEN_the_dashboard_WHEN_its_panels_are_read_THEN_it_holds_every_visualization_once(saved_objects):
+def test_GIVEN_the_dashboard_WHEN_its_panels_are_read_THEN_it_holds_every_visualization_and_saved_search_once(
+        saved_objects):
     (dashboard,) = [o for o in saved_objects if o["type"] == "dashboard"]
     panels = json.loads(dashboard["attributes"]["panelsJSON"])
     references = {r["name"]: r["id"] for r in dashboard["references"]}
     shown = [references[panel["panelRefName"]] for panel in panels]
-    assert sorted(shown) == sorted(o["id"] for o in saved_objects if o["type"] == "visualization")
+    assert sorted(shown) == sorted(o["id"] for o in saved_objects if o["type"] in ("visualization", "search"))
     for panel in panels:
         grid = panel["gridData"]
         assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 48 and grid["h"] > 0
+
+
+def test_GIVEN_the_moderation_chart_WHEN_its_filters_are_read_THEN_flagged_is_the_contracts_threshold_and_the_slices_cover_every_image(
+        visualizations):
+    (chart,) = [v for v in visualizations if v["attributes"]["title"] == "Moderation: flagged and safe"]
+    (filters,) = [a["params"]["filters"] for a in vis_state(chart)["aggs"] if a["type"] == "filters"]
+    threshold = f"{MODERATION_THRESHOLD:g}"
+    assert [(f["label"], f["input"]["query"]) for f in filters] == [
+        ("Flagged", f"moderation.max_confidence >= {threshold}"), ("Safe", f"moderation.max_confidence < {threshold}"),
+        ("Not analysed", "NOT moderation.max_confidence:*")]
+    assert template_fields()["moderation.max_confidence"] == "float"
+    assert f"threshold ({threshold}," in chart["attributes"]["description"]
+
+
+def test_GIVEN_the_text_search_WHEN_read_THEN_it_queries_the_analysed_text_field_and_shows_fields_of_the_template(
+        saved_objects):
+    (search,) = [o for o in saved_objects if o["type"] == "search"]
+    assert search["attributes"]["title"] == "Text in images"
+    assert search_source(search)["query"] == {"query": "NOT deleted:true AND text:*", "language": "kuery"}
+    fields = template_fields()
+    assert fields["text"] == "text"  # analysed: text:harbour matches HARBOUR, word by word
+    assert all(column in fields for column in search["attributes"]["columns"])
+    assert all(fields[name] == "date" for name, _ in search["attributes"]["sort"])

@@ -8,8 +8,16 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from autotagger.domain.documents import decide, format_time, parse_time, stored_state, tag_confidences, tombstone_for
-from autotagger.index.query import SearchSpec, fold, sort_key
+from autotagger.domain.documents import (
+    decide,
+    format_time,
+    is_flagged,
+    parse_time,
+    stored_state,
+    tag_confidences,
+    tombstone_for,
+)
+from autotagger.index.query import SearchSpec, fold, sort_key, words
 
 _INTERVALS = ("hour", "day", "week", "month")
 
@@ -80,17 +88,21 @@ class FakeImageIndex:
 
     def search(self, tags: list[str] | None = None, min_confidence: float = 0.0, limit: int = 50,
                cursor: str | None = None, since: str | None = None, until: str | None = None,
-               offset: int = 0) -> dict[str, Any]:
+               offset: int = 0, text: str | None = None, safe: bool = False) -> dict[str, Any]:
         """The adapters' semantics (`autotagger.index.query`): tags ignore case, newest first by
-        (event time, id), pages by keyset cursor."""
+        (event time, id), pages by keyset cursor; text by `query.words`, safe by `is_flagged`."""
         self.search_calls.append({"tags": tags, "min_confidence": min_confidence, "limit": limit, "cursor": cursor,
-                                      "offset": offset, "since": since, "until": until})
-        spec = SearchSpec.parse(tags, min_confidence, limit, cursor, since, until, offset)
+                                      "offset": offset, "since": since, "until": until, "text": text, "safe": safe})
+        spec = SearchSpec.parse(tags, min_confidence, limit, cursor, since, until, offset, text, safe)
 
         def matches(document: dict[str, Any]) -> bool:
             confidences: dict[str, float] = {}
             for name, confidence in self._confidences(document).items():
                 confidences[fold(name)] = max(confidence, confidences.get(fold(name), -1.0))
+            if spec.safe and is_flagged(document):
+                return False
+            if spec.words and not set(spec.words) <= set(words(document.get("text") or "")):
+                return False
             if spec.tags:
                 return all(confidences.get(t, -1.0) >= spec.min_confidence for t in spec.tags)
             return max(confidences.values(), default=0.0) >= spec.min_confidence
@@ -123,6 +135,11 @@ class FakeImageIndex:
 
     def count(self) -> int:
         return len(self._live())
+
+    def analysis_counts(self) -> dict[str, int]:
+        live = self._live()
+        return {"flagged": sum(is_flagged(d) for d in live), "analysis_errors": sum(bool(d.get("analysis_errors"))
+                                                                                    for d in live)}
 
     def close(self) -> None:
         self.closed = True

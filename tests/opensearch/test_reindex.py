@@ -18,6 +18,7 @@ from autotagger.index.reindex import reindex
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")]
 
 NAME = "image_insights"
+CURRENT = f"{NAME}-v{load_template(NAME)['version']}"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
@@ -39,6 +40,8 @@ def version_1_template():
     settings, mappings = template["template"]["settings"], template["template"]["mappings"]
     del settings["analysis"], mappings["_meta"]
     del mappings["properties"]["tags"]["fields"], mappings["properties"]["labels"]["properties"]["name"]["fields"]
+    for name in ("text", "text_words", "moderation", "analysis_errors"):  # template version 3's fields
+        del mappings["properties"][name]
     return template
 
 
@@ -70,8 +73,8 @@ def test_given_a_version_1_index_when_reindexed_then_every_document_moves_behind
     client = old_index.client
     before = everything(client, NAME)
     result = reindex(client, NAME)
-    assert (result.status, result.index, result.previous) == ("moved", f"{NAME}-v2", NAME)
-    assert client.indices.get_alias(name=NAME) == {f"{NAME}-v2": {"aliases": {NAME: {}}}}
+    assert (result.status, result.index, result.previous) == ("moved", CURRENT, NAME)
+    assert client.indices.get_alias(name=NAME) == {CURRENT: {"aliases": {NAME: {}}}}
     assert everything(client, NAME) == before and len(before) == 130
     fresh = OpenSearchIndex(client, NAME, refresh=True)
     assert fresh.search(tags=["dog"], limit=0)["total"] == fresh.search(tags=["DOG"], limit=0)["total"] == 64
@@ -79,7 +82,7 @@ def test_given_a_version_1_index_when_reindexed_then_every_document_moves_behind
     assert fresh.apply([upsert("new.jpg", "2000")])[0]["status"] == "applied"
     assert fresh.get(upsert("new.jpg", "2000")["id"])["key"] == "new.jpg"
     again = reindex(client, NAME)
-    assert (again.status, again.index) == ("current", f"{NAME}-v2")
+    assert (again.status, again.index) == ("current", CURRENT)
     assert len(everything(client, NAME)) == 131
 
 
@@ -126,9 +129,9 @@ def test_given_the_cli_when_reindex_runs_against_an_endpoint_then_it_reports_the
     from autotagger.cli import main
 
     assert main(["reindex", "--endpoint", osmem_clone.url]) == 0
-    assert f"moved: {NAME} -> {NAME}-v2 (130 documents moved, {NAME} deleted)" in capsys.readouterr().out
+    assert f"moved: {NAME} -> {CURRENT} (130 documents moved, {NAME} deleted)" in capsys.readouterr().out
     assert main(["reindex", "--endpoint", osmem_clone.url]) == 0
-    assert f"current: {NAME} -> {NAME}-v2" in capsys.readouterr().out
+    assert f"current: {NAME} -> {CURRENT}" in capsys.readouterr().out
 
 
 def test_given_an_index_behind_the_alias_when_the_template_version_rises_then_the_alias_moves_to_the_next_index(
@@ -137,15 +140,35 @@ def test_given_an_index_behind_the_alias_when_the_template_version_rises_then_th
     reindex(client, NAME)
     before = everything(client, NAME)
 
-    def version_3(index_name=NAME):
+    following = load_template(NAME)["version"] + 1
+    upcoming = f"{NAME}-v{following}"
+
+    def next_version(index_name=NAME):
         template = copy.deepcopy(load_template(index_name))
-        template["version"] = template["template"]["mappings"]["_meta"]["template_version"] = 3
+        template["version"] = template["template"]["mappings"]["_meta"]["template_version"] = following
         return template
 
-    monkeypatch.setattr(reindex_module, "load_template", version_3)
+    monkeypatch.setattr(reindex_module, "load_template", next_version)
     result = reindex(client, NAME)
-    assert (result.status, result.index, result.previous, result.documents) == ("moved", f"{NAME}-v3", f"{NAME}-v2", 130)
-    assert client.indices.get_alias(name=NAME) == {f"{NAME}-v3": {"aliases": {NAME: {}}}}
-    assert not client.indices.exists(index=f"{NAME}-v2")
+    assert (result.status, result.index, result.previous, result.documents) == ("moved", upcoming, CURRENT, 130)
+    assert client.indices.get_alias(name=NAME) == {upcoming: {"aliases": {NAME: {}}}}
+    assert not client.indices.exists(index=CURRENT)
     assert everything(client, NAME) == before
     assert reindex(client, NAME).status == "current"
+
+
+def test_given_an_index_of_an_older_template_when_first_used_then_the_analyses_fields_are_added_without_a_reindex(
+        old_index):
+    """The fields of template version 3 are new top-level fields: an additive mapping update before
+    the first document carrying them, so text and safe searches work on the old index at once."""
+    client = old_index.client
+    mapping = next(iter(client.indices.get_mapping(index=NAME).values()))["mappings"]["properties"]
+    assert {"text", "moderation", "analysis_errors"} <= set(mapping)  # added when old_index first wrote
+    sign = upsert("sign.jpg", "5000")
+    sign["document"].update(text="HARBOUR", moderation={"labels": [], "max_confidence": 0.0})
+    flagged = upsert("flagged.jpg", "5001")
+    flagged["document"].update(text="Harbour", moderation={"labels": [], "max_confidence": 99.0})
+    assert {r["status"] for r in old_index.apply([sign, flagged])} == {"applied"}
+    assert {i["key"] for i in old_index.search(text="harbour")["images"]} == {"sign.jpg", "flagged.jpg"}
+    assert [i["key"] for i in old_index.search(text="harbour", safe=True)["images"]] == ["sign.jpg"]
+    assert old_index.analysis_counts() == {"flagged": 1, "analysis_errors": 0}

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from autotagger.contracts import MODERATION_THRESHOLD
 from autotagger.domain.documents import action_from_record, format_time, parse_record
 from autotagger.errors import InvalidCursor
 from autotagger.index.opensearch import OpenSearchIndex
@@ -35,10 +36,21 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 _sequencers = itertools.count(0x1000)
 
 
-def upsert(key, labels=(("Dog", 97.0),), event_time=START):
+def upsert(key, labels=(("Dog", 97.0),), event_time=START, *, text=None, moderation=None, errors=None):
+    """`text`: the LINEs DetectText found ([] none; None: not analysed); `moderation`: the highest
+    moderation label's confidence (0: analysed, no label; None: not analysed)."""
     record = {"action": "upsert", "bucket": "b", "key": key, "size": 1, "etag": "e",
               "sequencer": f"{next(_sequencers):06X}", "event_time": format_time(event_time),
               "labels": [{"Name": name, "Confidence": confidence} for name, confidence in labels]}
+    if text is not None:
+        record["text"] = {"TextDetections": [{"DetectedText": line, "Type": "LINE", "Id": n, "Confidence": 99.0}
+                                             for n, line in enumerate(text)], "TextModelVersion": "3.0"}
+    if moderation is not None:
+        labels = [{"Name": "Violence", "ParentName": "", "TaxonomyLevel": 1, "Confidence": moderation}] if moderation else []
+        record["moderation"] = {"ModerationLabels": labels, "ModerationModelVersion": "7.0"}
+    if errors is not None:
+        record["analysis_errors"] = [{"analysis": name, "error": "Rekognition.ThrottlingException", "cause": "Rate"}
+                                     for name in errors]
     return action_from_record(parse_record(record), NOW)
 
 
@@ -223,3 +235,83 @@ def test_given_any_images_when_walked_by_cursor_then_the_pages_join_up_to_the_wh
         pages = walk(index, limit, **query)
         assert [key for _, page, _ in pages for key in page] == expected_order(matching)
         assert all(len(page) == limit for _, page, _ in pages[:-1]) and pages[-1][2] is None
+
+
+# -- text and safe: the optional analyses ----------------------------------------------------------
+
+def analysed_gallery():
+    """Newest first: a flagged sign, a sign, a harbourside cafe, an image not analysed, a flagged dog,
+    an image exactly at the threshold, an image whose analyses failed."""
+    hour = timedelta(hours=1)
+    return [upsert("flagged-sign.jpg", (("Sign", 90.0),), START + 6 * hour, text=["Harbour", "NO ENTRY"], moderation=80.0),
+            upsert("sign.jpg", (("Sign", 95.0), ("Dog", 60.0)), START + 5 * hour, text=["WELCOME TO THE", "HARBOUR"],
+                   moderation=0),
+            upsert("cafe.jpg", (("Dog", 90.0),), START + 4 * hour, text=["Harbourside cafe"], moderation=10.0),
+            upsert("old.jpg", (("Dog", 97.0),), START + 3 * hour),
+            upsert("flagged-dog.jpg", (("Dog", 88.0),), START + 2 * hour, text=[], moderation=95.5),
+            upsert("edge.jpg", (("Cat", 90.0),), START + hour, text=["harbour-master's office"],
+                   moderation=MODERATION_THRESHOLD),
+            upsert("failed.jpg", (("Dog", 70.0),), START, errors=["text", "moderation"])]
+
+
+def test_given_texts_when_searched_for_a_word_in_any_case_then_only_images_with_that_word_match(new_index):
+    index = new_index()
+    load(index, analysed_gallery())
+    for spelling in ("harbour", "HARBOUR", "Harbour"):
+        found = index.search(text=spelling)
+        assert (found["total"], keys(found)) == (3, ["flagged-sign.jpg", "sign.jpg", "edge.jpg"])
+    assert keys(index.search(text="harbour welcome")) == ["sign.jpg"]  # every word must be there
+    assert keys(index.search(text="welcome, harbour!")) == ["sign.jpg"]
+    assert keys(index.search(text="harbourside")) == ["cafe.jpg"]
+    assert keys(index.search(text="master's")) == ["edge.jpg"]
+    assert index.search(text="harbo") == {"total": 0, "images": [], "next_cursor": None}  # words, not substrings
+    assert index.search(text="harbour")["images"][1]["text"] == "WELCOME TO THE\nHARBOUR"
+
+
+def test_given_moderation_results_when_searched_safe_then_images_at_or_above_the_threshold_are_left_out(new_index):
+    index = new_index()
+    load(index, analysed_gallery())
+    found = index.search(safe=True)
+    # Not analysed (old.jpg) or failed (failed.jpg): no label at or above the threshold, so they stay.
+    assert (found["total"], keys(found)) == (4, ["sign.jpg", "cafe.jpg", "old.jpg", "failed.jpg"])
+    assert index.search(safe=False)["total"] == index.search()["total"] == 7
+    assert index.analysis_counts() == {"flagged": 3, "analysis_errors": 1}
+
+
+def test_given_text_or_safe_with_tags_and_filters_when_searched_then_every_condition_must_hold(new_index):
+    index = new_index()
+    load(index, analysed_gallery())
+    assert keys(index.search(tags=["sign"], text="harbour")) == ["flagged-sign.jpg", "sign.jpg"]
+    assert keys(index.search(tags=["DOG"], text="harbour")) == ["sign.jpg"]
+    assert keys(index.search(tags=["cat"], text="harbour", safe=True)) == []
+    assert keys(index.search(tags=["dog"], safe=True)) == ["sign.jpg", "cafe.jpg", "old.jpg", "failed.jpg"]
+    assert keys(index.search(tags=["dog", "sign"], safe=True)) == ["sign.jpg"]
+    assert keys(index.search(tags=["dog"], safe=True, min_confidence=80)) == ["cafe.jpg", "old.jpg"]
+    assert keys(index.search(text="harbour", safe=True, until=format_time(START + timedelta(hours=6)))) == ["sign.jpg"]
+    assert index.search(tags=["dog"], safe=True, limit=0) == {"total": 4, "images": [], "next_cursor": None}
+    assert index.search(text="harbour", limit=0)["total"] == 3
+
+
+def test_given_a_text_or_safe_search_when_walked_by_cursor_then_each_match_comes_once_in_order(new_index):
+    index = new_index()
+    rng = random.Random(14)
+    actions = [upsert(f"{n:03d}.jpg", (("Dog", 90.0),) if n % 2 else (("Cat", 90.0),),
+                      START + timedelta(minutes=rng.randrange(60)),
+                      text=["Harbour"] if n % 3 == 0 else ["Quay"], moderation=60.0 if n % 5 == 0 else 0)
+               for n in range(90)]
+    load(index, actions)
+    for query, wanted in (({"text": "HARBOUR"}, lambda n: n % 3 == 0),
+                          ({"text": "harbour", "tags": ["dog"]}, lambda n: n % 3 == 0 and n % 2),
+                          ({"safe": True}, lambda n: n % 5 != 0),
+                          ({"text": "harbour", "safe": True, "tags": ["cat"]}, lambda n: n % 6 == 0 and n % 5 != 0)):
+        matching = [a for n, a in enumerate(actions) if wanted(n)]
+        pages = walk(index, 4, **query)
+        assert [key for _, page, _ in pages for key in page] == expected_order(matching), query
+        assert {total for total, _, _ in pages} == {len(matching)}
+
+
+def test_given_a_text_without_a_word_when_searched_then_the_search_refuses_it(new_index):
+    index = new_index()
+    for bad in ({"text": "  ?! "}, {"text": "x" * 201}, {"text": 7}, {"safe": "yes"}):
+        with pytest.raises(ValueError):
+            index.search(**bad)

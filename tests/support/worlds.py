@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from tests.aws_api.api_lambda_support import ACCOUNT, BUCKET, DOCUMENT, EVENTS, REGION, Deployment, rest_event
+from tests.aws_api.api_lambda_support import (
+    ACCOUNT,
+    BUCKET,
+    DOCUMENT,
+    EVENTS,
+    REGION,
+    STREAM,
+    Deployment,
+    rest_event,
+)
 from tests.fakes import fake_analysers
 
 # -- the document's routes -------------------------------------------------------------------------
@@ -113,6 +122,16 @@ class LocalWorld:
         assert self.pipeline.start_execution(event, name)
         self.settle()
 
+    def indexed(self, key: str) -> dict[str, Any]:
+        from autotagger.domain.documents import document_id
+
+        return self.pipeline.stores.index.get(document_id(BUCKET, key))
+
+    def put_record(self, record: dict[str, Any]) -> None:
+        """A record on the stream, as the workflow puts it; the indexer consumes it."""
+        self.pipeline.stores.stream.put_record(json.dumps(record).encode(), record["key"])
+        self.settle()
+
     def settle(self) -> None:
         assert self.pipeline.wait_idle(60), "the local pipeline did not finish its work"
 
@@ -173,6 +192,17 @@ class AwsWorld:
 
     def _run(self, event: dict[str, Any], name: str) -> None:
         self.deployment.run(event, name=name)
+        self.settle()
+
+    def indexed(self, key: str) -> dict[str, Any]:
+        from autotagger.domain.documents import document_id
+
+        return self.deployment.index.get(document_id(BUCKET, key))
+
+    def put_record(self, record: dict[str, Any]) -> None:
+        """A record on the Kinesis stream, as the workflow puts it; the indexer Lambda's job indexes it."""
+        self.deployment.kinesis.put_record(StreamName=STREAM, Data=json.dumps(record).encode(),
+                                           PartitionKey=record["key"])
         self.settle()
 
     def settle(self) -> None:

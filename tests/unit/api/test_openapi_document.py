@@ -11,7 +11,7 @@ from read_api_fakes import MemoryIndex
 from autotagger.api import OPENAPI_PATH, openapi_document
 from autotagger.api import service as api_service
 from autotagger.api.service import ReadApi, error_response
-from tests.fakes import FakeDeadLetterQueue, FakeExecutionLookup, FakeImageUrls
+from tests.fakes import FakeDeadLetterQueue, FakeExecutionLookup, FakeImageIndex, FakeImageUrls
 
 DOCUMENT = openapi_document()
 ROUTES = {
@@ -122,3 +122,21 @@ def test_the_documented_upload_limits_are_the_services_and_at_least_50_MB():
     with pytest.raises(api_service.ApiError) as refused:
         api().create_upload(json.dumps(request))
     assert str(refused.value.status) in DOCUMENT["paths"]["/v1/uploads"]["post"]["responses"]
+
+
+def test_the_documented_text_and_safe_parameters_are_the_services_and_the_threshold_is_the_contracts():
+    from autotagger.contracts import MODERATION_THRESHOLD
+    from autotagger.index.query import MAX_TEXT_CHARS
+
+    assert parameter("/v1/images", "text")["maxLength"] == MAX_TEXT_CHARS
+    assert parameter("/v1/images", "safe") == {"type": "boolean", "default": False}
+    route = ReadApi(FakeImageIndex(), FakeExecutionLookup([]), [], FakeImageUrls()).search_images
+    route({"text": "a" * MAX_TEXT_CHARS, "safe": "true"})
+    with pytest.raises(api_service.ApiError):
+        route({"text": "a" * (MAX_TEXT_CHARS + 1)})
+    threshold = f"{MODERATION_THRESHOLD:g}"
+    described = [deref(p)["description"] for p in DOCUMENT["paths"]["/v1/images"]["get"]["parameters"]
+                 if deref(p)["name"] == "safe"][0]
+    assert f"threshold ({threshold}" in described
+    assert f"threshold ({threshold})" in DOCUMENT["components"]["schemas"]["ImageDocument"]["properties"][
+        "moderation"]["description"]

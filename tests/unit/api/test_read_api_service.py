@@ -231,3 +231,36 @@ def test_given_an_unexpected_failure_when_mapped_then_500_without_its_details():
         500, {"error": "internal_error", "message": "the server failed to answer; the error is logged"})
     assert error_response(ApiError(413, "too_large", "x")) == (413, {"error": "too_large", "message": "x"})
     assert error_response(InvalidCursor("stale"))[0] == 400
+
+
+# -- GET /v1/images: text and safe ----------------------------------------------------------------
+
+def test_given_text_and_safe_when_searching_then_both_reach_the_index_and_narrow_the_answer():
+    from tests.fakes import FakeImageIndex
+
+    index = FakeImageIndex()
+    sign = {**document(1, "Sign"), "text": "HARBOUR", "moderation": {"labels": [], "max_confidence": 0.0}}
+    flagged = {**document(2, "Sign"), "text": "Harbour", "moderation": {"labels": [], "max_confidence": 75.0}}
+    index.documents = {d["id"]: {**d, "sequencer": "01"} for d in (sign, flagged)}
+    found = make_api(index).search_images({"text": ["harbour"], "safe": ["true"], "tag": ["sign"]})
+    assert [image["key"] for image in found["images"]] == ["raw-image/1.jpg"]
+    assert (index.search_calls[-1]["text"], index.search_calls[-1]["safe"]) == ("harbour", True)
+    assert make_api(index).search_images({"text": ["HARBOUR"], "safe": ["false"]})["total"] == 2
+    assert (index.search_calls[-1]["text"], index.search_calls[-1]["safe"]) == ("HARBOUR", False)
+
+
+def test_given_neither_text_nor_safe_when_searching_then_the_index_is_asked_as_before():
+    index = MemoryIndex([document(1, "Dog")])  # an index without the new parameters still answers
+    assert make_api(index).search_images({"text": [""], "safe": ["false"]})["total"] == 1
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"safe": "yes"}, "safe must be true or false"),
+    ({"safe": "1"}, "safe must be true or false"),
+    ({"text": "?!"}, "text must hold a word"),
+    ({"text": "x" * 201}, "text is 201 characters; at most 200"),
+])
+def test_given_an_invalid_text_or_safe_when_searching_then_400_names_it(params, fragment):
+    status, body = answer(make_api().search_images, params)
+    assert (status, body["error"]) == (400, "invalid_parameter")
+    assert fragment in body["message"]

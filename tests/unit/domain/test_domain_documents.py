@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from autotagger.contracts import RETAG_SEQUENCER
+from autotagger.contracts import MODERATION_THRESHOLD, RETAG_SEQUENCER
 from autotagger.domain.documents import (
     DISPLAY_THRESHOLD,
     MalformedRecord,
     action_from_record,
     decide,
     document_id,
+    is_flagged,
     is_retag,
     parse_record,
     resolve_batch,
@@ -180,3 +181,95 @@ def test_given_a_retag_and_an_upload_in_one_batch_when_resolved_then_the_retag_b
 def test_given_a_stored_document_when_its_state_is_taken_then_only_the_deciding_fields_are_kept():
     document = action_from_record(parse_record(upsert_record()), NOW)["document"]
     assert stored_state(document) == STORED and stored_state(None) is None
+
+
+# -- the optional analyses: text and moderation ---------------------------------------------------
+
+def _detection(text, kind, ident, parent=None, confidence=99.0, box=(0.1, 0.2, 0.3, 0.05)):
+    left, top, width, height = box
+    detection = {"DetectedText": text, "Type": kind, "Id": ident, "Confidence": confidence,
+                 "Geometry": {"BoundingBox": {"Width": width, "Height": height, "Left": left, "Top": top},
+                              "Polygon": [{"X": left, "Y": top}, {"X": left + width, "Y": top},
+                                          {"X": left + width, "Y": top + height}, {"X": left, "Y": top + height}]}}
+    if parent is not None:
+        detection["ParentId"] = parent
+    return detection
+
+
+SIGN = {"TextDetections": [_detection("HARBOUR", "LINE", 0), _detection("Car park", "LINE", 1, box=(0.1, 0.4, 0.3, 0.05)),
+                           _detection("HARBOUR", "WORD", 2, 0, 98.5), _detection("Car", "WORD", 3, 1, 97.0, (0.1, 0.4, 0.1, 0.05)),
+                           _detection("park", "WORD", 4, 1, 96.0, (0.25, 0.4, 0.15, 0.05))],
+        "TextModelVersion": "3.0"}
+FLAGGED = {"ModerationLabels": [{"Name": "Violence", "ParentName": "", "TaxonomyLevel": 1, "Confidence": 81.5},
+                                {"Name": "Weapons", "ParentName": "Violence", "TaxonomyLevel": 2, "Confidence": 81.5}],
+           "ModerationModelVersion": "7.0"}
+
+
+def document_of(**changes):
+    return action_from_record(parse_record(upsert_record(**changes)), NOW)["document"]
+
+
+def test_given_detect_text_and_moderation_answers_when_converted_then_the_document_holds_lines_words_and_labels():
+    document = document_of(text=SIGN, moderation=FLAGGED,
+                           analysis_errors=[])
+    assert document["text"] == "HARBOUR\nCar park"
+    assert document["text_words"] == [
+        {"text": "HARBOUR", "confidence": 98.5, "box": {"left": 0.1, "top": 0.2, "width": 0.3, "height": 0.05}},
+        {"text": "Car", "confidence": 97.0, "box": {"left": 0.1, "top": 0.4, "width": 0.1, "height": 0.05}},
+        {"text": "park", "confidence": 96.0, "box": {"left": 0.25, "top": 0.4, "width": 0.15, "height": 0.05}}]
+    assert document["moderation"] == {"labels": [
+        {"name": "Violence", "parent_name": "", "taxonomy_level": 1, "confidence": 81.5},
+        {"name": "Weapons", "parent_name": "Violence", "taxonomy_level": 2, "confidence": 81.5}], "max_confidence": 81.5}
+    assert document["analysis_errors"] == [] and is_flagged(document)
+    assert json.loads(json.dumps(document)) == document
+
+
+def test_given_analyses_that_found_nothing_when_converted_then_text_is_empty_and_the_image_is_not_flagged():
+    document = document_of(text={"TextDetections": [], "TextModelVersion": "3.0"},
+                           moderation={"ModerationLabels": [], "ModerationModelVersion": "7.0"})
+    assert (document["text"], document["text_words"]) == ("", [])
+    assert document["moderation"] == {"labels": [], "max_confidence": 0.0} and not is_flagged(document)
+
+
+def test_given_a_record_from_before_the_optional_analyses_when_converted_then_they_read_as_not_analysed():
+    document = document_of()
+    assert (document["text"], document["text_words"], document["moderation"], document["analysis_errors"]) == (
+        None, [], None, [])
+    assert not is_flagged(document)
+    assert document_of(text=None, moderation=None, analysis_errors=None)["text"] is None
+
+
+def test_given_a_failed_branch_when_converted_then_its_error_is_kept_and_its_analysis_is_null():
+    errors = [{"analysis": "moderation", "error": "Rekognition.ThrottlingException", "cause": "Rate exceeded"}]
+    document = document_of(text=SIGN, moderation=None, analysis_errors=errors)
+    assert document["analysis_errors"] == errors and document["moderation"] is None
+
+
+def test_given_a_label_just_under_or_at_the_threshold_when_checked_then_only_at_or_above_is_flagged():
+    under = {"ModerationLabels": [{"Name": "Smoking", "ParentName": "", "TaxonomyLevel": 1,
+                                   "Confidence": MODERATION_THRESHOLD - 0.01}]}
+    at = {"ModerationLabels": [{"Name": "Smoking", "ParentName": "", "TaxonomyLevel": 1,
+                                "Confidence": MODERATION_THRESHOLD}]}
+    assert not is_flagged(document_of(moderation=under)) and is_flagged(document_of(moderation=at))
+
+
+@pytest.mark.parametrize("change", [
+    {"text": "HARBOUR"}, {"text": {"TextDetections": "HARBOUR"}}, {"text": {}},
+    {"text": {"TextDetections": [{"DetectedText": "A", "Type": "PARAGRAPH"}]}},
+    {"text": {"TextDetections": [{"DetectedText": 7, "Type": "LINE"}]}},
+    {"text": {"TextDetections": [{"DetectedText": "A", "Type": "WORD", "Confidence": 90}]}},
+    {"text": {"TextDetections": [{"DetectedText": "A", "Type": "WORD", "Confidence": "high",
+                                  "Geometry": {"BoundingBox": {}}}]}},
+    {"text": {"TextDetections": [{"DetectedText": "A", "Type": "WORD", "Confidence": 90,
+                                  "Geometry": {"BoundingBox": {"Left": "x"}}}]}},
+    {"text": {"TextDetections": [], "TextModelVersion": 3}},
+    {"moderation": []}, {"moderation": {"ModerationLabels": None}}, {"moderation": {"ModerationLabels": [{}]}},
+    {"moderation": {"ModerationLabels": [{"Name": "Violence", "Confidence": None}]}},
+    {"moderation": {"ModerationLabels": [{"Name": "Violence", "Confidence": 80, "TaxonomyLevel": "1"}]}},
+    {"moderation": {"ModerationLabels": [{"Name": "Violence", "Confidence": 80, "ParentName": None}]}},
+    {"analysis_errors": {"analysis": "text"}}, {"analysis_errors": [{"analysis": "labels", "error": "X"}]},
+    {"analysis_errors": [{"analysis": "text"}]}, {"analysis_errors": ["text failed"]},
+])
+def test_given_an_optional_analysis_of_the_wrong_shape_when_parsed_then_the_record_is_malformed(change):
+    with pytest.raises(MalformedRecord):
+        parse_record(upsert_record(**change))

@@ -385,3 +385,59 @@ def test_given_an_indexed_image_when_a_retag_of_its_etag_arrives_then_it_holds_t
     index.apply([delete("dog.jpg", "0B")])
     assert statuses(index.apply([retag])) == ["stale"]
     assert index.get(document_id("b", "dog.jpg")) is None
+
+
+# -- text and safe: both query plans answer alike ----------------------------------------------------
+
+def analysed(key, sequencer, minute, labels, text, flagged):
+    record = {"action": "upsert", "bucket": "b", "key": key, "size": 1, "etag": "e", "sequencer": sequencer,
+              "event_time": f"2026-11-25T{10 + minute // 60:02d}:{minute % 60:02d}:00Z",
+              "labels": [{"Name": n, "Confidence": c} for n, c in labels],
+              "text": {"TextDetections": [{"DetectedText": text, "Type": "LINE"}] if text else []},
+              "moderation": {"ModerationLabels": [{"Name": "Violence", "Confidence": 90.0}] if flagged else []}}
+    return action_from_record(parse_record(record), NOW)
+
+
+def test_given_text_and_safe_searches_when_run_from_the_words_or_from_the_time_and_tag_indexes_then_the_answers_are_the_same(
+        tmp_path, monkeypatch):
+    """A text search matching few documents starts from them, one matching many walks the time or tag
+    index (`WORDS_DRIVE`): with the limit at 0 every search takes the other plan, and must answer alike."""
+    from autotagger.index import sqlite as sqlite_module
+    from tests.fakes import FakeImageIndex
+
+    actions = [analysed(f"{n:02d}.jpg", f"{n + 1:02X}", n % 50, (("Dog", 60.0 + n % 40),) if n % 3 else (("Cat", 90.0),),
+                        "Harbour road" if n % 4 == 0 else "harbour" if n % 4 == 1 else "Quay" if n % 4 == 2 else "",
+                        n % 5 == 0)
+               for n in range(80)]
+    actions.append(delete("08.jpg", "FF"))  # a tombstone keeps no words
+    index, reference = SQLiteIndex(tmp_path / "index.db"), FakeImageIndex()
+    index.apply(actions)
+    reference.apply(actions)
+    queries = [{"text": "harbour"}, {"text": "HARBOUR road"}, {"text": "quay", "safe": True},
+               {"text": "harbour", "tags": ["dog"]}, {"text": "harbour", "tags": ["DOG"], "min_confidence": 80},
+               {"text": "harbour", "since": "2026-11-25T10:10:00Z", "until": "2026-11-25T10:40:00Z"},
+               {"text": "harbour", "safe": True, "tags": ["cat"]}, {"safe": True}, {"safe": True, "tags": ["dog"]},
+               {"safe": True, "tags": ["dog"], "since": "2026-11-25T10:20:00Z"}, {"text": "nowhere"}]
+
+    def answers():
+        found = []
+        for query in queries:
+            pages, cursor = [], None
+            while True:
+                page = index.search(limit=7, cursor=cursor, **query)
+                pages.append((page["total"], [image["key"] for image in page["images"]]))
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            found.append(pages)
+        return found
+
+    from_words = answers()
+    monkeypatch.setattr(sqlite_module, "WORDS_DRIVE", 0)
+    assert answers() == from_words
+    for query, pages in zip(queries, from_words, strict=True):
+        expected = reference.search(limit=500, **query)
+        assert {total for total, _ in pages} == {expected["total"]}, query
+        assert [key for _, keys in pages for key in keys] == [image["key"] for image in expected["images"]], query
+    assert from_words[0][0][0] == 39  # harbour: 40 images say it, 08.jpg was deleted
+    index.close()

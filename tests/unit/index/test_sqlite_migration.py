@@ -1,4 +1,4 @@
-"""A SQLite index created by the schema-3 adapter is migrated when the current one opens it."""
+"""A SQLite index created by the schema-3 or schema-4 adapter is migrated when the current one opens it."""
 
 from __future__ import annotations
 
@@ -17,18 +17,19 @@ from autotagger.index.sqlite import SCHEMA_VERSION, SQLiteIndex
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-def legacy_adapter():
-    """The schema-3 SQLiteIndex, as released (tests/unit/index/legacy/sqlite_v3.py)."""
-    spec = importlib.util.spec_from_file_location("sqlite_v3", Path(__file__).parent / "legacy" / "sqlite_v3.py")
+def legacy_adapter(version=3):
+    """The schema-3 (or 4) SQLiteIndex, as released (tests/unit/index/legacy/sqlite_v<version>.py)."""
+    name = f"sqlite_v{version}"
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "legacy" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.SQLiteIndex
 
 
-def record(key, sequencer, event_time, labels=(), action="upsert"):
+def record(key, sequencer, event_time, labels=(), action="upsert", **analyses):
     body = {"action": action, "bucket": "b", "key": key, "sequencer": sequencer, "event_time": event_time}
     if action == "upsert":
-        body.update(size=1, etag="e", labels=[{"Name": n, "Confidence": c} for n, c in labels])
+        body.update(size=1, etag="e", labels=[{"Name": n, "Confidence": c} for n, c in labels], **analyses)
     return action_from_record(parse_record(body), NOW)
 
 
@@ -55,7 +56,7 @@ def old_database(tmp_path):
 def test_given_a_schema_3_database_when_opened_then_it_is_migrated_and_answers_as_before(old_database):
     path, before = old_database
     index = SQLiteIndex(path)
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert {image["key"]: image for image in index.search(limit=100)["images"]} == before["documents"]
     assert (index.tag_counts(), index.tag_counts(min_confidence=80), index.image_counts("hour"), index.count()) == (
         before["tags"], before["confident"], before["images"], before["count"])
@@ -70,7 +71,7 @@ def test_given_a_schema_3_database_when_opened_then_it_is_migrated_and_answers_a
     assert [image["key"] for image in index.search(tags=["Dog"])["images"]] == ["e.jpg"] + [d["key"] for d in pair]
     index.close()
     SQLiteIndex(path).close()  # opening a migrated file again changes nothing
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 4
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_given_a_database_of_an_unknown_schema_when_opened_then_the_user_is_told_to_reindex(tmp_path):
@@ -85,6 +86,35 @@ def test_given_an_old_database_when_reindex_runs_without_an_endpoint_then_it_is_
 
     path, _ = old_database
     assert main(["reindex", "--data-dir", str(path.parent)]) == 0
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 4
-    assert "schema 4" in capsys.readouterr().out
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert f"schema {SCHEMA_VERSION}" in capsys.readouterr().out
     assert main(["reindex", "--data-dir", str(path.parent / "nowhere")]) == 2
+
+
+def _line(text):
+    return {"DetectedText": text, "Type": "LINE", "Id": 0, "Confidence": 99.0,
+            "Geometry": {"BoundingBox": {"Width": 0.5, "Height": 0.1, "Left": 0.1, "Top": 0.1}}}
+
+
+def test_given_a_schema_4_database_when_opened_then_its_documents_text_and_moderation_become_searchable(tmp_path):
+    path = tmp_path / INDEX_FILE
+    old = legacy_adapter(4)(path)
+    # A schema-4 adapter stores whatever document it is given: these already carry the analyses.
+    flagged = {"ModerationLabels": [{"Name": "Violence", "ParentName": "", "TaxonomyLevel": 1, "Confidence": 90.0}]}
+    errors = [{"analysis": "text", "error": "Rekognition.ThrottlingException", "cause": "Rate exceeded"}]
+    actions = [*ACTIONS,
+               record("sign.jpg", "01", "2026-11-25T12:00:00Z", (("Dog", 90.0),),
+                      text={"TextDetections": [_line("HARBOUR")]}, moderation=flagged),
+               record("plain.jpg", "01", "2026-11-25T12:30:00Z", (("Dog", 90.0),), analysis_errors=errors)]
+    assert {r["status"] for r in old.apply(actions)} == {"applied"}
+    before = {image["key"]: image for image in old.search(limit=100)["images"]}
+    old.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 4
+    index = SQLiteIndex(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert {image["key"]: image for image in index.search(limit=100)["images"]} == before
+    assert [image["key"] for image in index.search(text="harbour")["images"]] == ["sign.jpg"]
+    safe_dogs = [image["key"] for image in index.search(tags=["dog"], safe=True)["images"]]
+    assert safe_dogs[0] == "plain.jpg" and sorted(safe_dogs[1:]) == ["a.jpg", "b.jpg"]  # a and b: same time
+    assert index.analysis_counts() == {"flagged": 1, "analysis_errors": 1}
+    index.close()

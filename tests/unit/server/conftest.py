@@ -64,7 +64,7 @@ class MemoryPipeline:
         return self.outcomes.get((bucket, key))
 
     def summary(self):
-        return {"images_indexed": self.index.count(), "executions": {"SUCCEEDED": 1},
+        return {"images_indexed": self.index.count(), **self.index.analysis_counts(), "executions": {"SUCCEEDED": 1},
                 "stream_records_pending": 0, "dead_letters": {"workflow": 0, "indexer": 0}}
 
 

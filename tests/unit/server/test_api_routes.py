@@ -28,9 +28,13 @@ def relative(url: str) -> str:
 def test_GIVEN_tags_and_filters_WHEN_searching_THEN_the_index_gets_them_all(client, pipeline):
     client.get("/v1/images", params={"tag": ["Dog", "Cat"], "min_confidence": 80, "limit": 5,
                                      "since": "2026-11-01T00:00:00Z", "until": "2026-12-01"})
+    client.get("/v1/images", params={"tag": "Dog", "text": "harbour", "safe": "true"})
 
     assert pipeline.index.search_calls == [{"tags": ["Dog", "Cat"], "min_confidence": 80.0, "limit": 5, "cursor": None,
-                                                "offset": 0, "since": "2026-11-01T00:00:00Z", "until": "2026-12-01"}]
+                                            "offset": 0, "since": "2026-11-01T00:00:00Z", "until": "2026-12-01",
+                                            "text": None, "safe": False},
+                                           {"tags": ["Dog"], "min_confidence": 0.0, "limit": 50, "cursor": None,
+                                            "offset": 0, "since": None, "until": None, "text": "harbour", "safe": True}]
 
 
 def test_GIVEN_a_document_tagged_Dog_WHEN_searching_the_lowercase_tag_THEN_it_is_found_as_written(
@@ -260,8 +264,11 @@ def test_GIVEN_an_upload_request_out_of_bounds_WHEN_posted_THEN_refused_with_its
 
 def test_GIVEN_a_pipeline_WHEN_asking_the_summary_and_health_THEN_they_are_answered(client, pipeline, document_factory):
     pipeline.index.documents["a"] = document_factory("a")
+    pipeline.index.documents["b"] = {**document_factory("b"), "moderation": {"labels": [], "max_confidence": 90.0},
+                                     "analysis_errors": [{"analysis": "text", "error": "E", "cause": "c"}]}
 
-    assert client.get("/v1/summary").json()["images_indexed"] == 1
+    summary = client.get("/v1/summary").json()
+    assert (summary["images_indexed"], summary["flagged"], summary["analysis_errors"]) == (2, 1, 1)
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
