@@ -162,6 +162,13 @@ def definition_substitutions(*, max_labels: int, min_confidence: float, stream_n
     }
 
 
+MODERATION_THRESHOLD = 50.0
+"""An image whose highest moderation label confidence is at or above this is flagged: the dashboard
+blurs it and `safe=true` leaves it out. DetectModerationLabels' own default MinConfidence ("If you
+don't specify MinConfidence, the operation returns labels with confidence values greater than or
+equal to 50 percent": https://docs.aws.amazon.com/rekognition/latest/APIReference/API_DetectModerationLabels.html)."""
+
+
 DETECT_LABELS_TPS = {"us-east-1": 50.0, "us-west-2": 50.0, "eu-west-1": 50.0}
 DETECT_LABELS_TPS_OTHER_REGIONS = 5.0
 """Rekognition's default DetectLabels quota per account and region, in transactions per second

@@ -160,6 +160,11 @@ class ImageIndex(Protocol):
         """Live (not deleted) images."""
         ...
 
+    def analysis_counts(self, moderation_threshold: float) -> dict[str, int]:
+        """{"flagged": live images whose `moderation.max_confidence` >= the threshold,
+        "analysis_errors": live images with a non-empty `analysis_errors`}."""
+        ...
+
     def close(self) -> None: ...
 
 

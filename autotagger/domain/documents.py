@@ -173,8 +173,79 @@ def parse_record(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
         if version is not None and not isinstance(version, str):
             raise MalformedRecord("label_model_version must be a string")
         record.update(size=size, etag=etag, label_model_version=version,
-                      labels=labels_from_rekognition(data.get("labels")), analysis=_analysis(data.get("analysis")))
+                      labels=labels_from_rekognition(data.get("labels")), analysis=_analysis(data.get("analysis")),
+                      text=text_from_rekognition(data.get("text")),
+                      moderation=moderation_from_rekognition(data.get("moderation")),
+                      analysis_errors=_analysis_errors(data.get("analysis_errors")))
     return record
+
+
+def _ratio_box(box: Any, where: str) -> dict[str, float]:
+    if not isinstance(box, dict):
+        raise MalformedRecord(f"{where}: Geometry.BoundingBox must be an object")
+    sides = {}
+    for name in ("Left", "Top", "Width", "Height"):
+        value = box.get(name, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise MalformedRecord(f"{where}: BoundingBox.{name} must be a number, got {value!r}")
+        sides[name.lower()] = float(value)
+    return sides
+
+
+def text_from_rekognition(answer: Any) -> dict[str, Any] | None:
+    """DetectText's answer ({"TextDetections", "TextModelVersion"}) -> {"text", "words"}; None when
+    the text analysis did not run (switched off, failed, or a record from before it existed).
+
+    `text` is the LINE detections joined by newlines in Rekognition's order (what a search matches);
+    `words` are the WORD detections with their boxes as ratios of the image, for the viewer."""
+    if answer is None:
+        return None
+    if not isinstance(answer, dict) or not isinstance(answer.get("TextDetections"), list):
+        raise MalformedRecord("text must be DetectText's answer: an object with a TextDetections list")
+    lines: list[str] = []
+    words: list[dict[str, Any]] = []
+    for position, detection in enumerate(answer["TextDetections"]):
+        where = f"text detection {position}"
+        if not isinstance(detection, dict) or not isinstance(detection.get("DetectedText"), str):
+            raise MalformedRecord(f"{where} has no DetectedText")
+        if detection.get("Type") == "LINE":
+            lines.append(detection["DetectedText"])
+        elif detection.get("Type") == "WORD":
+            words.append({"text": detection["DetectedText"],
+                          "confidence": _confidence(detection.get("Confidence"), where),
+                          "box": _ratio_box((detection.get("Geometry") or {}).get("BoundingBox"), where)})
+        else:
+            raise MalformedRecord(f"{where}: Type must be LINE or WORD, got {detection.get('Type')!r}")
+    return {"text": "\n".join(lines), "words": words}
+
+
+def moderation_from_rekognition(answer: Any) -> dict[str, Any] | None:
+    """DetectModerationLabels' answer -> {"labels": [...], "max_confidence"} (0.0 without labels);
+    None when the moderation analysis did not run."""
+    if answer is None:
+        return None
+    if not isinstance(answer, dict) or not isinstance(answer.get("ModerationLabels"), list):
+        raise MalformedRecord("moderation must be DetectModerationLabels' answer: an object with a "
+                              "ModerationLabels list")
+    labels = []
+    for position, label in enumerate(answer["ModerationLabels"]):
+        if not isinstance(label, dict) or not isinstance(label.get("Name"), str) or not label["Name"]:
+            raise MalformedRecord(f"moderation label {position} has no Name")
+        labels.append({"name": label["Name"], "parent_name": label.get("ParentName") or "",
+                       "taxonomy_level": label.get("TaxonomyLevel"),
+                       "confidence": _confidence(label.get("Confidence"), label["Name"])})
+    return {"labels": labels, "max_confidence": max((label["confidence"] for label in labels), default=0.0)}
+
+
+def _analysis_errors(errors: Any) -> list[dict[str, str]]:
+    """The optional analyses that failed: [{"analysis", "error", "cause"}] (the branch's Catch)."""
+    if errors is None:
+        return []
+    if not isinstance(errors, list) or not all(isinstance(e, dict) and isinstance(e.get("analysis"), str)
+                                               for e in errors):
+        raise MalformedRecord("analysis_errors must be a list of {analysis, error, cause} objects")
+    return [{"analysis": e["analysis"], "error": str(e.get("error") or ""), "cause": str(e.get("cause") or "")}
+            for e in errors]
 
 
 _NORMALIZED_FIELDS = ("source_format", "frames", "analyzed_frame", "orientation", "width", "height")
@@ -195,6 +266,7 @@ def _analysis(analysis: Any) -> dict[str, Any] | None:
 def build_document(record: dict[str, Any], indexed_at: datetime,
                    threshold: float = DISPLAY_THRESHOLD) -> dict[str, Any]:
     """The index document for an upsert record (see docs/architecture.md, Index document)."""
+    text = record.get("text")
     return {
         "id": document_id(record["bucket"], record["key"]),
         "bucket": record["bucket"],
@@ -213,6 +285,12 @@ def build_document(record: dict[str, Any], indexed_at: datetime,
         "analyzed_key": (record.get("analysis") or {}).get("key", record["key"]),
         **({"normalized": record["analysis"]["normalized"]} if (record.get("analysis") or {}).get("normalized")
            else {}),
+        # The optional analyses (issue 14): null when not run, so "nothing found" ("" / no labels)
+        # stays distinguishable from "not analysed".
+        "text": text["text"] if text else None,
+        "text_words": text["words"] if text else [],
+        "moderation": record.get("moderation"),
+        "analysis_errors": record.get("analysis_errors") or [],
     }
 
 

@@ -343,3 +343,12 @@ class OpenSearchIndex:
         """Live (not deleted) images."""
         self.ensure_ready()
         return self.client.count(index=self.index_name, body={"query": self._query([])})["count"]
+
+    def analysis_counts(self, moderation_threshold: float) -> dict[str, int]:
+        """Two counts on the mapped `moderation.max_confidence` and `analysis_errors.analysis` (an
+        empty list indexes no value, so `exists` is "at least one error")."""
+        self.ensure_ready()
+        flagged = [{"range": {"moderation.max_confidence": {"gte": moderation_threshold}}}]
+        errors = [{"exists": {"field": "analysis_errors.analysis"}}]
+        return {name: self.client.count(index=self.index_name, body={"query": self._query(filters)})["count"]
+                for name, filters in (("flagged", flagged), ("analysis_errors", errors))}

@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_by_time ON documents(deleted, event_ms, id);
 CREATE INDEX IF NOT EXISTS documents_by_hour ON documents(deleted, hour_ms, max_confidence, event_ms);
+CREATE INDEX IF NOT EXISTS documents_by_moderation
+  ON documents(deleted, json_extract(body, '$.moderation.max_confidence'));
+CREATE INDEX IF NOT EXISTS documents_by_analysis_errors
+  ON documents(deleted, json_array_length(body, '$.analysis_errors'));
 CREATE TABLE IF NOT EXISTS tag_names (
   tag_id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
@@ -77,8 +81,11 @@ CREATE TABLE IF NOT EXISTS hourly (
 );
 """
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _MIGRATIONS = {
+    # 4 -> 5: the documents' moderation and analysis errors are counted (`analysis_counts`) by the
+    # two expression indexes the schema adds; documents from before have neither and count as 0.
+    4: lambda conn: (),
     # 3 -> 4: tags match case-insensitively (tag_names.folded) and ties in time are ordered by id.
     3: lambda conn: (
         conn.execute("ALTER TABLE tag_names ADD COLUMN folded TEXT NOT NULL DEFAULT ''"),
@@ -409,6 +416,18 @@ class SQLiteIndex:
     def count(self) -> int:
         """Live (not deleted) images."""
         return self._live_between(_MIN_MS, _MAX_MS)
+
+    def analysis_counts(self, moderation_threshold: float) -> dict[str, int]:
+        """Live images flagged by moderation and with a failed optional analysis; each count is one
+        scan of its expression index (the expressions are written exactly as the index has them)."""
+        conn = self._connection()
+        flagged = conn.execute(
+            "SELECT COUNT(*) FROM documents WHERE deleted = 0 "
+            "AND json_extract(body, '$.moderation.max_confidence') >= ?", (moderation_threshold,)).fetchone()[0]
+        errors = conn.execute(
+            "SELECT COUNT(*) FROM documents WHERE deleted = 0 "
+            "AND json_array_length(body, '$.analysis_errors') > 0").fetchone()[0]
+        return {"flagged": int(flagged), "analysis_errors": int(errors)}
 
     @staticmethod
     def _live_rows(start: int, end: int, min_confidence: float) -> tuple[str, list[Any]]:

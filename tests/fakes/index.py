@@ -123,5 +123,11 @@ class FakeImageIndex:
     def count(self) -> int:
         return len(self._live())
 
+    def analysis_counts(self, moderation_threshold: float) -> dict[str, int]:
+        live = self._live()
+        return {"flagged": sum(1 for d in live if (d.get("moderation") or {}).get("max_confidence", 0.0)
+                               >= moderation_threshold),
+                "analysis_errors": sum(1 for d in live if d.get("analysis_errors"))}
+
     def close(self) -> None:
         self.closed = True

@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:No app
 
 NAME = "image_insights"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+CURRENT = load_template(NAME)["version"]  # the index a reindex moves to is named after it
 
 
 def upsert(key, sequencer, labels=(("Dog", 97.0),), event_time="2026-11-25T12:00:00Z", indexed_at=NOW):
@@ -70,8 +71,8 @@ def test_given_a_version_1_index_when_reindexed_then_every_document_moves_behind
     client = old_index.client
     before = everything(client, NAME)
     result = reindex(client, NAME)
-    assert (result.status, result.index, result.previous) == ("moved", f"{NAME}-v2", NAME)
-    assert client.indices.get_alias(name=NAME) == {f"{NAME}-v2": {"aliases": {NAME: {}}}}
+    assert (result.status, result.index, result.previous) == ("moved", f"{NAME}-v{CURRENT}", NAME)
+    assert client.indices.get_alias(name=NAME) == {f"{NAME}-v{CURRENT}": {"aliases": {NAME: {}}}}
     assert everything(client, NAME) == before and len(before) == 130
     fresh = OpenSearchIndex(client, NAME, refresh=True)
     assert fresh.search(tags=["dog"], limit=0)["total"] == fresh.search(tags=["DOG"], limit=0)["total"] == 64
@@ -79,7 +80,7 @@ def test_given_a_version_1_index_when_reindexed_then_every_document_moves_behind
     assert fresh.apply([upsert("new.jpg", "2000")])[0]["status"] == "applied"
     assert fresh.get(upsert("new.jpg", "2000")["id"])["key"] == "new.jpg"
     again = reindex(client, NAME)
-    assert (again.status, again.index) == ("current", f"{NAME}-v2")
+    assert (again.status, again.index) == ("current", f"{NAME}-v{CURRENT}")
     assert len(everything(client, NAME)) == 131
 
 
@@ -126,9 +127,9 @@ def test_given_the_cli_when_reindex_runs_against_an_endpoint_then_it_reports_the
     from autotagger.cli import main
 
     assert main(["reindex", "--endpoint", osmem_clone.url]) == 0
-    assert f"moved: {NAME} -> {NAME}-v2 (130 documents moved, {NAME} deleted)" in capsys.readouterr().out
+    assert f"moved: {NAME} -> {NAME}-v{CURRENT} (130 documents moved, {NAME} deleted)" in capsys.readouterr().out
     assert main(["reindex", "--endpoint", osmem_clone.url]) == 0
-    assert f"current: {NAME} -> {NAME}-v2" in capsys.readouterr().out
+    assert f"current: {NAME} -> {NAME}-v{CURRENT}" in capsys.readouterr().out
 
 
 def test_given_an_index_behind_the_alias_when_the_template_version_rises_then_the_alias_moves_to_the_next_index(
@@ -137,15 +138,15 @@ def test_given_an_index_behind_the_alias_when_the_template_version_rises_then_th
     reindex(client, NAME)
     before = everything(client, NAME)
 
-    def version_3(index_name=NAME):
+    def next_version(index_name=NAME):
         template = copy.deepcopy(load_template(index_name))
-        template["version"] = template["template"]["mappings"]["_meta"]["template_version"] = 3
+        template["version"] = template["template"]["mappings"]["_meta"]["template_version"] = CURRENT + 1
         return template
 
-    monkeypatch.setattr(reindex_module, "load_template", version_3)
+    monkeypatch.setattr(reindex_module, "load_template", next_version)
     result = reindex(client, NAME)
-    assert (result.status, result.index, result.previous, result.documents) == ("moved", f"{NAME}-v3", f"{NAME}-v2", 130)
-    assert client.indices.get_alias(name=NAME) == {f"{NAME}-v3": {"aliases": {NAME: {}}}}
-    assert not client.indices.exists(index=f"{NAME}-v2")
+    assert (result.status, result.index, result.previous, result.documents) == ("moved", f"{NAME}-v{CURRENT + 1}", f"{NAME}-v{CURRENT}", 130)
+    assert client.indices.get_alias(name=NAME) == {f"{NAME}-v{CURRENT + 1}": {"aliases": {NAME: {}}}}
+    assert not client.indices.exists(index=f"{NAME}-v{CURRENT}")
     assert everything(client, NAME) == before
     assert reindex(client, NAME).status == "current"

@@ -55,7 +55,7 @@ def old_database(tmp_path):
 def test_given_a_schema_3_database_when_opened_then_it_is_migrated_and_answers_as_before(old_database):
     path, before = old_database
     index = SQLiteIndex(path)
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert {image["key"]: image for image in index.search(limit=100)["images"]} == before["documents"]
     assert (index.tag_counts(), index.tag_counts(min_confidence=80), index.image_counts("hour"), index.count()) == (
         before["tags"], before["confident"], before["images"], before["count"])
@@ -68,9 +68,11 @@ def test_given_a_schema_3_database_when_opened_then_it_is_migrated_and_answers_a
     assert index.search(tags=["dog", "BALL"])["images"] == [before["documents"]["a.jpg"]]
     index.apply([record("e.jpg", "03", "2026-11-25T12:00:00Z", (("dog", 95.0),))])
     assert [image["key"] for image in index.search(tags=["Dog"])["images"]] == ["e.jpg"] + [d["key"] for d in pair]
+    # Old rows carry neither moderation nor analysis errors: the new counters see none of them.
+    assert index.analysis_counts(50.0) == {"flagged": 0, "analysis_errors": 0}
     index.close()
     SQLiteIndex(path).close()  # opening a migrated file again changes nothing
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 4
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_given_a_database_of_an_unknown_schema_when_opened_then_the_user_is_told_to_reindex(tmp_path):
@@ -85,6 +87,6 @@ def test_given_an_old_database_when_reindex_runs_without_an_endpoint_then_it_is_
 
     path, _ = old_database
     assert main(["reindex", "--data-dir", str(path.parent)]) == 0
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 4
-    assert "schema 4" in capsys.readouterr().out
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert f"schema {SCHEMA_VERSION}" in capsys.readouterr().out
     assert main(["reindex", "--data-dir", str(path.parent / "nowhere")]) == 2

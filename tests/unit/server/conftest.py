@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from autotagger.api.service import ReadApi
+from autotagger.contracts import MODERATION_THRESHOLD
 from autotagger.local.read_adapters import LocalImageUrls
 from autotagger.ports import DeadLetter, StoredObject
 from autotagger.server import create_app
@@ -65,7 +66,8 @@ class MemoryPipeline:
 
     def summary(self):
         return {"images_indexed": self.index.count(), "executions": {"SUCCEEDED": 1},
-                "stream_records_pending": 0, "dead_letters": {"workflow": 0, "indexer": 0}}
+                "stream_records_pending": 0, "dead_letters": {"workflow": 0, "indexer": 0},
+                **self.index.analysis_counts(MODERATION_THRESHOLD), "moderation_threshold": MODERATION_THRESHOLD}
 
 
 @pytest.fixture
