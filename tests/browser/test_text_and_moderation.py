@@ -154,6 +154,17 @@ def test_GIVEN_a_flagged_image_WHEN_the_gallery_shows_it_THEN_it_is_blurred_unti
     expect(dialog.locator(".moderation-table tbody th")).to_have_text(["Violence", "Graphic Violence"])
 
 
+def test_GIVEN_a_flagged_image_not_revealed_WHEN_opened_in_the_viewer_THEN_it_is_blurred_there_too(page):
+    page.get_by_role("button", name=f"Open {FLAGGED}").click()
+    dialog = page.get_by_role("dialog", name=FLAGGED)
+    dialog.wait_for()
+    image = dialog.locator(".viewer-stage img")
+    assert "blur(" in _filter(image)
+    dialog.get_by_role("button", name="Flagged: Violence. Show image").click()
+    assert _filter(image) == "none"
+    expect(dialog.get_by_role("region", name="Moderation")).to_contain_text("Flagged: highest confidence 92.0%.")
+
+
 def test_GIVEN_an_image_with_words_WHEN_opened_THEN_their_boxes_are_drawn_where_detected_and_can_be_hidden(
         page, documents):
     document = documents[SIGN]
