@@ -160,8 +160,8 @@ class ImageIndex(Protocol):
         """Live (not deleted) images."""
         ...
 
-    def analysis_counts(self, moderation_threshold: float) -> dict[str, int]:
-        """{"flagged": live images whose `moderation.max_confidence` >= the threshold,
+    def analysis_counts(self) -> dict[str, int]:
+        """{"flagged": live images whose `moderation.max_confidence` >= `contracts.MODERATION_THRESHOLD`,
         "analysis_errors": live images with a non-empty `analysis_errors`}."""
         ...
 

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from opensearchpy import OpenSearch, RequestsHttpConnection, helpers
 from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
-from autotagger.contracts import INDEX_NAME, INDEX_TEMPLATE_FILE, INDEX_TEMPLATE_PACKAGE
+from autotagger.contracts import INDEX_NAME, INDEX_TEMPLATE_FILE, INDEX_TEMPLATE_PACKAGE, MODERATION_THRESHOLD
 from autotagger.domain.documents import (
     DISPLAY_THRESHOLD,
     format_time,
@@ -344,11 +344,11 @@ class OpenSearchIndex:
         self.ensure_ready()
         return self.client.count(index=self.index_name, body={"query": self._query([])})["count"]
 
-    def analysis_counts(self, moderation_threshold: float) -> dict[str, int]:
+    def analysis_counts(self) -> dict[str, int]:
         """Two counts on the mapped `moderation.max_confidence` and `analysis_errors.analysis` (an
         empty list indexes no value, so `exists` is "at least one error")."""
         self.ensure_ready()
-        flagged = [{"range": {"moderation.max_confidence": {"gte": moderation_threshold}}}]
+        flagged = [{"range": {"moderation.max_confidence": {"gte": MODERATION_THRESHOLD}}}]
         errors = [{"exists": {"field": "analysis_errors.analysis"}}]
         return {name: self.client.count(index=self.index_name, body={"query": self._query(filters)})["count"]
                 for name, filters in (("flagged", flagged), ("analysis_errors", errors))}

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from autotagger.contracts import MODERATION_THRESHOLD
 from autotagger.domain.documents import sequencer_key, tag_confidences, tombstone_for
 from autotagger.errors import UserError
 from autotagger.index.query import SearchSpec, fold, to_ms
@@ -417,13 +418,13 @@ class SQLiteIndex:
         """Live (not deleted) images."""
         return self._live_between(_MIN_MS, _MAX_MS)
 
-    def analysis_counts(self, moderation_threshold: float) -> dict[str, int]:
+    def analysis_counts(self) -> dict[str, int]:
         """Live images flagged by moderation and with a failed optional analysis; each count is one
         scan of its expression index (the expressions are written exactly as the index has them)."""
         conn = self._connection()
         flagged = conn.execute(
             "SELECT COUNT(*) FROM documents WHERE deleted = 0 "
-            "AND json_extract(body, '$.moderation.max_confidence') >= ?", (moderation_threshold,)).fetchone()[0]
+            "AND json_extract(body, '$.moderation.max_confidence') >= ?", (MODERATION_THRESHOLD,)).fetchone()[0]
         errors = conn.execute(
             "SELECT COUNT(*) FROM documents WHERE deleted = 0 "
             "AND json_array_length(body, '$.analysis_errors') > 0").fetchone()[0]

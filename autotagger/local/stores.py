@@ -188,7 +188,7 @@ class LocalStores:
         return {
             "images_indexed": self.images_indexed(),
             # The dashboard blurs images at or above the threshold: it reads it here, not from a copy.
-            **self.index.analysis_counts(MODERATION_THRESHOLD),
+            **self.index.analysis_counts(),  # flagged, analysis_errors
             "moderation_threshold": MODERATION_THRESHOLD,
             "executions": self.execution_counts(),
             "stream_records_pending": self.stream_records_pending(),

@@ -7,6 +7,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from autotagger.contracts import MODERATION_THRESHOLD
 from autotagger.domain.documents import format_time, parse_time, supersedes, tag_confidences, tombstone_for
 from autotagger.index.query import SearchSpec, fold, sort_key
 
@@ -123,10 +124,10 @@ class FakeImageIndex:
     def count(self) -> int:
         return len(self._live())
 
-    def analysis_counts(self, moderation_threshold: float) -> dict[str, int]:
+    def analysis_counts(self) -> dict[str, int]:
         live = self._live()
         return {"flagged": sum(1 for d in live if (d.get("moderation") or {}).get("max_confidence", 0.0)
-                               >= moderation_threshold),
+                               >= MODERATION_THRESHOLD),
                 "analysis_errors": sum(1 for d in live if d.get("analysis_errors"))}
 
     def close(self) -> None:

@@ -101,10 +101,10 @@ def test_given_the_same_events_when_reading_every_document_then_both_adapters_st
     assert all(opensearch.get(image["id"]) == image for image in everything)
 
 
-@pytest.mark.parametrize("threshold", [0.0, 47.5, 50.0, 52.5, 90.0])
-def test_given_the_same_events_when_counting_flagged_images_and_analysis_errors_then_both_adapters_agree(
-        adapters, threshold):
+def test_given_the_same_events_when_counting_flagged_images_and_analysis_errors_then_both_adapters_agree(adapters):
     sqlite, opensearch = adapters
-    counts = sqlite.analysis_counts(threshold)
-    assert counts == opensearch.analysis_counts(threshold)
-    assert counts["analysis_errors"] > 0 and (threshold > 50.0 or counts["flagged"] > 0)
+    counts = sqlite.analysis_counts()
+    assert counts == opensearch.analysis_counts()
+    # moderation confidences 45.0 .. 52.5 straddle the threshold: some images count, not all
+    with_moderation = sum(1 for image in sqlite.search(limit=100)["images"] if image["moderation"]["labels"])
+    assert 0 < counts["flagged"] < with_moderation and counts["analysis_errors"] > 0

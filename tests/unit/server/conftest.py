@@ -67,7 +67,7 @@ class MemoryPipeline:
     def summary(self):
         return {"images_indexed": self.index.count(), "executions": {"SUCCEEDED": 1},
                 "stream_records_pending": 0, "dead_letters": {"workflow": 0, "indexer": 0},
-                **self.index.analysis_counts(MODERATION_THRESHOLD), "moderation_threshold": MODERATION_THRESHOLD}
+                **self.index.analysis_counts(), "moderation_threshold": MODERATION_THRESHOLD}
 
 
 @pytest.fixture
