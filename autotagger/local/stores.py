@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from autotagger.config import Settings
-from autotagger.contracts import INDEXER_DLQ_NAME, STATE_MACHINE_NAME, STREAM_NAME, WORKFLOW_DLQ_NAME
+from autotagger.contracts import (
+    INDEXER_DLQ_NAME,
+    MODERATION_THRESHOLD,
+    STATE_MACHINE_NAME,
+    STREAM_NAME,
+    WORKFLOW_DLQ_NAME,
+)
 
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # What became of an upload (`LocalStores.upload_outcome`).
@@ -182,6 +188,8 @@ class LocalStores:
         return {
             "images_indexed": self.images_indexed(),
             **self.index.analysis_counts(),  # flagged, analysis_errors
+            # the page reads what to blur from here instead of holding a copy of the number
+            "moderation_threshold": MODERATION_THRESHOLD,
             "executions": self.execution_counts(),
             "stream_records_pending": self.stream_records_pending(),
             "dead_letters": {"workflow": self.workflow_dlq.count(), "indexer": self.indexer_dlq.count()},

@@ -29,7 +29,13 @@ def events():
         labels = [{"Name": name, "Confidence": round(rng.uniform(40, 100), 1)} for name in rng.sample(NAMES, 3)]
         moment = start + timedelta(hours=19 * n, minutes=rng.randint(0, 50))
         records.append({"action": "upsert", "bucket": "b", "key": f"{n % 30}.jpg", "size": n + 1, "etag": "e",
-                        "sequencer": f"{100 + n:04X}", "event_time": format_time(moment), "labels": labels})
+                        "sequencer": f"{100 + n:04X}", "event_time": format_time(moment), "labels": labels,
+                        # the optional analyses: moderation around the threshold, some failed branches
+                        "moderation": {"ModerationLabels": [{"Name": "Violence", "ParentName": "",
+                                                             "TaxonomyLevel": 1, "Confidence": 45.0 + n % 4 * 2.5}]}
+                        if n % 3 else {"ModerationLabels": []},
+                        "analysis_errors": [{"analysis": "text", "error": "Rekognition.ThrottlingException",
+                                             "cause": "rate exceeded"}] if n % 4 == 0 else []})
     records.append({"action": "delete", "bucket": "b", "key": "3.jpg", "sequencer": "0FFF",
                     "event_time": "2026-11-20T00:00:00Z"})
     records.append({"action": "upsert", "bucket": "b", "key": "3.jpg", "size": 1, "etag": "e", "sequencer": "0001",
@@ -93,3 +99,12 @@ def test_given_the_same_events_when_reading_every_document_then_both_adapters_st
     everything = sqlite.search(limit=100)["images"]
     assert len(everything) > 20
     assert all(opensearch.get(image["id"]) == image for image in everything)
+
+
+def test_given_the_same_events_when_counting_flagged_images_and_analysis_errors_then_both_adapters_agree(adapters):
+    sqlite, opensearch = adapters
+    counts = sqlite.analysis_counts()
+    assert counts == opensearch.analysis_counts()
+    # moderation confidences 45.0 .. 52.5 straddle the threshold: some images count, not all
+    with_moderation = sum(1 for image in sqlite.search(limit=100)["images"] if image["moderation"]["labels"])
+    assert 0 < counts["flagged"] < with_moderation and counts["analysis_errors"] > 0

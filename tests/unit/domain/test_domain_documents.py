@@ -93,6 +93,43 @@ def test_given_an_upsert_record_when_converted_then_document_matches_the_contrac
     assert (document["event_time"], document["indexed_at"]) == ("2026-11-25T12:00:00Z", "2026-11-25T12:00:00Z")
 
 
+def _located_detection(text, kind, ident, left, top, parent=None):
+    detection = {"DetectedText": text, "Type": kind, "Id": ident, "Confidence": 98.5,
+                 "Geometry": {"BoundingBox": {"Width": 0.2, "Height": 0.05, "Left": left, "Top": top},
+                              "Polygon": [{"X": left, "Y": top}] * 4}}
+    return detection if parent is None else {**detection, "ParentId": parent}
+
+
+def test_given_text_and_moderation_answers_when_converted_then_the_document_holds_lines_words_and_labels():
+    text = {"TextModelVersion": "3.0", "TextDetections": [
+        _located_detection("HARBOUR ROAD", "LINE", 0, 0.1, 0.1), _located_detection("closed", "LINE", 1, 0.1, 0.5),
+        _located_detection("HARBOUR", "WORD", 2, 0.1, 0.1, parent=0), _located_detection("ROAD", "WORD", 3, 0.35, 0.1, parent=0),
+        _located_detection("closed", "WORD", 4, 0.1, 0.5, parent=1)]}
+    moderation = {"ModerationModelVersion": "7.0", "ModerationLabels": [
+        {"Name": "Violence", "ParentName": "", "TaxonomyLevel": 1, "Confidence": 61.0},
+        {"Name": "Weapons", "ParentName": "Violence", "TaxonomyLevel": 2, "Confidence": 58.5}]}
+    errors = [{"analysis": "text", "error": "Rekognition.ThrottlingException", "cause": "Rate exceeded"}]
+    document = action_from_record(parse_record(upsert_record(text=text, moderation=moderation,
+                                                             analysis_errors=errors)), NOW)["document"]
+    assert document["text"] == "HARBOUR ROAD\nclosed"  # the LINEs, in Rekognition's order
+    assert [word["text"] for word in document["text_words"]] == ["HARBOUR", "ROAD", "closed"]
+    assert document["text_words"][1] == {"text": "ROAD", "confidence": 98.5,
+                                         "box": {"left": 0.35, "top": 0.1, "width": 0.2, "height": 0.05}}
+    assert document["moderation"] == {"max_confidence": 61.0, "labels": [
+        {"name": "Violence", "parent_name": "", "taxonomy_level": 1, "confidence": 61.0},
+        {"name": "Weapons", "parent_name": "Violence", "taxonomy_level": 2, "confidence": 58.5}]}
+    assert document["analysis_errors"] == errors
+
+
+def test_given_analysed_and_found_nothing_or_not_analysed_when_converted_then_the_two_differ():
+    found_nothing = action_from_record(parse_record(upsert_record(
+        text={"TextDetections": []}, moderation={"ModerationLabels": []}, analysis_errors=[])), NOW)["document"]
+    not_analysed = action_from_record(parse_record(upsert_record()), NOW)["document"]
+    assert (found_nothing["text"], found_nothing["moderation"]) == ("", {"labels": [], "max_confidence": 0.0})
+    assert (not_analysed["text"], not_analysed["moderation"], not_analysed["text_words"],
+            not_analysed["analysis_errors"]) == (None, None, [], [])
+
+
 def test_given_an_event_time_with_offset_when_parsed_then_it_is_normalised_to_utc():
     record = parse_record(upsert_record(event_time="2026-11-25T13:00:00+01:00"))
     assert record["event_time"] == "2026-11-25T12:00:00Z"
@@ -114,6 +151,9 @@ def test_given_a_bare_delete_action_when_tombstoned_then_id_and_sequencer_are_ke
     {"action": "rename"}, {"bucket": ""}, {"key": 7}, {"sequencer": None}, {"event_time": "yesterday"},
     {"size": -1}, {"size": "12"}, {"labels": "Dog"}, {"labels": [{"Confidence": 90}]},
     {"labels": [{"Name": "Dog", "Confidence": "high"}]},
+    {"text": "HARBOUR"}, {"text": {"TextDetections": [{"DetectedText": "A", "Type": "BLOCK"}]}},
+    {"text": {"TextDetections": [_located_detection("A", "WORD", 0, "left", 0.1)]}},
+    {"moderation": {"ModerationLabels": [{"Confidence": 80.0}]}}, {"analysis_errors": {"analysis": "text"}},
 ])
 def test_given_an_invalid_field_when_parsed_then_the_record_is_malformed(change):
     with pytest.raises(MalformedRecord):

@@ -69,6 +69,8 @@ def test_given_a_schema_3_database_when_opened_then_it_is_migrated_and_answers_a
     assert index.search(tags=["dog", "BALL"])["images"] == [before["documents"]["a.jpg"]]
     index.apply([record("e.jpg", "03", "2026-11-25T12:00:00Z", (("dog", 95.0),))])
     assert [image["key"] for image in index.search(tags=["Dog"])["images"]] == ["e.jpg"] + [d["key"] for d in pair]
+    # Old rows carry neither moderation nor analysis errors: the new counters see none of them.
+    assert index.analysis_counts() == {"flagged": 0, "analysis_errors": 0}
     index.close()
     SQLiteIndex(path).close()  # opening a migrated file again changes nothing
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -1,6 +1,8 @@
-// Gallery: search images by one or more tags; thumbnails open the image viewer.
+// Gallery: search images by one or more tags; thumbnails open the image viewer. Images flagged by
+// moderation show blurred until their "Show image" button is pressed.
 import { api } from "./api.js";
 import { $, clear, el } from "./dom.js";
+import { flaggedAs, isFlagged, veil } from "./moderation.js";
 
 const PAGE = 24;
 
@@ -26,11 +28,14 @@ export function createGallery({ onOpen, getFilters }) {
     // Search results carry no image URL: each image's own signed URL comes with its document.
     const image = el("img", { alt: "", decoding: "async" });
     api.image(doc.id).then((found) => { image.src = found.image_url; }, () => { image.alt = "image unavailable"; });
+    const flagged = isFlagged(doc) ? ` (flagged: ${flaggedAs(doc)})` : "";
+    const errors = (doc.analysis_errors ?? []).length ? " (an analysis failed)" : "";
     return el("li", { class: "thumb" },
-      el("button", { type: "button", class: "thumb-button", onclick: () => onOpen(doc.id), "aria-label": `Open ${doc.key}${tags.length ? ` (tags: ${tags.join(", ")})` : ""}` },
+      el("button", { type: "button", class: "thumb-button", onclick: () => onOpen(doc.id), "aria-label": `Open ${doc.key}${tags.length ? ` (tags: ${tags.join(", ")})` : ""}${flagged}${errors}` },
         image,
         el("span", { class: "thumb-key", text: doc.key }),
-        el("span", { class: "thumb-tags", text: tags.join(" · ") || "no tags above the threshold" })));
+        el("span", { class: "thumb-tags", text: tags.join(" · ") || "no tags above the threshold" })),
+      veil(doc, image));
   }
 
   async function load({ append = false } = {}) {

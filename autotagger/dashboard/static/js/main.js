@@ -5,6 +5,7 @@ import { createDeadLetters } from "./deadletters.js";
 import { createExecutions } from "./executions.js";
 import { currentFilters, initFilters, onFiltersChange } from "./filters.js";
 import { createGallery } from "./gallery.js";
+import { setThreshold } from "./moderation.js";
 import { createOverview } from "./overview.js";
 import { createUploader } from "./upload.js";
 import { createViewer } from "./viewer.js";
@@ -26,6 +27,9 @@ function renderSummary(summary) {
   const dead = summary.dead_letters ?? {};
   $("#summary-dead").textContent = String(typeof dead === "number" ? dead : (dead.workflow ?? 0) + (dead.indexer ?? 0));
   $("#summary-indexed").textContent = String(summary.images_indexed ?? "–");
+  $("#summary-flagged").textContent = String(summary.flagged ?? "–");
+  $("#summary-analysis-errors").textContent = String(summary.analysis_errors ?? "–");
+  setThreshold(summary.moderation_threshold);
 }
 
 function start() {
