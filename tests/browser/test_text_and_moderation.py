@@ -208,3 +208,20 @@ def test_GIVEN_an_image_with_words_WHEN_opened_THEN_their_boxes_are_drawn_where_
 def test_GIVEN_the_seeded_documents_WHEN_read_through_the_api_THEN_they_carry_the_new_fields(live_server):
     image = live_server.api(f"/v1/images/{document_id(DEFAULT_BUCKET, FLAGGED)}")
     assert image["moderation"]["max_confidence"] == 92.0 and image["text"] == "" and image["analysis_errors"] == []
+
+
+def test_GIVEN_words_and_a_flagged_image_WHEN_searching_by_text_or_hiding_flagged_THEN_the_gallery_follows(page):
+    gallery = page.get_by_role("list", name="Images")
+    buttons = gallery.get_by_role("button", name="Open ")
+    expect(buttons).to_have_count(3)
+
+    page.get_by_label("Text in the image").fill("harbour")  # any case: the sign says HARBOUR
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(buttons).to_have_count(1)
+    expect(gallery.get_by_role("button", name=f"Open {SIGN}")).to_be_visible()
+    expect(page.locator("#gallery-summary")).to_contain_text("harbour")
+
+    page.get_by_label("Text in the image").fill("")
+    page.get_by_label("Hide flagged images").check()  # checking it searches again
+    expect(buttons).to_have_count(2)
+    expect(gallery.get_by_role("button", name=f"Open {FLAGGED}", exact=False)).to_have_count(0)

@@ -15,6 +15,8 @@ export function parseTags(text, knownTags = []) {
 export function createGallery({ onOpen, getFilters }) {
   const form = $("#gallery-search");
   const input = $("#tag-search");
+  const textInput = $("#text-search");
+  const hideFlagged = $("#hide-flagged");
   const list = $("#gallery-list");
   const summary = $("#gallery-summary");
   const more = $("#gallery-more");
@@ -42,7 +44,8 @@ export function createGallery({ onOpen, getFilters }) {
     const current = ++generation;
     const tags = parseTags(input.value, knownTags);
     const filters = getFilters();
-    const page = await api.images({ tag: tags, limit: PAGE, cursor: append ? cursor : undefined, since: filters.since, min_confidence: filters.min_confidence });
+    const text = textInput.value.trim();
+    const page = await api.images({ tag: tags, text: text || undefined, safe: hideFlagged.checked ? "true" : undefined, limit: PAGE, cursor: append ? cursor : undefined, since: filters.since, min_confidence: filters.min_confidence });
     if (current !== generation) return;
     if (!append) {
       clear(list);
@@ -51,7 +54,8 @@ export function createGallery({ onOpen, getFilters }) {
     list.append(...page.images.map(thumbnail));
     shown += page.images.length;
     cursor = page.next_cursor ?? null;
-    const what = tags.length ? `tagged ${tags.join(" and ")}` : "";
+    const what = [tags.length ? `tagged ${tags.join(" and ")}` : "", text ? `showing the text “${text}”` : "",
+      hideFlagged.checked ? "not flagged" : ""].filter(Boolean).join(", ");
     summary.textContent = page.total === 0
       ? `No images ${what || "yet: upload some below"}.`
       : `${page.total} ${page.total === 1 ? "image" : "images"} ${what}${shown < page.total ? ` (showing ${shown})` : ""}.`.replace(" .", ".");
@@ -62,8 +66,10 @@ export function createGallery({ onOpen, getFilters }) {
     event.preventDefault();
     load();
   });
+  hideFlagged.addEventListener("change", () => load());
   $("#tag-search-clear").addEventListener("click", () => {
     input.value = "";
+    textInput.value = "";
     load();
     input.focus();
   });
