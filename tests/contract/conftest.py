@@ -11,7 +11,7 @@ from tests.aws_api.api_lambda_support import Deployment, moto_services
 from tests.contract.seeds import seed
 from tests.support.lambda_http import LambdaHttpServer
 from tests.support.scripted_labeler import ScriptedLabeler, patch_moto_rekognition
-from tests.support.worlds import ACCOUNT, AWS_ENVIRONMENT, REGION, AwsWorld, LocalWorld
+from tests.support.worlds import ACCOUNT, AWS_ENVIRONMENT, CONTRACT_ANALYSERS, REGION, AwsWorld, LocalWorld
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def aws_world(osmem_server):
     api_aws.reset_service()
     clone = osmem_server.clone()
     try:
-        with moto_services(), patch_moto_rekognition(ACCOUNT):
+        with moto_services(), patch_moto_rekognition(ACCOUNT, **CONTRACT_ANALYSERS):
             deployment = Deployment(clone.url, patch, LambdaContext("autotagger-api", region=REGION, account=ACCOUNT))
             s3 = LambdaHttpServer(deployment, "contract-key", index_stream=False).start()
             # The Lambda presigns against the loopback S3 (path style: an IP address).

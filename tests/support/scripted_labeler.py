@@ -60,25 +60,50 @@ class ScriptedLabeler:
 
 
 @contextlib.contextmanager
-def patch_moto_rekognition(account: str, labeler: Any = None):
+def patch_moto_rekognition(account: str, labeler: Any = None, *, text_detector: Any = None,
+                           moderation_detector: Any = None):
     """moto's DetectLabels answers a canned "Mobile Phone" for any image; inside this block it reads
     the S3 object moto holds and answers as `labeler` (a `ports.Labeler`; `ScriptedLabeler` by
-    default) does, with InvalidImageFormatException for what is not an image."""
+    default) does, with InvalidImageFormatException for what is not an image. Given a
+    `ports.TextDetector` / `ports.ModerationDetector`, DetectText (canned in moto: "IT'S MONDAY but
+    keep Smiling" for any image) and DetectModerationLabels (not implemented in moto 5.2) answer as
+    they do, so a local world with the same fakes answers alike."""
     from moto.core.exceptions import JsonRESTError
     from moto.rekognition.responses import RekognitionResponse
     from moto.s3.models import s3_backends
 
-    def detect_labels(self) -> str:
-        location = (self._get_param("Image") or {}).get("S3Object") or {}
+    def stored_image(response: Any) -> bytes:
+        location = (response._get_param("Image") or {}).get("S3Object") or {}
         stored = s3_backends[account]["global"].get_object(location.get("Bucket"), location.get("Name"))
         if stored is None:
             raise JsonRESTError("InvalidS3ObjectException", "Unable to get object metadata from S3")
+        return stored.value
+
+    def answering(call: Any) -> str:
         try:
-            answer = (labeler or ScriptedLabeler()).detect_labels(
-                stored.value, int(self._get_param("MaxLabels") or 1000), float(self._get_param("MinConfidence") or 55))
+            return json.dumps(call())
         except InvalidImageFormatException as exc:
             raise JsonRESTError("InvalidImageFormatException", str(exc)) from None
-        return json.dumps(answer)
 
-    with mock.patch.object(RekognitionResponse, "detect_labels", detect_labels):
+    def detect_labels(self) -> str:
+        data = stored_image(self)
+        return answering(lambda: (labeler or ScriptedLabeler()).detect_labels(
+            data, int(self._get_param("MaxLabels") or 1000), float(self._get_param("MinConfidence") or 55)))
+
+    def detect_text(self) -> str:
+        data = stored_image(self)
+        return answering(lambda: text_detector.detect_text(data))
+
+    def detect_moderation_labels(self) -> str:
+        data = stored_image(self)
+        return answering(lambda: moderation_detector.detect_moderation_labels(
+            data, float(self._get_param("MinConfidence") or 50)))
+
+    with contextlib.ExitStack() as patches:
+        patches.enter_context(mock.patch.object(RekognitionResponse, "detect_labels", detect_labels))
+        if text_detector is not None:
+            patches.enter_context(mock.patch.object(RekognitionResponse, "detect_text", detect_text))
+        if moderation_detector is not None:
+            patches.enter_context(mock.patch.object(RekognitionResponse, "detect_moderation_labels",
+                                                    detect_moderation_labels, create=True))
         yield

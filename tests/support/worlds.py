@@ -37,7 +37,13 @@ from tests.aws_api.api_lambda_support import (
     Deployment,
     rest_event,
 )
-from tests.fakes import fake_analysers
+from tests.fakes import FakeModerationDetector, FakeTextDetector
+
+CONTRACT_ANALYSERS = {"text_detector": FakeTextDetector(lines=()), "moderation_detector": FakeModerationDetector()}
+"""What DetectText and DetectModerationLabels answer in both worlds (moto's Rekognition is patched to
+the same fakes): no words and no flags from the workflow, so the words and flags the contract
+searches for are the ones its seeds put on the stream (`seeds.Analysed`)."""
+
 
 # -- the document's routes -------------------------------------------------------------------------
 
@@ -78,7 +84,8 @@ class LocalWorld:
         from autotagger.local.runtime import Pipeline
         from autotagger.server import create_app
 
-        self.pipeline = Pipeline(Settings(data_dir=data_dir, workers=2), labeler=labeler, **fake_analysers()).start()
+        self.pipeline = Pipeline(Settings(data_dir=data_dir, workers=2), labeler=labeler,
+                                 **CONTRACT_ANALYSERS).start()
         self.app = create_app(self.pipeline, **({"api_key": api_key} if api_key else {}))
         sock = _bind("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
