@@ -140,9 +140,9 @@ class _Query:
         value = self.one(name)
         if value is None:
             return False
-        if value not in ("true", "false"):
+        if value.lower() not in ("true", "false"):  # any case: `True` is how some clients write it
             raise _invalid(f"{name} must be true or false, not {value!r}")
-        return value == "true"
+        return value.lower() == "true"
 
     def text(self, name: str) -> str | None:
         value = self.one(name)

@@ -18,8 +18,9 @@ the rare characters whose lower case is longer, such as U+0130).
 is what `words` cuts out, an approximation of the standard tokenizer OpenSearch's `match` query and
 the `text` field use (Unicode word boundaries, https://unicode.org/reports/tr29/, then lower case):
 runs of letters, digits and `_`, kept together across an apostrophe or a period between two of them
-(`harbour-master's` is `harbour` and `master's`, `3.5` one word), each CJK ideograph or hiragana a
-word of its own. It differs from Lucene's for rarer cases (`1,000` is two words here, one there).
+and a comma or semicolon between two digits (`harbour-master's` is `harbour` and `master's`, `3.5`
+and `1,000` one word each), each CJK ideograph or hiragana a word of its own. Lucene's tokenizer
+knows more of Unicode's rules (other scripts' word boundaries, emoji), so rarer texts may differ.
 SQLite stores each document's words in that form and matches them exactly; OpenSearch is sent the
 same words and analyses them with the field's analyzer.
 """
@@ -46,7 +47,8 @@ MAX_TEXT_CHARS = 200
 
 _IDEOGRAPHS = "\u3040-\u309f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD_CHAR = rf"(?:(?![{_IDEOGRAPHS}])\w)"
-_WORD = re.compile(rf"[{_IDEOGRAPHS}]|{_WORD_CHAR}+(?:['\u2019.]{_WORD_CHAR}+)*")
+_JOINER = r"(?:['\u2019.]|(?<=\d)[,;](?=\d))"  # UAX #29's MidNumLet, and MidNum between digits
+_WORD = re.compile(rf"[{_IDEOGRAPHS}]|{_WORD_CHAR}+(?:{_JOINER}{_WORD_CHAR}+)*")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_CURSOR_CHARS = 512

@@ -172,3 +172,26 @@ def test_given_an_index_of_an_older_template_when_first_used_then_the_analyses_f
     assert {i["key"] for i in old_index.search(text="harbour")["images"]} == {"sign.jpg", "flagged.jpg"}
     assert [i["key"] for i in old_index.search(text="harbour", safe=True)["images"]] == ["sign.jpg"]
     assert old_index.analysis_counts() == {"flagged": 1, "analysis_errors": 0}
+
+
+def test_given_an_older_index_and_a_role_that_cannot_update_mappings_when_read_then_it_answers_and_a_writer_fails(
+        osmem_clone, monkeypatch, caplog):
+    """The read API's role may not update mappings: it answers from the index as it stands (no
+    document in it has the new fields yet); the indexer's role may, and must before it writes."""
+    from opensearchpy.exceptions import AuthorizationException
+
+    reader = OpenSearchIndex.from_url(osmem_clone.url, refresh=True)
+    reader.client.indices.put_index_template(name=template_name(NAME), body=version_1_template())
+    reader.client.indices.create(index=NAME)
+
+    def refused(*args, **kwargs):
+        raise AuthorizationException(403, "security_exception", {"error": "no permissions for indices:admin/mapping/put"})
+
+    monkeypatch.setattr(reader.client.indices, "put_mapping", refused)
+    assert reader.search(text="harbour", safe=True) == {"total": 0, "images": [], "next_cursor": None}
+    assert "cannot add them" in caplog.text
+    writer = OpenSearchIndex.from_url(osmem_clone.url, refresh=True)
+    monkeypatch.setattr(writer.client.indices, "put_mapping", refused)
+    assert writer.apply([upsert("a.jpg", "01")])[0]["status"] == "error"  # retried later, never written unsearchable
+    reader.close()
+    writer.close()

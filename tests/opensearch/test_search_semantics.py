@@ -315,3 +315,20 @@ def test_given_a_text_without_a_word_when_searched_then_the_search_refuses_it(ne
     for bad in ({"text": "  ?! "}, {"text": "x" * 201}, {"text": 7}, {"safe": "yes"}):
         with pytest.raises(ValueError):
             index.search(**bad)
+
+
+WORD_CASES = ["HARBOUR", "Welcome to the harbour-master's office", "1,000 boats; a,b 1;2", "e.g. U.S.A. dock 3.5km",
+              "harbour_master", "Café crème", "don’t stop", "東京タワー ひらがな", "  ?! "]
+
+
+def test_given_texts_when_cut_into_words_then_the_sqlite_side_cuts_them_as_the_text_fields_analyzer_does(cluster):
+    """`query.words` (what SQLite stores and matches) against the standard analyzer of the template's
+    `text` field, as osmem-server applies it (OpenSearch's own analyzer is Lucene's; see the module)."""
+    from autotagger.index.query import words
+
+    index = OpenSearchIndex.from_url(cluster.url, index_name="semantics-words")
+    index.ensure_ready()
+    for text in WORD_CASES:
+        analysed = index.client.indices.analyze(index=index.index_name, body={"field": "text", "text": text})
+        assert words(text) == [token["token"] for token in analysed.get("tokens", [])], text
+    index.close()

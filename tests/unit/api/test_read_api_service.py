@@ -247,6 +247,7 @@ def test_given_text_and_safe_when_searching_then_both_reach_the_index_and_narrow
     assert (index.search_calls[-1]["text"], index.search_calls[-1]["safe"]) == ("harbour", True)
     assert make_api(index).search_images({"text": ["HARBOUR"], "safe": ["false"]})["total"] == 2
     assert (index.search_calls[-1]["text"], index.search_calls[-1]["safe"]) == ("HARBOUR", False)
+    assert make_api(index).search_images({"text": ["harbour"], "safe": ["True"]})["total"] == 1
 
 
 def test_given_neither_text_nor_safe_when_searching_then_the_index_is_asked_as_before():
