@@ -54,7 +54,10 @@ def photo_path(photo: dict[str, Any]) -> Path:
         return path
     import importlib
 
-    return Path(importlib.import_module(photo["python"]).__file__).parent / photo["path"]
+    module_file = importlib.import_module(photo["python"]).__file__
+    if module_file is None:  # a namespace package: no directory of its own to hold the photo
+        raise FileNotFoundError(f"{photo['python']} has no package directory holding {photo['path']}")
+    return Path(module_file).parent / photo["path"]
 
 
 def load_photos() -> list[dict[str, Any]]:

@@ -109,7 +109,8 @@ def compare(candidate: list[float], baseline: list[float], target: float | None 
                               if pairs else None, "per_repetition": per_repetition}
     if target is not None:
         result["target"] = target
-        result["conservative"] = min(result["ratio_of_medians"], per_repetition["min"]) if pairs else None
+        result["conservative"] = (min(result["ratio_of_medians"], per_repetition["min"])
+                                  if pairs and per_repetition is not None else None)
         result["meets_target"] = bool(pairs) and result["conservative"] >= target
     return result
 

@@ -70,9 +70,9 @@ ROLLUPS: dict[str, tuple[str, int, str | None, tuple[str, ...], tuple[str, ...]]
     "Coffee": ("coffee", 1, None, (), ()),
     "Fruit": ("edible_fruit", 1, None, (), ()),
     "Vegetable": ("vegetable", 1, None, (), ()),
-    "Dessert": ("dessert", 1, None, (), ()),
+    "Dessert": ("dessert", 1, None, ("Food",), ()),  # WordNet: a course (nutriment), not food.2
     "Bread": ("bread", 1, None, (), ()),
-    "Dish": ("dish", 2, None, (), ("Meal",)),
+    "Dish": ("dish", 2, None, ("Food",), ("Meal",)),  # likewise
     # things
     "Cup": ("cup", 1, "Kitchen and Dining", (), ()),
     "Tableware": ("tableware", 1, "Kitchen and Dining", (), ()),
@@ -101,7 +101,10 @@ ROLLUPS: dict[str, tuple[str, int, str | None, tuple[str, ...], tuple[str, ...]]
     "Plant": ("plant", 2, "Plants and Flowers", (), ()),
     "Flower": ("flower", 1, None, (), ("Blossom",)),
     "Tree": ("tree", 1, None, (), ()),
-    "Mushroom": ("mushroom", 2, "Plants and Flowers", (), ("Fungus",)),
+    # Rekognition files fungi under Plant (WordNet does not): a photo the classifier spreads over
+    # agaric, bolete, earthstar... is still a Fungus and a Plant
+    "Fungus": ("fungus", 1, "Plants and Flowers", ("Plant",), ()),
+    "Mushroom": ("mushroom", 2, "Plants and Flowers", (), ()),
     "Nature": ("geological_formation", 1, "Nature and Outdoors", ("Outdoors",), ()),
     "Mountain": ("mountain", 1, None, (), ()),
     "Shoreline": ("shore", 1, None, (), ()),
@@ -124,6 +127,7 @@ EXTRA_NODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Sea": ("Nature and Outdoors", ("Water", "Nature", "Outdoors")),
     "Beach": ("Nature and Outdoors", ("Shoreline", "Sea", "Water", "Nature", "Outdoors")),
     "Lake": ("Nature and Outdoors", ("Water", "Nature", "Outdoors")),
+    "Landscape": ("Nature and Outdoors", ("Nature", "Outdoors")),
     "Indoors": ("Home and Indoors", ()),
     "Text": ("Text and Documents", ()),
     "Sign": ("Text and Documents", ("Text",)),
@@ -139,6 +143,9 @@ EXTRA_SYNSETS: dict[str, tuple[tuple[str, int], ...]] = {
     # without this an acorn or rapeseed had no parent at all
     "Plant": (("plant_part", 1),),
     "Locomotive": (("locomotive", 1),),
+    # food.2 is solid food; sauces, dips and dough (foodstuff) and a main course (a plate of food)
+    # sit beside it in WordNet and had no parent at all
+    "Food": (("foodstuff", 2), ("main_course", 1)),
     "Train": (("passenger_car", 1), ("freight_car", 1)),  # railway cars: parts of trains
 }
 
@@ -153,12 +160,17 @@ COCO_ROLLUPS: tuple[str, ...] = ("Clock", "Bench", "Umbrella", "Vase", "Laptop",
 # parents too (Beach: Coast, Sea, Shoreline, Water, Nature, Outdoors).
 IMPLIED: dict[tuple[str, int], tuple[str, ...]] = {
     ("seashore", 1): ("Beach",),
-    ("sandbar", 1): ("Beach",),
+    # views of the land itself (not the coral reef under water): a landscape photo
+    ("mountain", 1): ("Landscape",),  # alp, volcano
+    ("valley", 1): ("Landscape",),
+    ("cliff", 1): ("Landscape",),
+    ("promontory", 1): ("Sea", "Landscape"),  # WordNet: "juts out into the sea"
+    ("shore", 1): ("Landscape",),  # seashore, lakeside
+    ("geyser", 1): ("Water", "Landscape"),
+    ("sandbar", 1): ("Beach", "Landscape"),
     ("lakeshore", 1): ("Lake",),
     ("coral_reef", 1): ("Sea",),
-    ("promontory", 1): ("Sea",),  # WordNet: "juts out into the sea"
     ("breakwater", 1): ("Sea",),
-    ("geyser", 1): ("Water",),
     ("dam", 1): ("Water",),
     ("fountain", 1): ("Water",),
     ("boathouse", 1): ("Water",),
@@ -170,6 +182,26 @@ IMPLIED: dict[tuple[str, int], tuple[str, ...]] = {
     ("scoreboard", 1): ("Text",),
     # shops, a restaurant, a library, a home theatre: ImageNet's pictures of them are interiors
     ("mercantile_establishment", 1): ("Indoors",),
+    # structures ImageNet shows from outside (bridges, fences, monuments, roofs, castles, churches,
+    # barns): the photo is taken outdoors. Not every building: shops and libraries are interiors.
+    ("bridge", 1): ("Outdoors",),
+    ("fence", 1): ("Outdoors",),
+    ("memorial", 3): ("Outdoors",),  # triumphal arch, megalith
+    ("obelisk", 1): ("Outdoors",),
+    ("castle", 2): ("Outdoors",),
+    ("palace", 4): ("Outdoors",),
+    ("monastery", 1): ("Outdoors",),
+    ("place_of_worship", 1): ("Outdoors",),  # church, mosque, stupa
+    ("barn", 1): ("Outdoors",),
+    ("water_tower", 1): ("Architecture", "Outdoors"),
+    # tile roofs and thatch: WordNet's roof is a covering, not a structure; it tops a building
+    ("roof", 1): ("Building", "Architecture", "Outdoors"),
+    ("bell_cote", 1): ("Building", "Architecture", "Outdoors"),  # WordNet: a shelter; it sits on a roof
+    # ImageNet's cardoon (the vegetable's wnid) pictures the plant's purple flower heads
+    ("cardoon", 2): ("Flower", "Plant"),
+    # ImageNet's flowerpot pictures are pots with plants growing in them
+    ("pot", 4): ("Potted Plant", "Plant"),
+    ("comic_book", 1): ("Text",),  # pages of speech balloons and captions
     ("restaurant", 1): ("Indoors",),
     ("library", 5): ("Indoors",),
     ("home_theater", 1): ("Indoors",),

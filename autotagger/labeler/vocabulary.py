@@ -34,9 +34,19 @@ class Vocabulary:
         missing |= {p for info in self.labels.values() for p in info.parents if p not in self.labels}
         if missing:
             raise ValueError(f"label map names labels it does not define: {sorted(missing)[:5]}")
+        # how many ImageNet classes each label covers (itself or below it): how much the
+        # classifier can say about it
+        self.imagenet_classes: dict[str, int] = {}
+        for label in self.imagenet:
+            for name in dict.fromkeys((label, *self.labels[label].parents)):
+                self.imagenet_classes[name] = self.imagenet_classes.get(name, 0) + 1
 
     def info(self, name: str) -> LabelInfo:
         return self.labels.get(name) or LabelInfo(name, (), (), ("Everyday Objects",))
+
+    def roots(self, name: str) -> tuple[str, ...]:
+        """The top-level labels `name` belongs to (itself when it has no parents): Dog -> Animal."""
+        return tuple(n for n in (name, *self.info(name).parents) if not self.info(n).parents)
 
 
 @lru_cache(maxsize=1)

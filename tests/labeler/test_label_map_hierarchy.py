@@ -64,3 +64,44 @@ def test_given_imagenet_clocks_when_mapped_then_under_the_detector_clock():
 @pytest.mark.parametrize("label", ["Sea Life", "Water", "Sea", "Beach", "Lake", "Indoors", "Text", "Sign", "Locomotive"])
 def test_given_new_concept_when_mapped_then_its_parents_are_defined(label):
     assert label in VOCAB.labels and all(p in VOCAB.labels for p in parents(label))
+
+
+@pytest.mark.parametrize("fungus", ["Agaric", "Bolete", "Earthstar", "Stinkhorn", "Gyromitra", "Coral Fungus",
+                                    "Hen-of-the-woods", "Mushroom"])
+def test_given_fungus_when_mapped_then_fungus_and_plant_as_rekognition_files_it(fungus):
+    assert {"Fungus", "Plant"} <= parents(fungus)
+
+
+@pytest.mark.parametrize("food", ["Trifle", "Ice Cream", "Pizza", "Hot Dog", "Consomme", "Carbonara", "Guacamole",
+                                  "Dough", "Plate", "Chocolate Sauce"])
+def test_given_dish_dessert_or_sauce_when_mapped_then_food(food):
+    assert "Food" in parents(food)
+
+
+@pytest.mark.parametrize("landscape", ["Alp", "Volcano", "Valley", "Cliff", "Promontory", "Seashore", "Lakeside",
+                                       "Sandbar", "Geyser"])
+def test_given_view_of_the_land_when_mapped_then_landscape_nature_outdoors(landscape):
+    assert {"Landscape", "Nature", "Outdoors"} <= parents(landscape)
+    assert "Landscape" not in parents("Coral Reef")  # under water
+
+
+@pytest.mark.parametrize("exterior", ["Suspension Bridge", "Worm Fence", "Triumphal Arch", "Megalith", "Castle",
+                                      "Palace", "Church", "Mosque", "Monastery", "Barn", "Tile Roof", "Bell Cote"])
+def test_given_structure_pictured_from_outside_when_mapped_then_outdoors(exterior):
+    assert {"Architecture", "Outdoors"} <= parents(exterior)
+
+
+@pytest.mark.parametrize("interior", ["Library", "Bookshop", "Restaurant", "Barbershop", "Home Theater"])
+def test_given_interior_when_mapped_then_indoors_never_outdoors(interior):
+    assert "Indoors" in parents(interior) and "Outdoors" not in parents(interior)
+
+
+def test_given_flowerpot_cardoon_and_comic_book_when_mapped_then_what_imagenet_pictures_show():
+    assert {"Potted Plant", "Plant"} <= parents("Pot")
+    assert {"Flower", "Plant"} <= parents("Cardoon")
+    assert "Text" in parents("Comic Book")
+
+
+@pytest.mark.parametrize("label", ["Fungus", "Landscape"])
+def test_given_new_hypernym_when_mapped_then_defined_with_defined_parents(label):
+    assert label in VOCAB.labels and all(p in VOCAB.labels for p in parents(label))

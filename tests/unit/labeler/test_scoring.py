@@ -127,3 +127,18 @@ def test_given_any_answer_when_scored_then_shaped_like_detect_labels():
         assert set(label) == {"Name", "Confidence", "Instances", "Parents", "Aliases", "Categories"}
         assert 0 <= label["Confidence"] <= 100
         assert all(set(item) == {"Name"} for key in ("Parents", "Aliases", "Categories") for item in label[key])
+
+
+@pytest.mark.parametrize(("mass", "hypernyms"), [
+    ({"Agaric": 0.15, "Bolete": 0.15, "Earthstar": 0.1, "Stinkhorn": 0.1, "Gyromitra": 0.1}, {"Fungus", "Plant"}),
+    ({"Daisy": 0.3, "Cardoon": 0.3}, {"Flower", "Plant"}),
+    ({"Alp": 0.2, "Valley": 0.2, "Cliff": 0.2}, {"Landscape", "Nature", "Outdoors"}),
+    ({"Monarch": 0.2, "Ringlet": 0.2, "Admiral": 0.2}, {"Butterfly", "Insect", "Animal"}),
+    ({"Church": 0.2, "Castle": 0.2, "Monastery": 0.2}, {"Architecture", "Outdoors"}),
+])
+def test_given_mass_spread_over_many_classes_when_scored_then_their_hypernyms_carry_the_sum(mass, hypernyms):
+    labels = by_name(respond(probabilities(**{k.replace(" ", "_"): v for k, v in mass.items()})))
+    assert hypernyms <= set(labels)
+    assert not set(mass) & set(labels)  # no single class is sure enough on its own
+    for name in hypernyms:
+        assert labels[name]["Confidence"] == pytest.approx(100 * sum(mass.values()), abs=0.01)
