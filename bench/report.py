@@ -91,8 +91,8 @@ def render(results: dict[str, Any]) -> str:
     ]
     if results.get("errors"):
         out += ["**Sections that failed:** " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items()), ""]
-    out += _pipeline(s.get("pipeline")) + _engine(s.get("engine")) + _labeler(s.get("labeler"))
-    out += _analysers(s.get("analysers"))
+    out += _pipeline(s.get("pipeline"), s.get("analysers")) + _engine(s.get("engine")) + _labeler(s.get("labeler"))
+    out += _analysers(s.get("analysers")) + _normalize(s.get("normalize"))
     out += _indexing(s.get("indexing")) + _queries(s.get("queries")) + _cost(s.get("cost"))
     out += _backfill(s.get("backfill")) + _profiles(s.get("profiles")) + _findings(s)
     return "\n".join(out).rstrip() + "\n"
@@ -118,24 +118,35 @@ def _run_ends(p: dict[str, Any]) -> str:
     return p.get("run_ends") or "when a poll of `GET /v1/images` first counts them all"
 
 
-def _pipeline(p: dict[str, Any] | None) -> list[str]:
-    out = ["## 1. End to end, local: pipeline versus the labeler alone", ""]
+def _baseline(p: dict[str, Any]) -> tuple[str, str]:
+    """(short name, description) of the end-to-end baseline: the labeler alone in results written before
+    the workflow ran more analyses than DetectLabels (issue 14), else the analyses the pipeline ran."""
+    analyses = p.get("analyses") or ["labels"]
+    if analyses == ["labels"]:
+        return "labeler", "the labeler alone"
+    return "analysers", f"the analysers alone ({', '.join(analyses)}; one pool of as many threads as workers)"
+
+
+def _pipeline(p: dict[str, Any] | None, analysers: dict[str, Any] | None = None) -> list[str]:
+    out = ["## 1. End to end, local: pipeline versus the analysers alone", ""]
     if not p:
         return out + ["Not run.", ""]
+    short, baseline = _baseline(p)
+    analyses = ", ".join(p.get("analyses") or ["labels"])
     out += [
         f"{p['images']} sample photos ({', '.join(p.get('photos', []))}; variants so each is distinct) uploaded "
         f"through `PUT /v1/{{bucket}}/{{key}}` of a real `autotagger serve` (fresh data dir, {p['workers']} "
-        f"workflow workers, {p['uploaders']} concurrent uploaders); the run ends {_run_ends(p)}, "
-        f"versus the labeler alone in its own process with {p['workers']} concurrent callers; "
-        f"{p['repeats']} repetitions, alternating which runs first.",
+        f"workflow workers, {p['uploaders']} concurrent uploaders; analyses: {analyses}"
+        f"); the run ends {_run_ends(p)}, versus {baseline} in its own process with {p['workers']} concurrent "
+        f"callers; {p['repeats']} repetitions, alternating which runs first.",
         "",
     ]
     ratios = pipeline_ratios(p)
     throughput = ratios["throughput"]
     cpu = p.get("cpu_seconds_per_image") or {}
-    out += [f"Target, pipeline / labeler images per second {_verdict(throughput)}.", ""]
+    out += [f"Target, pipeline / {short} images per second {_verdict(throughput)}.", ""]
     out += _table(
-        ["measure (median of the repetitions)", "pipeline", "labeler only"],
+        ["measure (median of the repetitions)", "pipeline", f"{short} only"],
         [
             [
                 "images per second",
@@ -143,7 +154,7 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
                 _f(_g(p, "labeler_images_per_second", "median"), 2),
             ],
             [
-                "CPU seconds per image (process, all threads)",
+                "CPU seconds per image (process, all threads, children waited for)",
                 _f(_g(cpu, "pipeline_server", "median"), 3),
                 _f(_g(cpu, "labeler_only", "median"), 3),
             ],
@@ -152,8 +163,8 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
     out += _table(
         ["ratio"] + RATIO_HEADER,
         [
-            ["pipeline / labeler, images per second"] + _ratio_cells(throughput),
-            ["labeler / pipeline, CPU seconds per image (the throughput ratio an otherwise idle machine would give)"]
+            [f"pipeline / {short}, images per second"] + _ratio_cells(throughput),
+            [f"{short} / pipeline, CPU seconds per image (the throughput ratio an otherwise idle machine would give)"]
             + _ratio_cells(ratios["cpu"]),
         ],
     )
@@ -198,6 +209,26 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
         + ".",
         "",
     ]
+    off = p.get("latency_ms_labels_only")
+    if off:
+        out += _table(
+            ["upload-to-searchable latency", "analyses", "p50 ms", "p95 ms", "max ms", "execution p50 ms", "uploads"],
+            [[name, analyses, _f(x["p50"]), _f(x["p95"]), _f(x["max"]), _f(_g(x, "breakdown_p50", "execution")),
+              x["samples"]]
+             for name, analyses, x in (("optional branches on", ", ".join(p.get("analyses") or []), lat),
+                                       ("optional branches off (AUTOTAGGER_DETECT_TEXT / _MODERATION=false)",
+                                        "labels", off))],
+        )
+    if analysers and analysers.get("cpu_ms_per_image"):
+        cpu_ms = analysers["cpu_ms_per_image"]
+        out += [
+            "CPU per image of each analyser alone (from the analysers' section, one call at a time): "
+            + ", ".join(f"{n} {_f(_g(cpu_ms, n, 'median'))} ms" for n in ("labels", "text", "moderation")
+                        if n in cpu_ms)
+            + f"; the pipeline server's CPU per image, all analyses and the rest: "
+            f"{_f((_g(cpu, 'pipeline_server', 'median') or 0) * 1000)} ms.",
+            "",
+        ]
     return out
 
 
@@ -277,6 +308,41 @@ def _analysers(an: dict[str, Any] | None) -> list[str]:
                    "CPU / labeler's (ratio of medians)", "worst repetition"], rows)
     signs = an.get("signs") or {}
     return out + [f"Drawn signs Tesseract reads: {signs.get('read')} of {signs.get('drawn')}.", ""]
+
+
+def _normalize(n: dict[str, Any] | None) -> list[str]:
+    out = ["## The Normalize step (bench/bench_normalize.py)", ""]
+    if not n:
+        return out + ["Not run.", ""]
+    calls = n.get("calls") or {}
+    out += ["Tasks each execution entered, from the local engine's execution histories (`TaskStateEntered`, "
+            "the Parallel state's branches included); an extra call is a task other than the analyses and "
+            "PutRecord (by its Resource in the ASL).", ""]
+    out += _table(["format", "tasks entered", "extra calls"],
+                  [[kind, ", ".join(c.get("tasks") or []), f"{len(c.get('extra_calls') or [])}"
+                    + (f" ({', '.join(c['extra_calls'])})" if c.get("extra_calls") else "")]
+                   for kind, c in calls.items()])
+    per_image = n.get("per_image") or {}
+    out += _table(["normalised in a fresh process", "bytes", "derivative", "ms (median)", "peak RSS MB (median)",
+                   "peak RSS MB (max)"],
+                  [[name.replace("_", " "), _f(m.get("bytes"), 0), "x".join(str(v) for v in m.get("derivative") or []),
+                    _f(m.get("ms_median")), _f(m.get("peak_rss_mb_median")), _f(m.get("peak_rss_mb_max"))]
+                   for name, m in per_image.items()])
+    pipe = n.get("pipeline") or {}
+    if "mixed_vs_jpeg_only" in pipe and isinstance(pipe["mixed_vs_jpeg_only"], dict):
+        out += [f"In-process pipeline, {pipe.get('images')} images per run ({n.get('workers')} workers; "
+                f"labeler {n.get('labeler')}; analyses {', '.join(n.get('analyses') or [])}), "
+                f"{pipe.get('repeats')} repetitions alternating which runs first; the mix: "
+                f"{', '.join(pipe.get('mix') or [])} ({_f(pipe.get('large_jpeg_mb'))} MB).", ""]
+        out += _table(["run", "images per second (median)", "per repetition", "failed", "dead letters"],
+                      [[which.replace("_", " "), _f(_g(pipe, which, "images_per_second", "median"), 2),
+                        ", ".join(_f(r, 2) for r in _runs(pipe, which, "images_per_second")),
+                        _f(_g(pipe, which, "failed"), 0),
+                        ", ".join(f"{k} {v}" for k, v in (_g(pipe, which, "dead_letters") or {}).items()) or "n/a"]
+                       for which in ("jpeg_only", "mixed_formats")])
+        out += _table(["mixed / JPEG only, images per second"] + RATIO_HEADER,
+                      [["ratio"] + _ratio_cells(pipe["mixed_vs_jpeg_only"])])
+    return out
 
 
 def indexing_ratios(case: dict[str, Any]) -> dict[str, dict[str, Any]]:
