@@ -65,6 +65,16 @@ def _verdict(cmp: dict[str, Any], digits: int = 2, suffix: str = "") -> str:
     )
 
 
+def _mode(results: dict[str, Any]) -> str:
+    """Quick pass or full run; a partial run merged into earlier results names the sections from a quick pass."""
+    if "quick_sections" not in results:
+        return "quick pass" if results.get("quick") else "full run"
+    quick = results["quick_sections"]
+    if set(quick) >= set(results.get("sections", {})):
+        return "quick pass"
+    return "full run" + (f"; quick pass: {', '.join(quick)}" if quick else "")
+
+
 def render(results: dict[str, Any]) -> str:
     s = results.get("sections", {})
     m = results.get("machine", {})
@@ -77,7 +87,7 @@ def render(results: dict[str, Any]) -> str:
         "per repetition, and a target counts as met only when the ratio of medians and the worst repetition both "
         "reach it (the conservative figure).",
         "",
-        f"- Run: {results.get('started_at')} ({'quick pass' if results.get('quick') else 'full run'}"
+        f"- Run: {results.get('started_at')} ({_mode(results)}"
         f"{', partial: ' + ', '.join(results['partial_run']) if results.get('partial_run') else ''}), "
         f"{_f(results.get('total_seconds'))} s in total "
         f"({', '.join(f'{k} {v} s' for k, v in results.get('seconds', {}).items())})",

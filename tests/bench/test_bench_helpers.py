@@ -238,3 +238,23 @@ def test_GIVEN_latency_without_the_optional_branches_WHEN_reported_THEN_both_row
     assert "| pipeline / analysers, images per second |" in report
     assert "| optional branches on | labels, text, moderation | 900.0 | 1,500.0 | 1,600.0 | 800.0 | 8 |" in report
     assert "| labels | 300.0 | 450.0 | 500.0 | 200.0 | 8 |" in report
+
+
+def test_GIVEN_a_full_run_WHEN_a_quick_pass_of_one_section_is_merged_THEN_only_that_section_is_called_quick(
+        tmp_path, monkeypatch):
+    import bench.__main__ as main
+
+    previous = {"quick": False, "sections": {"engine": {}, "pipeline": {}}, "seconds": {}, "errors": {}}
+    monkeypatch.setattr(main, "RESULTS", tmp_path / "results.json")
+    main.RESULTS.write_text(json.dumps(previous), encoding="utf-8")
+
+    merged = main._merge_previous({"quick": True, "sections": {"normalize": {}}, "seconds": {}, "errors": {}})
+
+    assert merged["quick_sections"] == ["normalize"] and set(merged["sections"]) == {"engine", "pipeline", "normalize"}
+    assert "(full run; quick pass: normalize, partial: normalize)" in render(merged)
+    main.RESULTS.write_text(json.dumps(merged), encoding="utf-8")
+    # A full rerun of that section clears it; a quick one of another keeps both.
+    assert main._merge_previous({"quick": False, "sections": {"normalize": {}}, "seconds": {},
+                                 "errors": {}})["quick_sections"] == []
+    assert main._merge_previous({"quick": True, "sections": {"pipeline": {}}, "seconds": {},
+                                 "errors": {}})["quick_sections"] == ["normalize", "pipeline"]
