@@ -183,7 +183,7 @@ def _pipeline(p: dict[str, Any] | None, analysers: dict[str, Any] | None = None)
         memory = compare(_runs(rss, "pipeline_server"), _runs(rss, "labeler_only"))
         out += [
             f"Peak memory (VmHWM, median of the repetitions): pipeline {_f(_g(rss, 'pipeline_server', 'median'))} MiB, "
-            f"labeler {_f(_g(rss, 'labeler_only', 'median'))} MiB; pipeline / labeler: ratio of medians "
+            f"{short} {_f(_g(rss, 'labeler_only', 'median'))} MiB; pipeline / {short}: ratio of medians "
             f"{_f(memory['ratio_of_medians'], 2)}, per repetition {_f(_g(memory, 'per_repetition', 'min'), 2)} to "
             f"{_f(_g(memory, 'per_repetition', 'max'), 2)} (median {_f(_g(memory, 'per_repetition', 'median'), 2)}).",
             "",
@@ -312,7 +312,7 @@ def _analysers(an: dict[str, Any] | None) -> list[str]:
     for name in ("labels", "text", "moderation", "all_three"):
         ratio = relative.get(name) or {}
         rows.append([name, _f(_g(cpu, name, "median")), _f(_g(wall, name, "median")),
-                     _f(ratio.get("ratio_of_medians"), 2) if ratio else ("1.00" if name == "labels" else "n/a"),
+                     _f(ratio.get("ratio_of_medians"), 2) if ratio else ("baseline" if name == "labels" else "n/a"),
                      _f(ratio.get("worst_repetition"), 2) if ratio else "n/a"])
     out += _table(["analyser", "CPU ms / image (median)", "wall ms / image (median)",
                    "CPU / labeler's (ratio of medians)", "worst repetition"], rows)
@@ -329,8 +329,7 @@ def _normalize(n: dict[str, Any] | None) -> list[str]:
             "the Parallel state's branches included); an extra call is a task other than the analyses and "
             "PutRecord (by its Resource in the ASL).", ""]
     out += _table(["format", "tasks entered", "extra calls"],
-                  [[kind, ", ".join(c.get("tasks") or []), f"{len(c.get('extra_calls') or [])}"
-                    + (f" ({', '.join(c['extra_calls'])})" if c.get("extra_calls") else "")]
+                  [[kind, ", ".join(c.get("tasks") or []), ", ".join(c.get("extra_calls") or []) or "none"]
                    for kind, c in calls.items()])
     per_image = n.get("per_image") or {}
     out += _table(["normalised in a fresh process", "bytes", "derivative", "ms (median)", "peak RSS MB (median)",
@@ -612,12 +611,13 @@ def _findings(s: dict[str, Any]) -> list[str]:
     if e2e:
         ratios = pipeline_ratios(e2e)
         split = _g(e2e, "latency_ms", "breakdown_p50") or {}
+        short = _baseline(e2e)[0]
         out.append(
-            f"- **Pipeline versus labeler**: target {_verdict(ratios['throughput'])}; median per repetition "
-            f"{_f(_g(ratios['throughput'], 'per_repetition', 'median'), 2)}. CPU per image, labeler / pipeline: "
+            f"- **Pipeline versus {short}**: target {_verdict(ratios['throughput'])}; median per repetition "
+            f"{_f(_g(ratios['throughput'], 'per_repetition', 'median'), 2)}. CPU per image, {short} / pipeline: "
             f"{_f(ratios['cpu']['ratio_of_medians'], 2)} (ratio of medians), the throughput ratio if both kept the "
-            "cores equally busy; the CPU time used per second of wall clock, pipeline / labeler, makes up the rest: "
-            f"{_f(_busy(ratios), 2)} (less than the labeler's: cores the pipeline left idle or lost to other "
+            f"cores equally busy; the CPU time used per second of wall clock, pipeline / {short}, makes up the rest: "
+            f"{_f(_busy(ratios), 2)} (below parity: cores the pipeline left idle or lost to other "
             f"work). Low-rate latency p50 "
             f"{_f(_g(e2e, 'latency_ms', 'p50'))} ms: "
             + ", ".join(f"{k.replace('_', ' ')} {_f(v)} ms" for k, v in split.items())
