@@ -168,6 +168,11 @@ def _merge_previous(results: dict[str, Any]) -> dict[str, Any]:
         combined.update(results[key])
         merged[key] = combined
     merged["partial_run"] = sorted(results["sections"]) + sorted(results["errors"])
+    # `quick` describes this run's sections only; which kept sections came from a quick pass stays recorded.
+    kept = set(merged["sections"]) - set(results["sections"])
+    before = set(previous["quick_sections"]) if "quick_sections" in previous else \
+        set(previous.get("sections", {})) if previous.get("quick") else set()
+    merged["quick_sections"] = sorted((before & kept) | (set(results["sections"]) if results["quick"] else set()))
     return merged
 
 

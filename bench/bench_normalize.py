@@ -1,13 +1,18 @@
 """The normalisation step's cost (issue 13): what it adds per image, and what it needs.
 
-* calls: how many tasks an execution runs for a JPEG/PNG that needs nothing versus a HEIC, counted
-  from the local engine's execution histories (TaskStateEntered events) — the direct path must
-  have no call besides DetectLabels and PutRecord.
+* calls: which tasks an execution runs for each format, counted from the local engine's execution
+  histories (TaskStateEntered events, the Parallel state's branches included); an extra call is a
+  task that is not one of the analyses (DetectLabels, DetectText, DetectModerationLabels) or
+  PutRecord, told apart by the task's Resource in the ASL — a JPEG or PNG that needs nothing must
+  have none (no Normalize, no S3 call).
 * per image: milliseconds and peak memory (the process's peak RSS, what Lambda's memory setting
   must hold) of normalising a 12 MP HEIC (a phone photo) and a 40 MB camera JPEG, each in a fresh
   process, so one measurement's allocations cannot hide another's.
-* pipeline: images per second through the local pipeline (ONNX labeler when the models are built,
-  else the instant labeler) with a mix of formats versus JPEG only.
+* pipeline: images per second through the in-process local pipeline with a mix of formats (JPEG,
+  PNG, HEIC, WebP, AVIF, GIF and one 40 MB camera JPEG) versus JPEG only, side by side in every
+  repetition (alternating which goes first): the full run with the analysers the settings enable
+  (the ONNX labeler when the models are built, Tesseract, NudeNet), the quick pass with a
+  decode-only labeler and the optional branches off, where the normalisation's share is largest.
 
     python -m bench.bench_normalize [--quick]
 """
@@ -27,7 +32,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from bench.common import REPO_ROOT, log, machine, median
+from bench.common import REPO_ROOT, compare, log, machine, median, spread
 
 HEIC_SIZE = (4032, 3024)  # 12 MP, what most phones save
 CAMERA_JPEG_SIZE = (7000, 5000)  # 35 MP of incompressible pixels: about 40 MB at quality 95
@@ -115,6 +120,9 @@ def _tiny_jpeg() -> bytes:
     return out.getvalue()
 
 
+WORKERS = 2
+
+
 def _labeler(prefer_models: bool) -> tuple[Any, str]:
     if prefer_models:
         from autotagger.models import cache
@@ -122,7 +130,7 @@ def _labeler(prefer_models: bool) -> tuple[Any, str]:
         if not cache.problems():
             from autotagger.labeler import get_labeler
 
-            return get_labeler("local", concurrent_callers=2), "onnx (local models)"
+            return get_labeler("local", concurrent_callers=WORKERS), "onnx (local models)"
     from autotagger.labeler.images import decode
 
     class DecodingLabeler:
@@ -135,11 +143,13 @@ def _labeler(prefer_models: bool) -> tuple[Any, str]:
     return DecodingLabeler(), "decode-only (no model: --quick, or the models are not built)"
 
 
+MIX = (("jpg", "JPEG", "image/jpeg"), ("png", "PNG", "image/png"), ("heic", "HEIF", "image/heic"),
+       ("webp", "WEBP", "image/webp"), ("avif", "AVIF", "image/avif"), ("gif", "GIF", "image/gif"))
+
+
 def _small_images(count: int, mix: bool) -> list[tuple[str, bytes, str]]:
-    kinds = [("jpg", "JPEG", "image/jpeg")]
-    if mix:
-        kinds += [("heic", "HEIF", "image/heic"), ("webp", "WEBP", "image/webp"), ("png", "PNG", "image/png"),
-                  ("avif", "AVIF", "image/avif")]
+    """`count` 640x480 photos: JPEG only, or the formats of MIX in turn."""
+    kinds = MIX if mix else MIX[:1]
     import pillow_heif
 
     pillow_heif.register_heif_opener()
@@ -152,12 +162,22 @@ def _small_images(count: int, mix: bool) -> list[tuple[str, bytes, str]]:
     return images
 
 
-def pipeline_rate(images: list[tuple[str, bytes, str]], labeler: Any) -> dict[str, Any]:
+def mixed_images(count: int, large_jpeg: bytes) -> list[tuple[str, bytes, str]]:
+    """The mix: `count - 1` small photos in the formats of MIX, and one large camera JPEG."""
+    return _small_images(count - 1, mix=True) + [(f"bench/{count - 1}-camera.jpg", large_jpeg, "image/jpeg")]
+
+
+def pipeline_rate(images: list[tuple[str, bytes, str]], labeler: Any, analyses: bool, **detectors: Any
+                  ) -> dict[str, Any]:
+    """One fresh in-process pipeline: every image uploaded, until the pipeline is idle. `detectors`:
+    Pipeline's text_detector / moderation_detector (default: the local ones)."""
     from autotagger.config import Settings
     from autotagger.local.runtime import Pipeline
 
+    optional = {} if analyses else {"detect_text": False, "detect_moderation": False}
     with (tempfile.TemporaryDirectory(prefix="bench-normalize-") as tmp,
-          Pipeline(Settings(data_dir=Path(tmp) / "data", workers=2), labeler=labeler) as pipeline):
+          Pipeline(Settings(data_dir=Path(tmp) / "data", workers=WORKERS, **optional), labeler=labeler,
+                   **detectors) as pipeline):
             start = time.perf_counter()
             for key, data, media in images:
                 pipeline.upload(key, data, media)
@@ -171,36 +191,91 @@ def pipeline_rate(images: list[tuple[str, bytes, str]], labeler: Any) -> dict[st
                 tasks[key] = [e["stateEnteredEventDetails"]["name"] for e in detail["history"]
                               if e["type"] == "TaskStateEntered"]
             failed = len(pipeline.list_executions(status="FAILED", limit=len(images)))
-    return {"images": len(images), "seconds": round(seconds, 2), "images_per_second": round(len(images) / seconds, 2),
-            "failed": failed, "tasks": tasks}
+            summary = pipeline.summary()
+    return {"images": len(images), "seconds": round(seconds, 3), "images_per_second": round(len(images) / seconds, 3),
+            "failed": failed, "dead_letters": summary.get("dead_letters"), "tasks": tasks}
+
+
+def task_resources() -> dict[str, str]:
+    """Every Task state of the workflow (branches of Parallel and Map states included) -> its Resource."""
+    from autotagger.contracts import ASL_FILE
+
+    found: dict[str, str] = {}
+
+    def walk(states: dict[str, Any]) -> None:
+        for name, state in states.items():
+            if state.get("Type") == "Task":
+                found[name] = state["Resource"]
+            for branch in state.get("Branches", []):
+                walk(branch["States"])
+            for key in ("ItemProcessor", "Iterator"):
+                if key in state:
+                    walk(state[key]["States"])
+
+    walk(json.loads(ASL_FILE.read_text(encoding="utf-8"))["States"])
+    return found
 
 
 def calls_from_histories(tasks: dict[str, list[str]]) -> dict[str, Any]:
-    by_ext: dict[str, list[str]] = {}
-    for key, names in tasks.items():
-        by_ext.setdefault(key.rsplit(".", 1)[-1], names)
-    return {ext: {"tasks": names, "extra_calls": len(names) - 2} for ext, names in sorted(by_ext.items())}
+    """Per format (by the key's extension; the camera JPEG apart): the tasks its execution entered and
+    the extra calls among them (tasks other than the analyses and PutRecord, by their Resource)."""
+    from autotagger.local import task_adapters as ta
+
+    every_image = {ta.DETECT_LABELS_ARN, ta.DETECT_TEXT_ARN, ta.DETECT_MODERATION_LABELS_ARN, ta.PUT_RECORD_ARN}
+    resources = task_resources()
+    by_kind: dict[str, list[str]] = {}
+    for key, names in sorted(tasks.items()):
+        kind = "large camera jpg" if key.endswith("-camera.jpg") else key.rsplit(".", 1)[-1]
+        by_kind.setdefault(kind, names)
+    return {kind: {"tasks": names, "extra_calls": [n for n in names if resources.get(n) not in every_image]}
+            for kind, names in by_kind.items()}
 
 
 def run(quick: bool = False) -> dict[str, Any]:
+    from autotagger.config import Settings
+
     repeats = 1 if quick else 3
     log("normalize: HEIC and 40 MB JPEG in fresh processes")
-    per_image = {"heic_12mp": measure(heic_photo(), repeats), "camera_jpeg_40mb": measure(camera_jpeg(), repeats),
+    large_jpeg = camera_jpeg()
+    per_image = {"heic_12mp": measure(heic_photo(), repeats), "camera_jpeg_40mb": measure(large_jpeg, repeats),
                  "max_pixels_png": measure(_max_pixels_png(), repeats),
                  "baseline_python_pillow": measure(_tiny_jpeg(), repeats)}
     labeler, labeler_name = _labeler(prefer_models=not quick)
-    for _, data, _ in _small_images(4, mix=False):  # warm-up (model sessions, caches): not on the first run's clock
+    # The full run: what the settings enable (as the local runtime); the quick pass: labels only.
+    settings = Settings()
+    analyses = ["labels"] + ([] if quick else [n for n, on in (("text", settings.detect_text),
+                                                              ("moderation", settings.detect_moderation)) if on])
+    warm = _small_images(4, mix=False)
+    for _, data, _ in warm:  # warm-up (model sessions, caches): not on the first run's clock
         labeler.detect_labels(data)
-    count = 10 if quick else 40
-    log(f"normalize: pipeline, {count} images, JPEG only then mixed ({labeler_name})")
-    jpeg_only = pipeline_rate(_small_images(count, mix=False), labeler)
-    mixed = pipeline_rate(_small_images(count, mix=True), labeler)
+    if len(analyses) > 1:
+        pipeline_rate(warm, labeler, analyses=True)  # builds and warms Tesseract and NudeNet (process-wide)
+    count = 14 if quick else 35  # a multiple of the mix's six small formats, plus the camera JPEG
+    pipeline_repeats = 2 if quick else 3
+    log(f"normalize: pipeline, {count} images, JPEG only and mixed, {pipeline_repeats} repetitions "
+        f"({labeler_name}; {', '.join(analyses)})")
+    jpeg_images, mix = _small_images(count, mix=False), mixed_images(count, large_jpeg)
+    runs: dict[str, list[dict[str, Any]]] = {"jpeg_only": [], "mixed_formats": []}
+    for rep in range(pipeline_repeats):
+        order = ("jpeg_only", "mixed_formats") if rep % 2 == 0 else ("mixed_formats", "jpeg_only")
+        for which in order:
+            runs[which].append(pipeline_rate(jpeg_images if which == "jpeg_only" else mix, labeler,
+                                             analyses=len(analyses) > 1))
+            log(f"normalize: {which}, repetition {rep + 1}: {runs[which][-1]['images_per_second']} images/s")
+    rates = {which: [r["images_per_second"] for r in rs] for which, rs in runs.items()}
     return {
-        "machine": machine(), "labeler": labeler_name, "per_image": per_image,
-        "calls": calls_from_histories(mixed["tasks"]),
-        "pipeline": {"jpeg_only": {k: v for k, v in jpeg_only.items() if k != "tasks"},
-                     "mixed_formats": {k: v for k, v in mixed.items() if k != "tasks"},
-                     "mixed_vs_jpeg_only": round(mixed["images_per_second"] / jpeg_only["images_per_second"], 2)},
+        "machine": machine(), "labeler": labeler_name, "analyses": analyses, "workers": WORKERS,
+        "per_image": per_image,
+        "calls": calls_from_histories(runs["mixed_formats"][-1]["tasks"]),
+        "pipeline": {
+            "images": count, "repeats": pipeline_repeats,
+            "mix": [ext for ext, _, _ in MIX] + ["one large camera jpg"],
+            "large_jpeg_mb": round(len(large_jpeg) / 2**20, 1),
+            **{which: {"images_per_second": spread(rates[which]),
+                       "failed": max(r["failed"] for r in rs),
+                       "dead_letters": rs[-1]["dead_letters"]} for which, rs in runs.items()},
+            "mixed_vs_jpeg_only": compare(rates["mixed_formats"], rates["jpeg_only"]),
+        },
     }
 
 

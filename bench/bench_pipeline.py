@@ -1,10 +1,14 @@
 """End to end, locally: N sample photos uploaded through the HTTP API of a real `autotagger serve`
-(subprocess, free loopback port, fresh data dir) until all are indexed, versus the labeler alone on
-the same photos in the same process configuration (own process, as many concurrent callers as the
-pipeline has workflow workers). Both are measured in every repetition, alternating which goes
-first; images per second, the ratio pipeline / labeler (target >= 0.9), CPU seconds per image of
-each process (less sensitive to other load on the machine than wall-clock rates), upload-to-searchable
-latency p50/p95 at a low rate, and each process's peak memory.
+(subprocess, free loopback port, fresh data dir) until all are indexed, versus the analysers the
+workflow runs (DetectLabels, and DetectText and DetectModerationLabels unless switched off by
+AUTOTAGGER_DETECT_TEXT / AUTOTAGGER_DETECT_MODERATION) alone on the same photos in the same process
+configuration (own process, as many concurrent callers as the pipeline has workflow workers:
+bench.labeler_only). Both are measured in every repetition, alternating which goes first; images
+per second, the ratio pipeline / analysers (target >= 0.9, issues 2 and 14), CPU seconds per image
+of each process and the children it waited for (less sensitive to other load on the machine than
+wall-clock rates), upload-to-searchable latency p50/p95 at a low rate with the analyses the
+settings enable and with the optional branches switched off (labels only), and each process's peak
+memory.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from autotagger import contracts
 from bench.common import REPO_ROOT, compare, cpu_seconds, log, median, peak_rss_mib, percentile, ratio, spread
 from bench.sample_photos import Photo, sample_photos, write_photos
 from bench.server_process import Client, ServerProcess
@@ -34,6 +39,8 @@ server CPU the polls take from the pipeline (each is an HTTP request through the
 
 
 def labeler_only(photo_dir: Path, workers: int, onnx_threads: int | None = None) -> dict[str, Any]:
+    """The analysers alone (bench.labeler_only), in a process with this process's environment, so with
+    the analyses the pipeline server (same environment) runs."""
     env = dict(os.environ)
     if onnx_threads is not None:  # 0: onnxruntime's own choice (every core per session)
         env["AUTOTAGGER_ONNX_THREADS"] = str(onnx_threads)
@@ -62,6 +69,10 @@ def labeler_only(photo_dir: Path, workers: int, onnx_threads: int | None = None)
 def _upload_all(client: Client, photos: list[Photo], prefix: str) -> None:
     with ThreadPoolExecutor(max_workers=UPLOADERS) as pool:
         list(pool.map(lambda p: client.upload(f"{prefix}{p.name}", p.data), photos))
+
+
+LABELS_ONLY_ENV = dict.fromkeys(contracts.ANALYSIS_ENV.values(), "false")
+"""The optional branches switched off, as the local Settings and CDK read them."""
 
 
 def pipeline_run(
@@ -96,6 +107,33 @@ def pipeline_run(
         finally:
             client.close()
     return result
+
+
+def latency_run(photos: list[Photo], workers: int, samples: int, interval: float, workdir: Path, tag: str,
+                env: dict[str, str]) -> dict[str, list[float]]:
+    """One fresh server with `env` on top of this environment: warm-up, then the low-rate latency only."""
+    with ServerProcess(workdir / f"data-{tag}", ["--workers", str(workers)], env=env) as server:
+        client = Client(server.url)
+        try:
+            _upload_all(client, photos[:WARMUP], "warmup/")
+            client.wait_indexed(WARMUP, timeout=120)
+            return low_rate_latency(client, photos, samples, interval)
+        finally:
+            client.close()
+
+
+def _latency_summary(parts: dict[str, list[float]], interval: float) -> dict[str, Any]:
+    latencies = parts["total"]
+    return {
+        "rate_per_second": 1 / interval,
+        "samples": len(latencies),
+        "p50": round(percentile(latencies, 50), 1),
+        "p95": round(percentile(latencies, 95), 1),
+        "max": round(max(latencies), 1),
+        "breakdown_p50": {
+            name: round(percentile(values, 50), 1) for name, values in parts.items() if values and name != "total"
+        },
+    }
 
 
 def _epoch(iso: str | None) -> float | None:
@@ -152,13 +190,16 @@ def low_rate_latency(client: Client, photos: list[Photo], samples: int, interval
 def run(quick: bool = False, images: int | None = None, repeats: int | None = None) -> dict[str, Any]:
     from autotagger.config import Settings
     from autotagger.labeler.onnx_session import intra_op_threads
+    from bench.labeler_only import enabled_analyses
 
     images = images or (16 if quick else 40)
     repeats = repeats or (2 if quick else 5)
     latency_samples = 8 if quick else 20
     workers = Settings().workers
+    analyses = enabled_analyses()
     photos = sample_photos(images)
     pipeline_runs, labeler_runs, all_core_runs = [], [], []
+    labels_only_latency: dict[str, list[float]] | None = None
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         workdir = Path(tmp)
         photo_dir = workdir / "photos"
@@ -167,7 +208,7 @@ def run(quick: bool = False, images: int | None = None, repeats: int | None = No
             last = rep == repeats - 1
             order = ("labeler", "pipeline") if rep % 2 == 0 else ("pipeline", "labeler")
             for which in order:
-                log(f"end to end: {which}, {images} photos, repetition {rep + 1}/{repeats}")
+                log(f"end to end: {which}, {images} photos ({', '.join(analyses)}), repetition {rep + 1}/{repeats}")
                 if which == "labeler":
                     labeler_runs.append(labeler_only(photo_dir, workers))
                 else:
@@ -176,31 +217,30 @@ def run(quick: bool = False, images: int | None = None, repeats: int | None = No
                             photos, workers, latency_samples if last else 0, LATENCY_INTERVAL, workdir, str(rep)
                         )
                     )
-            # The former default, side by side: every session's intra-op pool on every core.
-            all_core_runs.append(labeler_only(photo_dir, workers, onnx_threads=0))
-    latency_parts = pipeline_runs[-1]["latency_ms"]
-    latencies = latency_parts["total"]
+            if not quick:  # the former default, side by side: every session's intra-op pool on every core
+                all_core_runs.append(labeler_only(photo_dir, workers, onnx_threads=0))
+        if set(analyses) != {"labels"}:
+            log(f"end to end: latency with the optional branches off ({', '.join(LABELS_ONLY_ENV)}=false)")
+            labels_only_latency = latency_run(photos, workers, latency_samples, LATENCY_INTERVAL, workdir,
+                                              "labels-only", LABELS_ONLY_ENV)
     labeler_rate = median(r["images_per_second"] for r in labeler_runs)
     throughput = compare(
         [r["images_per_second"] for r in pipeline_runs], [r["images_per_second"] for r in labeler_runs], TARGET_RATIO
     )
-    return {
+    result: dict[str, Any] = {
         "images": images,
         "repeats": repeats,
         "workers": workers,
         "uploaders": UPLOADERS,
+        "analyses": list(analyses),
         "run_ends": f"when the last is indexed (its `indexed_at`; `GET /v1/images` polled every {POLL_SECONDS:g} s "
         "to learn it)",
         "photos": sorted({p.name.rsplit("-", 1)[0] for p in photos}),
         "pipeline_images_per_second": spread([r["images_per_second"] for r in pipeline_runs]),
+        # The baseline: the analysers the pipeline runs (`analyses`), alone (the key predates issue 14).
         "labeler_images_per_second": spread([r["images_per_second"] for r in labeler_runs]),
         "ratio_of_medians": throughput["ratio_of_medians"],
         "onnx_threads_per_session": intra_op_threads(workers),
-        "labeler_all_core_sessions": {
-            "images_per_second": spread([r["images_per_second"] for r in all_core_runs]),
-            "cpu_seconds_per_image": spread([r["cpu_seconds_per_image"] for r in all_core_runs]),
-            "default_labeler_vs_this": ratio(labeler_rate, median(r["images_per_second"] for r in all_core_runs)),
-        },
         "cpu_seconds_per_image": {
             "pipeline_server": spread(
                 [r["cpu_seconds_per_image"] for r in pipeline_runs if r["cpu_seconds_per_image"]]
@@ -214,18 +254,7 @@ def run(quick: bool = False, images: int | None = None, repeats: int | None = No
         "ratio_per_repetition": throughput["per_repetition"],
         "target_ratio": TARGET_RATIO,
         "meets_target": throughput["meets_target"],  # by the conservative figure (see bench.common.compare)
-        "latency_ms": {
-            "rate_per_second": 1 / LATENCY_INTERVAL,
-            "samples": len(latencies),
-            "p50": round(percentile(latencies, 50), 1),
-            "p95": round(percentile(latencies, 95), 1),
-            "max": round(max(latencies), 1),
-            "breakdown_p50": {
-                name: round(percentile(values, 50), 1)
-                for name, values in latency_parts.items()
-                if values and name != "total"
-            },
-        },
+        "latency_ms": _latency_summary(pipeline_runs[-1]["latency_ms"], LATENCY_INTERVAL),
         "peak_rss_mib": {
             "pipeline_server": spread([r["peak_rss_mib"] or 0 for r in pipeline_runs]),
             "labeler_only": spread([r["peak_rss_mib"] or 0 for r in labeler_runs]),
@@ -233,6 +262,15 @@ def run(quick: bool = False, images: int | None = None, repeats: int | None = No
         "upload_seconds": spread([r["upload_seconds"] for r in pipeline_runs]),
         "dead_letters": pipeline_runs[-1].get("dead_letters"),
     }
+    if labels_only_latency is not None:
+        result["latency_ms_labels_only"] = _latency_summary(labels_only_latency, LATENCY_INTERVAL)
+    if all_core_runs:
+        result["labeler_all_core_sessions"] = {
+            "images_per_second": spread([r["images_per_second"] for r in all_core_runs]),
+            "cpu_seconds_per_image": spread([r["cpu_seconds_per_image"] for r in all_core_runs]),
+            "default_labeler_vs_this": ratio(labeler_rate, median(r["images_per_second"] for r in all_core_runs)),
+        }
+    return result
 
 
 if __name__ == "__main__":

@@ -129,11 +129,13 @@ def peak_rss_mib(pid: int | None = None) -> float | None:
 
 
 def cpu_seconds(pid: int | None = None) -> float | None:
-    """User + system CPU time of a process (all its threads) from /proc, in seconds."""
+    """User + system CPU time of a process (all its threads) and of the children it waited for
+    (Tesseract runs one process per DetectText call), from /proc, in seconds."""
     try:
         with open(f"/proc/{pid or 'self'}/stat", encoding="utf-8") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        # proc(5): utime, stime, cutime, cstime are fields 14-17 (here 11-14: the split starts at field 3).
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return None
 

@@ -65,6 +65,16 @@ def _verdict(cmp: dict[str, Any], digits: int = 2, suffix: str = "") -> str:
     )
 
 
+def _mode(results: dict[str, Any]) -> str:
+    """Quick pass or full run; a partial run merged into earlier results names the sections from a quick pass."""
+    if "quick_sections" not in results:
+        return "quick pass" if results.get("quick") else "full run"
+    quick = results["quick_sections"]
+    if set(quick) >= set(results.get("sections", {})):
+        return "quick pass"
+    return "full run" + (f"; quick pass: {', '.join(quick)}" if quick else "")
+
+
 def render(results: dict[str, Any]) -> str:
     s = results.get("sections", {})
     m = results.get("machine", {})
@@ -77,7 +87,7 @@ def render(results: dict[str, Any]) -> str:
         "per repetition, and a target counts as met only when the ratio of medians and the worst repetition both "
         "reach it (the conservative figure).",
         "",
-        f"- Run: {results.get('started_at')} ({'quick pass' if results.get('quick') else 'full run'}"
+        f"- Run: {results.get('started_at')} ({_mode(results)}"
         f"{', partial: ' + ', '.join(results['partial_run']) if results.get('partial_run') else ''}), "
         f"{_f(results.get('total_seconds'))} s in total "
         f"({', '.join(f'{k} {v} s' for k, v in results.get('seconds', {}).items())})",
@@ -91,8 +101,8 @@ def render(results: dict[str, Any]) -> str:
     ]
     if results.get("errors"):
         out += ["**Sections that failed:** " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items()), ""]
-    out += _pipeline(s.get("pipeline")) + _engine(s.get("engine")) + _labeler(s.get("labeler"))
-    out += _analysers(s.get("analysers"))
+    out += _pipeline(s.get("pipeline"), s.get("analysers")) + _engine(s.get("engine")) + _labeler(s.get("labeler"))
+    out += _analysers(s.get("analysers")) + _normalize(s.get("normalize"))
     out += _indexing(s.get("indexing")) + _queries(s.get("queries")) + _cost(s.get("cost"))
     out += _backfill(s.get("backfill")) + _profiles(s.get("profiles")) + _findings(s)
     return "\n".join(out).rstrip() + "\n"
@@ -118,24 +128,35 @@ def _run_ends(p: dict[str, Any]) -> str:
     return p.get("run_ends") or "when a poll of `GET /v1/images` first counts them all"
 
 
-def _pipeline(p: dict[str, Any] | None) -> list[str]:
-    out = ["## 1. End to end, local: pipeline versus the labeler alone", ""]
+def _baseline(p: dict[str, Any]) -> tuple[str, str]:
+    """(short name, description) of the end-to-end baseline: the labeler alone in results written before
+    the workflow ran more analyses than DetectLabels (issue 14), else the analyses the pipeline ran."""
+    analyses = p.get("analyses") or ["labels"]
+    if analyses == ["labels"]:
+        return "labeler", "the labeler alone"
+    return "analysers", f"the analysers alone ({', '.join(analyses)}; one pool of as many threads as workers)"
+
+
+def _pipeline(p: dict[str, Any] | None, analysers: dict[str, Any] | None = None) -> list[str]:
+    out = ["## 1. End to end, local: pipeline versus the analysers alone", ""]
     if not p:
         return out + ["Not run.", ""]
+    short, baseline = _baseline(p)
+    analyses = ", ".join(p.get("analyses") or ["labels"])
     out += [
         f"{p['images']} sample photos ({', '.join(p.get('photos', []))}; variants so each is distinct) uploaded "
         f"through `PUT /v1/{{bucket}}/{{key}}` of a real `autotagger serve` (fresh data dir, {p['workers']} "
-        f"workflow workers, {p['uploaders']} concurrent uploaders); the run ends {_run_ends(p)}, "
-        f"versus the labeler alone in its own process with {p['workers']} concurrent callers; "
-        f"{p['repeats']} repetitions, alternating which runs first.",
+        f"workflow workers, {p['uploaders']} concurrent uploaders; analyses: {analyses}"
+        f"); the run ends {_run_ends(p)}, versus {baseline} in its own process with {p['workers']} concurrent "
+        f"callers; {p['repeats']} repetitions, alternating which runs first.",
         "",
     ]
     ratios = pipeline_ratios(p)
     throughput = ratios["throughput"]
     cpu = p.get("cpu_seconds_per_image") or {}
-    out += [f"Target, pipeline / labeler images per second {_verdict(throughput)}.", ""]
+    out += [f"Target, pipeline / {short} images per second {_verdict(throughput)}.", ""]
     out += _table(
-        ["measure (median of the repetitions)", "pipeline", "labeler only"],
+        ["measure (median of the repetitions)", "pipeline", f"{short} only"],
         [
             [
                 "images per second",
@@ -143,7 +164,7 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
                 _f(_g(p, "labeler_images_per_second", "median"), 2),
             ],
             [
-                "CPU seconds per image (process, all threads)",
+                "CPU seconds per image (process, all threads, children waited for)",
                 _f(_g(cpu, "pipeline_server", "median"), 3),
                 _f(_g(cpu, "labeler_only", "median"), 3),
             ],
@@ -152,8 +173,8 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
     out += _table(
         ["ratio"] + RATIO_HEADER,
         [
-            ["pipeline / labeler, images per second"] + _ratio_cells(throughput),
-            ["labeler / pipeline, CPU seconds per image (the throughput ratio an otherwise idle machine would give)"]
+            [f"pipeline / {short}, images per second"] + _ratio_cells(throughput),
+            [f"{short} / pipeline, CPU seconds per image (the throughput ratio an otherwise idle machine would give)"]
             + _ratio_cells(ratios["cpu"]),
         ],
     )
@@ -162,7 +183,7 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
         memory = compare(_runs(rss, "pipeline_server"), _runs(rss, "labeler_only"))
         out += [
             f"Peak memory (VmHWM, median of the repetitions): pipeline {_f(_g(rss, 'pipeline_server', 'median'))} MiB, "
-            f"labeler {_f(_g(rss, 'labeler_only', 'median'))} MiB; pipeline / labeler: ratio of medians "
+            f"{short} {_f(_g(rss, 'labeler_only', 'median'))} MiB; pipeline / {short}: ratio of medians "
             f"{_f(memory['ratio_of_medians'], 2)}, per repetition {_f(_g(memory, 'per_repetition', 'min'), 2)} to "
             f"{_f(_g(memory, 'per_repetition', 'max'), 2)} (median {_f(_g(memory, 'per_repetition', 'median'), 2)}).",
             "",
@@ -198,6 +219,26 @@ def _pipeline(p: dict[str, Any] | None) -> list[str]:
         + ".",
         "",
     ]
+    off = p.get("latency_ms_labels_only")
+    if off:
+        out += _table(
+            ["upload-to-searchable latency", "analyses", "p50 ms", "p95 ms", "max ms", "execution p50 ms", "uploads"],
+            [[name, analyses, _f(x["p50"]), _f(x["p95"]), _f(x["max"]), _f(_g(x, "breakdown_p50", "execution")),
+              x["samples"]]
+             for name, analyses, x in (("optional branches on", ", ".join(p.get("analyses") or []), lat),
+                                       ("optional branches off (AUTOTAGGER_DETECT_TEXT / _MODERATION=false)",
+                                        "labels", off))],
+        )
+    if analysers and analysers.get("cpu_ms_per_image"):
+        cpu_ms = analysers["cpu_ms_per_image"]
+        out += [
+            "CPU per image of each analyser alone (from the analysers' section, one call at a time): "
+            + ", ".join(f"{n} {_f(_g(cpu_ms, n, 'median'))} ms" for n in ("labels", "text", "moderation")
+                        if n in cpu_ms)
+            + f"; the pipeline server's CPU per image, all analyses and the rest: "
+            f"{_f((_g(cpu, 'pipeline_server', 'median') or 0) * 1000)} ms.",
+            "",
+        ]
     return out
 
 
@@ -271,12 +312,46 @@ def _analysers(an: dict[str, Any] | None) -> list[str]:
     for name in ("labels", "text", "moderation", "all_three"):
         ratio = relative.get(name) or {}
         rows.append([name, _f(_g(cpu, name, "median")), _f(_g(wall, name, "median")),
-                     _f(ratio.get("ratio_of_medians"), 2) if ratio else ("1.00" if name == "labels" else "n/a"),
+                     _f(ratio.get("ratio_of_medians"), 2) if ratio else ("baseline" if name == "labels" else "n/a"),
                      _f(ratio.get("worst_repetition"), 2) if ratio else "n/a"])
     out += _table(["analyser", "CPU ms / image (median)", "wall ms / image (median)",
                    "CPU / labeler's (ratio of medians)", "worst repetition"], rows)
     signs = an.get("signs") or {}
     return out + [f"Drawn signs Tesseract reads: {signs.get('read')} of {signs.get('drawn')}.", ""]
+
+
+def _normalize(n: dict[str, Any] | None) -> list[str]:
+    out = ["## The Normalize step (bench/bench_normalize.py)", ""]
+    if not n:
+        return out + ["Not run.", ""]
+    calls = n.get("calls") or {}
+    out += ["Tasks each execution entered, from the local engine's execution histories (`TaskStateEntered`, "
+            "the Parallel state's branches included); an extra call is a task other than the analyses and "
+            "PutRecord (by its Resource in the ASL).", ""]
+    out += _table(["format", "tasks entered", "extra calls"],
+                  [[kind, ", ".join(c.get("tasks") or []), ", ".join(c.get("extra_calls") or []) or "none"]
+                   for kind, c in calls.items()])
+    per_image = n.get("per_image") or {}
+    out += _table(["normalised in a fresh process", "bytes", "derivative", "ms (median)", "peak RSS MB (median)",
+                   "peak RSS MB (max)"],
+                  [[name.replace("_", " "), _f(m.get("bytes"), 0), "x".join(str(v) for v in m.get("derivative") or []),
+                    _f(m.get("ms_median")), _f(m.get("peak_rss_mb_median")), _f(m.get("peak_rss_mb_max"))]
+                   for name, m in per_image.items()])
+    pipe = n.get("pipeline") or {}
+    if "mixed_vs_jpeg_only" in pipe and isinstance(pipe["mixed_vs_jpeg_only"], dict):
+        out += [f"In-process pipeline, {pipe.get('images')} images per run ({n.get('workers')} workers; "
+                f"labeler {n.get('labeler')}; analyses {', '.join(n.get('analyses') or [])}), "
+                f"{pipe.get('repeats')} repetitions alternating which runs first; the mix: "
+                f"{', '.join(pipe.get('mix') or [])} ({_f(pipe.get('large_jpeg_mb'))} MB).", ""]
+        out += _table(["run", "images per second (median)", "per repetition", "failed", "dead letters"],
+                      [[which.replace("_", " "), _f(_g(pipe, which, "images_per_second", "median"), 2),
+                        ", ".join(_f(r, 2) for r in _runs(pipe, which, "images_per_second")),
+                        _f(_g(pipe, which, "failed"), 0),
+                        ", ".join(f"{k} {v}" for k, v in (_g(pipe, which, "dead_letters") or {}).items()) or "n/a"]
+                       for which in ("jpeg_only", "mixed_formats")])
+        out += _table(["mixed / JPEG only, images per second"] + RATIO_HEADER,
+                      [["ratio"] + _ratio_cells(pipe["mixed_vs_jpeg_only"])])
+    return out
 
 
 def indexing_ratios(case: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -536,12 +611,13 @@ def _findings(s: dict[str, Any]) -> list[str]:
     if e2e:
         ratios = pipeline_ratios(e2e)
         split = _g(e2e, "latency_ms", "breakdown_p50") or {}
+        short = _baseline(e2e)[0]
         out.append(
-            f"- **Pipeline versus labeler**: target {_verdict(ratios['throughput'])}; median per repetition "
-            f"{_f(_g(ratios['throughput'], 'per_repetition', 'median'), 2)}. CPU per image, labeler / pipeline: "
+            f"- **Pipeline versus {short}**: target {_verdict(ratios['throughput'])}; median per repetition "
+            f"{_f(_g(ratios['throughput'], 'per_repetition', 'median'), 2)}. CPU per image, {short} / pipeline: "
             f"{_f(ratios['cpu']['ratio_of_medians'], 2)} (ratio of medians), the throughput ratio if both kept the "
-            "cores equally busy; the CPU time used per second of wall clock, pipeline / labeler, makes up the rest: "
-            f"{_f(_busy(ratios), 2)} (less than the labeler's: cores the pipeline left idle or lost to other "
+            f"cores equally busy; the CPU time used per second of wall clock, pipeline / {short}, makes up the rest: "
+            f"{_f(_busy(ratios), 2)} (below parity: cores the pipeline left idle or lost to other "
             f"work). Low-rate latency p50 "
             f"{_f(_g(e2e, 'latency_ms', 'p50'))} ms: "
             + ", ".join(f"{k.replace('_', ' ')} {_f(v)} ms" for k, v in split.items())

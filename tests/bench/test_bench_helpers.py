@@ -111,6 +111,27 @@ def _as_newer_runs_write_them(results):
                                                     "runs": [386.7, 380.5, 377.1]},
                                 "labeler_only": {"median": 316.4, "min": 315.0, "max": 320.2, "runs": [320.2, 316.4, 315.0]}}
     pipeline["run_ends"] = "when the last is indexed (its `indexed_at`; `GET /v1/images` polled every 0.25 s to learn it)"
+    # Issue 14: the analyses the pipeline ran (the baseline runs the same), latency with the optional branches off.
+    pipeline["analyses"] = ["labels", "text", "moderation"]
+    pipeline["latency_ms_labels_only"] = {"rate_per_second": 2.0, "samples": 8, "p50": 582.6, "p95": 654.1,
+                                          "max": 670.5, "breakdown_p50": {"execution": 441.0}}
+    results["sections"].setdefault("analysers", {"cpu_ms_per_image": {"labels": {"median": 310.0},
+                                                                      "text": {"median": 850.0},
+                                                                      "moderation": {"median": 160.0}}})
+    # Issue 13: the Normalize step.
+    results["sections"].setdefault("normalize", {
+        "labeler": "decode-only", "analyses": ["labels"], "workers": 2,
+        "calls": {"jpg": {"tasks": ["DetectLabels", "PutRecord"], "extra_calls": []},
+                  "heic": {"tasks": ["Normalize", "DetectLabelsOnDerivative", "PutRecord"], "extra_calls": ["Normalize"]}},
+        "per_image": {"heic_12mp": {"bytes": 1234567, "derivative": [3072, 4096], "ms_median": 2200.0,
+                                    "peak_rss_mb_median": 142.0, "peak_rss_mb_max": 150.0}},
+        "pipeline": {"images": 14, "repeats": 2, "mix": ["jpg", "heic"], "large_jpeg_mb": 40.2,
+                     "jpeg_only": {"images_per_second": {"median": 9.0, "min": 8.0, "max": 10.0, "runs": [10.0, 8.0]},
+                                   "failed": 0, "dead_letters": {"workflow": 0}},
+                     "mixed_formats": {"images_per_second": {"median": 5.5, "min": 5.0, "max": 6.0, "runs": [5.0, 6.0]},
+                                       "failed": 0, "dead_letters": {"workflow": 0}},
+                     "mixed_vs_jpeg_only": {"ratio_of_medians": 0.61, "per_repetition": {
+                         "median": 0.62, "min": 0.5, "max": 0.75, "runs": [0.5, 0.75]}}}})
     return results
 
 
@@ -171,3 +192,90 @@ def test_GIVEN_analyser_figures_WHEN_reported_THEN_each_analysers_cpu_and_its_ra
     assert relative["text"]["worst_repetition"] == 3.0  # a cost: the highest per-repetition ratio
     assert "| text | 850.0 | n/a | 2.83 | 3.00 |" in report
     assert "Drawn signs Tesseract reads: 3 of 6." in report
+
+
+# -- issue 13: the Normalize step's extra calls, from real execution histories of the in-process pipeline ----
+
+def test_GIVEN_a_jpeg_a_png_and_a_webp_WHEN_the_pipeline_runs_them_THEN_only_the_webp_makes_an_extra_call():
+    from autotagger.local import task_adapters as ta
+    from bench.bench_normalize import _small_images, calls_from_histories, pipeline_rate, task_resources
+    from tests.fakes.labeler import FakeLabeler
+    from tests.fakes.moderation_detector import FakeModerationDetector
+    from tests.fakes.text_detector import FakeTextDetector
+
+    jpeg, png, _heic, webp = _small_images(4, mix=True)[:4]  # the mix's first formats: JPEG, PNG, HEIC, WebP
+    assert (jpeg[2], png[2], webp[2]) == ("image/jpeg", "image/png", "image/webp")
+
+    run = pipeline_rate([jpeg, png, webp], FakeLabeler(), analyses=True, text_detector=FakeTextDetector(),
+                        moderation_detector=FakeModerationDetector())
+
+    calls, resources = calls_from_histories(run["tasks"]), task_resources()
+    assert run["failed"] == 0
+    direct = {ta.DETECT_LABELS_ARN, ta.DETECT_TEXT_ARN, ta.DETECT_MODERATION_LABELS_ARN, ta.PUT_RECORD_ARN}
+    for kind in ("jpg", "png"):  # the Parallel state's three analyses and PutRecord, nothing else
+        assert calls[kind]["extra_calls"] == []
+        assert sorted(resources[t] for t in calls[kind]["tasks"]) == sorted(direct)
+    assert [resources[t] for t in calls["webp"]["extra_calls"]] == [ta.LAMBDA_INVOKE_ARN]
+
+
+def _spread(xs):
+    return {"median": sorted(xs)[len(xs) // 2], "min": min(xs), "max": max(xs), "runs": xs}
+
+
+def test_GIVEN_normalize_figures_WHEN_reported_THEN_extra_calls_and_the_mixed_over_jpeg_ratio_are_shown():
+    from bench.common import compare
+
+    results = {"sections": {"normalize": {
+        "labeler": "decode-only", "analyses": ["labels"], "workers": 2,
+        "calls": {"jpg": {"tasks": ["DetectLabels", "PutRecord"], "extra_calls": []},
+                  "heic": {"tasks": ["Normalize", "DetectLabelsOnDerivative", "PutRecord"], "extra_calls": ["Normalize"]}},
+        "per_image": {"heic_12mp": {"bytes": 1000, "derivative": [3072, 4096], "ms_median": 900.0,
+                                    "peak_rss_mb_median": 200.0, "peak_rss_mb_max": 210.0}},
+        "pipeline": {"images": 14, "repeats": 2, "mix": ["jpg", "heic"], "large_jpeg_mb": 40.0,
+                     "jpeg_only": {"images_per_second": _spread([10.0, 8.0]), "failed": 0},
+                     "mixed_formats": {"images_per_second": _spread([5.0, 6.0]), "failed": 0},
+                     "mixed_vs_jpeg_only": compare([5.0, 6.0], [10.0, 8.0])}}}}
+
+    report = render(results)
+
+    assert "| jpg | DetectLabels, PutRecord | none |" in report
+    assert "| heic | Normalize, DetectLabelsOnDerivative, PutRecord | Normalize |" in report
+    # ratio of medians 5.5 / 9.0; the worst repetition 5 / 10
+    assert "| ratio | **0.61** | 0.50 | 0.62 | 0.50, 0.75 |" in report
+
+
+def test_GIVEN_latency_without_the_optional_branches_WHEN_reported_THEN_both_rows_and_the_analysers_baseline_show():
+    results = {"sections": {"pipeline": {
+        "images": 16, "repeats": 2, "workers": 2, "uploaders": 4, "target_ratio": 0.9,
+        "analyses": ["labels", "text", "moderation"],
+        "pipeline_images_per_second": _spread([1.0, 1.2]), "labeler_images_per_second": _spread([1.1, 1.2]),
+        "latency_ms": {"rate_per_second": 2.0, "samples": 8, "p50": 900.0, "p95": 1500.0, "max": 1600.0,
+                       "breakdown_p50": {"execution": 800.0}},
+        "latency_ms_labels_only": {"rate_per_second": 2.0, "samples": 8, "p50": 300.0, "p95": 450.0, "max": 500.0,
+                                   "breakdown_p50": {"execution": 200.0}}}}}
+
+    report = render(results)
+
+    assert "| pipeline / analysers, images per second |" in report
+    assert "| optional branches on | labels, text, moderation | 900.0 | 1,500.0 | 1,600.0 | 800.0 | 8 |" in report
+    assert "| labels | 300.0 | 450.0 | 500.0 | 200.0 | 8 |" in report
+
+
+def test_GIVEN_a_full_run_WHEN_a_quick_pass_of_one_section_is_merged_THEN_only_that_section_is_called_quick(
+        tmp_path, monkeypatch):
+    import bench.__main__ as main
+
+    previous = {"quick": False, "sections": {"engine": {}, "pipeline": {}}, "seconds": {}, "errors": {}}
+    monkeypatch.setattr(main, "RESULTS", tmp_path / "results.json")
+    main.RESULTS.write_text(json.dumps(previous), encoding="utf-8")
+
+    merged = main._merge_previous({"quick": True, "sections": {"normalize": {}}, "seconds": {}, "errors": {}})
+
+    assert merged["quick_sections"] == ["normalize"] and set(merged["sections"]) == {"engine", "pipeline", "normalize"}
+    assert "(full run; quick pass: normalize, partial: normalize)" in render(merged)
+    main.RESULTS.write_text(json.dumps(merged), encoding="utf-8")
+    # A full rerun of that section clears it; a quick one of another keeps both.
+    assert main._merge_previous({"quick": False, "sections": {"normalize": {}}, "seconds": {},
+                                 "errors": {}})["quick_sections"] == []
+    assert main._merge_previous({"quick": True, "sections": {"pipeline": {}}, "seconds": {},
+                                 "errors": {}})["quick_sections"] == ["normalize", "pipeline"]
