@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from autotagger.errors import UserError
+from autotagger.workflow.history import failed_state
 
 # The awkward part of each key: what API Gateway, S3 and EventBridge must carry through unchanged.
 AWKWARD_KEYS = {
@@ -379,7 +380,7 @@ class Smoke:
         link = self.links.execution(execution["executionArn"])
         if execution["status"] != "FAILED":
             raise _Failed(f"the execution of a corrupt image ended {execution['status']}, not FAILED", link)
-        failed_state = self._failed_state(execution["executionArn"], execution.get("error"))
+        failed_state = self._failed_state(execution["executionArn"])
         letter = self._take_dead_letter(key)
         if letter is None:
             raise _Failed(
@@ -394,27 +395,13 @@ class Smoke:
             )
         return f"FAILED in {failed_state}: {execution.get('error')}; dead letter received and removed", link
 
-    def _failed_state(self, execution_arn: str, error: str | None) -> str:
-        """The state whose task failure the execution ended with: the last task that failed with the
-        execution's error. The analyses run side by side (a Parallel state), so their events
-        interleave: a task's state is found through the events' `previousEventId` chain (TaskFailed
-        <- TaskStarted <- TaskScheduled <- TaskStateEntered), never by position."""
+    def _failed_state(self, execution_arn: str) -> str:
+        """The state the execution failed in, as the API and the dashboard name it (one rule:
+        `autotagger.workflow.history.failed_state`)."""
         events = self.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)[
             "events"
         ]
-        by_id = {event["id"]: event for event in events}
-
-        def state_of(failure: dict[str, Any]) -> str:
-            event: dict[str, Any] | None = failure
-            while event is not None and event["type"] != "TaskStateEntered":
-                event = by_id.get(event.get("previousEventId"))
-            return event["stateEnteredEventDetails"]["name"] if event is not None else "?"
-
-        failed = [event for event in events if event["type"] == "TaskFailed"]
-        if not failed:
-            raise AssertionError("the history shows no failed task")
-        matching = [event for event in failed if event.get("taskFailedEventDetails", {}).get("error") == error]
-        return state_of((matching or failed)[-1])
+        return failed_state(events) or "?"
 
     def _take_dead_letter(self, key: str) -> dict[str, Any] | None:
         """Receives the queue's messages until the one for `key`, which is deleted (cleanup); the

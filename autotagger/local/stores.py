@@ -25,6 +25,7 @@ from autotagger.contracts import (
     STREAM_NAME,
     WORKFLOW_DLQ_NAME,
 )
+from autotagger.workflow.history import failed_state
 
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # What became of an upload (`LocalStores.upload_outcome`).
@@ -272,25 +273,6 @@ def map_run_view(record: dict[str, Any]) -> dict[str, Any]:
         "start_date": record.get("startDate"),
         "stop_date": record.get("stopDate"),
     }
-
-
-def failed_state(history: list[dict[str, Any]]) -> str | None:
-    """The state whose failure sent the execution to its dead letter: the task that failed, or
-    the state that routed to the dead letter when a check refused the event. A failure that a
-    Catch recovered from (DetectLabels refusing an original, which is then normalised) is not it:
-    the last failure before the dead letter is."""
-    current = previous = failed = None
-    for event in history:
-        entered = event.get("stateEnteredEventDetails")
-        if entered:
-            previous, current = current, entered.get("name")
-            if current == "BuildDeadLetter":
-                return failed or previous
-            continue
-        kind = event.get("type", "")
-        if kind.endswith("Failed") and kind != "ExecutionFailed":
-            failed = current
-    return failed
 
 
 def describe_dead_letter(message: Any) -> dict[str, Any]:

@@ -102,3 +102,47 @@ class History:
                     getattr(self._execution, "arn", "?"),
                 )
         return event_id
+
+
+def _failure_details(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The `...FailedEventDetails` of a task's or a function's failure (not a state's or the execution's)."""
+    kind = event.get("type", "")
+    if not kind.endswith("Failed") or kind == "ExecutionFailed" or kind.endswith("StateFailed"):
+        return None
+    return next((value for key, value in event.items() if key.endswith("FailedEventDetails")), None)
+
+
+def failed_state(events: list[dict[str, Any]]) -> str | None:
+    """The state an execution failed in: the last task whose failure carries the execution's error,
+    or, when no task failed with it (a check refused the input and a Pass wrote the error), the
+    state the run entered before the dead letter. None unless the execution failed.
+
+    The states are found through each event's `previousEventId` (TaskFailed <- TaskStarted <-
+    TaskScheduled <- TaskStateEntered), never by position: the analyses run side by side in a
+    Parallel state, so branch events interleave. A failure that a Catch recovered from (DetectLabels
+    refusing a HEIC, which is then normalised; an optional analysis recorded in `analysis_errors`)
+    carries another error, or belongs to an execution that succeeded."""
+    ended = next((event for event in reversed(events) if event.get("type") == "ExecutionFailed"), None)
+    if ended is None:
+        return None
+    error = (ended.get("executionFailedEventDetails") or {}).get("error")
+    by_id = {event.get("id"): event for event in events}
+
+    def state_of(event: dict[str, Any] | None) -> str | None:
+        while event is not None:
+            entered = event.get("stateEnteredEventDetails")
+            if entered is not None:
+                name = entered.get("name")
+                return name if isinstance(name, str) else None
+            event = by_id.get(event.get("previousEventId"))
+        return None
+
+    failures = [event for event in events if _failure_details(event) is not None]
+    matching = [event for event in failures if (_failure_details(event) or {}).get("error") == error]
+    if matching:
+        return state_of(matching[-1])
+    dead_letter = next((event for event in events
+                        if (event.get("stateEnteredEventDetails") or {}).get("name") == "BuildDeadLetter"), None)
+    if dead_letter is not None:
+        return state_of(by_id.get(dead_letter.get("previousEventId")))
+    return state_of(failures[-1]) if failures else None

@@ -66,7 +66,7 @@ def lambda_server(osmem_server):
     from tests.fakes import FakeLabeler
     from tests.support.lambda_http import LambdaHttpServer
     from tests.support.scripted_labeler import patch_moto_rekognition
-    from tests.support.worlds import ACCOUNT, AWS_ENVIRONMENT, REGION
+    from tests.support.worlds import ACCOUNT, AWS_ENVIRONMENT, CONTRACT_ANALYSERS, REGION
 
     patch = pytest.MonkeyPatch()
     for name, value in AWS_ENVIRONMENT.items():
@@ -74,7 +74,7 @@ def lambda_server(osmem_server):
     clone = osmem_server.clone()
     try:
         with moto_services(), \
-                patch_moto_rekognition(ACCOUNT, FakeLabeler(model_version="fast-1")):
+                patch_moto_rekognition(ACCOUNT, FakeLabeler(model_version="fast-1"), **CONTRACT_ANALYSERS):
             deployment = Deployment(clone.url, patch, LambdaContext("autotagger-api", region=REGION, account=ACCOUNT))
             server = LambdaHttpServer(deployment, API_KEY).start()
             # The Lambda presigns its URLs against the loopback S3 (path style: an IP address).

@@ -66,7 +66,11 @@ def test_GIVEN_a_labeler_failing_its_first_calls_WHEN_uploading_THEN_the_asl_ret
 def _throttling_retrier() -> dict:
     from autotagger.local.runtime import state_machine_path
 
-    retry = json.loads(state_machine_path().read_text())["States"]["DetectLabels"]["Retry"]
+    # DetectLabels is one branch of the Analyze Parallel state (beside DetectText and DetectModerationLabels)
+    [analyze] = [state for state in json.loads(state_machine_path().read_text())["States"].values()
+                 if state["Type"] == "Parallel" and any("DetectLabels" in b["States"] for b in state["Branches"])]
+    [labels] = [branch for branch in analyze["Branches"] if "DetectLabels" in branch["States"]]
+    retry = labels["States"]["DetectLabels"]["Retry"]
     return next(r for r in retry if "Rekognition.ThrottlingException" in r["ErrorEquals"])
 
 
