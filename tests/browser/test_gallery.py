@@ -74,6 +74,14 @@ def test_GIVEN_more_images_than_a_page_WHEN_clicking_more_THEN_the_next_page_is_
               for key in keys):
         assert time.monotonic() < deadline, "the uploads were not all tagged in time"
         time.sleep(0.5)
+
+    def settled() -> bool:  # every execution ended and every record indexed: no live reload will come
+        summary = live_server.api("/v1/summary")
+        return not summary["executions"].get("RUNNING") and not summary["stream_records_pending"]
+
+    while not settled():
+        assert time.monotonic() < deadline, "the pipeline did not settle in time"
+        time.sleep(0.5)
     total = live_server.api("/v1/images", limit=0)["total"]
 
     page.get_by_role("button", name="Search").click()
