@@ -199,7 +199,7 @@ def _pipeline(p: dict[str, Any] | None, analysers: dict[str, Any] | None = None)
         split = ratios["split_vs_all_core"]
         out += [
             f"Both sides split the cores between the {p['workers']} callers (onnxruntime intra-op threads per "
-            f"session: {p.get('onnx_threads_per_session') or 'all cores'}). Also in every repetition, the labeler "
+            f"session: {p.get('onnx_threads_per_session') or 'all cores'}). Also in every repetition, the {short} "
             f"with every session's intra-op pool on every core (onnxruntime's default, {p['workers']} callers): "
             f"{_f(_g(all_cores, 'images_per_second', 'median'), 2)} images/s, "
             f"{_f(_g(all_cores, 'cpu_seconds_per_image', 'median'), 3)} CPU s per image. Split / every core, "
