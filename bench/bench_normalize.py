@@ -147,8 +147,8 @@ MIX = (("jpg", "JPEG", "image/jpeg"), ("png", "PNG", "image/png"), ("heic", "HEI
        ("webp", "WEBP", "image/webp"), ("avif", "AVIF", "image/avif"), ("gif", "GIF", "image/gif"))
 
 
-def _small_images(count: int, mix: bool) -> list[tuple[str, bytes, str]]:
-    """`count` 640x480 photos: JPEG only, or the formats of MIX in turn."""
+def _small_images(count: int, mix: bool, size: tuple[int, int] = (640, 480)) -> list[tuple[str, bytes, str]]:
+    """`count` photos of `size`: JPEG only, or the formats of MIX in turn."""
     kinds = MIX if mix else MIX[:1]
     import pillow_heif
 
@@ -157,7 +157,7 @@ def _small_images(count: int, mix: bool) -> list[tuple[str, bytes, str]]:
     for n in range(count):
         ext, fmt, media = kinds[n % len(kinds)]
         out = io.BytesIO()
-        Image.fromarray(_photo_pixels(640, 480, seed=n)).save(out, fmt)
+        Image.fromarray(_photo_pixels(*size, seed=n)).save(out, fmt)
         images.append((f"bench/{n}.{ext}", out.getvalue(), media))
     return images
 
@@ -217,18 +217,20 @@ def task_resources() -> dict[str, str]:
 
 
 def calls_from_histories(tasks: dict[str, list[str]]) -> dict[str, Any]:
-    """Per format (by the key's extension; the camera JPEG apart): the tasks its execution entered and
-    the extra calls among them (tasks other than the analyses and PutRecord, by their Resource)."""
+    """Per format (by the key's extension; the camera JPEG apart): the tasks its first execution entered,
+    the extra calls of any of its executions (tasks other than the analyses and PutRecord, by their
+    Resource), how many executions, and whether they all entered the same tasks."""
     from autotagger.local import task_adapters as ta
 
     every_image = {ta.DETECT_LABELS_ARN, ta.DETECT_TEXT_ARN, ta.DETECT_MODERATION_LABELS_ARN, ta.PUT_RECORD_ARN}
     resources = task_resources()
-    by_kind: dict[str, list[str]] = {}
+    by_kind: dict[str, list[list[str]]] = {}
     for key, names in sorted(tasks.items()):
         kind = "large camera jpg" if key.endswith("-camera.jpg") else key.rsplit(".", 1)[-1]
-        by_kind.setdefault(kind, names)
-    return {kind: {"tasks": names, "extra_calls": [n for n in names if resources.get(n) not in every_image]}
-            for kind, names in by_kind.items()}
+        by_kind.setdefault(kind, []).append(names)
+    return {kind: {"tasks": runs[0], "executions": len(runs), "all_alike": all(r == runs[0] for r in runs),
+                   "extra_calls": sorted({n for r in runs for n in r if resources.get(n) not in every_image})}
+            for kind, runs in by_kind.items()}
 
 
 def run(quick: bool = False) -> dict[str, Any]:
