@@ -9,7 +9,8 @@
   must hold) of normalising a 12 MP HEIC (a phone photo) and a 40 MB camera JPEG, each in a fresh
   process, so one measurement's allocations cannot hide another's.
 * pipeline: images per second through the in-process local pipeline with a mix of formats (JPEG,
-  PNG, HEIC, WebP, AVIF, GIF and one 40 MB camera JPEG) versus JPEG only, side by side in every
+  PNG, HEIC, WebP, AVIF, GIF and one 40 MB camera JPEG; and the same without the large JPEG)
+  versus JPEG only, side by side in every
   repetition (alternating which goes first): the full run with the analysers the settings enable
   (the ONNX labeler when the models are built, Tesseract, NudeNet), the quick pass with a
   decode-only labeler and the optional branches off, where the normalisation's share is largest.
@@ -256,13 +257,14 @@ def run(quick: bool = False) -> dict[str, Any]:
     pipeline_repeats = 2 if quick else 3
     log(f"normalize: pipeline, {count} images, JPEG only and mixed, {pipeline_repeats} repetitions "
         f"({labeler_name}; {', '.join(analyses)})")
-    jpeg_images, mix = _small_images(count, mix=False), mixed_images(count, large_jpeg)
-    runs: dict[str, list[dict[str, Any]]] = {"jpeg_only": [], "mixed_formats": []}
+    # The mix without the large JPEG too: how much of the difference is the formats, how much one 40 MB photo.
+    batches = {"jpeg_only": _small_images(count, mix=False), "mixed_formats": mixed_images(count, large_jpeg),
+               "mixed_small_formats": _small_images(count, mix=True)}
+    runs: dict[str, list[dict[str, Any]]] = {which: [] for which in batches}
     for rep in range(pipeline_repeats):
-        order = ("jpeg_only", "mixed_formats") if rep % 2 == 0 else ("mixed_formats", "jpeg_only")
+        order = list(batches) if rep % 2 == 0 else list(reversed(batches))
         for which in order:
-            runs[which].append(pipeline_rate(jpeg_images if which == "jpeg_only" else mix, labeler,
-                                             analyses=len(analyses) > 1))
+            runs[which].append(pipeline_rate(batches[which], labeler, analyses=len(analyses) > 1))
             log(f"normalize: {which}, repetition {rep + 1}: {runs[which][-1]['images_per_second']} images/s")
     rates = {which: [r["images_per_second"] for r in rs] for which, rs in runs.items()}
     return {
@@ -277,6 +279,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                        "failed": max(r["failed"] for r in rs),
                        "dead_letters": rs[-1]["dead_letters"]} for which, rs in runs.items()},
             "mixed_vs_jpeg_only": compare(rates["mixed_formats"], rates["jpeg_only"]),
+            "mixed_small_vs_jpeg_only": compare(rates["mixed_small_formats"], rates["jpeg_only"]),
         },
     }
 

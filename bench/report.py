@@ -348,9 +348,12 @@ def _normalize(n: dict[str, Any] | None) -> list[str]:
                         ", ".join(_f(r, 2) for r in _runs(pipe, which, "images_per_second")),
                         _f(_g(pipe, which, "failed"), 0),
                         ", ".join(f"{k} {v}" for k, v in (_g(pipe, which, "dead_letters") or {}).items()) or "n/a"]
-                       for which in ("jpeg_only", "mixed_formats")])
-        out += _table(["mixed / JPEG only, images per second"] + RATIO_HEADER,
-                      [["ratio"] + _ratio_cells(pipe["mixed_vs_jpeg_only"])])
+                       for which in ("jpeg_only", "mixed_formats", "mixed_small_formats") if which in pipe])
+        out += _table(["images per second, against JPEG only"] + RATIO_HEADER,
+                      [[name] + _ratio_cells(pipe[key])
+                       for key, name in (("mixed_vs_jpeg_only", "mixed formats / JPEG only"),
+                                         ("mixed_small_vs_jpeg_only", "mixed formats without the large JPEG / JPEG "
+                                                                      "only")) if key in pipe])
     return out
 
 

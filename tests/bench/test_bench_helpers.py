@@ -242,7 +242,7 @@ def test_GIVEN_normalize_figures_WHEN_reported_THEN_extra_calls_and_the_mixed_ov
     assert "| jpg | DetectLabels, PutRecord | none |" in report
     assert "| heic | Normalize, DetectLabelsOnDerivative, PutRecord | Normalize |" in report
     # ratio of medians 5.5 / 9.0; the worst repetition 5 / 10
-    assert "| ratio | **0.61** | 0.50 | 0.62 | 0.50, 0.75 |" in report
+    assert "| mixed formats / JPEG only | **0.61** | 0.50 | 0.62 | 0.50, 0.75 |" in report
 
 
 def test_GIVEN_latency_without_the_optional_branches_WHEN_reported_THEN_both_rows_and_the_analysers_baseline_show():
