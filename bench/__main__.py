@@ -1,13 +1,15 @@
 """`make bench` / `python -m bench [--quick] [--only a,b] [--skip a,b]`: runs every benchmark,
 writes bench/results.json and the tables of docs/performance.md.
 
-Sections: engine (bench.bench_engine), labeler (bench.bench_labeler), pipeline (end to end),
+Sections: engine (bench.bench_engine), labeler (bench.bench_labeler), pipeline (end to end, against
+the analysers it runs alone; latency with and without the optional branches),
 indexing, queries, read_api (the read API Lambda's handler per request), burst (uploads above the
 DetectLabels quota), backfill (the Distributed Map locally, bench.bench_backfill), cost (scale and
 cost on paper), normalize (the Normalize step: extra calls, ms and peak memory per HEIC / 40 MB JPEG,
 mixed-format throughput), analysers (CPU per image of the labeler, Tesseract and NudeNet; drawn
 signs read), profiles. A section that fails is recorded with its error and the others
-still run; the exit status is then 1.
+still run; the exit status is then 1. With --only/--skip the sections run merge into the previous
+results file, which records which sections came from a quick pass.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@
   must hold) of normalising a 12 MP HEIC (a phone photo) and a 40 MB camera JPEG, each in a fresh
   process, so one measurement's allocations cannot hide another's.
 * pipeline: images per second through the in-process local pipeline with a mix of formats (JPEG,
-  PNG, HEIC, WebP, AVIF, GIF and one 40 MB camera JPEG) versus JPEG only, side by side in every
+  PNG, HEIC, WebP, AVIF, GIF and one 40 MB camera JPEG; and the same without the large JPEG)
+  versus JPEG only, side by side in every
   repetition (alternating which goes first): the full run with the analysers the settings enable
   (the ONNX labeler when the models are built, Tesseract, NudeNet), the quick pass with a
   decode-only labeler and the optional branches off, where the normalisation's share is largest.
@@ -147,8 +148,8 @@ MIX = (("jpg", "JPEG", "image/jpeg"), ("png", "PNG", "image/png"), ("heic", "HEI
        ("webp", "WEBP", "image/webp"), ("avif", "AVIF", "image/avif"), ("gif", "GIF", "image/gif"))
 
 
-def _small_images(count: int, mix: bool) -> list[tuple[str, bytes, str]]:
-    """`count` 640x480 photos: JPEG only, or the formats of MIX in turn."""
+def _small_images(count: int, mix: bool, size: tuple[int, int] = (640, 480)) -> list[tuple[str, bytes, str]]:
+    """`count` photos of `size`: JPEG only, or the formats of MIX in turn."""
     kinds = MIX if mix else MIX[:1]
     import pillow_heif
 
@@ -157,7 +158,7 @@ def _small_images(count: int, mix: bool) -> list[tuple[str, bytes, str]]:
     for n in range(count):
         ext, fmt, media = kinds[n % len(kinds)]
         out = io.BytesIO()
-        Image.fromarray(_photo_pixels(640, 480, seed=n)).save(out, fmt)
+        Image.fromarray(_photo_pixels(*size, seed=n)).save(out, fmt)
         images.append((f"bench/{n}.{ext}", out.getvalue(), media))
     return images
 
@@ -217,18 +218,20 @@ def task_resources() -> dict[str, str]:
 
 
 def calls_from_histories(tasks: dict[str, list[str]]) -> dict[str, Any]:
-    """Per format (by the key's extension; the camera JPEG apart): the tasks its execution entered and
-    the extra calls among them (tasks other than the analyses and PutRecord, by their Resource)."""
+    """Per format (by the key's extension; the camera JPEG apart): the tasks its first execution entered,
+    the extra calls of any of its executions (tasks other than the analyses and PutRecord, by their
+    Resource), how many executions, and whether they all entered the same tasks."""
     from autotagger.local import task_adapters as ta
 
     every_image = {ta.DETECT_LABELS_ARN, ta.DETECT_TEXT_ARN, ta.DETECT_MODERATION_LABELS_ARN, ta.PUT_RECORD_ARN}
     resources = task_resources()
-    by_kind: dict[str, list[str]] = {}
+    by_kind: dict[str, list[list[str]]] = {}
     for key, names in sorted(tasks.items()):
         kind = "large camera jpg" if key.endswith("-camera.jpg") else key.rsplit(".", 1)[-1]
-        by_kind.setdefault(kind, names)
-    return {kind: {"tasks": names, "extra_calls": [n for n in names if resources.get(n) not in every_image]}
-            for kind, names in by_kind.items()}
+        by_kind.setdefault(kind, []).append(names)
+    return {kind: {"tasks": runs[0], "executions": len(runs), "all_alike": all(r == runs[0] for r in runs),
+                   "extra_calls": sorted({n for r in runs for n in r if resources.get(n) not in every_image})}
+            for kind, runs in by_kind.items()}
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -254,13 +257,14 @@ def run(quick: bool = False) -> dict[str, Any]:
     pipeline_repeats = 2 if quick else 3
     log(f"normalize: pipeline, {count} images, JPEG only and mixed, {pipeline_repeats} repetitions "
         f"({labeler_name}; {', '.join(analyses)})")
-    jpeg_images, mix = _small_images(count, mix=False), mixed_images(count, large_jpeg)
-    runs: dict[str, list[dict[str, Any]]] = {"jpeg_only": [], "mixed_formats": []}
+    # The mix without the large JPEG too: how much of the difference is the formats, how much one 40 MB photo.
+    batches = {"jpeg_only": _small_images(count, mix=False), "mixed_formats": mixed_images(count, large_jpeg),
+               "mixed_small_formats": _small_images(count, mix=True)}
+    runs: dict[str, list[dict[str, Any]]] = {which: [] for which in batches}
     for rep in range(pipeline_repeats):
-        order = ("jpeg_only", "mixed_formats") if rep % 2 == 0 else ("mixed_formats", "jpeg_only")
+        order = list(batches) if rep % 2 == 0 else list(reversed(batches))
         for which in order:
-            runs[which].append(pipeline_rate(jpeg_images if which == "jpeg_only" else mix, labeler,
-                                             analyses=len(analyses) > 1))
+            runs[which].append(pipeline_rate(batches[which], labeler, analyses=len(analyses) > 1))
             log(f"normalize: {which}, repetition {rep + 1}: {runs[which][-1]['images_per_second']} images/s")
     rates = {which: [r["images_per_second"] for r in rs] for which, rs in runs.items()}
     return {
@@ -275,6 +279,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                        "failed": max(r["failed"] for r in rs),
                        "dead_letters": rs[-1]["dead_letters"]} for which, rs in runs.items()},
             "mixed_vs_jpeg_only": compare(rates["mixed_formats"], rates["jpeg_only"]),
+            "mixed_small_vs_jpeg_only": compare(rates["mixed_small_formats"], rates["jpeg_only"]),
         },
     }
 

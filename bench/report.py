@@ -199,7 +199,7 @@ def _pipeline(p: dict[str, Any] | None, analysers: dict[str, Any] | None = None)
         split = ratios["split_vs_all_core"]
         out += [
             f"Both sides split the cores between the {p['workers']} callers (onnxruntime intra-op threads per "
-            f"session: {p.get('onnx_threads_per_session') or 'all cores'}). Also in every repetition, the labeler "
+            f"session: {p.get('onnx_threads_per_session') or 'all cores'}). Also in every repetition, the {short} "
             f"with every session's intra-op pool on every core (onnxruntime's default, {p['workers']} callers): "
             f"{_f(_g(all_cores, 'images_per_second', 'median'), 2)} images/s, "
             f"{_f(_g(all_cores, 'cpu_seconds_per_image', 'median'), 3)} CPU s per image. Split / every core, "
@@ -348,9 +348,12 @@ def _normalize(n: dict[str, Any] | None) -> list[str]:
                         ", ".join(_f(r, 2) for r in _runs(pipe, which, "images_per_second")),
                         _f(_g(pipe, which, "failed"), 0),
                         ", ".join(f"{k} {v}" for k, v in (_g(pipe, which, "dead_letters") or {}).items()) or "n/a"]
-                       for which in ("jpeg_only", "mixed_formats")])
-        out += _table(["mixed / JPEG only, images per second"] + RATIO_HEADER,
-                      [["ratio"] + _ratio_cells(pipe["mixed_vs_jpeg_only"])])
+                       for which in ("jpeg_only", "mixed_formats", "mixed_small_formats") if which in pipe])
+        out += _table(["images per second, against JPEG only"] + RATIO_HEADER,
+                      [[name] + _ratio_cells(pipe[key])
+                       for key, name in (("mixed_vs_jpeg_only", "mixed formats / JPEG only"),
+                                         ("mixed_small_vs_jpeg_only", "mixed formats without the large JPEG / JPEG "
+                                                                      "only")) if key in pipe])
     return out
 
 
