@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.analysers.signs import photo_paths
+from tests.support.markers import mark_models_below
 
 
 def pytest_collection_modifyitems(items):
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.models)
+    mark_models_below(Path(__file__).parent, items)
 
 
 @pytest.fixture(scope="session")
