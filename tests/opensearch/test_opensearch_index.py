@@ -209,23 +209,6 @@ def test_given_an_upsert_when_applied_then_the_callers_action_is_left_as_it_was_
     assert stored["id"] == document_id("b", "dog.jpg") and stored["labels"] == action["document"]["labels"]
 
 
-def test_given_an_indexed_image_when_a_retag_of_its_etag_arrives_then_it_holds_the_new_labels_in_its_place(index):
-    """A re-tag (the backfill's record: the re-tag sequencer, the listing's quoted ETag) relabels the
-    document of the same bytes and keeps its sequencer and upload time; it loses to a delete."""
-    index.apply([upsert("dog.jpg", "0A", event_time="2026-11-20T08:00:00Z"), upsert("cat.jpg", "0A")])
-    retag = upsert("dog.jpg", RETAG_SEQUENCER, event_time="2026-11-27T09:00:00Z", labels=(("Tiger", 91.0),))
-    retag["document"]["etag"] = '"e"'
-    assert statuses(index.apply([retag])) == ["applied"]
-    document = index.get(document_id("b", "dog.jpg"))
-    assert (document["tags"], document["sequencer"], document["event_time"]) == (
-        ["Tiger"], "0A", "2026-11-20T08:00:00Z")
-    assert index.search(tags=["Tiger"])["total"] == 1 and index.search(tags=["Dog"])["total"] == 1  # cat.jpg
-
-    index.apply([delete("dog.jpg", "0B")])
-    assert statuses(index.apply([retag])) == ["stale"]
-    assert index.get(document_id("b", "dog.jpg")) is None
-
-
 def test_given_a_retag_building_on_an_upload_of_the_batch_when_the_write_fails_then_both_are_errors(index):
     """The stream must retry the upload too: retried alone, the re-tag would find the older document."""
     upload = upsert("dog.jpg", "05")

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autotagger.contracts import MODERATION_THRESHOLD
-from autotagger.domain.documents import action_from_record, format_time, parse_record
+from autotagger.contracts import MODERATION_THRESHOLD, RETAG_SEQUENCER
+from autotagger.domain.documents import action_from_record, document_id, format_time, parse_record
 from autotagger.errors import InvalidCursor
 from autotagger.index.opensearch import OpenSearchIndex
 from autotagger.index.query import MAX_LIMIT, encode_cursor
@@ -332,3 +332,30 @@ def test_given_texts_when_cut_into_words_then_the_sqlite_side_cuts_them_as_the_t
         analysed = index.client.indices.analyze(index=index.index_name, body={"field": "text", "text": text})
         assert words(text) == [token["token"] for token in analysed.get("tokens", [])], text
     index.close()
+
+
+# -- a re-tag (the backfill's record) on both adapters ---------------------------------------------
+
+def _record(action, key, sequencer, event_time="2026-11-25T12:00:00Z", labels=(("Dog", 97.0),), etag="e"):
+    record = {"action": action, "bucket": "b", "key": key, "sequencer": sequencer, "event_time": event_time}
+    if action == "upsert":
+        record.update(size=1, etag=etag, labels=[{"Name": n, "Confidence": c} for n, c in labels])
+    return action_from_record(parse_record(record), NOW)
+
+
+def test_given_an_indexed_image_when_a_retag_of_its_etag_arrives_then_it_holds_the_new_labels_in_its_place(new_index):
+    """A re-tag (the re-tag sequencer, the listing's quoted ETag) relabels the document of the same
+    bytes and keeps its sequencer and upload time; it loses to a delete."""
+    index = new_index()
+    index.apply([_record("upsert", "dog.jpg", "0A", "2026-11-20T08:00:00Z"), _record("upsert", "cat.jpg", "0A")])
+    retag = _record("upsert", "dog.jpg", RETAG_SEQUENCER, "2026-11-27T09:00:00Z", labels=(("Tiger", 91.0),))
+    retag["document"]["etag"] = '"e"'
+    assert [result["status"] for result in index.apply([retag])] == ["applied"]
+    document = index.get(document_id("b", "dog.jpg"))
+    assert (document["tags"], document["sequencer"], document["event_time"]) == (
+        ["Tiger"], "0A", "2026-11-20T08:00:00Z")
+    assert index.search(tags=["Tiger"])["total"] == 1 and index.search(tags=["Dog"])["total"] == 1  # cat.jpg
+
+    index.apply([_record("delete", "dog.jpg", "0B")])
+    assert [result["status"] for result in index.apply([retag])] == ["stale"]
+    assert index.get(document_id("b", "dog.jpg")) is None
