@@ -182,10 +182,6 @@ ANALYSIS_ENV = {"text": "AUTOTAGGER_DETECT_TEXT", "moderation": "AUTOTAGGER_DETE
 ANALYSIS_CONTEXT_KEYS = {"text": "detectText", "moderation": "detectModeration"}
 """CDK's `autotagger:<key>` context key for each (cdk/config.py)."""
 
-MODERATION_THRESHOLD = 50.0
-"""A moderation label at or above this confidence flags the image (`safe=true` leaves it out). It is
-DetectModerationLabels' default MinConfidence, which the workflow uses, so every label the record
-holds counts (https://docs.aws.amazon.com/rekognition/latest/APIReference/API_DetectModerationLabels.html)."""
 
 
 DETECT_LABELS_TPS = {"us-east-1": 50.0, "us-west-2": 50.0, "eu-west-1": 50.0}
@@ -300,6 +296,10 @@ DETECT_TEXT_MAX_WORDS = 100
 DETECT_MODERATION_DEFAULT_MIN_CONFIDENCE = 50.0
 """DetectModerationLabels' MinConfidence when the request gives none: labels below 50 are left out
 (https://docs.aws.amazon.com/rekognition/latest/APIReference/API_ModerationLabel.html)."""
+MODERATION_THRESHOLD = DETECT_MODERATION_DEFAULT_MIN_CONFIDENCE
+"""A moderation label at or above this confidence flags the image (`safe=true` leaves it out). It is
+DetectModerationLabels' default MinConfidence, which the workflow uses, so every label the record
+holds counts (https://docs.aws.amazon.com/rekognition/latest/APIReference/API_DetectModerationLabels.html)."""
 
 # -- normalisation (the Normalize task: functions/normalize, autotagger.normalize) ----------------
 
