@@ -10,6 +10,10 @@ Counting, per photo: a label in `expect` that the labeler gives is a true positi
 a false negative; a label it gives that is in neither `expect` nor `allow` is a false positive.
 Each label counts in one family (objects, animals, plants, scenes, art). A false positive without
 parents is a wrong top-level label (an insect called Sea Life): every one is listed.
+
+The recall ceiling is the share of expected labels that either model can give at all (a class of
+its own or a parent of one, Vocabulary.emittable): the recall a perfect scoring would reach with
+these two models. The labels out of reach are listed (Sky, Tree: no ImageNet or COCO class).
 """
 
 from __future__ import annotations
@@ -96,12 +100,16 @@ def score(photos: list[dict[str, Any]], answers: dict[str, dict[str, Any]], voca
         per_family = {f: {"precision": _ratio(c["tp"], c["tp"] + c["fp"]), "recall": _ratio(c["tp"], c["tp"] + c["fn"]),
                           **c} for f, c in counts.items()}
         total = {k: sum(c[k] for c in counts.values()) for k in ("tp", "fp", "fn")}
+        expected = [(p["name"], name) for p in chosen for name in p["expect"]]
+        unreachable = [f"{photo}: {name}" for photo, name in expected if name not in vocabulary.emittable]
         sets[set_name] = {
             "photos": len(chosen),
             "precision": _ratio(total["tp"], total["tp"] + total["fp"]),
             "recall": _ratio(total["tp"], total["tp"] + total["fn"]),
             **total,
             "families": per_family,
+            "recall_ceiling": _ratio(len(expected) - len(unreachable), len(expected)),
+            "out_of_reach": unreachable,
             "photos_without_labels": unlabelled,
             "wrong_top_level_labels": wrong_top,
             "missed_labels": misses,
@@ -131,6 +139,8 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"  {'family':<8} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
         for name, c in figures["families"].items():
             lines.append(f"  {name:<8} {c['precision']!s:>9} {c['recall']!s:>7} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4}")
+        lines.append(f"  recall ceiling (expected labels either model can give at all): {figures['recall_ceiling']}; "
+                     f"out of reach: {'; '.join(figures['out_of_reach']) or 'none'}")
         lines.append(f"  photos without labels: {', '.join(figures['photos_without_labels']) or 'none'}")
         lines.append(f"  wrong top-level labels: {'; '.join(figures['wrong_top_level_labels']) or 'none'}")
         lines.append(f"  missed: {'; '.join(figures['missed_labels']) or 'none'}")

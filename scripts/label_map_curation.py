@@ -110,6 +110,10 @@ ROLLUPS: dict[str, tuple[str, int, str | None, tuple[str, ...], tuple[str, ...]]
     "Shoreline": ("shore", 1, None, (), ()),
     "Bottle": ("bottle", 1, None, (), ()),
     "Bag": ("bag", 1, None, (), ()),
+    # Rekognition names these everyday containers and writing tools; without them a fountain pen or
+    # a carton was a top-level label of its own, with no everyday name above it
+    "Pen": ("pen", 1, None, (), ()),
+    "Box": ("box", 1, None, (), ()),
 }
 
 # Labels that are parents only through `extra parents` above: their own category and parents.

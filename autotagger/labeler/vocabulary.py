@@ -40,6 +40,9 @@ class Vocabulary:
         for label in self.imagenet:
             for name in dict.fromkeys((label, *self.labels[label].parents)):
                 self.imagenet_classes[name] = self.imagenet_classes.get(name, 0) + 1
+        # every label either model can give: a class of its own or a parent of one
+        self.emittable = frozenset(name for label in self.imagenet + self.coco
+                                   for name in (label, *self.labels[label].parents))
 
     def info(self, name: str) -> LabelInfo:
         return self.labels.get(name) or LabelInfo(name, (), (), ("Everyday Objects",))

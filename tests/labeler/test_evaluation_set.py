@@ -64,6 +64,9 @@ def test_given_answers_when_scored_then_counts_per_family_and_wrong_top_level_la
     assert figures["precision"] == pytest.approx(2 / 4) and figures["recall"] == pytest.approx(2 / 4)
     assert figures["wrong_top_level_labels"] == ["bug: Clock 80"]  # Sea Life has a parent: not top-level
     assert figures["photos_without_labels"] == ["blank"]
+    # neither ImageNet nor COCO has a class for a leaf or the sky, nor one under them: out of reach
+    assert figures["out_of_reach"] == ["bug: Leaf", "blank: Sky"]
+    assert figures["recall_ceiling"] == pytest.approx(2 / 4)
 
 
 def test_given_expectations_file_when_read_then_it_is_the_one_bench_accuracy_uses():

@@ -102,6 +102,13 @@ def test_given_flowerpot_cardoon_and_comic_book_when_mapped_then_what_imagenet_p
     assert "Text" in parents("Comic Book")
 
 
-@pytest.mark.parametrize("label", ["Fungus", "Landscape"])
+@pytest.mark.parametrize("label", ["Fungus", "Landscape", "Pen", "Box"])
 def test_given_new_hypernym_when_mapped_then_defined_with_defined_parents(label):
     assert label in VOCAB.labels and all(p in VOCAB.labels for p in parents(label))
+
+
+@pytest.mark.parametrize(("label", "everyday"), [("Fountain Pen", "Pen"), ("Ballpoint", "Pen"), ("Quill", "Pen"),
+                                                 ("Carton", "Box"), ("Crate", "Box"), ("Pencil Box", "Box")])
+def test_given_pen_or_box_class_when_mapped_then_its_everyday_name_is_a_parent(label, everyday):
+    # these had no parent at all: a fountain pen was a top-level label with no everyday name above it
+    assert everyday in parents(label)

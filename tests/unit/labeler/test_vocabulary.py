@@ -56,3 +56,12 @@ def test_given_imagenet_kite_bird_and_coco_kite_toy_when_mapped_then_two_labels(
     bird = vocab.imagenet[21]  # n01608432, the bird of prey
     assert bird == "Kite (Bird)" and "Bird" in vocab.info(bird).parents
     assert "Bird" not in vocab.info(vocab.coco[vocab.coco.index("Kite")]).parents
+
+
+def test_given_label_map_when_read_then_emittable_holds_classes_and_their_parents_only():
+    vocab = default_vocabulary()
+    # a COCO class, an ImageNet class, and a parent that is no class of either model
+    assert {"Person", "Tabby", "Animal"} <= vocab.emittable
+    assert "Animal" not in vocab.imagenet and "Animal" not in vocab.coco
+    # the scene concepts neither model has a class for, nor a class under them
+    assert not {"Sky", "Tree", "Grass", "Cloud"} & vocab.emittable
