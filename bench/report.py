@@ -102,7 +102,7 @@ def render(results: dict[str, Any]) -> str:
     if results.get("errors"):
         out += ["**Sections that failed:** " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items()), ""]
     out += _pipeline(s.get("pipeline"), s.get("analysers")) + _engine(s.get("engine")) + _labeler(s.get("labeler"))
-    out += _analysers(s.get("analysers")) + _normalize(s.get("normalize"))
+    out += _accuracy(s.get("accuracy")) + _analysers(s.get("analysers")) + _normalize(s.get("normalize"))
     out += _indexing(s.get("indexing")) + _queries(s.get("queries")) + _cost(s.get("cost"))
     out += _backfill(s.get("backfill")) + _profiles(s.get("profiles")) + _findings(s)
     return "\n".join(out).rstrip() + "\n"
@@ -297,6 +297,31 @@ def _labeler(lab: dict[str, Any] | None) -> list[str]:
         if not isinstance(v, (dict, list))
     ]
     return out + _table(["measure", "value"], rows)
+
+
+def _accuracy(acc: dict[str, Any] | None) -> list[str]:
+    out = ["## Labeler accuracy on real photos (bench/bench_accuracy.py)", ""]
+    if not acc:
+        return out + ["Not run.", ""]
+    out += [f"MinConfidence {_f(acc.get('min_confidence'), 0)}, models `{acc.get('model_version')}`. Sets, photos, "
+            "sources and expected labels: tests/labeler/evaluation_photos.json; what the figures mean: "
+            "docs/labeler-evaluation.md. The recall ceiling is the share of expected labels either model can "
+            "give at all (a class of its own or a parent of one).", ""]
+    sets = acc.get("sets") or {}
+    out += _table(["set", "photos", "precision", "recall", "recall ceiling", "photos without a label",
+                   "wrong top-level labels"],
+                  [[name, f.get("photos"), _f(f.get("precision"), 3), _f(f.get("recall"), 3),
+                    _f(f.get("recall_ceiling"), 3), f.get("photos_without_labels_count"),
+                    f.get("wrong_top_level_labels_count")] for name, f in sets.items()])
+    out += _table(["set", "family", "precision", "recall", "true positives", "false positives", "missed"],
+                  [[name, family, _f(c.get("precision"), 3), _f(c.get("recall"), 3), c.get("tp"), c.get("fp"),
+                    c.get("fn")]
+                   for name, f in sets.items() for family, c in (f.get("families") or {}).items()])
+    for name, f in sets.items():
+        out += [f"Wrong top-level labels, {name}: {'; '.join(f.get('wrong_top_level_labels') or []) or 'none'}.",
+                "",
+                f"Photos without a label, {name}: {', '.join(f.get('photos_without_labels') or []) or 'none'}.", ""]
+    return out
 
 
 def _analysers(an: dict[str, Any] | None) -> list[str]:
@@ -625,6 +650,17 @@ def _findings(s: dict[str, Any]) -> list[str]:
             f"{_f(_g(e2e, 'latency_ms', 'p50'))} ms: "
             + ", ".join(f"{k.replace('_', ' ')} {_f(v)} ms" for k, v in split.items())
             + "."
+        )
+    evaluation = _g(s.get("accuracy") or {}, "sets", "evaluation") or {}
+    if evaluation:
+        recall, ceiling = evaluation.get("recall"), evaluation.get("recall_ceiling")
+        target = (s.get("accuracy") or {}).get("target_recall")
+        met = recall is not None and target is not None and recall >= target
+        out.append(
+            f"- **Labeler accuracy on the evaluation set** (targets: recall >= {_f(target, 1)}, no photo without a "
+            f"label, no wrong top-level label): recall {_f(recall, 3)} ({'met' if met else 'not met'}; the models' "
+            f"ceiling is {_f(ceiling, 3)}), {_f(evaluation.get('photos_without_labels_count'), 0)} photos without a "
+            f"label, {_f(evaluation.get('wrong_top_level_labels_count'), 0)} wrong top-level labels."
         )
     if pipe:
         around = sum(r["share"] for r in pipe if r["name"] not in LABELER_PARTS)

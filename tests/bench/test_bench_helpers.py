@@ -284,3 +284,26 @@ def test_GIVEN_a_full_run_WHEN_a_quick_pass_of_one_section_is_merged_THEN_only_t
                                  "errors": {}})["quick_sections"] == []
     assert main._merge_previous({"quick": True, "sections": {"pipeline": {}}, "seconds": {},
                                  "errors": {}})["quick_sections"] == ["normalize", "pipeline"]
+
+
+# -- issue 15: the labeler's accuracy per set, with the models' recall ceiling --------------------------------
+
+def test_GIVEN_accuracy_figures_WHEN_reported_THEN_each_set_its_ceiling_and_the_verdict_are_shown():
+    from bench.bench_accuracy import score
+    from autotagger.labeler.vocabulary import default_vocabulary
+
+    photos = [{"name": "bug", "set": "evaluation", "expect": ["Insect", "Sky"], "allow": []},
+              {"name": "cat", "set": "tuning", "expect": ["Cat"], "allow": []}]
+    answers = {"bug": {"Labels": [{"Name": "Insect", "Confidence": 90.0, "Parents": [{"Name": "Animal"}]},
+                                  {"Name": "Clock", "Confidence": 60.0, "Parents": []}]},
+               "cat": {"Labels": []}}
+    results = {"sections": {"accuracy": {"min_confidence": 55.0, "model_version": "m", "target_recall": 0.8,
+                                         "sets": score(photos, answers, default_vocabulary())}}}
+
+    report = render(results)
+
+    assert "| evaluation | 1 | 0.500 | 0.500 | 0.500 | 0 | 1 |" in report  # Sky: no class can give it
+    assert "| tuning | 1 | n/a | 0.000 | 1.000 | 1 | 0 |" in report
+    assert "Wrong top-level labels, evaluation: bug: Clock 60." in report
+    assert "recall >= 0.8, no photo without a label, no wrong top-level label): recall 0.500 (not met; the " \
+           "models' ceiling is 0.500), 0 photos without a label, 1 wrong top-level labels." in report
