@@ -289,8 +289,8 @@ def test_GIVEN_a_full_run_WHEN_a_quick_pass_of_one_section_is_merged_THEN_only_t
 # -- issue 15: the labeler's accuracy per set, with the models' recall ceiling --------------------------------
 
 def test_GIVEN_accuracy_figures_WHEN_reported_THEN_each_set_its_ceiling_and_the_verdict_are_shown():
-    from bench.bench_accuracy import score
     from autotagger.labeler.vocabulary import default_vocabulary
+    from bench.bench_accuracy import score
 
     photos = [{"name": "bug", "set": "evaluation", "expect": ["Insect", "Sky"], "allow": []},
               {"name": "cat", "set": "tuning", "expect": ["Cat"], "allow": []}]
