@@ -14,11 +14,11 @@ import io
 import struct
 from dataclasses import dataclass
 
-import numpy as np
 from PIL import Image, ImageOps
 
 from autotagger.contracts import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE
 from autotagger.errors import ImageTooLargeException, InvalidImageFormatException
+from autotagger.pixels import to_rgb
 
 # Pillow's decompression-bomb threshold (about 9,459 x 9,459): a 10,000 x 10,000 PNG would need
 # 300 MB+ decoded, per request, so such images are refused although each side is in range.
@@ -64,21 +64,6 @@ def _describe_other(data: bytes) -> str:
     return "unrecognised data"
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """RGB on white for transparent images; 16-bit grey scaled, not clipped."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.uint32)
-        peak = 65535 if image.mode.startswith("I;16") or array.max() > 255 else 255
-        image = Image.fromarray((array * 255 // max(peak, 1)).astype(np.uint8), "L")
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image if image.mode == "RGB" else image.convert("RGB")
-
-
 def decode(data: bytes, at_least: int = DECODE_AT_LEAST) -> DecodedImage:
     """The upright RGB image in `data`; raises InvalidImageFormatException or ImageTooLargeException.
 
@@ -115,7 +100,7 @@ def decode(data: bytes, at_least: int = DECODE_AT_LEAST) -> DecodedImage:
             image.draft("RGB", (at_least, at_least))
         image.load()
         image = ImageOps.exif_transpose(image)
-        rgb = _to_rgb(image)
+        rgb = to_rgb(image)
     except (ImageTooLargeException, InvalidImageFormatException):
         raise
     except Image.DecompressionBombError as exc:

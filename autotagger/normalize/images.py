@@ -27,6 +27,7 @@ from autotagger.contracts import (
     NORMALIZED_JPEG_QUALITY,
     NORMALIZED_MAX_SIDE,
 )
+from autotagger.pixels import to_rgb
 
 from . import formats
 from .errors import CorruptImage, ImageTooLarge, ImageTooSmall, UnsupportedImageFormat
@@ -47,19 +48,6 @@ class Normalized:
     height: int
     source_width: int  # the original's size, upright
     source_height: int
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """RGB on white for transparent images; 16-bit grey scaled down, not clipped."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        image = image.point(lambda value: value * (1 / 256)).convert("L")
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _scale(fmt: str, width: int, height: int) -> float:
@@ -120,7 +108,7 @@ def _normalize_open(image: Image.Image, fmt: str) -> Normalized:
     image.seek(0)
     image.load()
     upright_image = ImageOps.exif_transpose(image) if orientation != 1 else image
-    rgb = _to_rgb(upright_image)
+    rgb = to_rgb(upright_image)
     size = (max(1, round(upright[0] * scale)), max(1, round(upright[1] * scale)))
     if rgb.size != size:
         rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
