@@ -21,6 +21,7 @@ import os
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,9 +80,8 @@ class Pipeline:
         self.settings = settings
         # The optional analyses' detectors (DetectText, DetectModerationLabels); None: the local ones
         # (autotagger.labeler), built on the first call that needs them.
-        self._text_detector = text_detector
-        self._moderation_detector = moderation_detector
-        self._text_wrapped = self._moderation_wrapped = False  # fault wrappers go on once, at first use
+        self._given_analysers: dict[str, Any] = {"text": text_detector, "moderation": moderation_detector}
+        self._analysers: dict[str, Any] = {}  # by fault port, built and fault-wrapped at first use
         self._analysers_lock = threading.Lock()  # the first calls of several executions build them once
         # Fault injection (autotagger.faults) wraps ports where they are composed; adapters stay clean.
         if faults is None and settings.faults:
@@ -203,26 +203,25 @@ class Pipeline:
                     {self.settings.normalize_function_arn: self._normalize_handler()}, self._lambda_context))
                 .register(task_adapters.DELETE_OBJECT_ARN, task_adapters.delete_object_adapter(stores.bucket)))
 
-    def _text_detector_factory(self) -> TextDetector:
+    def _analyser(self, port: str, build: Callable[[], Any]) -> Any:
+        """The optional analyser behind fault port `port`: the one this pipeline was given, else
+        `build()`'s, made on first use (only a workflow that asks for it pays for loading it);
+        fault wrappers go on once."""
         with self._analysers_lock:
-            if self._text_detector is None:
-                from autotagger.labeler import get_text_detector
+            if port not in self._analysers:
+                given = self._given_analysers.get(port)
+                self._analysers[port] = self._with_faults(port, given if given is not None else build())
+            return self._analysers[port]
 
-                self._text_detector = get_text_detector()
-            if not self._text_wrapped:
-                self._text_detector, self._text_wrapped = self._with_faults("text", self._text_detector), True
-            return self._text_detector
+    def _text_detector_factory(self) -> TextDetector:
+        from autotagger.labeler import get_text_detector
+
+        return self._analyser("text", get_text_detector)
 
     def _moderation_detector_factory(self) -> ModerationDetector:
-        with self._analysers_lock:
-            if self._moderation_detector is None:
-                from autotagger.labeler import get_moderation_detector
+        from autotagger.labeler import get_moderation_detector
 
-                self._moderation_detector = get_moderation_detector(concurrent_callers=self.settings.workers)
-            if not self._moderation_wrapped:
-                self._moderation_detector = self._with_faults("moderation", self._moderation_detector)
-                self._moderation_wrapped = True
-            return self._moderation_detector
+        return self._analyser("moderation", lambda: get_moderation_detector(concurrent_callers=self.settings.workers))
 
     def _normalize_handler(self):
         """The Normalize Lambda's handler, built by its own factory around this pipeline's bucket."""
