@@ -16,8 +16,9 @@ def to_rgb(image: Image.Image) -> Image.Image:
     range, not clipped: 65535 for a 16-bit mode or values above 255, else 255 (an "I" image that
     holds 8-bit values keeps its brightness)."""
     if image.mode in _WIDE_GREY:
-        _, highest = image.getextrema()  # one band: (lowest, highest)
-        peak = 65535 if image.mode.startswith("I;16") or float(highest) > 255 else 255  # type: ignore[arg-type]
+        # getextrema() of one band is (lowest, highest); only an "I" picture needs it looked at
+        wide = image.mode.startswith("I;16") or float(image.getextrema()[1]) > 255  # type: ignore[arg-type]
+        peak = 65535 if wide else 255
         image = image.point(lambda value: value * (255 / peak)).convert("L")
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
