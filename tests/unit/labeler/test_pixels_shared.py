@@ -1,7 +1,8 @@
 """The labeler and the Normalize step turn a picture into the same 8-bit RGB (autotagger/pixels.py).
 
 They once had a conversion each, and differed on wide grey: Normalize divided every "I" picture by
-256, so one holding 8-bit values came out black where the labeler kept it grey.
+256, so one holding 8-bit values would have come out black where the labeler kept it grey (latent:
+Pillow 12 decodes no format Normalize accepts to "I"; 16-bit PNGs open as "I;16", alike in both).
 """
 
 import io
