@@ -19,6 +19,14 @@ class FakeObjectStore:
         self._sequencers = itertools.count(1)
         self.closed = False
 
+    @classmethod
+    def holding(cls, objects: dict[str, bytes], name: str = "image-vaults") -> FakeObjectStore:
+        """A store with `objects` (key -> bytes) already put, in that order."""
+        store = cls(name)
+        for key, data in objects.items():
+            store.put(key, data)
+        return store
+
     def _stored(self, key: str, size: int, etag: str, content_type: str) -> StoredObject:
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return StoredObject(self.name, key, size, etag, f"{next(self._sequencers):016X}", now, content_type)

@@ -30,20 +30,13 @@ FLAGGED = ({"Name": "Explicit", "ParentName": "", "TaxonomyLevel": 1, "Confidenc
             "Confidence": 30.0})
 
 
-def bucket_with(objects):
-    bucket = FakeObjectStore()
-    for key, data in objects.items():
-        bucket.put(key, data)
-    return bucket
-
-
 def image(name="raw-image/sign.jpg", bucket="image-vaults"):
     return {"Image": {"S3Object": {"Bucket": bucket, "Name": name}}}
 
 
 def test_GIVEN_a_stored_photo_WHEN_detect_text_runs_THEN_the_detector_gets_its_bytes_and_its_answer_is_returned():
     detector = FakeTextDetector(lines=("HARBOUR MASTER",))
-    adapter = detect_text_adapter(bucket_with({"raw-image/sign.jpg": PHOTO}), detector)
+    adapter = detect_text_adapter(FakeObjectStore.holding({"raw-image/sign.jpg": PHOTO}), detector)
 
     response = adapter(image())
 
@@ -65,7 +58,7 @@ def test_GIVEN_a_stored_photo_WHEN_detect_text_runs_THEN_the_detector_gets_its_b
 ], ids=["missing object", "another bucket", "no name", "not an image"])
 def test_GIVEN_an_object_Rekognition_cannot_read_WHEN_an_analysis_runs_THEN_it_fails_with_Rekognitions_error(
         adapter_for, objects, parameters, error):
-    adapter = adapter_for(bucket_with(objects))
+    adapter = adapter_for(FakeObjectStore.holding(objects))
 
     with pytest.raises(ServiceError) as raised:
         adapter(parameters)
@@ -74,7 +67,7 @@ def test_GIVEN_an_object_Rekognition_cannot_read_WHEN_an_analysis_runs_THEN_it_f
 
 
 def test_GIVEN_DetectText_Filters_WHEN_the_adapter_runs_THEN_they_are_refused_not_ignored():
-    adapter = detect_text_adapter(bucket_with({"raw-image/sign.jpg": PHOTO}), FakeTextDetector())
+    adapter = detect_text_adapter(FakeObjectStore.holding({"raw-image/sign.jpg": PHOTO}), FakeTextDetector())
 
     with pytest.raises(ServiceError) as raised:
         adapter({**image(), "Filters": {"WordFilter": {"MinConfidence": 90}}})
@@ -84,7 +77,7 @@ def test_GIVEN_DetectText_Filters_WHEN_the_adapter_runs_THEN_they_are_refused_no
 
 def test_GIVEN_no_MinConfidence_WHEN_moderation_runs_THEN_Rekognitions_default_of_50_applies():
     detector = FakeModerationDetector(labels=FLAGGED)
-    adapter = detect_moderation_labels_adapter(bucket_with({"raw-image/sign.jpg": PHOTO}), detector)
+    adapter = detect_moderation_labels_adapter(FakeObjectStore.holding({"raw-image/sign.jpg": PHOTO}), detector)
 
     default = adapter(image())
     lenient = adapter({**image(), "MinConfidence": 20})
@@ -98,7 +91,7 @@ def test_GIVEN_no_MinConfidence_WHEN_moderation_runs_THEN_Rekognitions_default_o
                                         {"ProjectVersion": "arn:aws:rekognition:adapter"}])
 def test_GIVEN_a_parameter_the_local_detector_cannot_honour_WHEN_moderation_runs_THEN_InvalidParameterException(
         parameters):
-    adapter = detect_moderation_labels_adapter(bucket_with({"raw-image/sign.jpg": PHOTO}), FakeModerationDetector())
+    adapter = detect_moderation_labels_adapter(FakeObjectStore.holding({"raw-image/sign.jpg": PHOTO}), FakeModerationDetector())
 
     with pytest.raises(ServiceError) as raised:
         adapter({**image(), **parameters})
@@ -164,7 +157,7 @@ def _analyze_definition():
 
 
 def test_GIVEN_a_Parallel_of_the_three_analyses_WHEN_the_local_engine_runs_it_THEN_each_branch_answers_like_Rekognition():
-    bucket = bucket_with({"raw-image/sign.jpg": PHOTO})
+    bucket = FakeObjectStore.holding({"raw-image/sign.jpg": PHOTO})
     registry = (TaskRegistry()
                 .register(DETECT_LABELS_ARN, detect_labels_adapter(bucket, FakeLabeler(jpeg="Sign")))
                 .register(DETECT_TEXT_ARN, detect_text_adapter(bucket, FakeTextDetector(lines=("HARBOUR",))))
@@ -182,7 +175,7 @@ def test_GIVEN_a_Parallel_of_the_three_analyses_WHEN_the_local_engine_runs_it_TH
 
 
 def test_GIVEN_a_text_branch_that_fails_WHEN_the_engine_runs_it_THEN_its_error_carries_Rekognitions_name():
-    bucket = bucket_with({"raw-image/sign.jpg": PHOTO})
+    bucket = FakeObjectStore.holding({"raw-image/sign.jpg": PHOTO})
     registry = (TaskRegistry()
                 .register(DETECT_LABELS_ARN, detect_labels_adapter(bucket, FakeLabeler()))
                 .register(DETECT_TEXT_ARN, detect_text_adapter(bucket, FakeTextDetector(

@@ -9,20 +9,13 @@ from autotagger.local.task_adapters import detect_labels_adapter, put_record_ada
 from tests.fakes import JPEG_MAGIC, PNG_MAGIC, FakeDeadLetters, FakeLabeler, FakeObjectStore, FakeRecordStream
 
 
-def bucket_with(objects):
-    bucket = FakeObjectStore()
-    for key, data in objects.items():
-        bucket.put(key, data)
-    return bucket
-
-
 def _detect_params(name="raw-image/cat.jpg", bucket="image-vaults"):
     return {"Image": {"S3Object": {"Bucket": bucket, "Name": name}}, "MaxLabels": 20, "MinConfidence": 55}
 
 
 def test_GIVEN_a_stored_object_WHEN_detect_labels_runs_THEN_the_labeler_gets_its_bytes_and_limits():
     labeler = FakeLabeler(jpeg="Cat")
-    adapter = detect_labels_adapter(bucket_with({"raw-image/cat.jpg": JPEG_MAGIC + b"jpeg-bytes"}), labeler)
+    adapter = detect_labels_adapter(FakeObjectStore.holding({"raw-image/cat.jpg": JPEG_MAGIC + b"jpeg-bytes"}), labeler)
 
     response = adapter(_detect_params())
 
@@ -31,7 +24,7 @@ def test_GIVEN_a_stored_object_WHEN_detect_labels_runs_THEN_the_labeler_gets_its
 
 
 def test_GIVEN_a_missing_object_WHEN_detect_labels_runs_THEN_it_fails_as_InvalidS3ObjectException():
-    adapter = detect_labels_adapter(bucket_with({}), FakeLabeler())
+    adapter = detect_labels_adapter(FakeObjectStore.holding({}), FakeLabeler())
 
     with pytest.raises(ServiceError) as raised:
         adapter(_detect_params())
@@ -40,7 +33,7 @@ def test_GIVEN_a_missing_object_WHEN_detect_labels_runs_THEN_it_fails_as_Invalid
 
 
 def test_GIVEN_another_bucket_WHEN_detect_labels_runs_THEN_it_fails_as_InvalidS3ObjectException():
-    adapter = detect_labels_adapter(bucket_with({"raw-image/cat.jpg": b"x"}), FakeLabeler())
+    adapter = detect_labels_adapter(FakeObjectStore.holding({"raw-image/cat.jpg": b"x"}), FakeLabeler())
 
     with pytest.raises(ServiceError) as raised:
         adapter(_detect_params(bucket="someone-elses"))
@@ -50,7 +43,7 @@ def test_GIVEN_another_bucket_WHEN_detect_labels_runs_THEN_it_fails_as_InvalidS3
 
 def test_GIVEN_a_labeler_error_WHEN_detect_labels_runs_THEN_the_rekognition_error_propagates():
     labeler = FakeLabeler(error=InvalidImageFormatException("Request has invalid image format"))
-    adapter = detect_labels_adapter(bucket_with({"raw-image/cat.jpg": b"not an image"}), labeler)
+    adapter = detect_labels_adapter(FakeObjectStore.holding({"raw-image/cat.jpg": b"not an image"}), labeler)
 
     with pytest.raises(ServiceError) as raised:
         adapter(_detect_params())
@@ -59,7 +52,7 @@ def test_GIVEN_a_labeler_error_WHEN_detect_labels_runs_THEN_the_rekognition_erro
 
 
 def test_GIVEN_a_non_numeric_max_labels_WHEN_detect_labels_runs_THEN_it_fails_as_InvalidParameterException():
-    adapter = detect_labels_adapter(bucket_with({"raw-image/cat.jpg": b"x"}), FakeLabeler())
+    adapter = detect_labels_adapter(FakeObjectStore.holding({"raw-image/cat.jpg": b"x"}), FakeLabeler())
 
     with pytest.raises(ServiceError) as raised:
         adapter({**_detect_params(), "MaxLabels": "20"})
