@@ -78,29 +78,30 @@ def noise_png(approx_bytes: int) -> bytes:
     return out.getvalue()
 
 
+def upload_by_ticket(http, key: str, body: bytes, content_type: str, timeout: float) -> dict:
+    """POST /v1/uploads for a ticket, send the bytes as it says, and wait until the image settles."""
+    ticket = http.post("/v1/uploads", json={"key": key, "content_type": content_type, "size": len(body)}).json()
+    response = httpx.request(ticket["method"], ticket["url"], content=body, headers=ticket["headers"],
+                             timeout=timeout)
+    assert response.status_code == 200, response.text
+    return wait_for(lambda: settled(http, key), timeout=timeout * 1.5)
+
+
 def test_GIVEN_a_12_MB_image_WHEN_uploaded_through_a_ticket_THEN_it_is_stored_and_tagged(http):
     body = noise_png(12 * 1024 * 1024)
     assert 12 * 1024 * 1024 <= len(body) < 15 * 1024 * 1024  # over the direct PUT's limit, under Rekognition's
-    ticket = http.post("/v1/uploads", json={"key": "large/noise.png", "content_type": "image/png",
-                                            "size": len(body)}).json()
 
-    response = httpx.request(ticket["method"], ticket["url"], content=body, headers=ticket["headers"], timeout=60)
+    outcome = upload_by_ticket(http, "large/noise.png", body, "image/png", timeout=60)
 
-    assert response.status_code == 200, response.text
-    outcome = wait_for(lambda: settled(http, "large/noise.png"), timeout=90)
     assert (outcome["status"], outcome["document"]["size"]) == ("indexed", len(body))
 
 
 def test_GIVEN_a_40_MB_camera_jpeg_WHEN_uploaded_through_a_ticket_THEN_it_is_normalised_and_tagged(http):
     body = noise_jpeg(7_000, 5_000)
     assert 38 * 2**20 < len(body) <= MAX_UPLOAD_BYTES  # over Rekognition's 15 MB, within the ticket's limit
-    ticket = http.post("/v1/uploads", json={"key": "camera/DSC_0040.JPG", "content_type": "image/jpeg",
-                                            "size": len(body)}).json()
 
-    response = httpx.request(ticket["method"], ticket["url"], content=body, headers=ticket["headers"], timeout=120)
+    outcome = upload_by_ticket(http, "camera/DSC_0040.JPG", body, "image/jpeg", timeout=120)
 
-    assert response.status_code == 200, response.text
-    outcome = wait_for(lambda: settled(http, "camera/DSC_0040.JPG"), timeout=180)
     assert (outcome["status"], outcome["document"]["size"]) == ("indexed", len(body))
     # the original keeps its identity; its upright derivative, scaled to the documented side, was analysed
     assert outcome["document"]["analyzed_key"].startswith(DERIVATIVES_PREFIX)
